@@ -1,0 +1,95 @@
+"""The ``presensi`` command. Each subcommand lives in a module that registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import load_config
+from kiosk.errors import ConfigError, PresensiError
+from kiosk.runtime import Runtime
+
+log = logging.getLogger("presensi")
+
+#: Modules with ``register(subparsers, common)``; each adds its subcommand(s).
+COMMAND_MODULES = [
+    "kiosk.commands.config_cmd",
+    "kiosk.commands.doctor_cmd",
+    "kiosk.commands.verify_cmd",
+    "kiosk.commands.bench_cmd",
+    "kiosk.commands.demo_cmd",
+]
+
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="configuration file (else $PRESENSI_CONFIG, else /etc/presensi/kiosk.toml, else built-in defaults)",
+    )
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="where the database and device key live (default: from the config)",
+    )
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"], help="log verbosity"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="presensi",
+        description="Presensi Kiosk: attendance by face, card and fingerprint, signed and synced.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"presensi-kiosk {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers, common)
+    return parser
+
+
+def make_runtime(args: argparse.Namespace) -> Runtime:
+    config = load_config(getattr(args, "config", None))
+    data_dir = config.data_dir(getattr(args, "data_dir", None))
+    return Runtime(config=config, data_dir=data_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = getattr(args, "log_level", None) or os.environ.get("PRESENSI_LOG_LEVEL", "warning")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    except PresensiError as exc:
+        print(f"presensi: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``presensi``; each module has ``register(subparsers, common)``."""

@@ -1,0 +1,54 @@
+"""``presensi config check|show``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kiosk.config import describe, load_config, redacted
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("config", help="check or show the configuration", parents=[common])
+    sub = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = sub.add_parser("check", help="validate a configuration file; exit 2 on any problem", parents=[common])
+    check.add_argument("file", nargs="?", type=Path, help="file to check (default: the effective configuration file)")
+    check.set_defaults(func=run_check)
+    show = sub.add_parser("show", help="print the effective configuration, secrets redacted", parents=[common])
+    show.add_argument("--json", action="store_true", help="as JSON")
+    show.add_argument("--describe", action="store_true", help="list every key with its default and description")
+    show.set_defaults(func=run_show)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = args.file or getattr(args, "config", None)
+    config = load_config(path)  # ConfigError → one line per problem, exit 2 (in cli.main)
+    where = config.source or "built-in defaults"
+    print(f"{where}: OK")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    if args.describe:
+        for key, default, text in describe():
+            print(f"{key} = {default}\n    {text}")
+        return 0
+    config = load_config(getattr(args, "config", None))
+    data = redacted(config)
+    if getattr(args, "data_dir", None):
+        data["unit"]["data_dir"] = str(args.data_dir)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    print(f"# effective configuration ({config.source or 'built-in defaults'})")
+    for section, values in data.items():
+        print(f"\n[{section}]")
+        for key, value in values.items():
+            if value is None:
+                print(f"# {key} = (not set)")
+            else:
+                print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return 0

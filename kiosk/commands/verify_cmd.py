@@ -1,0 +1,64 @@
+"""``presensi verify [DB]``: check the punch chain and every signature."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kiosk.cli import make_runtime
+from kiosk.identity import KEY_FILENAME, DeviceIdentity
+from kiosk.store.db import open_database
+from kiosk.store.punches import verify_database
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "verify", help="verify the punch chain and signatures; exit 0 only if all verify", parents=[common]
+    )
+    parser.add_argument("db", nargs="?", type=Path, help="database file (default: the data directory's)")
+    parser.add_argument(
+        "--public-key",
+        help="device public key (hex) to verify against (default: the data directory's key, else the one the database records)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    runtime = make_runtime(args)
+    db_path = args.db or runtime.db_path
+    if not db_path.exists():
+        print(f"presensi verify: {db_path} does not exist (give the database file, or --data-dir)")
+        return 1
+    key_hex = args.public_key
+    trusted = "given on the command line" if key_hex else ""
+    key_path = db_path.parent / KEY_FILENAME
+    if key_hex is None and args.db is None and key_path.exists():
+        key_hex = DeviceIdentity.load(key_path).public_hex
+        trusted = f"the device key {key_path}"
+    conn = open_database(db_path, readonly=True)
+    try:
+        report = verify_database(conn, key_hex)
+    finally:
+        conn.close()
+    if not trusted:
+        trusted = "the key recorded in the database (give --public-key to check against the registered key)"
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checked": report.checked,
+                    "last_seq": report.last_seq,
+                    "first_bad_seq": report.first_bad_seq,
+                    "reason": report.reason,
+                    "key": trusted,
+                }
+            )
+        )
+    elif report.ok:
+        print(f"OK: {report.checked} punches verify (last seq {report.last_seq}); key: {trusted}")
+    else:
+        print(f"FAIL at seq {report.first_bad_seq}: {report.reason}")
+    return 0 if report.ok else 1

@@ -1,0 +1,343 @@
+"""One typed configuration tree, loaded from TOML.
+
+Every section forbids unknown keys, and every field has a default, bounds where they make sense,
+and a description (``presensi config show --describe`` prints them). A unit runs on the built-in
+defaults with no file at all. Secrets are never in the file itself: fields ending in ``_file``
+point at files (or systemd credentials in ``$CREDENTIALS_DIRECTORY``) read by the loader.
+
+Sections owned by a subsystem live here so that one ``config check`` sees the whole tree.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.clock import ZONES
+from kiosk.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/presensi/kiosk.toml")
+DEFAULT_DATA_DIR = Path("/var/lib/presensi")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def secret(description: str) -> Any:
+    """A field whose value ``config show`` redacts."""
+    return Field(default=None, description=description, json_schema_extra={"secret": True})
+
+
+class UnitConfig(Section):
+    name: str = Field("Kiosk Presensi", min_length=1, max_length=80, description="Name shown on screen and in reports.")
+    unit_code: str = Field("", max_length=40, description="Office (unit kerja) code this kiosk belongs to; empty: any.")
+    zone: str = Field(
+        "Asia/Jakarta", description="IANA zone of the unit: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)."
+    )
+    data_dir: Path | None = Field(
+        None,
+        description="Where the database and device key live. Default: $STATE_DIRECTORY under systemd, else /var/lib/presensi.",
+    )
+    hardware: Literal["real", "sim"] = Field(
+        "real", description="'sim' runs every device on its simulator (laptop, demo, tests)."
+    )
+    language: Literal["id", "en"] = Field("id", description="Default language of the kiosk screen (Bahasa Indonesia first).")
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in ZONES:
+            raise ValueError(f"unknown zone {value!r} (expected one of {', '.join(ZONES)})")
+        return value
+
+
+class StoreConfig(Section):
+    busy_timeout_ms: int = Field(5000, ge=100, le=60000, description="How long a writer waits for another process's lock.")
+    min_free_mb: int = Field(64, ge=1, le=100000, description="Free disk below which doctor warns and new punches are refused.")
+    retention_days: int = Field(90, ge=7, le=3650, description="Days an acknowledged punch is kept on the unit before pruning.")
+
+
+class ClockConfig(Section):
+    unsynced_policy: Literal["accept", "refuse"] = Field(
+        "accept", description="What to do with a punch while the clock is unsynced: accept and flag it, or refuse it."
+    )
+    max_offset_s: float = Field(
+        120.0, ge=1, le=86400, description="Offset from the server's clock beyond which new punches are flagged unsynced."
+    )
+    state: Literal["system", "synced", "rtc", "unsynced"] = Field(
+        "system", description="'system' asks the kernel; a fixed value is for the demo and tests."
+    )
+
+
+class CameraConfig(Section):
+    source: Literal["picamera2", "v4l2", "file", "sim"] = Field("v4l2", description="Where frames come from.")
+    path: Path | None = Field(None, description="Video file or image folder for source='file'.")
+    device: int = Field(0, ge=0, le=63, description="V4L2 device index (/dev/videoN).")
+    width: int = Field(640, ge=160, le=3840, description="Capture width in pixels.")
+    height: int = Field(480, ge=120, le=2160, description="Capture height in pixels.")
+    fps: float = Field(15.0, gt=0, le=60, description="Frame rate asked of the camera (or played from a file).")
+    loop: bool = Field(True, description="Replay a file source from the start when it ends.")
+
+
+class FaceConfig(Section):
+    enabled: bool = Field(True, description="Punch by face.")
+    detect_scale: float = Field(0.5, gt=0.05, le=1.0, description="Downscale factor applied before HOG detection.")
+    upsample: int = Field(0, ge=0, le=2, description="HOG upsampling passes on the downscaled frame.")
+    threshold: float = Field(0.45, gt=0.1, lt=1.0, description="Largest encoding distance accepted as a match.")
+    margin: float = Field(0.06, ge=0.0, lt=0.5, description="Least distance gap between best and best other employee.")
+    agree_frames: int = Field(2, ge=1, le=10, description="Consecutive tracked frames that must agree on the identity.")
+    duplicate_interval_s: int = Field(
+        300, ge=0, le=86400, description="A second punch by the same employee within this many seconds is suppressed."
+    )
+    min_eye_distance_px: int = Field(28, ge=8, le=400, description="Smallest eye distance (full-frame pixels) to accept a face.")
+    min_sharpness: float = Field(30.0, ge=0, le=10000, description="Least variance of the Laplacian on the face crop.")
+    min_brightness: float = Field(50.0, ge=0, le=255, description="Least mean brightness of the face crop.")
+    max_brightness: float = Field(215.0, ge=0, le=255, description="Largest mean brightness of the face crop.")
+    max_yaw_deg: float = Field(25.0, ge=5, le=60, description="Largest head turn accepted for identification.")
+
+
+class LivenessConfig(Section):
+    minifasnet_v2: Path | None = Field(None, description="Path of MiniFASNetV2.onnx.")
+    minifasnet_v1se: Path | None = Field(None, description="Path of MiniFASNetV1SE.onnx.")
+    texture_threshold: float = Field(0.7, ge=0, le=1, description="Least median 'real' probability for the passive model.")
+    texture_confident: float = Field(
+        0.92, ge=0, le=1, description="Above this the passive model alone is confident enough to skip the challenge."
+    )
+    challenge: Literal["auto", "always", "never"] = Field(
+        "auto", description="Ask a head-turn/blink challenge: only when passive checks are unsure, always, or never."
+    )
+    allow_challenge_only: bool = Field(
+        False, description="Allow face punching with the challenge alone when the model file is missing."
+    )
+    cues_enabled: bool = Field(True, description="Run the screen/print cue check (moiré, glare, border).")
+
+
+class CardsConfig(Section):
+    reader: Literal["none", "pcsc", "evdev", "serial", "sim"] = Field("none", description="Card reader type.")
+    device: str = Field("", max_length=200, description="Reader name (pcsc), /dev/input path (evdev) or serial port.")
+    policy: Literal["card", "card_face", "face"] = Field(
+        "card", description="Unit default: card only, card then face, face only."
+    )
+    decimal_em4100: bool = Field(True, description="Keyboard-wedge readers print the 10-digit decimal of the low 32 bits.")
+
+
+class FingerprintConfig(Section):
+    module: Literal["none", "zhiantec", "gt521", "sim"] = Field("none", description="Fingerprint module family.")
+    port: str = Field("/dev/serial0", max_length=200, description="Serial port of the module.")
+    baud: int = Field(57600, ge=9600, le=115200, description="Configured baud (auto-detected across 9600×N when silent).")
+    password_file: Path | None = secret("File holding the module password (hex u32); none: password 0.")
+
+
+class GpioConfig(Section):
+    enabled: bool = Field(False, description="Drive LEDs, buzzer and relay through gpiozero.")
+    green_led: int | None = Field(None, ge=0, le=27, description="BCM pin of the green LED.")
+    red_led: int | None = Field(None, ge=0, le=27, description="BCM pin of the red LED.")
+    buzzer: int | None = Field(None, ge=0, le=27, description="BCM pin of the buzzer.")
+    relay: int | None = Field(None, ge=0, le=27, description="BCM pin of a door/turnstile relay.")
+    relay_pulse_ms: int = Field(500, ge=50, le=10000, description="How long the relay is held on an accepted punch.")
+
+
+class SyncConfig(Section):
+    enabled: bool = Field(False, description="Upload punches to the central server.")
+    server_url: str = Field("", max_length=400, description="Base URL of the central server (https://…).")
+    ca_file: Path | None = Field(None, description="CA certificate pinned for the server.")
+    client_cert_file: Path | None = Field(None, description="Optional client certificate (PEM).")
+    client_key_file: Path | None = secret("Key of the optional client certificate (PEM).")
+    batch_size: int = Field(500, ge=1, le=10000, description="Punches per upload request.")
+    interval_s: float = Field(15.0, ge=1, le=3600, description="Seconds between sync rounds when idle.")
+    backoff_max_s: float = Field(300.0, ge=1, le=86400, description="Longest wait between retries.")
+    heartbeat_s: float = Field(60.0, ge=5, le=3600, description="Seconds between health heartbeats.")
+    timeout_s: float = Field(20.0, ge=1, le=300, description="Per-request timeout.")
+    allow_plain_http: bool = Field(False, description="Permit http:// (only for a loopback test server).")
+
+
+class WebConfig(Section):
+    screen_host: str = Field("127.0.0.1", description="Address of the kiosk screen (local Chromium only).")
+    screen_port: int = Field(8080, ge=1, le=65535, description="Port of the kiosk screen.")
+    maintenance_host: str = Field(
+        "0.0.0.0",  # noqa: S104 - the LAN page, behind TLS and a login
+        description="Address of the maintenance page (LAN).",
+    )
+    maintenance_port: int = Field(8443, ge=1, le=65535, description="Port of the maintenance page (TLS).")
+    session_minutes: int = Field(30, ge=1, le=1440, description="Idle minutes before a maintenance session expires.")
+
+
+class EventConfig(Section):
+    pack_file: Path | None = Field(None, description="Event pack to load at start (event mode).")
+
+
+class KioskConfig(Section):
+    """The whole configuration of one unit."""
+
+    unit: UnitConfig = Field(default_factory=UnitConfig, description="The unit itself.")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="The punch store.")
+    clock: ClockConfig = Field(default_factory=ClockConfig, description="Clock trust.")
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="The camera.")
+    face: FaceConfig = Field(default_factory=FaceConfig, description="Face detection and identification.")
+    liveness: LivenessConfig = Field(default_factory=LivenessConfig, description="Liveness checks.")
+    cards: CardsConfig = Field(default_factory=CardsConfig, description="Card reader.")
+    fingerprint: FingerprintConfig = Field(default_factory=FingerprintConfig, description="Fingerprint module.")
+    gpio: GpioConfig = Field(default_factory=GpioConfig, description="LEDs, buzzer, relay.")
+    sync: SyncConfig = Field(default_factory=SyncConfig, description="Central server.")
+    web: WebConfig = Field(default_factory=WebConfig, description="Kiosk screen and maintenance page.")
+    event: EventConfig = Field(default_factory=EventConfig, description="Event mode (apel, senam).")
+
+    #: Where the file came from (None: built-in defaults); not a configuration key.
+    source: Annotated[Path | None, Field(exclude=True)] = None
+
+    def data_dir(self, override: Path | None = None) -> Path:
+        """The data directory: ``--data-dir``, else the config, else $STATE_DIRECTORY, else the default."""
+        if override is not None:
+            return override
+        if self.unit.data_dir is not None:
+            return self.unit.data_dir
+        state = os.environ.get("STATE_DIRECTORY")
+        if state:
+            return Path(state.split(":")[0])
+        return DEFAULT_DATA_DIR
+
+
+_TYPE_NAMES = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a quoted string",
+    "path": "a path string",
+    "model": "a table",
+    "dict": "a table",
+}
+
+
+def _expected(error: Any) -> str:
+    kind: str = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "remove it, or check its spelling"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')!s}"
+    for bound, word in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if bound in ctx:
+            return f"a value {word} {ctx[bound]}"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        name = kind.removesuffix("_parsing").removesuffix("_type")
+        return _TYPE_NAMES.get(name, name.replace("_", " "))
+    if kind == "missing":
+        return "a value"
+    return "see `presensi config show --describe`"
+
+
+def format_problems(exc: ValidationError) -> list[str]:
+    """One line per problem: ``key.path: what is wrong (expected …)``."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        if "(expected" not in message:
+            message = f"{message} (expected {_expected(error)})"
+        lines.append(f"{path}: {message}")
+    return lines
+
+
+def parse_config(text: str, source: Path | None = None) -> KioskConfig:
+    """Validate TOML text; raises :class:`ConfigError` listing every problem."""
+    where = str(source) if source else "<config>"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}", [f"(file): not valid TOML: {exc} (expected TOML syntax)"]) from exc
+    try:
+        config = KioskConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = format_problems(exc)
+        raise ConfigError(f"{where}: {len(problems)} problem(s) in the configuration", problems) from exc
+    config.source = source
+    if source is not None:
+        config = _resolve_relative_paths(config, source.parent)
+    return config
+
+
+def _resolve_relative_paths(config: KioskConfig, base: Path) -> KioskConfig:
+    """Relative paths in a file are relative to that file, so example configs work from anywhere."""
+    for section_name in type(config).model_fields:
+        section = getattr(config, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for name in type(section).model_fields:
+            value = getattr(section, name)
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(section, name, (base / value).resolve())
+    return config
+
+
+def config_path(explicit: Path | None = None) -> Path | None:
+    """``--config``, else ``$PRESENSI_CONFIG``, else the system file if it exists, else None."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("PRESENSI_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def load_config(explicit: Path | None = None) -> KioskConfig:
+    """The effective configuration; built-in defaults when no file is named or present."""
+    path = config_path(explicit)
+    if path is None:
+        return KioskConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file", [f"(file): {path} does not exist (expected a readable TOML file)"]) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read: {exc}", [f"(file): cannot read {path}: {exc.strerror} (expected a readable TOML file)"]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8", ["(file): not UTF-8 text (expected a UTF-8 TOML file)"]) from exc
+    return parse_config(text, path)
+
+
+def read_secret(path: Path | None) -> str | None:
+    """A secret from a file; a bare name is looked up in ``$CREDENTIALS_DIRECTORY`` first."""
+    if path is None:
+        return None
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and not path.is_absolute() and (Path(creds) / path).exists():
+        path = Path(creds) / path
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file {path}: {exc.strerror}") from exc
+
+
+def redacted(config: KioskConfig) -> dict[str, Any]:
+    """The effective configuration as plain data, secrets replaced by '***'."""
+    data = config.model_dump(mode="json")
+    for section_name, section_model in type(config).model_fields.items():
+        annotation = section_model.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            continue
+        for name, field in annotation.model_fields.items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and extra.get("secret") and data[section_name].get(name) is not None:
+                data[section_name][name] = "***"
+    return data
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(key, default, description) for every field, for ``config show --describe``."""
+    rows = []
+    for section_name, section_field in KioskConfig.model_fields.items():
+        annotation = section_field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            continue
+        for name, field in annotation.model_fields.items():
+            rows.append((f"{section_name}.{name}", repr(field.get_default(call_default_factory=True)), field.description or ""))
+    return rows

@@ -1,0 +1,218 @@
+"""``presensi doctor``: checks what is configured and says what to do about each problem.
+
+A check is a function ``(runtime) -> list[Finding]``; subsystems add theirs to :data:`CHECKS`
+(their module registers on import, listed in :data:`CHECK_MODULES`).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import logging
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.clock import ClockState
+from kiosk.errors import PresensiError
+from kiosk.identity import KEY_FILENAME, DeviceIdentity
+from kiosk.runtime import Runtime
+from kiosk.store.db import integrity_ok, open_database
+
+log = logging.getLogger(__name__)
+
+
+class Status(enum.StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Finding:
+    part: str
+    status: Status
+    detail: str
+    todo: str = ""
+
+
+Check = Callable[[Runtime], list[Finding]]
+CHECKS: list[Check] = []
+#: Modules whose import adds checks of their own (face models, readers, modules…).
+CHECK_MODULES: list[str] = []
+
+
+def check(func: Check) -> Check:
+    CHECKS.append(func)
+    return func
+
+
+@check
+def data_dir(rt: Runtime) -> list[Finding]:
+    path = rt.data_dir
+    if not path.exists():
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            return [
+                Finding(
+                    "data directory",
+                    Status.FAIL,
+                    f"{path} cannot be made: {exc.strerror}",
+                    "create it and give it to the service user",
+                )
+            ]
+    if not os.access(path, os.W_OK):
+        return [
+            Finding(
+                "data directory", Status.FAIL, f"{path} is not writable", f"chown it to the service user: chown presensi {path}"
+            )
+        ]
+    return [Finding("data directory", Status.OK, str(path))]
+
+
+@check
+def database(rt: Runtime) -> list[Finding]:
+    try:
+        conn = open_database(rt.db_path, busy_timeout_ms=rt.config.store.busy_timeout_ms)
+    except PresensiError as exc:
+        return [
+            Finding(
+                "database", Status.FAIL, str(exc), "restore the data directory from backup, or move it aside and re-provision"
+            )
+        ]
+    try:
+        ok, message = integrity_ok(conn)
+        count = conn.execute("SELECT count(*) FROM punches").fetchone()[0]
+        size = rt.db_path.stat().st_size if rt.db_path.exists() else 0
+    finally:
+        conn.close()
+    if not ok:
+        return [
+            Finding(
+                "database",
+                Status.FAIL,
+                f"integrity_check: {message}",
+                "export what verifies (presensi export), then restore the database",
+            )
+        ]
+    return [Finding("database", Status.OK, f"integrity ok, {count} punches, {size / 1e6:.1f} MB")]
+
+
+@check
+def disk(rt: Runtime) -> list[Finding]:
+    target = rt.data_dir if rt.data_dir.exists() else rt.data_dir.parent
+    try:
+        usage = shutil.disk_usage(target)
+    except OSError as exc:
+        return [Finding("disk", Status.FAIL, f"cannot read free space: {exc.strerror}")]
+    free_mb = usage.free / 2**20
+    minimum = rt.config.store.min_free_mb
+    if free_mb < minimum:
+        return [
+            Finding(
+                "disk",
+                Status.FAIL,
+                f"{free_mb:.0f} MB free (< {minimum} MB)",
+                "export and prune punches, or remove old logs (journalctl --vacuum-size=50M)",
+            )
+        ]
+    if free_mb < 4 * minimum:
+        return [Finding("disk", Status.WARN, f"{free_mb:.0f} MB free", "free space soon: export punches and vacuum logs")]
+    return [Finding("disk", Status.OK, f"{free_mb:.0f} MB free")]
+
+
+@check
+def device_key(rt: Runtime) -> list[Finding]:
+    path = rt.data_dir / KEY_FILENAME
+    if not path.exists():
+        return [
+            Finding(
+                "device key", Status.WARN, f"{path} not made yet", "start the kiosk once (or run presensi demo); it makes the key"
+            )
+        ]
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return [Finding("device key", Status.FAIL, f"{path} has mode {mode:o}", f"chmod 600 {path}")]
+    try:
+        identity = DeviceIdentity.load(path)
+    except PresensiError as exc:
+        return [Finding("device key", Status.FAIL, str(exc), "restore the key from backup or re-provision the unit")]
+    return [Finding("device key", Status.OK, f"device {identity.device_id}, mode {mode:o}")]
+
+
+@check
+def clock(rt: Runtime) -> list[Finding]:
+    state = rt.clock_state().state()
+    if state == ClockState.SYNCED:
+        return [Finding("clock", Status.OK, "synchronised")]
+    if state == ClockState.RTC:
+        return [
+            Finding(
+                "clock",
+                Status.WARN,
+                "held by the battery clock (RTC), not synchronised",
+                "connect the network so NTP can correct it",
+            )
+        ]
+    policy = rt.config.clock.unsynced_policy
+    what = "punches are refused" if policy == "refuse" else "punches are flagged unsynced"
+    return [
+        Finding(
+            "clock",
+            Status.WARN if policy == "accept" else Status.FAIL,
+            f"not synchronised; {what}",
+            "connect the network (NTP), or set the time on the maintenance page",
+        )
+    ]
+
+
+@check
+def configured_devices(rt: Runtime) -> list[Finding]:
+    cfg = rt.config
+    findings = []
+    if cfg.unit.hardware == "sim":
+        return [Finding("devices", Status.OK, "simulated hardware (unit.hardware = 'sim')")]
+    if cfg.camera.source == "v4l2":
+        node = Path(f"/dev/video{cfg.camera.device}")
+        findings.append(_node("camera", node, "check the camera cable, or set camera.source"))
+    elif cfg.camera.source == "file":
+        path = cfg.camera.path
+        ok = path is not None and path.exists()
+        findings.append(
+            Finding(
+                "camera",
+                Status.OK if ok else Status.FAIL,
+                f"file source {path}",
+                "" if ok else "set camera.path to a video or image folder",
+            )
+        )
+    if cfg.cards.reader in ("serial", "evdev"):
+        findings.append(_node("card reader", Path(cfg.cards.device), "check the reader's USB cable and cards.device"))
+    if cfg.fingerprint.module in ("zhiantec", "gt521"):
+        findings.append(_node("fingerprint module", Path(cfg.fingerprint.port), "check the module's wiring and fingerprint.port"))
+    return findings
+
+
+def _node(part: str, node: Path, todo: str) -> Finding:
+    if node.exists():
+        return Finding(part, Status.OK, f"{node} present")
+    return Finding(part, Status.FAIL, f"{node} missing", todo)
+
+
+def run_checks(rt: Runtime) -> list[Finding]:
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
+    findings: list[Finding] = []
+    for func in CHECKS:
+        try:
+            findings.extend(func(rt))
+        except Exception as exc:
+            log.exception("doctor check %s failed", func.__name__)
+            findings.append(
+                Finding(func.__name__.replace("_", " "), Status.FAIL, f"the check itself failed: {exc}", "report this as a bug")
+            )
+    return findings

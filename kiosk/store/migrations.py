@@ -1,0 +1,187 @@
+"""Named, transactional migrations, recorded in the database's ``_migrations`` table.
+
+A migration is applied once, inside one transaction with its record, so a power cut leaves the
+database either before or after it. Add new ones at the end; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import sqlite_utils
+
+from kiosk.store.db import write_transaction
+
+log = logging.getLogger(__name__)
+
+CORE = """
+CREATE TABLE device (
+    id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,            -- Ed25519, raw 32 bytes, hex
+    created_at TEXT NOT NULL,
+    server_url TEXT,
+    provisioned_at TEXT
+);
+CREATE TABLE employees (
+    id TEXT PRIMARY KEY,                  -- NIP or staff id
+    name TEXT NOT NULL,
+    unit_code TEXT NOT NULL DEFAULT '',
+    work_code TEXT NOT NULL DEFAULT '',
+    card_policy TEXT,                     -- NULL: the unit's policy
+    active INTEGER NOT NULL DEFAULT 1,
+    source TEXT NOT NULL DEFAULT 'local', -- local | roster
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE face_templates (
+    id INTEGER PRIMARY KEY,
+    employee_id TEXT NOT NULL REFERENCES employees(id) ON DELETE CASCADE,
+    encoding BLOB NOT NULL,               -- sealed 128 x float32 (see kiosk.privacy)
+    scheme TEXT NOT NULL DEFAULT 'plain', -- how ``encoding`` is sealed
+    quality REAL,
+    source TEXT NOT NULL DEFAULT 'local',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX face_templates_employee ON face_templates(employee_id);
+CREATE TABLE cards (
+    uid TEXT PRIMARY KEY,                 -- normalised hex, upper case
+    employee_id TEXT NOT NULL REFERENCES employees(id) ON DELETE CASCADE,
+    source TEXT NOT NULL DEFAULT 'local',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE finger_templates (
+    id INTEGER PRIMARY KEY,
+    employee_id TEXT NOT NULL REFERENCES employees(id) ON DELETE CASCADE,
+    finger INTEGER NOT NULL DEFAULT 0,    -- 0..9
+    family TEXT NOT NULL,                 -- zhiantec | gt521
+    template BLOB NOT NULL,               -- sealed raw module bytes
+    scheme TEXT NOT NULL DEFAULT 'plain',
+    digest TEXT NOT NULL,                 -- sha256 of the raw bytes, for reconciliation
+    source TEXT NOT NULL DEFAULT 'local',
+    created_at TEXT NOT NULL,
+    UNIQUE (employee_id, finger, family)
+);
+CREATE TABLE finger_slots (
+    module TEXT NOT NULL,                 -- module identity (family:port or serial)
+    slot INTEGER NOT NULL,
+    template_id INTEGER NOT NULL REFERENCES finger_templates(id) ON DELETE CASCADE,
+    PRIMARY KEY (module, slot)
+);
+CREATE TABLE punches (
+    seq INTEGER PRIMARY KEY,              -- per device, from 1, no gaps
+    id TEXT NOT NULL UNIQUE,              -- UUIDv7
+    device_id TEXT NOT NULL,
+    employee_id TEXT NOT NULL,
+    instant TEXT NOT NULL,                -- RFC 3339 UTC, milliseconds, 'Z'
+    zone TEXT NOT NULL,
+    method TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    minutes INTEGER NOT NULL,
+    event_id TEXT,
+    liveness_verdict TEXT,
+    liveness_scores TEXT NOT NULL,        -- canonical JSON object name -> decimal string
+    match_distance TEXT,                  -- decimal string
+    clock_state TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    mono_ns INTEGER NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE INDEX punches_employee_instant ON punches(employee_id, instant);
+CREATE INDEX punches_instant ON punches(instant);
+CREATE TABLE chain_head (
+    only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+    device_id TEXT NOT NULL,
+    base_seq INTEGER NOT NULL,            -- last pruned seq (0: nothing pruned)
+    base_hash TEXT NOT NULL,
+    seq INTEGER NOT NULL,                 -- last recorded seq
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,                   -- apel | senam | tausiyah | lainnya
+    title TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    origin TEXT NOT NULL,                 -- server | local
+    pack TEXT NOT NULL,                   -- the pack as JSON
+    active INTEGER NOT NULL DEFAULT 0,
+    loaded_at TEXT NOT NULL
+);
+CREATE TABLE sync_cursors (
+    target TEXT PRIMARY KEY,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE time_anchors (
+    id INTEGER PRIMARY KEY,
+    boot_id TEXT NOT NULL,
+    mono_ns INTEGER NOT NULL,
+    true_utc TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+"""
+
+#: (name, SQL) in order. The name is what the database records.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_core", CORE),
+]
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations this database records, oldest first. Read-only."""
+    db = sqlite_utils.Database(conn)
+    if "_migrations" not in db.table_names():
+        return []
+    return [row["name"] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied now."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done_now = []
+    for name, sql in MIGRATIONS:
+        with write_transaction(conn, f"applying migration {name}"):
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO _migrations (name) VALUES (?)", (name,))
+        log.info("applied migration %s", name)
+        done_now.append(name)
+    return done_now
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations hold no ';' inside literals)."""
+    out, buf = [], []
+    for line in sql.splitlines():
+        code = line.split("--", 1)[0]
+        buf.append(code)
+        if code.rstrip().endswith(";"):
+            out.append("\n".join(buf).strip())
+            buf = []
+    rest = "\n".join(buf).strip()
+    if rest:
+        out.append(rest)
+    return [s for s in out if s and s != ";"]
