@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import os
+import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,14 +18,13 @@ from kiosk.runtime import Runtime
 
 log = logging.getLogger("presensi")
 
-#: Modules with ``register(subparsers, common)``; each adds its subcommand(s).
-COMMAND_MODULES = [
-    "kiosk.commands.config_cmd",
-    "kiosk.commands.doctor_cmd",
-    "kiosk.commands.verify_cmd",
-    "kiosk.commands.bench_cmd",
-    "kiosk.commands.demo_cmd",
-]
+
+def command_modules() -> list[str]:
+    """Every module in :mod:`kiosk.commands`; each has ``register(subparsers, common)``."""
+    import kiosk.commands
+
+    return sorted(f"kiosk.commands.{m.name}" for m in pkgutil.iter_modules(kiosk.commands.__path__) if not m.name.startswith("_"))
+
 
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"presensi-kiosk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(subparsers, common)
     return parser
 

@@ -1,7 +1,7 @@
 """``presensi doctor``: checks what is configured and says what to do about each problem.
 
-A check is a function ``(runtime) -> list[Finding]``; subsystems add theirs to :data:`CHECKS`
-(their module registers on import, listed in :data:`CHECK_MODULES`).
+A check is a function ``(runtime) -> list[Finding]`` decorated with :func:`check`. Subsystems
+put theirs in a module of :mod:`kiosk.checks` (one file each), found and imported at run time.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import enum
 import importlib
 import logging
 import os
+import pkgutil
 import shutil
 import stat
 from collections.abc import Callable
@@ -41,8 +42,6 @@ class Finding:
 
 Check = Callable[[Runtime], list[Finding]]
 CHECKS: list[Check] = []
-#: Modules whose import adds checks of their own (face models, readers, modules…).
-CHECK_MODULES: list[str] = []
 
 
 def check(func: Check) -> Check:
@@ -204,8 +203,10 @@ def _node(part: str, node: Path, todo: str) -> Finding:
 
 
 def run_checks(rt: Runtime) -> list[Finding]:
-    for name in CHECK_MODULES:
-        importlib.import_module(name)
+    import kiosk.checks
+
+    for info in pkgutil.iter_modules(kiosk.checks.__path__):
+        importlib.import_module(f"kiosk.checks.{info.name}")
     findings: list[Finding] = []
     for func in CHECKS:
         try:

@@ -1,11 +1,24 @@
 """Benchmarks (``presensi bench NAME --json``).
 
-Each benchmark module has ``add_arguments(parser)`` and ``run(args) -> dict``; the dict's keys
-name each figure with its unit (``punches_per_s``, ``verify_100k_s``, ``…_ratio``). Where the
-machine is noisy a figure is given beside a baseline measured in the same process, as a ratio.
+Each module in this package is one benchmark: ``NAME`` (the subcommand), ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> dict``. The dict's keys name each figure with its
+unit (``punches_per_s``, ``verify_100k_s``, ``…_ratio``). Where the machine is noisy a figure is
+given beside a baseline measured in the same process, as a ratio.
 """
 
-#: name → (module, one-line help)
-BENCHES: dict[str, tuple[str, str]] = {
-    "store": ("kiosk.bench.store", "durable punches per second and time to verify 100,000"),
-}
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+
+def benchmarks() -> dict[str, ModuleType]:
+    """name → module, for every benchmark module in this package."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found[getattr(module, "NAME", info.name)] = module
+    return dict(sorted(found.items()))

@@ -15,6 +15,9 @@ from kiosk.store.chain import canonical_bytes, digest, head_bytes, scores_json
 from kiosk.store.db import open_database, write_transaction
 from kiosk.store.punches import INSERT_PUNCH, PUNCH_COLUMNS, PunchRequest, PunchStore, format_instant, verify_database
 
+NAME = "store"
+HELP = "durable punches per second and the time to verify 100,000"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--punches", type=int, default=2000, help="durable punches to record (one commit each)")

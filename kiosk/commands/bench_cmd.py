@@ -6,17 +6,17 @@ import argparse
 import importlib
 import json
 
-from kiosk.bench import BENCHES
+from kiosk.bench import benchmarks
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("bench", help="measure speed and memory; prints one JSON object", parents=[common])
     sub = parser.add_subparsers(dest="bench_name", metavar="NAME", required=True)
-    for name, (module, text) in BENCHES.items():
-        bench = sub.add_parser(name, help=text, parents=[common])
+    for name, module in benchmarks().items():
+        bench = sub.add_parser(name, help=module.HELP, parents=[common])
         bench.add_argument("--json", action="store_true", help="print only the JSON object (the default prints it indented)")
-        importlib.import_module(module).add_arguments(bench)
-        bench.set_defaults(func=run, bench_module=module)
+        module.add_arguments(bench)
+        bench.set_defaults(func=run, bench_module=module.__name__)
 
 
 def run(args: argparse.Namespace) -> int:
