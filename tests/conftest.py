@@ -1,0 +1,82 @@
+"""Fixtures shared by every test file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.clock import FakeClock, FixedClockState
+from kiosk.identity import DeviceIdentity
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchStore
+
+REPO = Path(__file__).resolve().parent.parent
+#: The shared test data and models beside the repository (CI always has it).
+SHARED = Path(os.environ.get("PRESENSI_SHARED", REPO.parent / "shared"))
+ARTIFACTS = REPO / "artifacts"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", default=False, help="also run the long soak/fault-injection tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with ./dev test --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (faces, models); skips, saying why, only where it is absent (a user's clone)."""
+    if not (SHARED / "testdata").is_dir():
+        pytest.skip(f"needs the shared test data at {SHARED} (absent in a plain clone; CI has it)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def faces_dir(shared_dir: Path) -> Path:
+    return shared_dir / "testdata" / "faces"
+
+
+@pytest.fixture(scope="session")
+def models_dir(shared_dir: Path) -> Path:
+    return shared_dir / "models"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave screenshots and reports for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def identity() -> DeviceIdentity:
+    return DeviceIdentity.generate()
+
+
+@pytest.fixture
+def store(tmp_path: Path, identity: DeviceIdentity, clock: FakeClock) -> Iterator[PunchStore]:
+    """A punch store on a real SQLite file in a temporary directory."""
+    conn = open_database(tmp_path / "presensi.db")
+    yield PunchStore(conn, identity, clock, FixedClockState())
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def presensi_cmd() -> list[str]:
+    """How to run the ``presensi`` command in a subprocess."""
+    return [sys.executable, "-m", "kiosk.cli"]
