@@ -140,9 +140,23 @@ CREATE TABLE time_anchors (
 );
 """
 
-#: (name, SQL) in order. The name is what the database records.
+HEALTH = """
+CREATE TABLE health (
+    part TEXT PRIMARY KEY,                -- camera, face, liveness, card_reader, fingerprint, sync, …
+    status TEXT NOT NULL,                 -- ok | warn | fail
+    detail TEXT NOT NULL DEFAULT '',
+    last_error TEXT,
+    last_error_at TEXT,
+    metrics TEXT NOT NULL DEFAULT '{}',   -- JSON numbers only (fps, queue depth, …)
+    process TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+"""
+
+#: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
+    ("0002_health", HEALTH),
 ]
 
 
