@@ -153,10 +153,39 @@ CREATE TABLE health (
 );
 """
 
+WEB_ACCOUNTS = """
+CREATE TABLE web_accounts (
+    username TEXT PRIMARY KEY,
+    roles TEXT NOT NULL,                  -- comma-separated: technician, admin
+    password_hash TEXT NOT NULL,          -- scrypt$n$r$p$salt$hash (base64)
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,          -- sha256 of the cookie value, never the value itself
+    username TEXT NOT NULL REFERENCES web_accounts(username) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE web_login_failures (
+    key TEXT PRIMARY KEY,                 -- 'user:<name>' or 'addr:<ip>'
+    failures INTEGER NOT NULL,
+    last_failure_at TEXT NOT NULL,
+    locked_until TEXT
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_health", HEALTH),
+    ("0003_web_accounts", WEB_ACCOUNTS),
 ]
 
 
