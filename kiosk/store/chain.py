@@ -12,8 +12,11 @@ the same bytes by the device key. ``prev_hash`` is inside the bytes, which makes
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -110,30 +113,50 @@ def verify_rows(
     base_seq: int = 0,
     base_hash: str = GENESIS_HASH,
     head: Mapping[str, Any] | None = None,
+    workers: int | None = None,
 ) -> VerifyReport:
     """Check ``rows`` (ordered by seq) against the key, each other, and the signed head.
 
     Names the first sequence number at which anything is wrong: a missing punch, a punch whose
     bytes changed, a forged or reordered punch, or a head that disagrees with the last punch.
+    Links and hashes are checked in order; signatures, the costly part, are checked in chunks
+    on ``workers`` processes (default: every core) when there are many.
     """
-    expected_seq, prev_hash, checked = base_seq + 1, base_hash, 0
+    expected_seq, prev_hash = base_seq + 1, base_hash
+    signed: list[tuple[int, str, bytes]] = []
+    failure: VerifyReport | None = None
     for row in rows:
         seq = row["seq"]
         if seq != expected_seq:
             if seq > expected_seq:
-                return VerifyReport(checked, expected_seq, f"punch {expected_seq} is missing (next present is {seq})")
-            return VerifyReport(checked, seq, f"punch {seq} is out of order (expected {expected_seq})")
+                failure = VerifyReport(0, expected_seq, f"punch {expected_seq} is missing (next present is {seq})")
+            else:
+                failure = VerifyReport(0, seq, f"punch {seq} is out of order (expected {expected_seq})")
+            break
         if row["device_id"] != device_id:
-            return VerifyReport(checked, seq, f"punch {seq} names device {row['device_id']}, not {device_id}")
+            failure = VerifyReport(0, seq, f"punch {seq} names device {row['device_id']}, not {device_id}")
+            break
         if row["prev_hash"] != prev_hash:
-            return VerifyReport(checked, seq, f"punch {seq} does not link to punch {seq - 1} (prev_hash differs)")
-        canonical = canonical_bytes(row)
+            failure = VerifyReport(0, seq, f"punch {seq} does not link to punch {seq - 1} (prev_hash differs)")
+            break
+        try:
+            canonical = canonical_bytes(row)
+        except (ValueError, TypeError, AttributeError):
+            failure = VerifyReport(0, seq, f"punch {seq} is malformed (a field cannot be read); it was altered")
+            break
         if digest(canonical) != row["hash"]:
-            return VerifyReport(checked, seq, f"punch {seq} was altered (its hash does not match its fields)")
-        if not verify_signature(public_key, row["signature"], canonical):
-            return VerifyReport(checked, seq, f"punch {seq} has a signature that does not verify")
-        checked += 1
+            failure = VerifyReport(0, seq, f"punch {seq} was altered (its hash does not match its fields)")
+            break
+        signed.append((seq, row["signature"], canonical))
         prev_hash, expected_seq = row["hash"], seq + 1
+    bad_signature = first_bad_signature(public_key, signed, workers)
+    if bad_signature is not None:
+        return VerifyReport(
+            bad_signature - base_seq - 1, bad_signature, f"punch {bad_signature} has a signature that does not verify"
+        )
+    checked = len(signed)
+    if failure is not None:
+        return VerifyReport(checked, failure.first_bad_seq, failure.reason)
     last_seq = expected_seq - 1
     if head is not None:
         message = head_bytes(device_id, head["base_seq"], head["base_hash"], head["seq"], head["hash"])
@@ -150,3 +173,31 @@ def verify_rows(
         if head["hash"] != prev_hash:
             return VerifyReport(checked, last_seq, f"punch {last_seq} differs from the signed head", last_seq)
     return VerifyReport(checked, None, "", last_seq)
+
+
+_PARALLEL_FROM = 4000
+_CHUNK = 2000
+
+
+def first_bad_signature(
+    public_key: Ed25519PublicKey, signed: list[tuple[int, str, bytes]], workers: int | None = None
+) -> int | None:
+    """The lowest seq among ``(seq, signature_hex, message)`` whose signature fails, or None."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(signed) < _PARALLEL_FROM:
+        return _first_bad_in_chunk(public_key.public_bytes_raw(), signed)
+    chunks = [signed[i : i + _CHUNK] for i in range(0, len(signed), _CHUNK)]
+    raw = public_key.public_bytes_raw()
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_first_bad_in_chunk, [raw] * len(chunks), chunks)
+        bad = [seq for seq in results if seq is not None]
+    return min(bad) if bad else None
+
+
+def _first_bad_in_chunk(public_raw: bytes, chunk: list[tuple[int, str, bytes]]) -> int | None:
+    key = Ed25519PublicKey.from_public_bytes(public_raw)
+    for seq, signature, message in chunk:
+        if not verify_signature(key, signature, message):
+            return seq
+    return None
