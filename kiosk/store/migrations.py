@@ -216,15 +216,14 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (migrations hold no ';' inside literals)."""
-    out, buf = [], []
-    for line in sql.splitlines():
-        code = line.split("--", 1)[0]
-        buf.append(code)
-        if code.rstrip().endswith(";"):
-            out.append("\n".join(buf).strip())
-            buf = []
-    rest = "\n".join(buf).strip()
-    if rest:
-        out.append(rest)
-    return [s for s in out if s and s != ";"]
+    """Split a migration into complete statements (triggers with BEGIN … END included)."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"migration has an incomplete statement: {buf.strip()[:60]}")
+    return out
