@@ -12,7 +12,6 @@ import ctypes
 import ctypes.util
 import enum
 import logging
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -187,12 +186,3 @@ class KernelClockState:
             log.warning("adjtimex failed: errno %s", ctypes.get_errno())
             return False
         return result != _TIME_ERROR and not tx.status & _STA_UNSYNC
-
-
-def system_clock_state() -> ClockStateSource:
-    """The clock state source for this machine; ``PRESENSI_CLOCK_STATE`` overrides it
-    (the demo and tests use it to pretend a state)."""
-    forced = os.environ.get("PRESENSI_CLOCK_STATE")
-    if forced:
-        return FixedClockState(ClockState(forced))
-    return KernelClockState()

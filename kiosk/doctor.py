@@ -22,6 +22,7 @@ from kiosk.errors import PresensiError
 from kiosk.identity import KEY_FILENAME, DeviceIdentity
 from kiosk.runtime import Runtime
 from kiosk.store.db import integrity_ok, open_database
+from kiosk.timekeeping import TimeKeeper
 
 log = logging.getLogger(__name__)
 
@@ -145,28 +146,43 @@ def device_key(rt: Runtime) -> list[Finding]:
 
 @check
 def clock(rt: Runtime) -> list[Finding]:
-    state = rt.clock_state().state()
-    if state == ClockState.SYNCED:
-        return [Finding("clock", Status.OK, "synchronised")]
-    if state == ClockState.RTC:
-        return [
+    source = rt.clock_state(signing=False)
+    if not isinstance(source, TimeKeeper):
+        return [Finding("clock", Status.OK, f"fixed by configuration: {source.state().value}")]
+    report = source.report()
+    findings = []
+    if report.state == ClockState.SYNCED:
+        findings.append(Finding("clock", Status.OK, f"synchronised ({report.source})"))
+    elif report.state == ClockState.RTC:
+        findings.append(
             Finding(
                 "clock",
                 Status.WARN,
-                "held by the battery clock (RTC), not synchronised",
+                f"held by the battery clock {report.rtc}, last NTP sync {report.last_sync or 'unknown'}",
                 "connect the network so NTP can correct it",
             )
-        ]
-    policy = rt.config.clock.unsynced_policy
-    what = "punches are refused" if policy == "refuse" else "punches are flagged unsynced"
-    return [
-        Finding(
-            "clock",
-            Status.WARN if policy == "accept" else Status.FAIL,
-            f"not synchronised; {what}",
-            "connect the network (NTP), or set the time on the maintenance page",
         )
-    ]
+    else:
+        policy = rt.config.clock.unsynced_policy
+        what = "punches are refused" if policy == "refuse" else "punches are flagged unsynced and corrected later"
+        status = Status.FAIL if report.certainly_wrong or policy == "refuse" else Status.WARN
+        findings.append(
+            Finding(
+                "clock", status, f"{report.detail}; {what}", "connect the network (NTP), or set the time on the maintenance page"
+            )
+        )
+    if report.rtc:
+        findings.append(Finding("rtc", Status.OK, f"battery clock {report.rtc} present"))
+    else:
+        findings.append(
+            Finding(
+                "rtc",
+                Status.WARN,
+                "no battery clock (RTC): after a power cut the unit wakes with the last saved time",
+                "fit a DS3231 module and enable it (docs/time.md), or make sure the unit reaches NTP before punching",
+            )
+        )
+    return findings
 
 
 @check

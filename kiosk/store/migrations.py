@@ -181,11 +181,52 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 """
 
+CORRECTIONS = """
+CREATE TABLE punch_corrections (
+    punch_id TEXT PRIMARY KEY,            -- the punch corrected (never rewritten itself)
+    seq INTEGER NOT NULL,
+    corrected_instant TEXT NOT NULL,      -- RFC 3339 UTC, milliseconds
+    anchor_id INTEGER NOT NULL REFERENCES time_anchors(id),
+    body TEXT NOT NULL,                   -- the canonical JSON that is signed
+    signature TEXT NOT NULL,              -- Ed25519 by the device key over body
+    created_at TEXT NOT NULL
+);
+CREATE INDEX time_anchors_boot ON time_anchors(boot_id);
+"""
+
+SCHEDULE_EVENTS = """
+CREATE TABLE work_codes (
+    code TEXT PRIMARY KEY,                -- e.g. (GLOBAL) 5 HARI (NON SEKOLAH)
+    definition TEXT NOT NULL,             -- JSON, the format of kiosk/schedule/workcodes.py
+    source TEXT NOT NULL DEFAULT 'roster',
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE holidays (
+    day TEXT PRIMARY KEY,                 -- YYYY-MM-DD
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL DEFAULT 'nasional', -- nasional | cuti_bersama | daerah
+    source TEXT NOT NULL DEFAULT 'roster',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE event_participants (
+    event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    employee_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    office TEXT NOT NULL DEFAULT '',      -- unit kerja (OPD) code
+    unit TEXT NOT NULL DEFAULT '',        -- the event unit that serves them (I, II, … IX)
+    PRIMARY KEY (event_id, employee_id)
+);
+CREATE INDEX punches_event_employee ON punches(event_id, employee_id);
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_health", HEALTH),
     ("0003_web_accounts", WEB_ACCOUNTS),
+    ("0004_punch_corrections", CORRECTIONS),
+    ("0005_schedule_events", SCHEDULE_EVENTS),
 ]
 
 

@@ -1,0 +1,325 @@
+"""Trustworthy time: how far the clock can be trusted, and evidence to correct punches later.
+
+A Raspberry Pi 4 has no battery clock: after a power cut in a field it wakes with the time it
+last saved. So the unit
+
+- judges the clock on every punch (:meth:`TimeKeeper.state`): ``synced`` when NTP disciplines
+  it (the kernel's flag, set by systemd-timesyncd or chrony) or when a trusted anchor of this
+  boot agrees with it; ``rtc`` when a battery clock set it at boot; ``unsynced`` otherwise, and
+  always when it is earlier than a known lower bound (an event pack's issue time, the server's
+  clock last seen) or off the server's clock by more than ``clock.max_offset_s``;
+- records *time anchors* when it learns the true time (NTP, the server's Date header, a
+  technician): (boot id, monotonic ns, true UTC). Every punch carries its boot id and monotonic
+  time, so a punch of an anchored boot is corrected exactly; the punch itself is never
+  rewritten — a signed correction is stored beside it and travels to the server with it.
+  Punches of a boot without an anchor stay flagged; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk.clock import Clock, ClockState, KernelClockState
+from kiosk.identity import DeviceIdentity
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import format_instant, parse_instant
+from kiosk.store.settings import get_setting, put_setting
+
+log = logging.getLogger(__name__)
+
+#: Sources of true time, most trusted first.
+ANCHOR_SOURCES = ("ntp", "server", "technician")
+LOWER_BOUND_KEY = "time.lower_bound"
+SERVER_OFFSET_KEY = "time.server_offset"
+
+
+@dataclass(frozen=True)
+class RtcInfo:
+    name: str  # e.g. rtc-ds1307 (a DS3231 on the ds1307 driver), rpi-rtc (Pi 5)
+    set_system_clock: bool  # hctosys: the kernel set the time from it at boot
+
+
+class SystemTimeFacts:
+    """What the operating system says about time; ``root`` lets tests point at a fake tree."""
+
+    def __init__(self, root: Path = Path("/"), kernel_synced: Callable[[], bool] | None = None) -> None:
+        self.root = root
+        self._kernel = kernel_synced or KernelClockState()._synced
+
+    def ntp_synchronized(self) -> bool:
+        """The kernel's own flag, or timesyncd's marker file."""
+        return self._kernel() or (self.root / "run/systemd/timesync/synchronized").exists()
+
+    def last_sync(self) -> datetime | None:
+        """When NTP last set the clock: systemd-timesyncd touches its clock file on each sync."""
+        for candidate in ("var/lib/systemd/timesync/clock", "var/lib/chrony/chrony.drift"):
+            path = self.root / candidate
+            if path.exists():
+                return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return None
+
+    def rtc(self) -> RtcInfo | None:
+        base = self.root / "sys/class/rtc/rtc0"
+        if not (base / "name").exists():
+            return None
+        hctosys = base / "hctosys"
+        return RtcInfo(
+            name=(base / "name").read_text().strip(),
+            set_system_clock=hctosys.exists() and hctosys.read_text().strip() == "1",
+        )
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    """Everything the screen, the maintenance page and doctor say about the clock."""
+
+    state: ClockState
+    source: str  # ntp, server, technician, rtc, none
+    detail: str  # Bahasa Indonesia, for the screen and the page
+    certainly_wrong: bool = False
+    lower_bound: str | None = None
+    server_offset_s: float | None = None
+    last_sync: str | None = None
+    rtc: str | None = None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    id: int
+    boot_id: str
+    mono_ns: int
+    true_utc: datetime
+    source: str
+
+    def true_time_of(self, mono_ns: int) -> datetime:
+        return self.true_utc + timedelta(microseconds=(mono_ns - self.mono_ns) / 1000)
+
+
+class TimeSetter(Protocol):
+    """Sets the system clock (through timedated on a unit; a FakeClock in tests)."""
+
+    def set_time(self, instant: datetime) -> None: ...
+
+
+class TimeKeeper:
+    """The unit's clock judgement, anchors and corrections. A ClockStateSource for the store."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        clock: Clock,
+        identity: DeviceIdentity | None,
+        *,
+        facts: SystemTimeFacts | None = None,
+        max_offset_s: float = 120.0,
+    ) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.identity = identity
+        self.facts = facts or SystemTimeFacts()
+        self.max_offset_s = max_offset_s
+
+    def __repr__(self) -> str:
+        return f"TimeKeeper(max_offset_s={self.max_offset_s})"
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def state(self) -> ClockState:
+        return self.report().state
+
+    def report(self) -> ClockReport:
+        now = self.clock.now()
+        bound = get_setting(self.conn, LOWER_BOUND_KEY)
+        offset = get_setting(self.conn, SERVER_OFFSET_KEY)
+        rtc = self.facts.rtc()
+        last_sync = self.facts.last_sync()
+        common: dict[str, Any] = {
+            "lower_bound": bound["instant"] if bound else None,
+            "server_offset_s": offset["offset_s"] if offset else None,
+            "last_sync": last_sync.isoformat(timespec="seconds") if last_sync else None,
+            "rtc": rtc.name if rtc else None,
+        }
+        if bound and now < parse_instant(bound["instant"]):
+            return ClockReport(
+                ClockState.UNSYNCED,
+                "none",
+                f"Jam perangkat pasti salah: lebih awal dari {bound['source']} ({bound['instant']})",
+                certainly_wrong=True,
+                **common,
+            )
+        if offset and offset.get("boot_id") == self.clock.boot_id() and abs(offset["offset_s"]) > self.max_offset_s:
+            return ClockReport(
+                ClockState.UNSYNCED, "server", f"Jam berbeda {offset['offset_s']:+.0f} detik dari server", **common
+            )
+        if self.facts.ntp_synchronized():
+            return ClockReport(ClockState.SYNCED, "ntp", "Jam tersinkron (NTP)", **common)
+        anchor = self.best_anchor(self.clock.boot_id())
+        if anchor is not None:
+            drift = (now - anchor.true_time_of(self.clock.monotonic_ns())).total_seconds()
+            if abs(drift) <= self.max_offset_s:
+                return ClockReport(ClockState.SYNCED, anchor.source, f"Jam disetel dari {anchor.source}", **common)
+        if rtc is not None and rtc.set_system_clock:
+            age = f", sinkron terakhir {common['last_sync']}" if last_sync else ""
+            return ClockReport(ClockState.RTC, "rtc", f"Jam dari baterai RTC ({rtc.name}){age}", **common)
+        return ClockReport(ClockState.UNSYNCED, "none", "Jam belum tersinkron", **common)
+
+    # -- what the unit learns --------------------------------------------------------------
+
+    def note_lower_bound(self, instant: datetime, source: str) -> None:
+        """A time the clock cannot be earlier than (an event pack's issue time, a server Date)."""
+        current = get_setting(self.conn, LOWER_BOUND_KEY)
+        if current and parse_instant(current["instant"]) >= instant:
+            return
+        put_setting(self.conn, LOWER_BOUND_KEY, {"instant": format_instant(instant), "source": source}, now=self.clock.now())
+
+    def note_server_time(self, server_utc: datetime, *, sent_mono_ns: int, received_mono_ns: int) -> float:
+        """The server's Date header seen in a response: records the offset (for health and the
+        unsynced rule), raises the lower bound, and anchors this boot. Returns the offset in s."""
+        midpoint = (sent_mono_ns + received_mono_ns) // 2
+        local_at_mid = self.clock.now() - timedelta(microseconds=(received_mono_ns - midpoint) / 1000)
+        offset = (local_at_mid - server_utc).total_seconds()
+        now = self.clock.now()
+        put_setting(
+            self.conn,
+            SERVER_OFFSET_KEY,
+            {"offset_s": round(offset, 3), "measured_at": format_instant(now), "boot_id": self.clock.boot_id()},
+            now=now,
+        )
+        # A Date header has one-second resolution: it bounds the clock from below by that much.
+        self.note_lower_bound(server_utc - timedelta(seconds=1), "server")
+        self.record_anchor(server_utc, "server", mono_ns=midpoint)
+        return offset
+
+    def record_anchor(self, true_utc: datetime, source: str, *, mono_ns: int | None = None, boot_id: str | None = None) -> Anchor:
+        if source not in ANCHOR_SOURCES:
+            raise ValueError(f"unknown time source {source!r}")
+        mono = self.clock.monotonic_ns() if mono_ns is None else mono_ns
+        boot = boot_id or self.clock.boot_id()
+        with write_transaction(self.conn, "recording a time anchor"):
+            cursor = self.conn.execute(
+                "INSERT INTO time_anchors (boot_id, mono_ns, true_utc, source, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                (boot, mono, format_instant(true_utc), source, format_instant(self.clock.now())),
+            )
+        log.info("time anchor from %s for boot %s", source, boot[:8])
+        return Anchor(int(cursor.lastrowid or 0), boot, mono, true_utc, source)
+
+    def set_time(self, true_utc: datetime, setter: TimeSetter) -> Anchor:
+        """A technician's time (maintenance page): set the system clock and anchor this boot.
+        The caller writes the audit entry."""
+        mono = self.clock.monotonic_ns()
+        setter.set_time(true_utc)
+        anchor = self.record_anchor(true_utc, "technician", mono_ns=mono)
+        self.note_lower_bound(true_utc, "technician")
+        self.correct_punches()
+        return anchor
+
+    def tick(self) -> int:
+        """Called from a service's loop: anchors the boot when NTP has synchronised the clock,
+        then corrects what can be corrected. Returns the number of new corrections."""
+        if self.facts.ntp_synchronized() and not self._has_anchor(self.clock.boot_id(), "ntp"):
+            self.record_anchor(self.clock.now(), "ntp")
+        return len(self.correct_punches())
+
+    # -- corrections -----------------------------------------------------------------------
+
+    def best_anchor(self, boot_id: str) -> Anchor | None:
+        """The most trusted anchor of ``boot_id`` (NTP, then server, then technician; latest)."""
+        rows = self.conn.execute("SELECT * FROM time_anchors WHERE boot_id = ? ORDER BY id DESC", (boot_id,)).fetchall()
+        if not rows:
+            return None
+        row = min(rows, key=lambda r: ANCHOR_SOURCES.index(r["source"]))
+        return Anchor(row["id"], row["boot_id"], row["mono_ns"], parse_instant(row["true_utc"]), row["source"])
+
+    def _has_anchor(self, boot_id: str, source: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM time_anchors WHERE boot_id = ? AND source = ?", (boot_id, source)).fetchone()
+            is not None
+        )
+
+    def correct_punches(self) -> list[dict[str, object]]:
+        """Signed corrections for every not-synced punch of an anchored boot that has none yet.
+        A keeper made without the device key (doctor) judges the clock but corrects nothing."""
+        if self.identity is None:
+            return []
+        identity = self.identity
+        pending = self.conn.execute(
+            """SELECT p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns FROM punches p
+               LEFT JOIN punch_corrections c ON c.punch_id = p.id
+               WHERE c.punch_id IS NULL AND p.clock_state != 'synced'
+                 AND p.boot_id IN (SELECT boot_id FROM time_anchors)
+               ORDER BY p.seq"""
+        ).fetchall()
+        anchors: dict[str, Anchor | None] = {}
+        made = []
+        for punch in pending:
+            boot = punch["boot_id"]
+            if boot not in anchors:
+                anchors[boot] = self.best_anchor(boot)
+            anchor = anchors[boot]
+            if anchor is None:
+                continue
+            body = correction_body(identity.device_id, punch, anchor)
+            made.append({**body, "anchor_id": anchor.id})
+        if not made:
+            return []
+        now = format_instant(self.clock.now())
+        with write_transaction(self.conn, "recording punch corrections"):
+            for item in made:
+                anchor_id = item.pop("anchor_id")
+                text = canonical_json(item)
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO punch_corrections VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item["punch_id"],
+                        item["seq"],
+                        item["corrected_instant"],
+                        anchor_id,
+                        text,
+                        identity.sign(text.encode("ascii")),
+                        now,
+                    ),
+                )
+        log.info("recorded %d punch corrections", len(made))
+        return made
+
+
+def correction_body(device_id: str, punch: sqlite3.Row, anchor: Anchor) -> dict[str, object]:
+    """What a correction states and the device signs (see docs/time.md)."""
+    return {
+        "v": 1,
+        "type": "correction",
+        "device_id": device_id,
+        "punch_id": punch["id"],
+        "seq": punch["seq"],
+        "punch_hash": punch["hash"],
+        "recorded_instant": punch["instant"],
+        "corrected_instant": format_instant(anchor.true_time_of(punch["mono_ns"])),
+        "anchor": {
+            "boot_id": anchor.boot_id,
+            "mono_ns": anchor.mono_ns,
+            "true_utc": format_instant(anchor.true_utc),
+            "source": anchor.source,
+        },
+    }
+
+
+def canonical_json(body: dict[str, object]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+class TimedatectlSetter:
+    """Sets the clock through systemd-timedated (polkit allows the service user; see docs)."""
+
+    def set_time(self, instant: datetime) -> None:
+        import subprocess
+
+        local = instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        subprocess.run(["timedatectl", "set-ntp", "false"], check=True, timeout=10, env={"TZ": "UTC"})
+        subprocess.run(["timedatectl", "set-time", local], check=True, timeout=10, env={"TZ": "UTC"})
