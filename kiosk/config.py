@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.clock import ZONES
 from kiosk.errors import ConfigError
@@ -82,48 +82,148 @@ class CameraConfig(Section):
     height: int = Field(480, ge=120, le=2160, description="Capture height in pixels.")
     fps: float = Field(15.0, gt=0, le=60, description="Frame rate asked of the camera (or played from a file).")
     loop: bool = Field(True, description="Replay a file source from the start when it ends.")
+    image_hold_s: float = Field(
+        1.5, gt=0, le=60, description="For an image folder: seconds each picture stays in front of the camera."
+    )
 
 
 class FaceConfig(Section):
+    """Face detection, tracking, quality gates and identification (docs/face.md explains the defaults)."""
+
     enabled: bool = Field(True, description="Punch by face.")
     detect_scale: float = Field(0.5, gt=0.05, le=1.0, description="Downscale factor applied before HOG detection.")
-    upsample: int = Field(0, ge=0, le=2, description="HOG upsampling passes on the downscaled frame.")
-    threshold: float = Field(0.45, gt=0.1, lt=1.0, description="Largest encoding distance accepted as a match.")
+    upsample: int = Field(
+        1, ge=0, le=2, description="HOG upsampling passes on the downscaled frame (1 at scale 0.5 finds faces from ~80 px)."
+    )
+    redetect_frames: int = Field(
+        6, ge=1, le=60, description="Full-frame detection every this many frames; in between a tracked face is re-found near its box."
+    )
+    track_lost_s: float = Field(
+        0.8, gt=0, le=10, description="A tracked face unseen this long has left: its approach ends."
+    )
+    threshold: float = Field(
+        0.5, gt=0.1, lt=1.0, description="Largest encoding distance accepted as a match (measured: genuine ≤ 0.44, others ≥ 0.70)."
+    )
     margin: float = Field(0.06, ge=0.0, lt=0.5, description="Least distance gap between best and best other employee.")
     agree_frames: int = Field(2, ge=1, le=10, description="Consecutive tracked frames that must agree on the identity.")
+    decision_timeout_s: float = Field(
+        8.0, gt=0, le=60, description="An approach with no decision after this long is refused with the reason so far."
+    )
     duplicate_interval_s: int = Field(
         300, ge=0, le=86400, description="A second punch by the same employee within this many seconds is suppressed."
+    )
+    dominance_ratio: float = Field(
+        0.5, gt=0, le=1, description="A second face at least this fraction of the largest face's area means 'Satu orang saja'."
     )
     min_eye_distance_px: int = Field(28, ge=8, le=400, description="Smallest eye distance (full-frame pixels) to accept a face.")
     min_sharpness: float = Field(30.0, ge=0, le=10000, description="Least variance of the Laplacian on the face crop.")
     min_brightness: float = Field(50.0, ge=0, le=255, description="Least mean brightness of the face crop.")
     max_brightness: float = Field(215.0, ge=0, le=255, description="Largest mean brightness of the face crop.")
-    max_yaw_deg: float = Field(25.0, ge=5, le=60, description="Largest head turn accepted for identification.")
+    max_yaw_deg: float = Field(30.0, ge=5, le=60, description="Largest head turn accepted for identification.")
+    max_pitch_deg: float = Field(25.0, ge=5, le=60, description="Largest head nod (up or down) accepted for identification.")
+    enrol_samples: int = Field(3, ge=1, le=20, description="Quality-checked samples taken in a live camera enrolment.")
 
 
 class LivenessConfig(Section):
-    minifasnet_v2: Path | None = Field(None, description="Path of MiniFASNetV2.onnx.")
-    minifasnet_v1se: Path | None = Field(None, description="Path of MiniFASNetV1SE.onnx.")
-    texture_threshold: float = Field(0.7, ge=0, le=1, description="Least median 'real' probability for the passive model.")
+    """Liveness checks (``kiosk.liveness``): each check reads its own ``texture_*``, ``challenge_*``
+    or ``cues_*`` fields; ``decide_*`` are the parameters of the rule that combines them."""
+
+    minifasnet_v2: Path | None = Field(None, description="Path of MiniFASNetV2.onnx (crop 2.7× the face box).")
+    minifasnet_v1se: Path | None = Field(None, description="Path of MiniFASNetV1SE.onnx (crop 4.0× the face box).")
+    texture_threshold: float = Field(
+        0.7, ge=0, le=1, description="Median 'real' probability of the passive model below which the face is refused as a spoof."
+    )
     texture_confident: float = Field(
         0.92, ge=0, le=1, description="Above this the passive model alone is confident enough to skip the challenge."
     )
+    texture_frames: int = Field(5, ge=1, le=30, description="Frames the passive model scores per approach (median over them).")
+    texture_min_frames: int = Field(3, ge=1, le=30, description="Frames scored before the passive model's median is relied on.")
+    texture_box_scale: float = Field(
+        1.0,
+        ge=0.8,
+        le=1.6,
+        description="Enlarge the detector's face box by this before the models' own crop scales (dlib's HOG box is tighter than the models' training detector).",
+    )
+    texture_threads: int = Field(1, ge=1, le=4, description="onnxruntime threads per model.")
     challenge: Literal["auto", "always", "never"] = Field(
         "auto", description="Ask a head-turn/blink challenge: only when passive checks are unsure, always, or never."
     )
+    challenge_prompts: list[Literal["left", "right", "blink"]] = Field(
+        default_factory=lambda: ["left", "right", "blink"],
+        min_length=1,
+        max_length=3,
+        description="Prompts the challenge draws from at random: 'left' (Toleh ke kiri), 'right' (Toleh ke kanan), 'blink' (Kedipkan mata).",
+    )
+    challenge_timeout_s: float = Field(
+        6.0, ge=1, le=30, description="Seconds the person has to do what the prompt asks; after that the approach is refused."
+    )
+    challenge_min_turn: float = Field(
+        0.12,
+        ge=0.03,
+        le=0.5,
+        description="Least change of the nose tip's position between the eyes (in eye-distance units) that counts as a head turn.",
+    )
+    challenge_min_parallax: float = Field(
+        0.045,
+        ge=0.005,
+        le=0.5,
+        description="Least nose parallax against the eye/mouth plane (eye-distance units) during the turn; a flat photo has none.",
+    )
+    challenge_blink_closed: float = Field(
+        0.6, ge=0.1, le=0.95, description="Lid gap, as a share of where the open lids should be, below which the eyes count as closed."
+    )
+    challenge_blink_open: float = Field(
+        0.85, ge=0.3, le=1.5, description="Lid gap share above which the eyes count as open again (a blink closes, then opens)."
+    )
     allow_challenge_only: bool = Field(
-        False, description="Allow face punching with the challenge alone when the model file is missing."
+        False, description="Allow face punching with the challenge alone when a model file is missing (the challenge is then always asked)."
     )
     cues_enabled: bool = Field(True, description="Run the screen/print cue check (moiré, glare, border).")
+    cues_moire_peak: float = Field(
+        9.0, ge=2, le=100, description="Spectral peak height (over the local median, in log units ×10) from which a moiré/halftone grid counts."
+    )
+    cues_glare_area: float = Field(
+        0.04, ge=0.001, le=0.5, description="Largest share of the face area one saturated, colourless highlight may cover."
+    )
+    cues_border_sides: int = Field(
+        3, ge=2, le=4, description="Straight edges on this many sides around the face (a paper or device frame) count as a border."
+    )
+    cues_min_frames: int = Field(2, ge=1, le=30, description="Frames looked at before the cue check is relied on.")
+    cues_threshold: float = Field(0.5, ge=0, le=1, description="Cue score below which the face is refused as a screen or print.")
+    decide_undecided_after: int = Field(
+        12,
+        ge=1,
+        le=300,
+        description="Frames after which a session still undecided without a challenge is refused (challenge 'never').",
+    )
 
 
 class CardsConfig(Section):
     reader: Literal["none", "pcsc", "evdev", "serial", "sim"] = Field("none", description="Card reader type.")
-    device: str = Field("", max_length=200, description="Reader name (pcsc), /dev/input path (evdev) or serial port.")
+    device: str = Field(
+        "",
+        max_length=200,
+        description="Reader name or part of it (pcsc; empty: the first reader), /dev/input node or name:<text> (evdev), serial port (serial).",
+    )
     policy: Literal["card", "card_face", "face"] = Field(
         "card", description="Unit default: card only, card then face, face only."
     )
     decimal_em4100: bool = Field(True, description="Keyboard-wedge readers print the 10-digit decimal of the low 32 bits.")
+    grab: bool = Field(True, description="Grab a keyboard-wedge reader so its digits never reach the console.")
+    key_gap_ms: int = Field(
+        100, ge=20, le=2000, description="Keyboard-wedge: a partial number is dropped when keys come further apart than this."
+    )
+    baud: int = Field(9600, ge=1200, le=115200, description="Serial (RDM6300) reader speed.")
+    release_ms: int = Field(
+        500, ge=100, le=5000, description="Serial reader: a card counts as taken away after this long without a frame."
+    )
+    duplicate_interval_s: int = Field(
+        60, ge=0, le=86400, description="A card tap within this many seconds of the employee's last punch shows it instead of punching again."
+    )
+    face_timeout_s: float = Field(8.0, ge=1, le=60, description="Card then face: how long the employee has to show their face.")
+    enrol_timeout_s: int = Field(30, ge=5, le=600, description="Tap to register: how long the kiosk waits for the card.")
+    reconnect_initial_s: float = Field(0.5, ge=0.01, le=60, description="First wait before reopening a reader that went away.")
+    reconnect_max_s: float = Field(10.0, ge=0.05, le=600, description="Longest wait between attempts to reopen a reader.")
 
 
 class FingerprintConfig(Section):
@@ -135,11 +235,28 @@ class FingerprintConfig(Section):
 
 class GpioConfig(Section):
     enabled: bool = Field(False, description="Drive LEDs, buzzer and relay through gpiozero.")
+    backend: Literal["lgpio", "rpigpio", "mock"] = Field(
+        "lgpio", description="gpiozero pin factory: lgpio (Raspberry Pi OS), rpigpio (older images) or mock (no hardware)."
+    )
     green_led: int | None = Field(None, ge=0, le=27, description="BCM pin of the green LED.")
     red_led: int | None = Field(None, ge=0, le=27, description="BCM pin of the red LED.")
-    buzzer: int | None = Field(None, ge=0, le=27, description="BCM pin of the buzzer.")
+    buzzer: int | None = Field(None, ge=0, le=27, description="BCM pin of the (active) buzzer.")
     relay: int | None = Field(None, ge=0, le=27, description="BCM pin of a door/turnstile relay.")
+    relay_active_high: bool = Field(True, description="False for relay boards that switch on a low input (most opto-isolated ones).")
     relay_pulse_ms: int = Field(500, ge=50, le=10000, description="How long the relay is held on an accepted punch.")
+    buzzer_enabled: bool = Field(True, description="Sound the buzzer (off: lights only, e.g. in a library or a prayer room).")
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> GpioConfig:
+        pins = [(name, getattr(self, name)) for name in ("green_led", "red_led", "buzzer", "relay")]
+        used: dict[int, str] = {}
+        for name, pin in pins:
+            if pin is None:
+                continue
+            if pin in used:
+                raise ValueError(f"BCM pin {pin} is given to both {used[pin]} and {name} (expected a different pin for each)")
+            used[pin] = name
+        return self
 
 
 class SyncConfig(Section):
@@ -165,10 +282,41 @@ class WebConfig(Section):
     )
     maintenance_port: int = Field(8443, ge=1, le=65535, description="Port of the maintenance page (TLS).")
     session_minutes: int = Field(30, ge=1, le=1440, description="Idle minutes before a maintenance session expires.")
+    session_max_hours: int = Field(12, ge=1, le=168, description="Hours after login when a maintenance session ends regardless.")
+    lockout_after: int = Field(5, ge=2, le=50, description="Consecutive failed logins (per name or address) before a lockout.")
+    lockout_base_s: float = Field(30.0, ge=1, le=3600, description="First lockout; each further failure doubles it.")
+    lockout_max_s: float = Field(3600.0, ge=10, le=86400, description="Longest lockout.")
+    tls_hostnames: list[str] = Field(
+        default_factory=lambda: ["presensi.local"], max_length=10, description="Extra DNS names in the self-signed certificate."
+    )
+    log_file: Path | None = Field(None, description="Log file shown on the maintenance page; none: the systemd journal.")
+    usb_root: Path = Field(Path("/media"), description="Where USB sticks are mounted (one folder per stick) for exports.")
+    services: list[str] = Field(
+        default_factory=lambda: ["presensi-kiosk", "presensi-bridge", "presensi-sync"],
+        max_length=10,
+        description="systemd units the maintenance page may restart.",
+    )
+    probe_timeout_s: float = Field(3.0, ge=0.2, le=30, description="Timeout of each step of the server reachability probe.")
 
 
 class EventConfig(Section):
     pack_file: Path | None = Field(None, description="Event pack to load at start (event mode).")
+
+
+class PrivacyConfig(Section):
+    key_provider: Literal["otp", "credential", "keyfile", "sim"] = Field(
+        "keyfile",
+        description="Where the template key comes from: the Pi's OTP customer key, a systemd credential, a key file outside the data directory, or a simulated OTP (tests).",
+    )
+    key_file: Path = Field(Path("/etc/presensi/template.key"), description="Key file for key_provider='keyfile' (made on first use, mode 0600).")
+    credential: str = Field("presensi-template-key", min_length=1, max_length=100, description="Credential name in $CREDENTIALS_DIRECTORY for key_provider='credential'.")
+    otp_command: list[str] = Field(
+        default_factory=lambda: ["rpi-otp-private-key"],
+        description="Command printing the OTP customer key as hex (key_provider='otp'; needs /dev/vcio).",
+    )
+    sim_otp_hex: str = Field("", max_length=64, description="The simulated OTP key (64 hex digits) for key_provider='sim'.")
+    evidence_photos: bool = Field(False, description="Keep an encrypted photo with each face punch (off by default).")
+    evidence_days: int = Field(7, ge=0, le=90, description="Days an evidence photo is kept after its punch was acknowledged.")
 
 
 class KioskConfig(Section):
@@ -186,6 +334,7 @@ class KioskConfig(Section):
     sync: SyncConfig = Field(default_factory=SyncConfig, description="Central server.")
     web: WebConfig = Field(default_factory=WebConfig, description="Kiosk screen and maintenance page.")
     event: EventConfig = Field(default_factory=EventConfig, description="Event mode (apel, senam).")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Biometric data at rest.")
 
     #: Where the file came from (None: built-in defaults); not a configuration key.
     source: Annotated[Path | None, Field(exclude=True)] = None

@@ -1,0 +1,83 @@
+"""Templates sealed at rest (issue 12): providers, binding, and a copied card that cannot open them."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import PrivacyConfig
+from kiosk.privacy import Sealer, TemplateKeyError, build_key_provider, sealer_for
+from kiosk.privacy.keys import CredentialKeyProvider, KeyFileProvider, OtpKeyProvider
+
+OTP_A = "a1" * 32
+OTP_B = "b2" * 32
+
+
+def sim(hex_key: str) -> Sealer:
+    return sealer_for(PrivacyConfig(key_provider="sim", sim_otp_hex=hex_key))
+
+
+def test_seal_and_open_round_trip_without_the_plaintext_in_the_bytes() -> None:
+    sealer = sim(OTP_A)
+    template = bytes(range(256)) * 2
+    sealed = sealer.seal(template, "face_templates:1985")
+    assert template not in sealed and template[:32] not in sealed
+    assert sealer.open(sealed, "face_templates:1985") == template
+    assert "a1a1" not in repr(sealer)
+
+
+def test_another_units_key_cannot_open_and_says_why() -> None:
+    sealed = sim(OTP_A).seal(b"x" * 512, "face_templates:1")
+    with pytest.raises(TemplateKeyError, match="another unit's key"):
+        sim(OTP_B).open(sealed, "face_templates:1")
+
+
+def test_a_template_moved_to_another_employee_fails() -> None:
+    sealer = sim(OTP_A)
+    sealed = sealer.seal(b"x" * 512, "face_templates:1")
+    with pytest.raises(TemplateKeyError, match="integrity"):
+        sealer.open(sealed, "face_templates:2")
+    with pytest.raises(TemplateKeyError, match="integrity"):
+        sealer.open(sealed[:-1] + bytes([sealed[-1] ^ 1]), "face_templates:1")
+
+
+def test_an_empty_otp_is_refused() -> None:
+    with pytest.raises(TemplateKeyError, match="provision"):
+        sim("00" * 32)
+
+
+def test_otp_provider_reads_the_tool(tmp_path: Path) -> None:
+    tool = tmp_path / "rpi-otp-private-key"
+    tool.write_text(f"#!/bin/sh\necho {OTP_A}\n")
+    tool.chmod(0o755)
+    key = OtpKeyProvider([str(tool)]).template_key()
+    assert key == build_key_provider(PrivacyConfig(key_provider="sim", sim_otp_hex=OTP_A)).template_key()
+    failing = tmp_path / "fails"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(0o755)
+    with pytest.raises(TemplateKeyError, match="vcio"):
+        OtpKeyProvider([str(failing)]).secret()
+
+
+def test_keyfile_is_made_0600_outside_the_data_dir(tmp_path: Path) -> None:
+    provider = KeyFileProvider(tmp_path / "etc" / "template.key", data_dir=tmp_path / "data")
+    first = provider.template_key()
+    assert stat.S_IMODE((tmp_path / "etc" / "template.key").stat().st_mode) == 0o600
+    assert provider.template_key() == first
+    with pytest.raises(TemplateKeyError, match="must not be inside"):
+        KeyFileProvider(tmp_path / "data" / "k", data_dir=tmp_path / "data")
+    os.chmod(tmp_path / "etc" / "template.key", 0o644)
+    with pytest.raises(TemplateKeyError, match="chmod 600"):
+        provider.secret()
+
+
+def test_credential_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    with pytest.raises(TemplateKeyError, match="LoadCredential"):
+        CredentialKeyProvider("k").secret()
+    (tmp_path / "k").write_text(OTP_A)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert CredentialKeyProvider("k").secret() == bytes.fromhex(OTP_A)
