@@ -119,7 +119,7 @@ class FaceConfig(Section):
     min_sharpness: float = Field(30.0, ge=0, le=10000, description="Least variance of the Laplacian on the face crop.")
     min_brightness: float = Field(50.0, ge=0, le=255, description="Least mean brightness of the face crop.")
     max_brightness: float = Field(215.0, ge=0, le=255, description="Largest mean brightness of the face crop.")
-    max_yaw_deg: float = Field(30.0, ge=5, le=60, description="Largest head turn accepted for identification.")
+    max_yaw_deg: float = Field(25.0, ge=5, le=60, description="Largest head turn accepted for identification.")
     max_pitch_deg: float = Field(25.0, ge=5, le=60, description="Largest head nod (up or down) accepted for identification.")
     enrol_samples: int = Field(3, ge=1, le=20, description="Quality-checked samples taken in a live camera enrolment.")
 

@@ -1,0 +1,1 @@
+"""The face pipeline: detect → track → quality → liveness → identify → decide → punch (docs/face.md)."""

@@ -1,0 +1,173 @@
+"""1:N identification over every active template at once, as one numpy matrix.
+
+A probe is accepted only when (1) its best distance is under ``threshold``, and (2) the best
+distance to any *other* employee is at least ``margin`` further away: a face that sits between two
+people is not given to either. The third rule, that ``k`` consecutive tracked frames agree, is
+:class:`IdentityVoter`'s. Distances are Euclidean, as dlib's model is trained for; they are
+computed as ``sqrt(|g|² − 2 g·q + |q|²)`` with the gallery's squared norms precomputed, so a
+10,000-template gallery is one matrix–vector product.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from kiosk.errors import FaceError
+from kiosk.face.templates import DIMENSIONS, Encoding, as_encoding, unseal
+from kiosk.store.roster import active_face_templates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome of one probe. ``employee_id`` is the best candidate even when not accepted."""
+
+    accepted: bool
+    employee_id: str | None
+    name: str | None
+    distance: float | None  # best distance (None: empty gallery)
+    margin: float | None  # best other employee's distance minus the best (None: only one employee)
+    reason: str = ""  # why not accepted: "no_match", "ambiguous", "empty_gallery"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "employee_id": self.employee_id if self.accepted else None,
+            "name": self.name if self.accepted else None,
+            "nearest_employee_id": self.employee_id,
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "margin": None if self.margin is None else round(self.margin, 4),
+            "reason": self.reason,
+        }
+
+
+class Gallery:
+    """The templates of the active employees, as an (N, 128) float32 matrix."""
+
+    def __init__(self, encodings: npt.ArrayLike, employee_ids: Sequence[str], names: dict[str, str] | None = None) -> None:
+        matrix = np.asarray(encodings, dtype=np.float32)
+        if matrix.size == 0:
+            matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != DIMENSIONS or matrix.shape[0] != len(employee_ids):
+            raise FaceError(f"a gallery needs one {DIMENSIONS}-value template per employee id")
+        self.matrix = np.ascontiguousarray(matrix)
+        self.employee_ids = list(employee_ids)
+        self.names = dict(names or {})
+        index: dict[str, int] = {}
+        codes = [index.setdefault(e, len(index)) for e in self.employee_ids]
+        self._unique_ids: list[str] = list(index)
+        self._codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+        self._sq_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def __repr__(self) -> str:
+        return f"Gallery({len(self)} templates, {self.employee_count} employees)"
+
+    @property
+    def employee_count(self) -> int:
+        return len(self._unique_ids)
+
+    @classmethod
+    def empty(cls) -> Gallery:
+        return cls(np.zeros((0, DIMENSIONS), dtype=np.float32), [])
+
+    @classmethod
+    def from_database(cls, conn: sqlite3.Connection) -> Gallery:
+        """Every template of every active employee. Read-only."""
+        rows = active_face_templates(conn)
+        encodings = [unseal(t.blob, t.scheme) for t, _ in rows]
+        ids = [t.employee_id for t, _ in rows]
+        names = {e.id: e.name for _, e in rows}
+        gallery = cls(np.stack(encodings) if encodings else np.zeros((0, DIMENSIONS), np.float32), ids, names)
+        log.info("face gallery loaded: %d templates of %d employees", len(gallery), gallery.employee_count)
+        return gallery
+
+    def without(self, employee_id: str) -> Gallery:
+        """The same gallery minus one employee's templates."""
+        keep = [i for i, e in enumerate(self.employee_ids) if e != employee_id]
+        return Gallery(self.matrix[keep], [self.employee_ids[i] for i in keep], self.names)
+
+    def distances(self, probe: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Euclidean distance from ``probe`` to every template."""
+        q = as_encoding(probe)
+        squared = self._sq_norms - 2.0 * (self.matrix @ q) + float(q @ q)
+        distances: npt.NDArray[np.float32] = np.sqrt(np.maximum(squared, 0.0, out=squared), out=squared)
+        return distances
+
+    def best_per_employee(self, probe: npt.ArrayLike) -> list[tuple[str, float]]:
+        """(employee id, smallest distance) for every employee, nearest first."""
+        if not len(self):
+            return []
+        d = self.distances(probe)
+        best = np.full(self.employee_count, np.inf, dtype=np.float32)
+        np.minimum.at(best, self._codes, d)
+        order = np.argsort(best)
+        return [(self._unique_ids[i], float(best[i])) for i in order]
+
+    def identify(self, probe: Encoding, *, threshold: float, margin: float) -> Match:
+        """Apply the threshold and margin rules to one probe."""
+        if not len(self):
+            return Match(False, None, None, None, None, "empty_gallery")
+        d = self.distances(probe)
+        best = int(np.argmin(d))
+        best_distance = float(d[best])
+        code = self._codes[best]
+        others = d[self._codes != code]
+        gap = float(others.min()) - best_distance if others.size else None
+        employee = self._unique_ids[code]
+        name = self.names.get(employee)
+        if best_distance >= threshold:
+            return Match(False, employee, name, best_distance, gap, "no_match")
+        if gap is not None and gap < margin:
+            return Match(False, employee, name, best_distance, gap, "ambiguous")
+        return Match(True, employee, name, best_distance, gap)
+
+
+class IdentityVoter:
+    """Accepts an identity once ``k`` consecutive probes of one tracked face agree on it."""
+
+    def __init__(self, k: int) -> None:
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        self.k = k
+        self.history: list[Match] = []
+
+    def add(self, match: Match) -> None:
+        self.history.append(match)
+
+    @property
+    def streak(self) -> list[Match]:
+        """The trailing run of probes that agree with the last one (accepted, same employee)."""
+        run: list[Match] = []
+        for match in reversed(self.history):
+            if not run:
+                run.append(match)
+                continue
+            last = run[0]
+            if match.accepted != last.accepted or (last.accepted and match.employee_id != last.employee_id):
+                break
+            run.append(match)
+        return run
+
+    @property
+    def agreed(self) -> Match | None:
+        """The accepted match once the last ``k`` probes agree on one employee."""
+        run = self.streak
+        if len(run) >= self.k and run[0].accepted:
+            return min(run[: self.k], key=lambda m: m.distance or 0.0)
+        return None
+
+    @property
+    def agreed_unknown(self) -> bool:
+        """True once the last ``k`` probes all found nobody."""
+        run = self.streak
+        return len(run) >= self.k and not run[0].accepted

@@ -1,0 +1,426 @@
+"""One frame at a time: detect → track → quality → liveness → identify → decide → punch.
+
+:class:`FacePipeline` is synchronous and owns no thread (the service runs it on one); given a
+frame it returns a :class:`FrameResult` with the prompt to show and any :class:`Decision` made
+in that frame. A decision is made once per approach (track): accepted (a punch committed through
+the store), duplicate ("Sudah presensi pukul 07:42"), unknown, spoof, or refused with a reason.
+
+Liveness comes from an injected :class:`kiosk.liveness.base.LivenessEngine`. The only way to
+punch without it is to pass :class:`SkipLiveness` explicitly (the demo does, on photos from disk):
+the pipeline then logs a warning and every punch records ``liveness_verdict = 'skipped'``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from kiosk.camera.base import Frame
+from kiosk.clock import Clock, local_time, zone_abbreviation
+from kiosk.config import FaceConfig
+from kiosk.errors import PresensiError
+from kiosk.face.detect import FaceDetector, to_rgb
+from kiosk.face.identify import Gallery, Match
+from kiosk.face.quality import Prompt, Quality, assess
+from kiosk.face.track import Track, Tracker
+from kiosk.liveness.base import FaceSample, LivenessEngine, LivenessResult, Verdict
+from kiosk.store.punches import Punch, PunchRequest, PunchStore
+
+log = logging.getLogger(__name__)
+
+#: (employee id, instant) → (kind, status, minutes): the schedule's verdict on a punch.
+Classifier = Callable[[str, datetime], tuple[str, str, int]]
+
+#: After "Wajah tidak dikenali", how long before the same approach is probed again.
+UNKNOWN_RETRY_S = 1.0
+
+STAGES = ("capture", "prepare", "detection", "landmarks", "quality", "liveness", "encoding", "matching", "commit")
+
+
+def unscheduled(_employee_id: str, _at: datetime) -> tuple[str, str, int]:
+    """The classifier used until the schedule rules are composed in: kind 'lainnya', no status."""
+    return "lainnya", "", 0
+
+
+@dataclass(frozen=True)
+class SkipLiveness:
+    """Punch without any liveness check, recording verdict 'skipped'. Only for photos from disk
+    (demo, tests of identification); ``reason`` is logged and shown in the decision."""
+
+    reason: str
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"
+    SPOOF = "spoof"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the screen shows for one approach, and the punch when there is one."""
+
+    outcome: Outcome
+    message: str  # Bahasa Indonesia, for the screen
+    track_id: int
+    employee_id: str | None = None
+    name: str | None = None
+    punch: Punch | None = None
+    reason: str = ""  # a code for logs and tests: no_match, liveness_spoof, duplicate, timeout, …
+    distance: float | None = None
+    margin: float | None = None
+    liveness_verdict: str | None = None
+    liveness_scores: Mapping[str, float] = field(default_factory=dict)
+    local_time: str | None = None  # HH:MM of the punch (or of the earlier punch, for a duplicate)
+    zone_abbr: str | None = None
+    t_first_seen_ns: int = 0
+    t_decided_ns: int = 0
+    encodings: int = 0
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.t_decided_ns - self.t_first_seen_ns) / 1e6
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "track_id": self.track_id,
+            "employee_id": self.employee_id,
+            "name": self.name,
+            "punch_id": self.punch.id if self.punch else None,
+            "punch_seq": self.punch.seq if self.punch else None,
+            "reason": self.reason,
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "margin": None if self.margin is None else round(self.margin, 4),
+            "liveness_verdict": self.liveness_verdict,
+            "liveness_scores": {k: round(v, 4) for k, v in self.liveness_scores.items()},
+            "local_time": self.local_time,
+            "zone": self.zone_abbr,
+            "latency_ms": round(self.latency_ms, 1),
+            "encodings": self.encodings,
+        }
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    t_mono_ns: int
+    faces: int
+    prompt: str | None = None
+    track_id: int | None = None
+    quality: Quality | None = None
+    decisions: tuple[Decision, ...] = ()
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+class StageStats:
+    """Total time and count per stage, for health and the benchmark."""
+
+    def __init__(self) -> None:
+        self.total_s: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.count: dict[str, int] = dict.fromkeys(STAGES, 0)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.total_s[stage] = self.total_s.get(stage, 0.0) + seconds
+        self.count[stage] = self.count.get(stage, 0) + 1
+
+    def mean_ms(self) -> dict[str, float]:
+        return {s: round(self.total_s[s] / self.count[s] * 1000, 3) for s in self.total_s if self.count.get(s)}
+
+
+class FacePipeline:
+    """The face pipeline of one kiosk; not thread-safe (one thread drives it)."""
+
+    def __init__(
+        self,
+        config: FaceConfig,
+        *,
+        store: PunchStore,
+        gallery: Gallery,
+        liveness: LivenessEngine | SkipLiveness,
+        clock: Clock,
+        detector: FaceDetector | None = None,
+        classify: Classifier = unscheduled,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.gallery = gallery
+        self.liveness = liveness
+        self.clock = clock
+        self.detector = detector or FaceDetector(scale=config.detect_scale, upsample=config.upsample)
+        self.classify = classify
+        self.tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
+        self.stats = StageStats()
+        self.frames = 0
+        self.encodings = 0
+        self._since_full = config.redetect_frames  # the first frame gets a full detection
+        self._recent: dict[str, datetime] = {}
+        if isinstance(liveness, SkipLiveness):
+            log.warning("face punching WITHOUT liveness checks (%s): punches record verdict 'skipped'", liveness.reason)
+
+    def __repr__(self) -> str:
+        mode = "skipped" if isinstance(self.liveness, SkipLiveness) else type(self.liveness).__name__
+        return f"FacePipeline({self.gallery!r}, liveness={mode}, {self.tracker!r})"
+
+    def set_gallery(self, gallery: Gallery) -> None:
+        """Use a new gallery from the next probe on (after enrolment or a roster update)."""
+        self.gallery = gallery
+
+    @contextmanager
+    def _stage(self, name: str, timings: dict[str, float]) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            timings[name] = timings.get(name, 0.0) + elapsed * 1000
+            self.stats.add(name, elapsed)
+
+    # -- one frame -------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Run one frame through the pipeline."""
+        self.frames += 1
+        t = frame.t_mono_ns
+        timings: dict[str, float] = {}
+        with self._stage("prepare", timings):
+            rgb = to_rgb(frame.image)
+        with self._stage("detection", timings):
+            seen = self._detect(rgb, t)
+        self.tracker.expire(t)
+        if not seen:
+            return FrameResult(t, 0, timings_ms=timings)
+        dominant = max(seen, key=lambda tr: tr.area)
+        crowded = any(tr is not dominant and tr.area >= self.config.dominance_ratio * dominant.area for tr in seen)
+        if dominant.decision is not None and not self._may_retry(dominant, t):
+            # this approach is decided: the screen keeps showing its decision
+            return FrameResult(t, len(seen), None, dominant.id, timings_ms=timings)
+        if crowded:
+            return FrameResult(t, len(seen), Prompt.ONE_PERSON.value, dominant.id, timings_ms=timings)
+        decisions, prompt, quality = self._judge(frame, rgb, dominant, timings)
+        return FrameResult(t, len(seen), prompt, dominant.id, quality, tuple(decisions), timings)
+
+    def _may_retry(self, track: Track, t: int) -> bool:
+        """An 'unknown' approach keeps trying (a person turned at first may face the camera
+        later), one encoding per ``UNKNOWN_RETRY_S`` at most, until the decision timeout."""
+        decision = track.decision
+        if decision is None or decision.outcome is not Outcome.UNKNOWN:
+            return False
+        if track.age_s(t) > self.config.decision_timeout_s:
+            return False
+        return t >= track.extra.get("retry_at_ns", 0)
+
+    def _detect(self, rgb: np.ndarray, t: int) -> list[Track]:
+        tracks = self.tracker.tracks
+        self._since_full += 1
+        if not tracks or self._since_full >= self.config.redetect_frames or any(tr.missed for tr in tracks):
+            self._since_full = 0
+            return self.tracker.update(self.detector.detect(rgb), t)
+        seen = []
+        for track in tracks:
+            box = self.detector.detect_near(rgb, track.box)
+            self.tracker.refresh(track, box, t)
+            if box is not None:
+                seen.append(track)
+        return seen
+
+    def _judge(
+        self, frame: Frame, rgb: np.ndarray, track: Track, timings: dict[str, float]
+    ) -> tuple[list[Decision], str | None, Quality | None]:
+        t = frame.t_mono_ns
+        with self._stage("landmarks", timings):
+            landmarks = self.detector.landmarks(rgb, track.box)
+        with self._stage("quality", timings):
+            gray = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+            quality = assess(gray, track.box, landmarks, self.config)
+        track.last_quality = quality
+        prompt: str | None = quality.prompt.value if quality.prompt else None
+
+        result: LivenessResult | None = None
+        if isinstance(self.liveness, LivenessEngine):
+            if not self.liveness.ready:
+                return (
+                    [
+                        self._decide(
+                            track, t, Outcome.REFUSED, "liveness_unavailable", "Presensi wajah tidak tersedia — gunakan kartu"
+                        )
+                    ],
+                    None,
+                    quality,
+                )
+            if quality.for_liveness:
+                with self._stage("liveness", timings):
+                    if track.liveness is None:
+                        track.liveness = self.liveness.new_session()
+                    track.liveness.add(FaceSample(frame.image, track.box, landmarks, t))
+                    result = track.liveness.result()
+                if result.verdict is Verdict.SPOOF:
+                    log.warning("liveness refused track %d: %s", track.id, result.reason)
+                    return (
+                        [
+                            self._decide(
+                                track,
+                                t,
+                                Outcome.SPOOF,
+                                "liveness_spoof",
+                                "Wajah tidak lolos pemeriksaan keaslian",
+                                liveness=result,
+                            )
+                        ],
+                        None,
+                        quality,
+                    )
+
+        if quality.ok and track.voter.agreed is None and not track.voter.agreed_unknown:
+            with self._stage("encoding", timings):
+                encoding = self.detector.encode(rgb, track.box)
+            track.encodings += 1
+            self.encodings += 1
+            with self._stage("matching", timings):
+                match = self.gallery.identify(encoding, threshold=self.config.threshold, margin=self.config.margin)
+            track.voter.add(match)
+
+        if track.voter.agreed_unknown:
+            last = track.voter.history[-1]
+            return (
+                [self._decide(track, t, Outcome.UNKNOWN, last.reason or "no_match", "Wajah tidak dikenali", match=last)],
+                None,
+                quality,
+            )
+        agreed = track.voter.agreed
+        if agreed is not None:
+            if isinstance(self.liveness, SkipLiveness):
+                with self._stage("commit", timings):
+                    decision = self._commit(track, t, agreed, "skipped", {})
+                return [decision], None, quality
+            if result is not None and result.verdict is Verdict.LIVE:
+                with self._stage("commit", timings):
+                    decision = self._commit(track, t, agreed, Verdict.LIVE.value, result.scores)
+                return [decision], None, quality
+            if result is not None and result.prompt:
+                prompt = result.prompt
+            elif prompt is None:
+                prompt = Prompt.LOOK_AT_CAMERA.value
+        if track.age_s(t) > self.config.decision_timeout_s:
+            why = (result.reason if result else "") or (quality.reason if not quality.ok else "")
+            return (
+                [
+                    self._decide(
+                        track,
+                        t,
+                        Outcome.REFUSED,
+                        f"timeout:{why}" if why else "timeout",
+                        "Waktu habis — coba lagi",
+                        liveness=result,
+                    )
+                ],
+                None,
+                quality,
+            )
+        return [], prompt, quality
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _decide(
+        self,
+        track: Track,
+        t: int,
+        outcome: Outcome,
+        reason: str,
+        message: str,
+        *,
+        match: Match | None = None,
+        liveness: LivenessResult | None = None,
+        at: str | None = None,
+        zone_abbr: str | None = None,
+    ) -> Decision:
+        show_identity = outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE)
+        decision = Decision(
+            outcome=outcome,
+            message=message,
+            track_id=track.id,
+            employee_id=match.employee_id if match and show_identity else None,
+            name=match.name if match and show_identity else None,
+            reason=reason,
+            distance=match.distance if match else None,
+            margin=match.margin if match else None,
+            liveness_verdict=liveness.verdict.value if liveness else None,
+            liveness_scores=dict(liveness.scores) if liveness else {},
+            t_first_seen_ns=track.first_seen_ns,
+            t_decided_ns=t,
+            encodings=track.encodings,
+            local_time=at,
+            zone_abbr=zone_abbr,
+        )
+        track.decision = decision
+        log.info(
+            "track %d: %s (%s) after %.0f ms, %d encodings", track.id, outcome.value, reason, decision.latency_ms, track.encodings
+        )
+        return decision
+
+    def _commit(self, track: Track, t: int, match: Match, verdict: str, scores: Mapping[str, float]) -> Decision:
+        assert match.employee_id is not None
+        employee = match.employee_id
+        name = match.name or employee
+        zone = self.store.zone
+        abbr = zone_abbreviation(zone)
+        now = self.clock.now()
+        last = self.store.last_for(employee)
+        if last is not None and (now - last.at).total_seconds() < self.config.duplicate_interval_s:
+            at = local_time(last.at, zone).strftime("%H:%M")
+            return self._decide(
+                track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at}", match=match, at=at, zone_abbr=abbr
+            )
+        kind, status, minutes = self.classify(employee, now)
+        try:
+            punch = self.store.record(
+                PunchRequest(
+                    employee,
+                    "face",
+                    kind=kind,
+                    status=status,
+                    minutes=minutes,
+                    liveness_verdict=verdict,
+                    liveness_scores=dict(scores),
+                    match_distance=match.distance,
+                )
+            )
+        except PresensiError as exc:
+            log.error("punch for track %d not recorded: %s", track.id, exc)
+            return self._decide(track, t, Outcome.REFUSED, "store_error", exc.screen_text, match=match)
+        at = local_time(punch.at, zone).strftime("%H:%M")
+        decision = Decision(
+            outcome=Outcome.ACCEPTED,
+            message=f"Terima kasih, {name} — tercatat pukul {at} {abbr}",
+            track_id=track.id,
+            employee_id=employee,
+            name=name,
+            punch=punch,
+            reason="",
+            distance=match.distance,
+            margin=match.margin,
+            liveness_verdict=verdict,
+            liveness_scores=dict(scores),
+            local_time=at,
+            zone_abbr=abbr,
+            t_first_seen_ns=track.first_seen_ns,
+            t_decided_ns=t,
+            encodings=track.encodings,
+        )
+        track.decision = decision
+        log.info("track %d: punch seq %d after %.0f ms, %d encodings", track.id, punch.seq, decision.latency_ms, track.encodings)
+        return decision
+
+    def faces_in(self, frame: Frame) -> int:
+        """How many faces a full detection finds in ``frame`` (for tools; does not touch tracks)."""
+        return len(self.detector.detect(to_rgb(frame.image)))
