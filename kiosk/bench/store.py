@@ -11,9 +11,9 @@ from typing import Any
 
 from kiosk.clock import FakeClock, FixedClockState
 from kiosk.identity import DeviceIdentity
-from kiosk.store.chain import canonical_bytes, digest, head_bytes, scores_json
-from kiosk.store.db import open_database, write_transaction
-from kiosk.store.punches import INSERT_PUNCH, PUNCH_COLUMNS, PunchRequest, PunchStore, format_instant, verify_database
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchRequest, PunchStore, verify_database
+from kiosk.store.synthetic import build_signed_chain
 
 NAME = "store"
 HELP = "durable punches per second and the time to verify 100,000"
@@ -98,40 +98,6 @@ def _build_chain(path: Path, identity: DeviceIdentity, count: int) -> float:
     """A real signed chain of ``count`` punches, written in one transaction (fast to build)."""
     started = time.perf_counter()
     conn = open_database(path)
-    clock = FakeClock()
-    PunchStore(conn, identity, clock, FixedClockState())
-    prev = "0" * 64
-    rows = []
-    for seq in range(1, count + 1):
-        clock.advance(0.25)
-        values: dict[str, Any] = {
-            "id": f"0190{seq:028x}",
-            "device_id": identity.device_id,
-            "seq": seq,
-            "employee_id": f"EMP{seq % 500:05d}",
-            "instant": format_instant(clock.now()),
-            "zone": "Asia/Jakarta",
-            "method": "card",
-            "kind": "masuk",
-            "status": "tepat_waktu",
-            "minutes": 0,
-            "event_id": None,
-            "liveness_verdict": None,
-            "liveness_scores": scores_json({}),
-            "match_distance": None,
-            "clock_state": "synced",
-            "boot_id": clock.boot_id(),
-            "mono_ns": clock.monotonic_ns(),
-            "prev_hash": prev,
-        }
-        canonical = canonical_bytes(values)
-        values["hash"] = digest(canonical)
-        values["signature"] = identity.sign(canonical)
-        prev = values["hash"]
-        rows.append([values[name] for name in PUNCH_COLUMNS])
-    with write_transaction(conn, "building the benchmark chain"):
-        conn.executemany(INSERT_PUNCH, rows)
-        signature = identity.sign(head_bytes(identity.device_id, 0, "0" * 64, count, prev))
-        conn.execute("UPDATE chain_head SET seq = ?, hash = ?, signature = ?", (count, prev, signature))
+    build_signed_chain(conn, identity, count, employee_ids=[f"EMP{i:05d}" for i in range(500)])
     conn.close()
     return time.perf_counter() - started
