@@ -301,6 +301,29 @@ class WebConfig(Section):
 
 class EventConfig(Section):
     pack_file: Path | None = Field(None, description="Event pack to load at start (event mode).")
+    unit: str = Field("", max_length=20, description="This unit's code in event packs (I … IX); empty: from the pack's device list.")
+    server_public_key: str = Field(
+        "", description="The central server's Ed25519 public key (64 hex digits) that signs event packs; empty: only local packs."
+    )
+    early_minutes: int = Field(30, ge=0, le=240, description="Punches are taken this many minutes before an event starts.")
+    grace_minutes: int = Field(0, ge=0, le=240, description="Punches are still taken this many minutes after an event ends.")
+
+    @field_validator("server_public_key")
+    @classmethod
+    def _hex_key(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value)):
+            raise ValueError("not an Ed25519 public key (expected 64 hex digits)")
+        return value
+
+
+class ScheduleConfig(Section):
+    default_work_code: str = Field(
+        "", max_length=80, description="Work code for employees whose roster entry names none (a preset code or a roster code)."
+    )
+    fixed_national_holidays: bool = Field(
+        True, description="Treat the fixed-date national holidays (1 Jan, 1 May, 1 Jun, 17 Aug, 25 Dec) as days off."
+    )
 
 
 class PrivacyConfig(Section):
@@ -334,6 +357,7 @@ class KioskConfig(Section):
     sync: SyncConfig = Field(default_factory=SyncConfig, description="Central server.")
     web: WebConfig = Field(default_factory=WebConfig, description="Kiosk screen and maintenance page.")
     event: EventConfig = Field(default_factory=EventConfig, description="Event mode (apel, senam).")
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Work codes and holidays.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Biometric data at rest.")
 
     #: Where the file came from (None: built-in defaults); not a configuration key.
