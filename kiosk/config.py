@@ -260,14 +260,17 @@ class GpioConfig(Section):
 
 
 class SyncConfig(Section):
-    enabled: bool = Field(False, description="Upload punches to the central server.")
+    enabled: bool = Field(False, description="Upload punches to the central server (provisioning also turns this on).")
     server_url: str = Field("", max_length=400, description="Base URL of the central server (https://…).")
     ca_file: Path | None = Field(None, description="CA certificate pinned for the server.")
     client_cert_file: Path | None = Field(None, description="Optional client certificate (PEM).")
     client_key_file: Path | None = secret("Key of the optional client certificate (PEM).")
     batch_size: int = Field(500, ge=1, le=10000, description="Punches per upload request.")
     interval_s: float = Field(15.0, ge=1, le=3600, description="Seconds between sync rounds when idle.")
-    backoff_max_s: float = Field(300.0, ge=1, le=86400, description="Longest wait between retries.")
+    backoff_base_s: float = Field(2.0, ge=0.01, le=600, description="First wait after a failure; doubles per failure, with jitter.")
+    backoff_max_s: float = Field(300.0, ge=0.05, le=86400, description="Longest wait between retries.")
+    roster_interval_s: float = Field(300.0, ge=5, le=86400, description="Seconds between roster downloads.")
+    compress: bool = Field(True, description="Compress upload bodies with gzip.")
     heartbeat_s: float = Field(60.0, ge=5, le=3600, description="Seconds between health heartbeats.")
     timeout_s: float = Field(20.0, ge=1, le=300, description="Per-request timeout.")
     allow_plain_http: bool = Field(False, description="Permit http:// (only for a loopback test server).")

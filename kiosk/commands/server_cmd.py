@@ -1,0 +1,153 @@
+"""``presensi server …``: run the reference central server and administer it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    server_common = argparse.ArgumentParser(add_help=False, parents=[common])
+    server_common.add_argument(
+        "--server-config", type=Path, help="the server's TOML file (else $PRESENSI_SERVER_CONFIG, else defaults)"
+    )
+    server_common.add_argument("--database", help="database URL, overriding the file: sqlite:///path or postgresql://…")
+    parser = subparsers.add_parser("server", help="the reference central server and its administration", parents=[common])
+    sub = parser.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, parents=[server_common])
+        p.set_defaults(func=run, action=name)
+        return p
+
+    p = add("run", "serve the API and the device page (TLS)")
+    p.add_argument("--host", help="listen address (overrides the file)")
+    p.add_argument("--port", type=int, help="listen port; 0 picks a free one (overrides the file)")
+    add("init", "create the database and the server key; print the key")
+    p = add("add-unit", "add or rename a unit (office)")
+    p.add_argument("code")
+    p.add_argument("name")
+    p = add("add-employee", "add or update an employee")
+    p.add_argument("employee_id", help="NIP or staff id")
+    p.add_argument("name")
+    p.add_argument("--unit", default="", help="unit code")
+    p.add_argument("--work-code", default="", help="work code, e.g. '(GLOBAL) 5 HARI (NON SEKOLAH)'")
+    p.add_argument("--card-policy", choices=["card", "card_face", "face"], help="override of the unit's card policy")
+    p = add("remove-employee", "remove an employee (units deactivate them)")
+    p.add_argument("employee_id")
+    p = add("enrol-face", "enrol an employee's face from photos (one face per photo; photos are not kept)")
+    p.add_argument("employee_id")
+    p.add_argument("photos", nargs="+", type=Path)
+    p = add("add-card", "give an employee a card (uid as hex)")
+    p.add_argument("uid")
+    p.add_argument("employee_id")
+    p = add("add-work-code", "add or replace a work code from a JSON file")
+    p.add_argument("code")
+    p.add_argument("file", type=Path)
+    p = add("add-holiday", "add a holiday")
+    p.add_argument("day", help="YYYY-MM-DD")
+    p.add_argument("name")
+    p = add("publish-event", "add an event pack (JSON) and publish the roster")
+    p.add_argument("file", type=Path)
+    add("publish", "publish every roster change made since the last publication")
+    p = add("issue-token", "issue a one-time provisioning token")
+    p.add_argument("--unit", default="", help="unit code the device will serve")
+    p.add_argument("--hours", type=float, help="validity (default: the file's token_valid_hours)")
+    p = add("import", "import flash-disk bundles (verified like uploads; repeats change nothing)")
+    p.add_argument("bundles", nargs="+", type=Path)
+    p = add("devices", "list devices: last seen, acknowledged seq, queue, clock offset, gap, rejections")
+    p.add_argument("--json", action="store_true")
+    p = add("make-pki", "make a CA and a server certificate for HOSTS (demo or a first deployment)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--host", action="append", dest="hosts", help="DNS name or IP of the server (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.clock import SystemClock
+    from sync.server.admin import ServerAdmin
+    from sync.server.config import load_server_config
+    from sync.server.storage import Storage
+
+    if args.action == "make-pki":
+        from sync.server.certs import demo_pki
+
+        files = demo_pki(args.dir, tuple(args.hosts or ("127.0.0.1", "localhost")))
+        print(f"CA: {files.ca_cert}\ncertificate: {files.cert}\nkey: {files.key}")
+        return 0
+    config = load_server_config(args.server_config)
+    if args.database:
+        config.database_url = args.database
+    storage = Storage(config.database_url)
+    if args.action == "run":
+        from sync.server.run import serve
+
+        if args.host:
+            config.host = args.host
+        if args.port is not None:
+            config.port = args.port
+        serve(config, storage)
+        return 0
+    admin = ServerAdmin(config, storage, SystemClock())
+    try:
+        return _admin(admin, args)
+    finally:
+        storage.close()
+
+
+def _admin(admin: Any, args: argparse.Namespace) -> int:
+    from kiosk.errors import PresensiError
+
+    action = args.action
+    if action == "init":
+        print(f"database ready; roster-signing key {admin.public_key_hex()}")
+    elif action == "add-unit":
+        admin.roster.add_unit(args.code, args.name)
+    elif action == "add-employee":
+        admin.roster.add_employee(
+            args.employee_id, args.name, unit_code=args.unit, work_code=args.work_code, card_policy=args.card_policy
+        )
+    elif action == "remove-employee":
+        admin.roster.remove_employee(args.employee_id)
+    elif action == "enrol-face":
+        count = admin.enrol_faces(args.employee_id, args.photos)
+        print(f"{count} face template(s) for {args.employee_id}; run `presensi server publish` to send them to units")
+    elif action == "add-card":
+        print(f"card {admin.roster.add_card(args.uid, args.employee_id)} → {args.employee_id}")
+    elif action == "add-work-code":
+        admin.roster.add_work_code(args.code, json.loads(args.file.read_text(encoding="utf-8")))
+    elif action == "add-holiday":
+        admin.roster.add_holiday(args.day, args.name)
+    elif action == "publish-event":
+        event_id = admin.load_event_pack(args.file)
+        print(f"event {event_id} published in roster version {admin.roster.publish()}")
+    elif action == "publish":
+        print(f"roster version {admin.roster.publish()} published")
+    elif action == "issue-token":
+        print(admin.issue_token(args.unit, args.hours))
+    elif action == "import":
+        failed = 0
+        for path in args.bundles:
+            try:
+                ack = admin.import_bundle(path)
+            except PresensiError as exc:  # each bundle on its own; report and go on
+                failed += 1
+                print(f"{path.name}: REFUSED: {getattr(exc, 'reason', exc)}")
+                continue
+            print(
+                f"{path.name}: {ack.accepted} new, {ack.duplicates} already held, acknowledged through {ack.acked_seq}"
+                + (f"; {ack.held} held beyond missing {ack.gap[0]}–{ack.gap[1]}" if ack.gap else "")
+            )
+        return 1 if failed else 0
+    elif action == "devices":
+        devices = admin.devices()
+        if args.json:
+            print(json.dumps(devices, default=str))
+        for d in devices if not args.json else []:
+            gap = f" gap {d['gap'][0]}–{d['gap'][1]}" if d["gap"] else ""
+            print(
+                f"{d['id']}  unit={d['unit_code'] or '-'}  seen={d['last_seen'] or 'never'}  acked={d['acked_seq']}"
+                f"  queue={d['queue_depth']}  offset={d['clock_offset_s']}  rejections={d['rejections']}{gap}"
+            )
+    return 0

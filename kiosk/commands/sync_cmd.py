@@ -1,0 +1,41 @@
+"""``presensi sync`` (the long-running uploader), ``presensi sync once`` and ``presensi sync status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "sync", help="deliver punches to the central server and fetch the roster (run | once | status)", parents=[common]
+    )
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        choices=["run", "once", "status"],
+        default="run",
+        help="run: keep syncing until stopped (default); once: drain the queue, pull the roster, send a heartbeat, exit; "
+        "status: show the queue and cursors",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (once, status)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.cli import make_runtime
+    from sync.service import run_forever, run_once, status
+
+    runtime = make_runtime(args)
+    if args.mode == "status":
+        result = status(runtime)
+    elif args.mode == "once":
+        result = run_once(runtime)
+    else:
+        return run_forever(runtime)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0 if result.get("ok", True) else 1

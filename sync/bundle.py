@@ -1,0 +1,211 @@
+"""Flash-disk bundles: a signed zip of punches the server imports like an upload, and a CSV for people.
+
+A bundle ``presensi-<device>-<first>-<last>.zip`` holds exactly three members:
+
+- ``punches.jsonl``: one punch per line, in its wire form (every stored column), by sequence;
+- ``manifest.json``: format, device id and public key, sequence range, count, SHA-256 of
+  ``punches.jsonl``, the hash of the last punch, the device's signed chain head, time of export;
+- ``manifest.sig``: hex Ed25519 signature by the device key over ``presensi-bundle-v1\\n`` + the
+  manifest bytes.
+
+The server trusts only the key it registered for the device: a bundle from an unknown device, or
+with any byte changed, is refused as a whole; punches it already holds are counted as duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import sqlite3
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kiosk.clock import Clock, local_time, zone_abbreviation
+from kiosk.errors import StorageError, SyncError
+from kiosk.identity import DeviceIdentity, verify_signature
+from kiosk.store.punches import Punch, format_instant
+from sync.protocol import punch_from_wire, punch_to_wire
+
+log = logging.getLogger(__name__)
+
+FORMAT = "presensi-bundle-v1"
+MEMBERS = ("manifest.json", "manifest.sig", "punches.jsonl")
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+CSV_HEADER = ["urut", "waktu_lokal", "zona", "nip", "nama", "metode", "jenis", "status", "menit", "jam", "id_presensi"]
+
+
+class BundleRejected(SyncError):
+    """A bundle failed verification; ``device_id`` is what its manifest claims (if readable)."""
+
+    def __init__(self, reason: str, device_id: str = "unknown") -> None:
+        super().__init__(f"bundle refused: {reason}")
+        self.reason = reason
+        self.device_id = device_id
+
+
+def _manifest_message(manifest_bytes: bytes) -> bytes:
+    return FORMAT.encode("ascii") + b"\n" + manifest_bytes
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    bundle: Path
+    csv: Path
+    first_seq: int
+    last_seq: int
+    count: int
+
+
+def export_bundle(
+    conn: sqlite3.Connection, identity: DeviceIdentity, clock: Clock, to_dir: Path, *, after_seq: int = 0
+) -> ExportResult | None:
+    """Write the bundle and the CSV of every punch after ``after_seq`` into ``to_dir``; None when
+    there is nothing to export. Files appear whole (written aside, synced, then renamed)."""
+    store_rows = conn.execute("SELECT * FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)).fetchall()
+    punches = [Punch.from_row(r) for r in store_rows]
+    if not punches:
+        return None
+    head = dict(conn.execute("SELECT * FROM chain_head").fetchone())
+    lines = b"".join(json.dumps(punch_to_wire(p), separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n" for p in punches)
+    manifest = {
+        "format": FORMAT,
+        "device_id": identity.device_id,
+        "public_key": identity.public_hex,
+        "first_seq": punches[0].seq,
+        "last_seq": punches[-1].seq,
+        "count": len(punches),
+        "punches_sha256": hashlib.sha256(lines).hexdigest(),
+        "last_hash": punches[-1].hash,
+        "head": {k: head[k] for k in ("device_id", "base_seq", "base_hash", "seq", "hash", "signature")},
+        "created_at": format_instant(clock.now()),
+    }
+    manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode("ascii")
+    signature = identity.sign(_manifest_message(manifest_bytes))
+    stem = f"presensi-{identity.device_id}-{punches[0].seq:07d}-{punches[-1].seq:07d}"
+    to_dir.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", manifest_bytes)
+        zf.writestr("manifest.sig", signature.encode("ascii"))
+        zf.writestr("punches.jsonl", lines)
+    bundle_path = to_dir / f"{stem}.zip"
+    csv_path = to_dir / f"{stem}.csv"
+    _write_whole(bundle_path, buffer.getvalue())
+    _write_whole(csv_path, _csv_bytes(conn, punches))
+    log.info("exported punches %d–%d to %s", punches[0].seq, punches[-1].seq, bundle_path)
+    return ExportResult(bundle_path, csv_path, punches[0].seq, punches[-1].seq, len(punches))
+
+
+def _csv_bytes(conn: sqlite3.Connection, punches: list[Punch]) -> bytes:
+    names = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM employees")}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for p in punches:
+        local = local_time(p.at, p.zone)
+        writer.writerow(
+            [
+                p.seq,
+                local.strftime("%Y-%m-%d %H:%M:%S"),
+                zone_abbreviation(p.zone),
+                p.employee_id,
+                names.get(p.employee_id, ""),
+                p.method,
+                p.kind,
+                p.status,
+                p.minutes,
+                "tersinkron" if p.clock_state == "synced" else p.clock_state,
+                p.id,
+            ]
+        )
+    # A byte-order mark lets spreadsheet programs on office PCs read the names correctly.
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {exc.strerror}; check the flash disk is mounted and writable") from exc
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems (vfat over FUSE) refuse fsync on a directory
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class OpenedBundle:
+    device_id: str
+    manifest: dict[str, Any]
+    punches: list[dict[str, Any]]
+
+
+def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) -> OpenedBundle:
+    """Open and verify a bundle against the key registered for its device (``key_for``).
+
+    Checks the members, the manifest signature, the digest of the punches and that range and
+    count agree; the punches themselves are verified again when ingested."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleRejected("bundle is larger than the server accepts")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = sorted(zf.namelist())
+        if names != sorted(MEMBERS):
+            raise BundleRejected(f"bundle must hold exactly {', '.join(MEMBERS)}")
+        manifest_bytes = zf.read("manifest.json")
+        signature = zf.read("manifest.sig").decode("ascii").strip()
+        lines = zf.read("punches.jsonl")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise BundleRejected(f"not a readable bundle: {exc}") from exc
+    except Exception as exc:  # zlib.error and friends from a damaged archive
+        raise BundleRejected(f"not a readable bundle: {exc}") from exc
+    try:
+        manifest = json.loads(manifest_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleRejected(f"manifest is not JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleRejected(f"manifest is not a {FORMAT} manifest")
+    device_id = str(manifest.get("device_id", "unknown"))[:64]
+    key = key_for(device_id)
+    if key is None:
+        raise BundleRejected(f"unknown device key {device_id} (provision the unit first)", device_id)
+    if not verify_signature(key, signature, _manifest_message(manifest_bytes)):
+        raise BundleRejected("manifest signature does not verify with the registered device key", device_id)
+    if hashlib.sha256(lines).hexdigest() != manifest.get("punches_sha256"):
+        raise BundleRejected("punches.jsonl does not match the digest in the signed manifest", device_id)
+    try:
+        punches = [json.loads(line) for line in lines.splitlines() if line.strip()]
+        parsed = [punch_from_wire(p) for p in punches]
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise BundleRejected(f"a punch in the bundle is malformed: {exc}", device_id) from exc
+    seqs = [p.seq for p in parsed]
+    if (
+        len(parsed) != manifest.get("count")
+        or not parsed
+        or seqs[0] != manifest.get("first_seq")
+        or seqs[-1] != manifest.get("last_seq")
+        or seqs != list(range(seqs[0], seqs[-1] + 1))
+    ):
+        raise BundleRejected("the punches do not match the range and count in the manifest", device_id)
+    return OpenedBundle(device_id, manifest, punches)

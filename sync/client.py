@@ -1,0 +1,301 @@
+"""The unit's side of sync: upload what the server has not acknowledged, pull the roster, send
+heartbeats, prune what is acknowledged and past retention; retry with backoff whatever happens.
+
+Nothing is deleted before the server acknowledged it: the cursor moves only to the sequence
+number the server answers with, in the same database the punches live in, so a crash at any
+moment at worst re-sends a batch (which the server counts as duplicates).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk.clock import Clock, ClockStateSource
+from kiosk.errors import SyncError
+from kiosk.health import Health, report
+from kiosk.store.punches import PunchStore, format_instant
+from sync.health import build_report, queue
+from sync.protocol import Ack, SyncRejected, SyncUnavailable
+from sync.roster import apply_roster, verify_roster
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor, record_clock_offset, set_cursor
+
+log = logging.getLogger(__name__)
+
+LOCK_FILENAME = "sync.lock"
+
+
+class Target(Protocol):
+    """What the client needs of a server (see :class:`sync.targets.presensi_v1.PresensiV1Target`)."""
+
+    offset_s: float
+    offset_measured: bool
+
+    def upload(self, punches: Any) -> Ack: ...
+    def roster(self, since: int) -> tuple[bytes, str]: ...
+    def heartbeat(self, report: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
+
+
+class Backoff:
+    """Exponential backoff with jitter: the n-th wait is uniform in [cap/2, cap] where
+    cap = min(max_s, base_s·2ⁿ⁻¹); a server's Retry-After is a floor (bounded by ``limit_s``)."""
+
+    def __init__(self, base_s: float, max_s: float, rng: random.Random, *, limit_s: float = 3600.0) -> None:
+        self.base_s, self.max_s, self.rng, self.limit_s = base_s, max_s, rng, limit_s
+        self.failures = 0
+
+    def next_delay(self, retry_after_s: float | None = None) -> float:
+        self.failures += 1
+        cap = min(self.max_s, self.base_s * 2 ** min(self.failures - 1, 30))
+        delay = self.rng.uniform(cap / 2, cap)
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, self.limit_s))
+        return delay
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class UploaderLock:
+    """One uploader per data directory (an flock the kernel drops if the process dies)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_FILENAME
+        self._fd: int | None = None
+
+    def acquire(self, *, wait: bool) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise SyncError(f"another sync process (pid {holder}) is already uploading; let it finish or stop it") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+    def __enter__(self) -> UploaderLock:
+        self.acquire(wait=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"UploaderLock({self.path}, held={self._fd is not None})"
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    uploaded: int
+    acked_seq: int
+    pending: int
+    pruned: int
+    roster_version: int | None
+
+
+class SyncClient:
+    """One unit talking to one server through ``target``."""
+
+    def __init__(
+        self,
+        store: PunchStore,
+        target: Target,
+        clock: Clock,
+        clock_state: ClockStateSource,
+        data_dir: Path,
+        *,
+        server_key_hex: str | None,
+        batch_size: int = 500,
+        retention_days: int = 90,
+    ) -> None:
+        self.store = store
+        self.conn: sqlite3.Connection = store.conn
+        self.target = target
+        self.clock = clock
+        self.clock_state = clock_state
+        self.data_dir = data_dir
+        self.server_key_hex = server_key_hex
+        self.batch_size = batch_size
+        self.retention_days = retention_days
+
+    def __repr__(self) -> str:
+        return f"SyncClient({self.target!r}, batch={self.batch_size})"
+
+    @property
+    def acked_seq(self) -> int:
+        return get_cursor(self.conn, UPLOAD_CURSOR)
+
+    def pending(self) -> int:
+        return queue(self.conn, self.clock.now())[0]
+
+    def upload_pending(self, max_batches: int | None = None) -> int:
+        """Send batches until nothing is left (or ``max_batches``); returns punches the server
+        newly accepted. Raises SyncUnavailable / SyncRejected."""
+        uploaded, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            cursor = self.acked_seq
+            batch = self.store.since(cursor, self.batch_size)
+            if not batch:
+                break
+            log.info("uploading punches %d–%d", batch[0].seq, batch[-1].seq)
+            ack = self.target.upload(batch)
+            batches += 1
+            uploaded += ack.accepted
+            self._follow(ack, cursor, batch[-1].seq)
+            if ack.acked_seq < batch[0].seq:
+                # The server holds less than we thought (a restored server, or a gap it is
+                # holding): resend from where it stands, unless we no longer have those punches.
+                if self.store.get(ack.acked_seq + 1) is None:
+                    raise SyncRejected(
+                        f"the server lacks punches from {ack.acked_seq + 1}, which this unit no longer holds; "
+                        "import an older flash-disk bundle on the server",
+                        reason="server behind pruned punches",
+                    )
+                if ack.acked_seq <= cursor and ack.gap is not None:
+                    raise SyncRejected(
+                        f"the server is holding punches beyond a gap at {ack.gap[0]}–{ack.gap[1]} that this unit cannot fill",
+                        reason="gap",
+                    )
+        return uploaded
+
+    def _follow(self, ack: Ack, cursor: int, sent_last: int) -> None:
+        acked = min(ack.acked_seq, self.store.last_seq())
+        if acked != cursor:
+            set_cursor(self.conn, UPLOAD_CURSOR, acked, self.clock.now(), {"sent_last": sent_last})
+
+    def pull_roster(self) -> int | None:
+        """Fetch and apply roster changes; returns the version held (None without a server key)."""
+        if not self.server_key_hex:
+            return None
+        since = get_cursor(self.conn, ROSTER_CURSOR)
+        body, signature = self.target.roster(since)
+        doc = verify_roster(body, signature, self.server_key_hex, self.store.identity.device_id, since)
+        if int(doc["version"]) == since:
+            return since
+        return apply_roster(self.conn, doc, self.clock.now())
+
+    def heartbeat(self) -> None:
+        self.target.heartbeat(build_report(self.conn, self.data_dir, self.clock_state, self.clock.now()))
+
+    def prune(self) -> int:
+        """Delete punches the server acknowledged whose instant is older than the retention."""
+        cutoff = format_instant(self.clock.now() - timedelta(days=self.retention_days))
+        row = self.conn.execute(
+            "SELECT max(seq) FROM punches WHERE seq <= ? AND instant < ?", (self.acked_seq, cutoff)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return 0
+        removed = self.store.prune_through(int(row[0]))
+        if removed:
+            log.info("pruned %d acknowledged punches through seq %d", removed, row[0])
+        return removed
+
+    def record_offset(self) -> None:
+        if self.target.offset_measured:
+            record_clock_offset(self.conn, self.target.offset_s, self.clock.now())
+
+    def round(self, *, roster: bool = True, heartbeat: bool = True) -> RoundResult:
+        """Upload everything, then roster and heartbeat as asked, then prune."""
+        try:
+            uploaded = self.upload_pending()
+            version = self.pull_roster() if roster else None
+            if heartbeat:
+                self.heartbeat()
+        finally:
+            self.record_offset()
+        pruned = self.prune()
+        return RoundResult(uploaded, self.acked_seq, self.pending(), pruned, version)
+
+    def report_health(self, status: Health, detail: str, error: str | None = None) -> None:
+        depth, age = queue(self.conn, self.clock.now())
+        metrics: dict[str, float] = {"queue_depth": depth, "acked_seq": self.acked_seq}
+        if age is not None:
+            metrics["oldest_unsent_age_s"] = round(age, 1)
+        if self.target.offset_measured:
+            metrics["clock_offset_s"] = round(self.target.offset_s, 3)
+        report(self.conn, "sync", status, detail, now=self.clock.now(), error=error, metrics=metrics)
+
+
+class SyncService:
+    """``presensi sync``: rounds forever, backing off on failure. ``wait(seconds)`` returns True
+    when asked to stop (a threading.Event's ``wait`` in production, a fake clock's in tests)."""
+
+    def __init__(
+        self,
+        client: SyncClient,
+        backoff: Backoff,
+        wait: Callable[[float], bool],
+        *,
+        interval_s: float,
+        heartbeat_s: float,
+        roster_s: float,
+        max_offset_s: float,
+    ) -> None:
+        self.client = client
+        self.backoff = backoff
+        self.wait = wait
+        self.interval_s = interval_s
+        self.heartbeat_s = heartbeat_s
+        self.roster_s = roster_s
+        self.max_offset_s = max_offset_s
+        self._last_heartbeat: float | None = None
+        self._last_roster: float | None = None
+
+    def step(self) -> float:
+        """One round; returns how long to wait before the next."""
+        mono = self.client.clock.monotonic_ns() / 1e9
+        heartbeat_due = self._last_heartbeat is None or mono - self._last_heartbeat >= self.heartbeat_s
+        roster_due = self._last_roster is None or mono - self._last_roster >= self.roster_s
+        try:
+            result = self.client.round(roster=roster_due, heartbeat=heartbeat_due)
+        except SyncUnavailable as exc:
+            delay = self.backoff.next_delay(exc.retry_after_s)
+            log.warning("server unavailable (%s); retrying in %.1f s", exc, delay)
+            self.client.report_health(Health.WARN, f"Server tidak terjangkau; coba lagi dalam {delay:.0f} dtk", str(exc))
+            return delay
+        except SyncRejected as exc:
+            delay = self.backoff.next_delay()
+            log.error("server refused: %s; retrying in %.1f s", exc, delay)
+            self.client.report_health(Health.FAIL, f"Ditolak server: {exc.reason}", str(exc))
+            return delay
+        self.backoff.reset()
+        if heartbeat_due:
+            self._last_heartbeat = mono
+        if roster_due:
+            self._last_roster = mono
+        offset = self.client.target.offset_s if self.client.target.offset_measured else 0.0
+        if abs(offset) > self.max_offset_s:
+            self.client.report_health(
+                Health.WARN, f"Jam perangkat selisih {offset:+.0f} dtk dari server; presensi ditandai belum tersinkron"
+            )
+        else:
+            self.client.report_health(Health.OK, f"Tersinkron; antrean {result.pending}")
+        return 0.0 if result.pending else self.interval_s
+
+    def run(self) -> None:
+        while True:
+            delay = self.step()
+            if self.wait(delay):
+                return
+
+
+def stop_event_wait(stop: threading.Event) -> Callable[[float], bool]:
+    return stop.wait

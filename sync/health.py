@@ -1,0 +1,64 @@
+"""The heartbeat a unit sends: queue, clock, versions, disk, temperature and every part's health."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk import __version__
+from kiosk.clock import ClockStateSource
+from kiosk.health import Health, read_all
+from kiosk.store.punches import parse_instant
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, clock_offset, get_cursor
+
+THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+def queue(conn: sqlite3.Connection, now: datetime) -> tuple[int, float | None]:
+    """(punches not yet acknowledged, age in seconds of the oldest of them). Read-only."""
+    acked = get_cursor(conn, UPLOAD_CURSOR)
+    row = conn.execute("SELECT count(*), min(instant) FROM punches WHERE seq > ?", (acked,)).fetchone()
+    depth = int(row[0])
+    age = (now - parse_instant(row[1])).total_seconds() if row[1] else None
+    return depth, age
+
+
+def temperature_c(path: Path = THERMAL) -> float | None:
+    try:
+        return int(path.read_text().strip()) / 1000.0
+    except (OSError, ValueError):
+        return None
+
+
+def build_report(conn: sqlite3.Connection, data_dir: Path, clock_state: ClockStateSource, now: datetime) -> dict[str, Any]:
+    depth, age = queue(conn, now)
+    try:
+        free_mb: float | None = round(shutil.disk_usage(data_dir).free / 2**20, 1)
+    except OSError:
+        free_mb = None
+    parts = [
+        {"part": p.part, "status": p.status.value, "detail": p.detail, "last_error": p.last_error, "updated_at": p.updated_at}
+        for p in read_all(conn)
+    ]
+    offset = clock_offset(conn)
+    return {
+        "queue_depth": depth,
+        "oldest_unsent_age_s": round(age, 1) if age is not None else None,
+        "clock_offset_s": round(offset, 3) if offset is not None else None,
+        "clock_state": str(clock_state.state()),
+        "versions": {
+            "presensi": __version__,
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "os": platform.platform(terse=True),
+        },
+        "disk_free_mb": free_mb,
+        "temperature_c": temperature_c(),
+        "roster_version": get_cursor(conn, ROSTER_CURSOR),
+        "faults": [{"part": p["part"], "status": p["status"], "detail": p["detail"]} for p in parts if p["status"] != Health.OK],
+        "parts": parts,
+    }

@@ -1,0 +1,177 @@
+"""Protocol v1 between a unit and the central server: paths, wire forms, errors.
+
+The wire is JSON over HTTPS. A punch travels as the exact stored row (``kiosk.store.punches.Punch``)
+so that the server can rebuild the canonical bytes (``kiosk.store.chain.canonical_bytes``) and
+verify the device's signature and the chain. Upload bodies are gzip-compressed
+(``Content-Encoding: gzip``). Every request of a provisioned unit carries an HTTP message
+signature (see :mod:`sync.signing`). docs/sync-protocol.md is the reference.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from kiosk.errors import SyncError
+from kiosk.store.punches import PUNCH_COLUMNS, Punch
+
+VERSION = 1
+
+PROVISION_PATH = "/v1/provision"
+PUNCHES_PATH = "/v1/punches"
+BUNDLES_PATH = "/v1/bundles"
+ROSTER_PATH = "/v1/roster"
+HEALTH_PATH = "/v1/health"
+
+#: The largest decompressed body either side accepts (a batch of 10,000 punches is ~8 MB).
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+#: Header carrying the server's Ed25519 signature over a roster document's body.
+ROSTER_SIGNATURE_HEADER = "X-Presensi-Roster-Signature"
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SyncUnavailable(SyncError):
+    """The server could not be reached or asked us to come back later; retry with backoff."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SyncRejected(SyncError):
+    """The server refused the request for a reason that retrying will not change."""
+
+    def __init__(self, message: str, *, reason: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.status = status
+
+
+def punch_to_wire(punch: Punch) -> dict[str, Any]:
+    """A punch as it travels: every stored column, unchanged."""
+    return punch.as_dict()
+
+
+def punch_from_wire(data: Mapping[str, Any]) -> Punch:
+    """A punch from its wire form; raises ValueError naming what is malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError("a punch must be a JSON object")
+    missing = [name for name in PUNCH_COLUMNS if name not in data]
+    if missing:
+        raise ValueError(f"punch lacks {', '.join(missing)}")
+    extra = sorted(set(data) - set(PUNCH_COLUMNS))
+    if extra:
+        raise ValueError(f"punch has unknown fields {', '.join(extra)}")
+    for name in ("seq", "minutes", "mono_ns"):
+        if not isinstance(data[name], int) or isinstance(data[name], bool):
+            raise ValueError(f"punch field {name} must be an integer")
+    if data["seq"] < 1:
+        raise ValueError("punch seq must be ≥ 1")
+    for name in ("id", "device_id", "employee_id", "instant", "zone", "method", "kind", "status", "liveness_scores"):
+        if not isinstance(data[name], str):
+            raise ValueError(f"punch field {name} must be a string")
+    for name in ("event_id", "liveness_verdict", "match_distance"):
+        if data[name] is not None and not isinstance(data[name], str):
+            raise ValueError(f"punch field {name} must be a string or null")
+    for name in ("prev_hash", "hash"):
+        if not isinstance(data[name], str) or not _HEX64.match(data[name]):
+            raise ValueError(f"punch field {name} must be 64 lower-case hex characters")
+    if not isinstance(data["signature"], str) or not re.fullmatch(r"[0-9a-f]{128}", data["signature"]):
+        raise ValueError("punch signature must be 128 lower-case hex characters")
+    return Punch.from_row(data)
+
+
+def encode_body(document: Mapping[str, Any], *, compress: bool = True) -> tuple[bytes, dict[str, str]]:
+    """JSON bytes (gzip-compressed when asked) and the headers that describe them."""
+    raw = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    headers = {"Content-Type": "application/json"}
+    if compress:
+        raw = gzip.compress(raw, compresslevel=5, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return raw, headers
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> Any:
+    """The JSON document of a request body; raises ValueError when it is not one."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "gzip":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+                body = stream.read(MAX_BODY_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"body is not valid gzip: {exc}") from exc
+        if len(body) > MAX_BODY_BYTES:
+            raise ValueError("decompressed body is too large")
+    elif encoding != "identity":
+        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"body is not JSON: {exc}") from exc
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """The instant in a Date header, or None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The server's answer to an upload: everything up to ``acked_seq`` is stored, verified."""
+
+    acked_seq: int
+    accepted: int = 0
+    duplicates: int = 0
+    held: int = 0
+    gap: tuple[int, int] | None = None  # first and last missing seq, when punches are held
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Ack:
+        gap = data.get("gap")
+        return cls(
+            acked_seq=int(data["acked_seq"]),
+            accepted=int(data.get("accepted", 0)),
+            duplicates=int(data.get("duplicates", 0)),
+            held=int(data.get("held", 0)),
+            gap=(int(gap[0]), int(gap[1])) if gap else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "acked_seq": self.acked_seq,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "held": self.held,
+            "gap": list(self.gap) if self.gap else None,
+        }

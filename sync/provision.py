@@ -1,0 +1,152 @@
+"""Provisioning a unit, and building its sync client from what provisioning recorded.
+
+``presensi provision --server URL --token TOKEN --ca CA.pem`` registers the device key with a
+one-time token. The CA is copied into the data directory (``server-ca.pem``) and pinned from then
+on; the server URL, the server's roster-signing key and the unit code go into ``settings``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.clock import ClockStateSource
+from kiosk.errors import SyncError
+from kiosk.runtime import Runtime
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import PunchStore, format_instant
+from sync.client import Backoff, SyncClient
+from sync.state import (
+    SERVER_KEY_KEY,
+    SERVER_URL_KEY,
+    UNIT_CODE_KEY,
+    ServerOffsetClockState,
+    clock_offset,
+    get_setting,
+    put_setting,
+)
+from sync.targets.presensi_v1 import PresensiV1Target
+
+log = logging.getLogger(__name__)
+
+CA_FILENAME = "server-ca.pem"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    ca_file: Path | None
+    server_key_hex: str | None
+
+
+def provision(
+    runtime: Runtime,
+    server_url: str,
+    token: str,
+    ca_file: Path | None,
+    *,
+    name: str = "",
+    client_cert: Path | None = None,
+    client_key: Path | None = None,
+) -> dict[str, str]:
+    """Register this unit's key with the server; returns what the server answered."""
+    cfg = runtime.config.sync
+    store = runtime.store()
+    identity = store.identity
+    pinned = None
+    if ca_file is not None:
+        pinned = runtime.data_dir / CA_FILENAME
+        tmp = pinned.with_name(f".{CA_FILENAME}.tmp")
+        shutil.copyfile(ca_file, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, pinned)
+    target = PresensiV1Target(
+        server_url,
+        identity,
+        runtime.clock,
+        ca_file=pinned,
+        client_cert=client_cert or cfg.client_cert_file,
+        client_key=client_key or cfg.client_key_file,
+        timeout_s=cfg.timeout_s,
+        allow_plain_http=cfg.allow_plain_http,
+    )
+    try:
+        answer = target.provision(token, name or runtime.config.unit.name)
+    finally:
+        target.close()
+    if answer.get("device_id") != identity.device_id:
+        raise SyncError(
+            f"the server registered {answer.get('device_id')}, not this unit ({identity.device_id}); ask the server admin"
+        )
+    now = runtime.clock.now()
+    with write_transaction(store.conn, "recording the provisioning"):
+        put_setting(store.conn, SERVER_URL_KEY, server_url.rstrip("/"), now)
+        put_setting(store.conn, SERVER_KEY_KEY, str(answer["server_public_key"]), now)
+        put_setting(store.conn, UNIT_CODE_KEY, str(answer.get("unit_code", "")), now)
+        store.conn.execute("UPDATE device SET server_url = ?, provisioned_at = ?", (server_url.rstrip("/"), format_instant(now)))
+    log.info("provisioned as %s at %s", identity.device_id, server_url)
+    return {k: str(v) for k, v in answer.items()}
+
+
+def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
+    """Where to sync: the configuration first, else what provisioning recorded."""
+    cfg = runtime.config.sync
+    url = cfg.server_url or get_setting(conn, SERVER_URL_KEY)
+    if not url:
+        raise SyncError("this unit is not provisioned: run presensi provision --server URL --token TOKEN --ca CA.pem")
+    pinned = runtime.data_dir / CA_FILENAME
+    ca = cfg.ca_file or (pinned if pinned.exists() else None)
+    return Endpoint(url, ca, get_setting(conn, SERVER_KEY_KEY))
+
+
+def offset_aware_state(runtime: Runtime, conn: sqlite3.Connection) -> ClockStateSource:
+    """The kiosk's clock state source, made ``unsynced`` while the server clock is too far off."""
+    return ServerOffsetClockState(runtime.clock_state(), conn, runtime.config.clock.max_offset_s)
+
+
+def build_client(runtime: Runtime) -> SyncClient:
+    """The sync client of this unit (its own connection and store)."""
+    cfg = runtime.config.sync
+    conn = runtime.connect()
+    state = offset_aware_state(runtime, conn)
+    store = PunchStore(
+        conn,
+        runtime.identity(),
+        runtime.clock,
+        state,
+        zone=runtime.config.unit.zone,
+        unsynced_policy=runtime.config.clock.unsynced_policy,
+    )
+    where = endpoint(runtime, conn)
+    target = PresensiV1Target(
+        where.url,
+        store.identity,
+        runtime.clock,
+        ca_file=where.ca_file,
+        client_cert=cfg.client_cert_file,
+        client_key=cfg.client_key_file,
+        timeout_s=cfg.timeout_s,
+        allow_plain_http=cfg.allow_plain_http,
+        compress=cfg.compress,
+        offset_s=clock_offset(conn) or 0.0,
+    )
+    return SyncClient(
+        store,
+        target,
+        runtime.clock,
+        state,
+        runtime.data_dir,
+        server_key_hex=where.server_key_hex,
+        batch_size=cfg.batch_size,
+        retention_days=runtime.config.store.retention_days,
+    )
+
+
+def backoff_for(runtime: Runtime, rng: random.Random | None = None) -> Backoff:
+    cfg = runtime.config.sync
+    return Backoff(cfg.backoff_base_s, cfg.backoff_max_s, rng or random.Random())

@@ -1,0 +1,149 @@
+"""Applying a roster document on the unit: verified with the server key, applied in one transaction.
+
+Rows that came from the roster are marked ``source = 'roster'``; rows enrolled on the unit itself
+(``source = 'local'``) are left alone, except that a card uid the roster assigns moves to the
+roster's employee. Work codes, units and holidays have no table of their own on the unit yet:
+they are kept as JSON in ``settings`` (``roster.work_codes``, ``roster.units``,
+``roster.holidays``), merged by key, for the schedule rules to read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from kiosk.identity import public_key_from_hex
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import format_instant
+from sync.protocol import SyncRejected
+from sync.signing import verify_document
+from sync.state import ROSTER_CURSOR, get_setting, put_cursor, put_setting
+
+log = logging.getLogger(__name__)
+
+FACE_ENCODING_BYTES = 128 * 4
+
+
+def verify_roster(body: bytes, signature_hex: str, server_key_hex: str, device_id: str, since: int) -> dict[str, Any]:
+    """The roster document, once its signature, addressee and version check out."""
+    if not signature_hex or not verify_document(public_key_from_hex(server_key_hex), body, signature_hex):
+        raise SyncRejected(
+            "the roster's signature does not verify with the server key from provisioning", reason="bad roster signature"
+        )
+    doc = json.loads(body)
+    if not isinstance(doc, dict) or doc.get("format") != "presensi-roster-v1":
+        raise SyncRejected("the roster is not a presensi-roster-v1 document", reason="bad roster format")
+    if doc.get("device_id") != device_id:
+        raise SyncRejected("the roster was made for another device", reason="roster for another device")
+    if int(doc.get("since", -1)) != since and not doc.get("full"):
+        raise SyncRejected("the roster does not continue from the version we hold", reason="roster version mismatch")
+    return doc
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SyncRejected(f"{what} in the roster is not base64", reason="bad roster encoding") from exc
+
+
+def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -> int:
+    """Apply a verified document atomically; returns the roster version now held."""
+    stamp = format_instant(now)
+    with write_transaction(conn, "applying the roster"):
+        if doc.get("full"):
+            conn.execute("DELETE FROM face_templates WHERE source = 'roster'")
+            conn.execute("DELETE FROM cards WHERE source = 'roster'")
+            conn.execute("DELETE FROM finger_templates WHERE source = 'roster'")
+            conn.execute("UPDATE employees SET active = 0 WHERE source = 'roster'")
+            conn.execute("DELETE FROM events WHERE origin = 'server'")
+            for key in ("roster.units", "roster.work_codes", "roster.holidays"):
+                conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+        for e in doc.get("employees", []):
+            _apply_employee(conn, e, stamp)
+        for employee_id in doc.get("removed_employees", []):
+            conn.execute("UPDATE employees SET active = 0, updated_at = ? WHERE id = ?", (stamp, employee_id))
+            for table in ("face_templates", "cards", "finger_templates"):
+                conn.execute(f"DELETE FROM {table} WHERE employee_id = ? AND source = 'roster'", (employee_id,))  # noqa: S608
+        for event in doc.get("events", []):
+            conn.execute(
+                "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
+                "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
+                "ends_at = excluded.ends_at, pack = excluded.pack, loaded_at = excluded.loaded_at",
+                (
+                    event["id"],
+                    event["kind"],
+                    event["title"],
+                    event.get("location", ""),
+                    event["starts_at"],
+                    event["ends_at"],
+                    json.dumps(event, sort_keys=True),
+                    stamp,
+                ),
+            )
+        for event_id in doc.get("removed_events", []):
+            conn.execute("DELETE FROM events WHERE id = ? AND origin = 'server'", (event_id,))
+        for key, items, field in (
+            ("roster.units", doc.get("units", []), "code"),
+            ("roster.work_codes", doc.get("work_codes", []), "code"),
+            ("roster.holidays", doc.get("holidays", []), "day"),
+        ):
+            if items:
+                merged = {item[field]: item for item in json.loads(get_setting(conn, key) or "[]")}
+                merged.update({item[field]: item for item in items})
+                put_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
+        version = int(doc["version"])
+        put_cursor(conn, ROSTER_CURSOR, version, now)
+    log.info("applied roster version %d (%d employees changed)", version, len(doc.get("employees", [])))
+    return version
+
+
+def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str) -> None:
+    employee_id = str(e["id"])
+    conn.execute(
+        "INSERT INTO employees (id, name, unit_code, work_code, card_policy, active, source, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'roster', ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+        "unit_code = excluded.unit_code, work_code = excluded.work_code, card_policy = excluded.card_policy, "
+        "active = excluded.active, source = 'roster', updated_at = excluded.updated_at",
+        (
+            employee_id,
+            e["name"],
+            e.get("unit_code", ""),
+            e.get("work_code", ""),
+            e.get("card_policy"),
+            int(bool(e.get("active", True))),
+            stamp,
+        ),
+    )
+    conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+    for face in e.get("faces", []):
+        encoding = _b64(face["encoding"], "a face template")
+        if len(encoding) != FACE_ENCODING_BYTES:
+            raise SyncRejected("a face template in the roster is not 128 float32 values", reason="bad face template")
+        conn.execute(
+            "INSERT INTO face_templates (employee_id, encoding, scheme, quality, source, created_at) VALUES (?, ?, ?, ?, 'roster', ?)",
+            (employee_id, encoding, face.get("scheme", "plain"), face.get("quality"), stamp),
+        )
+    conn.execute("DELETE FROM cards WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+    for uid in e.get("cards", []):
+        conn.execute(
+            "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'roster', ?) "
+            "ON CONFLICT(uid) DO UPDATE SET employee_id = excluded.employee_id, source = 'roster'",
+            (str(uid).upper(), employee_id, stamp),
+        )
+    conn.execute("DELETE FROM finger_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+    for finger in e.get("fingers", []):
+        raw = _b64(finger["template"], "a finger template")
+        conn.execute(
+            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
+            "VALUES (?, ?, ?, ?, 'plain', ?, 'roster', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
+            "template = excluded.template, digest = excluded.digest, source = 'roster', created_at = excluded.created_at",
+            (employee_id, int(finger["finger"]), finger["family"], raw, hashlib.sha256(raw).hexdigest(), stamp),
+        )

@@ -1,0 +1,1 @@
+"""The reference central server: FastAPI app, storage (SQLite or PostgreSQL), admin operations."""

@@ -1,0 +1,393 @@
+"""The reference central server as a FastAPI app, built by :func:`create_app` from its parts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
+
+from kiosk import __version__
+from kiosk.clock import Clock
+from kiosk.errors import AuthError
+from kiosk.identity import device_id_for, public_key_from_hex
+from sync import protocol
+from sync.bundle import BundleRejected, read_bundle
+from sync.server.config import ServerConfig
+from sync.server.ledger import Device, Ledger, PunchRejected
+from sync.server.roster import RosterAdmin
+from sync.server.storage import Storage
+from sync.signing import SignatureRejected, parse_signature_headers, sign_document, verify_request
+
+log = logging.getLogger(__name__)
+
+PAGES = Path(__file__).parent / "pages"
+SERVER_KEY_META = "server_signing_key"
+
+
+def server_key(storage: Storage) -> Ed25519PrivateKey:
+    """The server's roster-signing key, kept in the database so every instance shares it."""
+    pem = storage.get_meta(SERVER_KEY_META)
+    if pem is None:
+        fresh = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        pem = storage.set_meta_if_absent(SERVER_KEY_META, fresh.decode("ascii"))
+    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def server_public_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+# -- wire models, for the OpenAPI description ---------------------------------------------------
+
+
+class WirePunch(BaseModel):
+    """A punch exactly as the unit stored and signed it (see kiosk/store/chain.py)."""
+
+    seq: int = Field(ge=1)
+    id: str
+    device_id: str
+    employee_id: str
+    instant: str = Field(description="RFC 3339 UTC with milliseconds, e.g. 2026-11-23T00:42:13.123Z")
+    zone: str
+    method: str
+    kind: str
+    status: str
+    minutes: int
+    event_id: str | None
+    liveness_verdict: str | None
+    liveness_scores: str = Field(description="canonical JSON object name → decimal string")
+    match_distance: str | None
+    clock_state: str
+    boot_id: str
+    mono_ns: int
+    prev_hash: str
+    hash: str
+    signature: str
+
+
+class UploadRequest(BaseModel):
+    """Body of POST /v1/punches (gzip-compressed JSON, Content-Encoding: gzip)."""
+
+    punches: list[WirePunch]
+
+
+class AckResponse(BaseModel):
+    acked_seq: int = Field(description="Every punch up to this sequence number is stored and verified.")
+    accepted: int
+    duplicates: int
+    held: int = Field(description="Verified punches held beyond a gap, not yet accepted.")
+    gap: list[int] | None = Field(description="[first, last] missing sequence numbers, when punches are held.")
+
+
+class ProvisionRequest(BaseModel):
+    token: str
+    public_key: str = Field(description="Ed25519 public key, raw 32 bytes, hex")
+    name: str = ""
+
+
+class ProvisionResponse(BaseModel):
+    device_id: str
+    unit_code: str
+    server_public_key: str = Field(description="Ed25519 key that signs roster documents, hex")
+    server_time: str
+    settings: dict[str, Any]
+
+
+class HealthReport(BaseModel):
+    queue_depth: int
+    oldest_unsent_age_s: float | None
+    clock_offset_s: float | None
+    clock_state: str
+    versions: dict[str, str]
+    disk_free_mb: float | None
+    temperature_c: float | None
+    roster_version: int
+    faults: list[dict[str, Any]]
+    parts: list[dict[str, Any]]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+
+
+REQUEST_MODELS: list[type[BaseModel]] = [WirePunch, UploadRequest, ProvisionRequest, HealthReport]
+
+
+def _body_doc(model: str, content_type: str = "application/json") -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {content_type: {"schema": {"$ref": f"#/components/schemas/{model}"}}}}}
+
+
+@dataclass
+class ServerParts:
+    storage: Storage
+    ledger: Ledger
+    roster: RosterAdmin
+    key: Ed25519PrivateKey
+
+
+def create_app(  # noqa: PLR0915 - the routes are closures over the parts
+    config: ServerConfig, storage: Storage, clock: Clock, *, rng: random.Random | None = None
+) -> FastAPI:
+    """The app over ``storage`` (schema created if missing). ``rng`` drives fault injection."""
+    storage.create_schema()
+    parts = ServerParts(storage, Ledger(storage, clock), RosterAdmin(storage, clock), server_key(storage))
+    public_hex = server_public_hex(parts.key)
+    faults = config.faults
+    fault_rng = rng or random.Random(faults.seed)
+    templates = Jinja2Templates(directory=str(PAGES))
+    app = FastAPI(
+        title="Presensi central server (protocol v1)",
+        version=__version__,
+        description="Reference implementation of the Presensi Kiosk sync protocol. See docs/sync-protocol.md.",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.parts = parts
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+
+    if faults.fail_rate > 0:
+        log.warning("fault injection is on: %.0f%% of requests fail", faults.fail_rate * 100)
+
+        @app.middleware("http")
+        async def inject_faults(request: Request, call_next: Any) -> Response:
+            if not request.url.path.startswith("/v1/") or fault_rng.random() >= faults.fail_rate:
+                return await call_next(request)  # type: ignore[no-any-return]
+            status = fault_rng.choice((500, 503))
+            if fault_rng.random() < faults.after_share:
+                await call_next(request)  # processed, and the answer is lost
+            return JSONResponse({"error": "injected fault"}, status_code=status)
+
+    def remote(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def refuse(status: int, reason: str) -> JSONResponse:
+        return JSONResponse({"error": reason}, status_code=status)
+
+    async def authenticate(request: Request, body: bytes, source: str) -> Device | JSONResponse:
+        keyid = "unknown"
+        try:
+            signed = parse_signature_headers(dict(request.headers))
+            keyid = signed.keyid
+            device = await run_in_threadpool(parts.ledger.device, keyid)
+            if device is None:
+                raise SignatureRejected(f"unknown device key {keyid} (provision the unit first)")
+            verify_request(
+                signed,
+                device.public_key,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                body=body,
+                now_s=clock.now().timestamp(),
+                window_s=config.signature_window_s,
+            )
+            if not await run_in_threadpool(parts.ledger.use_nonce, signed.nonce, keyid, config.signature_window_s):
+                raise SignatureRejected("replayed request (its nonce was already used)")
+        except SignatureRejected as exc:
+            await run_in_threadpool(parts.ledger.reject, keyid, source, exc.reason, remote(request))
+            return refuse(401, exc.reason)
+        await run_in_threadpool(parts.ledger.seen, device.id, remote(request), signed.created - clock.now().timestamp())
+        return device
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(
+        protocol.PROVISION_PATH,
+        openapi_extra=_body_doc("ProvisionRequest"),
+        responses={200: {"model": ProvisionResponse}, 403: {"model": ErrorResponse}},
+        summary="Register a device key with a one-time token (the request is signed by that key)",
+    )
+    async def provision(request: Request) -> Response:
+        body = await request.body()
+        try:
+            doc = ProvisionRequest.model_validate(protocol.decode_body(body, request.headers.get("content-encoding")))
+            key = public_key_from_hex(doc.public_key)
+            device_id = device_id_for(bytes.fromhex(doc.public_key))
+            signed = parse_signature_headers(dict(request.headers))
+            if signed.keyid != device_id:
+                raise SignatureRejected("the request is not signed by the key being provisioned")
+            verify_request(
+                signed,
+                key,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                body=body,
+                now_s=clock.now().timestamp(),
+                window_s=config.signature_window_s,
+            )
+            if not await run_in_threadpool(parts.ledger.use_nonce, signed.nonce, device_id, config.signature_window_s):
+                raise SignatureRejected("replayed request (its nonce was already used)")
+            result = await run_in_threadpool(parts.ledger.provision, doc.token, doc.public_key, doc.name)
+        except (ValueError, AuthError) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            await run_in_threadpool(parts.ledger.reject, "unknown", "provision", str(reason), remote(request))
+            return refuse(403, str(reason))
+        return JSONResponse(
+            {
+                **result,
+                "server_public_key": public_hex,
+                "server_time": clock.now().isoformat(),
+                "settings": {"signature_window_s": config.signature_window_s},
+            }
+        )
+
+    @app.post(
+        protocol.PUNCHES_PATH,
+        openapi_extra=_body_doc("UploadRequest"),
+        responses={200: {"model": AckResponse}, 401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+        summary="Upload a batch of signed, chained punches; answers with the acknowledged sequence number",
+    )
+    async def upload(request: Request) -> Response:
+        body = await request.body()
+        device = await authenticate(request, body, "upload")
+        if isinstance(device, JSONResponse):
+            return device
+        try:
+            doc = protocol.decode_body(body, request.headers.get("content-encoding"))
+            if not isinstance(doc, dict) or not isinstance(doc.get("punches"), list):
+                raise PunchRejected("body must be an object with a list 'punches'")
+            ack = await run_in_threadpool(parts.ledger.ingest, device.id, doc["punches"], "upload")
+        except (ValueError, PunchRejected) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            await run_in_threadpool(parts.ledger.reject, device.id, "upload", reason, remote(request))
+            return refuse(422, reason)
+        return JSONResponse(ack.to_json())
+
+    @app.post(
+        protocol.BUNDLES_PATH,
+        openapi_extra=_body_doc("BundleZip", "application/zip"),
+        responses={200: {"model": AckResponse}, 422: {"model": ErrorResponse}},
+        summary="Import a flash-disk bundle (self-signed by the device; verified like an upload)",
+    )
+    async def import_bundle(request: Request) -> Response:
+        body = await request.body()
+        try:
+            result = await run_in_threadpool(import_bundle_bytes, parts.ledger, body)
+        except BundleRejected as exc:
+            await run_in_threadpool(parts.ledger.reject, exc.device_id, "bundle", exc.reason, remote(request))
+            return refuse(422, exc.reason)
+        return JSONResponse(result.to_json())
+
+    @app.get(
+        protocol.ROSTER_PATH,
+        responses={200: {"description": "roster document (JSON), signed in the X-Presensi-Roster-Signature header"}},
+        summary="Roster changes since a version, signed by the server key",
+    )
+    async def roster(request: Request, since: int = 0) -> Response:
+        device = await authenticate(request, b"", "roster")
+        if isinstance(device, JSONResponse):
+            return device
+        doc = await run_in_threadpool(parts.roster.document, since)
+        doc["device_id"] = device.id
+        body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
+        return Response(
+            body, media_type="application/json", headers={protocol.ROSTER_SIGNATURE_HEADER: sign_document(parts.key, body)}
+        )
+
+    @app.post(
+        protocol.HEALTH_PATH,
+        openapi_extra=_body_doc("HealthReport"),
+        responses={204: {"description": "recorded"}, 401: {"model": ErrorResponse}},
+        summary="Heartbeat: queue, clock offset, versions, disk, temperature and faults",
+    )
+    async def health(request: Request) -> Response:
+        body = await request.body()
+        device = await authenticate(request, body, "health")
+        if isinstance(device, JSONResponse):
+            return device
+        try:
+            report = HealthReport.model_validate(protocol.decode_body(body, request.headers.get("content-encoding")))
+        except ValueError as exc:
+            await run_in_threadpool(parts.ledger.reject, device.id, "health", f"malformed heartbeat: {exc}", remote(request))
+            return refuse(422, "malformed heartbeat")
+        await run_in_threadpool(parts.ledger.record_health, device.id, report.model_dump(), remote(request))
+        return Response(status_code=204)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def devices_page(request: Request) -> Response:
+        devices = await run_in_threadpool(parts.ledger.devices)
+        unknown = [r for r in await run_in_threadpool(parts.ledger.rejections, None, 100) if not r["known"]]
+        recent = await run_in_threadpool(parts.ledger.recent_punches, None, 30)
+        return templates.TemplateResponse(
+            request,
+            "devices.html",
+            {"title": config.title, "devices": devices, "unknown": unknown[:30], "recent": recent, "now": clock.now()},
+        )
+
+    @app.get("/devices/{device_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def device_page(request: Request, device_id: str) -> Response:
+        devices = [d for d in await run_in_threadpool(parts.ledger.devices) if d["id"] == device_id]
+        rejections = await run_in_threadpool(parts.ledger.rejections, device_id, 100)
+        if not devices and not rejections:
+            return HTMLResponse("<p>Perangkat tidak dikenal / unknown device</p>", status_code=404)
+        recent = await run_in_threadpool(parts.ledger.recent_punches, device_id, 50)
+        return templates.TemplateResponse(
+            request,
+            "device.html",
+            {
+                "title": config.title,
+                "device_id": device_id,
+                "device": devices[0] if devices else None,
+                "rejections": rejections,
+                "recent": recent,
+            },
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from pydantic.json_schema import models_json_schema
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, defs = models_json_schema([(m, "validation") for m in REQUEST_MODELS], ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs.get("$defs", {}))
+        components["BundleZip"] = {"type": "string", "format": "binary", "description": "a bundle written by presensi export"}
+        schema["components"]["securitySchemes"] = {
+            "httpMessageSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Signature",
+                "description": "RFC 9421-style signature by the device key; see docs/sync-protocol.md",
+            }
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def import_bundle_bytes(ledger: Ledger, data: bytes) -> protocol.Ack:
+    """Verify a bundle and ingest its punches (the command and the endpoint share this)."""
+
+    def key_for(device_id: str) -> Any:
+        device = ledger.device(device_id)
+        return device.public_key if device else None
+
+    opened = read_bundle(data, key_for)
+    try:
+        return ledger.ingest(opened.device_id, opened.punches, "bundle")
+    except PunchRejected as exc:
+        raise BundleRejected(exc.reason, opened.device_id) from exc

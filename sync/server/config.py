@@ -1,0 +1,70 @@
+"""Configuration of the reference server (a separate program from the kiosk, with its own file)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.config import format_problems
+from kiosk.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:////var/lib/presensi-server/server.db"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FaultInjection(_Section):
+    """Answers chosen requests with 500/503 on purpose: for fault-injection tests and drills only."""
+
+    fail_rate: float = Field(0.0, ge=0.0, le=0.95, description="Share of /v1 requests answered with 500 or 503.")
+    after_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="Of those, the share failed after the request was processed (the answer is lost)."
+    )
+    seed: int | None = Field(None, description="Seed of the fault generator (None: random).")
+
+
+class ServerConfig(_Section):
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, min_length=9, description="sqlite:///path/to/server.db or postgresql://user@host/db."
+    )
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8443, ge=0, le=65535, description="Port to listen on (0: any free port, printed at start).")
+    tls_cert_file: Path | None = Field(None, description="Server certificate chain (PEM). Required unless allow_plain_http.")
+    tls_key_file: Path | None = Field(None, description="Key of the server certificate (PEM).")
+    client_ca_file: Path | None = Field(None, description="When set, units must present a client certificate from this CA.")
+    allow_plain_http: bool = Field(False, description="Serve plain HTTP (loopback tests only).")
+    signature_window_s: float = Field(
+        300.0, ge=5, le=3600, description="How far a request's signed time may be from the server's clock."
+    )
+    token_valid_hours: float = Field(72.0, gt=0, le=24 * 365, description="Lifetime of a provisioning token.")
+    title: str = Field("Server Presensi", max_length=80, description="Title of the device page.")
+    faults: FaultInjection = Field(default_factory=FaultInjection, description="Deliberate failures for tests.")
+
+
+def load_server_config(path: Path | None = None) -> ServerConfig:
+    """The file named, else ``$PRESENSI_SERVER_CONFIG``, else the defaults."""
+    if path is None and os.environ.get("PRESENSI_SERVER_CONFIG"):
+        path = Path(os.environ["PRESENSI_SERVER_CONFIG"])
+    if path is None:
+        return ServerConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = ServerConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = format_problems(exc)
+        raise ConfigError(f"{path}: {len(problems)} problem(s) in the server configuration", problems) from exc
+    for name in ("tls_cert_file", "tls_key_file", "client_ca_file"):
+        value = getattr(config, name)
+        if value is not None and not value.is_absolute():
+            setattr(config, name, (path.parent / value).resolve())
+    return config

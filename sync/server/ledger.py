@@ -1,0 +1,334 @@
+"""What the server does with devices and their punches: registration, verification, chain
+continuity, deduplication, held gaps, replay protection and the record of every rejection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kiosk.clock import Clock
+from kiosk.errors import AuthError, SyncError
+from kiosk.identity import device_id_for, public_key_from_hex, verify_signature
+from kiosk.store.chain import GENESIS_HASH, canonical_bytes, digest
+from kiosk.store.punches import PUNCH_COLUMNS, Punch, format_instant
+from sync.protocol import Ack, punch_from_wire, punch_to_wire
+from sync.server.storage import Storage, Tx
+
+log = logging.getLogger(__name__)
+
+_INSERT_PUNCH = (
+    f"INSERT INTO punches ({', '.join(PUNCH_COLUMNS)}, received_at, source) "  # noqa: S608 - constant column list
+    f"VALUES ({', '.join('?' * (len(PUNCH_COLUMNS) + 2))})"
+)
+
+
+class PunchRejected(SyncError):
+    """A batch or bundle failed verification; nothing of it was stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"punches refused: {reason}")
+        self.reason = reason
+
+
+class ProvisioningRefused(AuthError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"provisioning refused: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    public_key: Ed25519PublicKey
+    public_hex: str
+    unit_code: str
+    acked_seq: int
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Ledger:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    def _now(self) -> str:
+        return format_instant(self.clock.now())
+
+    # -- tokens and devices --------------------------------------------------------------------
+
+    def issue_token(self, unit_code: str = "", *, valid_hours: float = 72.0) -> str:
+        """A one-time provisioning token (only its hash is stored)."""
+        token = secrets.token_urlsafe(18)
+        now = self.clock.now()
+        with self.storage.tx() as tx:
+            tx.execute(
+                "INSERT INTO tokens (token_hash, unit_code, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (hash_token(token), unit_code, format_instant(now), format_instant(now + timedelta(hours=valid_hours))),
+            )
+        return token
+
+    def provision(self, token: str, public_hex: str, name: str = "") -> dict[str, Any]:
+        """Register a device key with a one-time token; returns the device id and unit."""
+        try:
+            public_key_from_hex(public_hex)
+        except AuthError as exc:
+            raise ProvisioningRefused("not an Ed25519 public key") from exc
+        device_id = device_id_for(bytes.fromhex(public_hex))
+        now = self._now()
+        with self.storage.tx() as tx:
+            row = tx.one("SELECT * FROM tokens WHERE token_hash = ?" + tx.for_update, (hash_token(token),))  # noqa: S608
+            if row is None:
+                raise ProvisioningRefused("unknown provisioning token")
+            existing = tx.one("SELECT id, public_key FROM devices WHERE id = ?", (device_id,))
+            if row["used_at"] is not None:
+                if row["device_id"] == device_id and existing is not None:
+                    return {"device_id": device_id, "unit_code": row["unit_code"]}  # the same unit asking again
+                raise ProvisioningRefused("provisioning token already used")
+            if row["expires_at"] < now:
+                raise ProvisioningRefused("provisioning token expired")
+            if existing is None:
+                tx.execute(
+                    "INSERT INTO devices (id, public_key, unit_code, name, registered_at, last_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                    (device_id, public_hex, row["unit_code"], name[:80], now, GENESIS_HASH),
+                )
+            tx.execute("UPDATE tokens SET used_at = ?, device_id = ? WHERE token_hash = ?", (now, device_id, row["token_hash"]))
+        log.info("provisioned device %s for unit %r", device_id, row["unit_code"])
+        return {"device_id": device_id, "unit_code": row["unit_code"]}
+
+    def device(self, device_id: str) -> Device | None:
+        with self.storage.tx(write=False) as tx:
+            row = tx.one("SELECT id, public_key, unit_code, acked_seq FROM devices WHERE id = ?", (device_id,))
+        if row is None:
+            return None
+        return Device(row["id"], public_key_from_hex(row["public_key"]), row["public_key"], row["unit_code"], row["acked_seq"])
+
+    # -- replay protection and the record of refusals ---------------------------------------------
+
+    def use_nonce(self, nonce: str, device_id: str, window_s: float) -> bool:
+        """Record a request nonce; False when it was seen before (a replay)."""
+        now_s = self.clock.now().timestamp()
+        with self.storage.tx() as tx:
+            inserted = tx.execute(
+                "INSERT INTO nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING",
+                (nonce, device_id, now_s + 2 * window_s),
+            ).rowcount
+            if secrets.randbelow(64) == 0:
+                tx.execute("DELETE FROM nonces WHERE expires_at < ?", (now_s,))
+        return bool(inserted)
+
+    def reject(self, device_id: str, source: str, reason: str, remote: str = "") -> None:
+        """Remember a refusal so the device page can show it."""
+        with self.storage.tx() as tx:
+            known = tx.one("SELECT 1 AS x FROM devices WHERE id = ?", (device_id,)) is not None
+            tx.execute(
+                "INSERT INTO rejections (at, device_id, known, source, reason, remote) VALUES (?, ?, ?, ?, ?, ?)",
+                (self._now(), device_id[:64], int(known), source, reason[:500], remote[:100]),
+            )
+        log.warning("refused %s from %s (%s): %s", source, device_id, remote, reason)
+
+    def seen(self, device_id: str, remote: str, clock_offset_s: float | None = None) -> None:
+        with self.storage.tx() as tx:
+            tx.execute(
+                "UPDATE devices SET last_seen = ?, last_addr = ?, clock_offset_s = COALESCE(?, clock_offset_s) WHERE id = ?",
+                (self._now(), remote[:100], clock_offset_s, device_id),
+            )
+
+    def record_health(self, device_id: str, report: dict[str, Any], remote: str) -> None:
+        offset = report.get("clock_offset_s")
+        queue = report.get("queue_depth")
+        roster = report.get("roster_version")
+        with self.storage.tx() as tx:
+            tx.execute(
+                "UPDATE devices SET last_seen = ?, last_addr = ?, health = ?, clock_offset_s = ?, queue_depth = ?, "
+                "roster_version = COALESCE(?, roster_version) WHERE id = ?",
+                (
+                    self._now(),
+                    remote[:100],
+                    json.dumps(report, sort_keys=True)[:20000],
+                    float(offset) if isinstance(offset, int | float) else None,
+                    int(queue) if isinstance(queue, int) else None,
+                    int(roster) if isinstance(roster, int) else None,
+                    device_id,
+                ),
+            )
+
+    # -- punches --------------------------------------------------------------------------------
+
+    def ingest(self, device_id: str, wire_punches: Sequence[Any], source: str) -> Ack:
+        """Verify and store punches of one device; all or nothing.
+
+        Each punch must carry the device's id, hash to its canonical bytes and bear the device's
+        signature; otherwise the whole request is refused (:class:`PunchRejected`). Punches at or
+        below the acknowledged sequence are duplicates when identical and a refusal when not.
+        The next punch must link to the last stored one; punches beyond a gap are held (verified,
+        not accepted) until the gap is filled.
+        """
+        punches = self._verified(device_id, wire_punches)
+        now = self._now()
+        with self.storage.tx() as tx:
+            row = tx.one("SELECT acked_seq, last_hash FROM devices WHERE id = ?" + tx.for_update, (device_id,))  # noqa: S608
+            assert row is not None
+            acked, last_hash = int(row["acked_seq"]), str(row["last_hash"])
+            accepted, duplicates, held = 0, 0, 0
+            old = [p for p in punches if p.seq <= acked]
+            if old:
+                stored = {
+                    r["seq"]: r["hash"]
+                    for r in tx.all(
+                        "SELECT seq, hash FROM punches WHERE device_id = ? AND seq >= ? AND seq <= ?",
+                        (device_id, old[0].seq, old[-1].seq),
+                    )
+                }
+                for p in old:
+                    if stored.get(p.seq) != p.hash:
+                        raise PunchRejected(f"punch {p.seq} differs from the punch {p.seq} already stored (a forked chain)")
+                    duplicates += 1
+            new = [p for p in punches if p.seq > acked]
+            if new:
+                ids = [p.id for p in new]
+                clash = tx.all(
+                    f"SELECT id, device_id, seq FROM punches WHERE id IN ({', '.join('?' * len(ids))})",  # noqa: S608 - placeholders only
+                    ids,
+                )
+                if clash:
+                    c = clash[0]
+                    raise PunchRejected(f"punch id {c['id']} is already stored as seq {c['seq']} of {c['device_id']}")
+            rows: list[list[Any]] = []
+            for p in new:
+                if p.seq == acked + 1:
+                    if p.prev_hash != last_hash:
+                        raise PunchRejected(f"punch {p.seq} does not link to punch {p.seq - 1} (prev_hash differs)")
+                    rows.append([*(getattr(p, c) for c in PUNCH_COLUMNS), now, source])
+                    acked, last_hash = p.seq, p.hash
+                    accepted += 1
+                else:
+                    inserted = tx.execute(
+                        "INSERT INTO held_punches (device_id, seq, body, received_at, source) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (device_id, seq) DO NOTHING",
+                        (device_id, p.seq, json.dumps(punch_to_wire(p)), now, source),
+                    ).rowcount
+                    held += int(bool(inserted))
+            tx.executemany(_INSERT_PUNCH, rows)
+            acked, last_hash, promoted = self._promote_held(tx, device_id, acked, last_hash, now)
+            accepted += promoted
+            tx.execute(
+                "UPDATE devices SET acked_seq = ?, last_hash = ?, last_seen = ? WHERE id = ?", (acked, last_hash, now, device_id)
+            )
+            gap_row = tx.one("SELECT min(seq) AS first, count(*) AS n FROM held_punches WHERE device_id = ?", (device_id,))
+        gap = None
+        held_total = int(gap_row["n"]) if gap_row else 0
+        if held_total:
+            assert gap_row is not None
+            gap = (acked + 1, int(gap_row["first"]) - 1)
+        if accepted or held:
+            log.info("device %s: %d accepted, %d duplicate, %d held; acked %d", device_id, accepted, duplicates, held, acked)
+        return Ack(acked_seq=acked, accepted=accepted, duplicates=duplicates, held=held_total, gap=gap)
+
+    def _verified(self, device_id: str, wire_punches: Sequence[Any]) -> list[Punch]:
+        """Parse and verify each punch on its own (device, hash, signature), ordered by seq."""
+        punches: list[Punch] = []
+        for index, item in enumerate(wire_punches):
+            try:
+                punches.append(punch_from_wire(item))
+            except ValueError as exc:
+                raise PunchRejected(f"punch #{index + 1} in the request is malformed: {exc}") from exc
+        punches.sort(key=lambda p: p.seq)
+        seqs = [p.seq for p in punches]
+        if len(set(seqs)) != len(seqs):
+            raise PunchRejected("the request carries the same sequence number twice")
+        device = self.device(device_id)
+        if device is None:
+            raise PunchRejected(f"unknown device {device_id}")
+        for p in punches:
+            if p.device_id != device_id:
+                raise PunchRejected(f"punch {p.seq} names device {p.device_id}, not {device_id}")
+            canonical = canonical_bytes(p.as_dict())
+            if digest(canonical) != p.hash:
+                raise PunchRejected(f"punch {p.seq} was altered (its hash does not match its fields)")
+            if not verify_signature(device.public_key, p.signature, canonical):
+                raise PunchRejected(f"punch {p.seq} has a signature that does not verify with the device key")
+        return punches
+
+    def _promote_held(self, tx: Tx, device_id: str, acked: int, last_hash: str, now: str) -> tuple[int, str, int]:
+        """Move held punches that now continue the chain into the ledger."""
+        promoted = 0
+        while True:
+            row = tx.one("SELECT body, source FROM held_punches WHERE device_id = ? AND seq = ?", (device_id, acked + 1))
+            if row is None:
+                break
+            p = punch_from_wire(json.loads(row["body"]))
+            tx.execute("DELETE FROM held_punches WHERE device_id = ? AND seq = ?", (device_id, p.seq))
+            if p.prev_hash != last_hash:
+                raise PunchRejected(f"held punch {p.seq} does not link to punch {p.seq - 1} (prev_hash differs)")
+            tx.execute(_INSERT_PUNCH, [*(getattr(p, c) for c in PUNCH_COLUMNS), now, row["source"]])
+            acked, last_hash = p.seq, p.hash
+            promoted += 1
+        # Held punches at or below the acknowledged sequence arrived again in order: drop them.
+        tx.execute("DELETE FROM held_punches WHERE device_id = ? AND seq <= ?", (device_id, acked))
+        return acked, last_hash, promoted
+
+    # -- reading (for pages, tests and admins) --------------------------------------------------
+
+    def punch_count(self, device_id: str | None = None) -> int:
+        with self.storage.tx(write=False) as tx:
+            if device_id is None:
+                row = tx.one("SELECT count(*) AS n FROM punches")
+            else:
+                row = tx.one("SELECT count(*) AS n FROM punches WHERE device_id = ?", (device_id,))
+        return int(row["n"]) if row else 0
+
+    def punch_seqs(self, device_id: str) -> list[int]:
+        with self.storage.tx(write=False) as tx:
+            return [int(r["seq"]) for r in tx.all("SELECT seq FROM punches WHERE device_id = ? ORDER BY seq", (device_id,))]
+
+    def devices(self) -> list[dict[str, Any]]:
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all("SELECT * FROM devices ORDER BY id")
+            held = {
+                r["device_id"]: r
+                for r in tx.all("SELECT device_id, count(*) AS n, min(seq) AS first FROM held_punches GROUP BY device_id")
+            }
+            rejected = {
+                r["device_id"]: r["n"] for r in tx.all("SELECT device_id, count(*) AS n FROM rejections GROUP BY device_id")
+            }
+        for r in rows:
+            h = held.get(r["id"])
+            r["held"] = int(h["n"]) if h else 0
+            r["gap"] = (r["acked_seq"] + 1, int(h["first"]) - 1) if h else None
+            r["rejections"] = int(rejected.get(r["id"], 0))
+            r["health"] = json.loads(r["health"] or "{}")
+        return rows
+
+    def rejections(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        with self.storage.tx(write=False) as tx:
+            if device_id is None:
+                return tx.all("SELECT * FROM rejections ORDER BY id DESC LIMIT ?", (limit,))
+            return tx.all("SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?", (device_id, limit))
+
+    def recent_punches(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        cols = "device_id, seq, id, employee_id, instant, zone, method, kind, status, minutes, clock_state, received_at, source"
+        with self.storage.tx(write=False) as tx:
+            if device_id is None:
+                return tx.all(f"SELECT {cols} FROM punches ORDER BY received_at DESC, seq DESC LIMIT ?", (limit,))  # noqa: S608
+            return tx.all(
+                f"SELECT {cols} FROM punches WHERE device_id = ? ORDER BY seq DESC LIMIT ?",  # noqa: S608
+                (device_id, limit),
+            )
+
+
+def server_now_offset(device_time: datetime | None, server_time: datetime) -> float | None:
+    """How far a device's clock is from the server's, seconds (positive: the device is ahead)."""
+    if device_time is None:
+        return None
+    return (device_time - server_time).total_seconds()
