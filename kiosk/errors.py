@@ -88,3 +88,9 @@ class SyncError(PresensiError):
 
 class AuthError(PresensiError, PermissionError):
     """Authentication or authorisation failed."""
+
+
+class CardUidError(PresensiError, ValueError):
+    """A card number is in none of the accepted forms (hex UID, EM4100 decimal)."""
+
+    screen_text = "Kartu tidak terbaca — tempelkan lagi"

@@ -1,0 +1,1 @@
+"""Feedback to the employee outside the screen: LEDs, buzzer, door relay."""
