@@ -218,7 +218,7 @@ class FacePipeline:
             return False
         if track.age_s(t) > self.config.decision_timeout_s:
             return False
-        return t >= track.extra.get("retry_at_ns", 0)
+        return t >= int(track.extra.get("retry_at_ns", 0))
 
     def _detect(self, rgb: np.ndarray, t: int) -> list[Track]:
         tracks = self.tracker.tracks
