@@ -1,0 +1,1 @@
+"""The maintenance page: dashboard, diagnostics and work pages."""

@@ -1,0 +1,243 @@
+"""The dashboard (live) and the diagnostics button."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from kiosk import audit
+from kiosk.clock import ClockState, local_time
+from kiosk.store.db import DB_FILENAME
+from kiosk.web.auth import Session
+from kiosk.web.maintenance.diagnose import Facts, diagnose
+from kiosk.web.maintenance.netprobe import ProbeStep
+from kiosk.web.security import TECH_ONLY, page_vars
+from kiosk.web.status import parts, sync_state
+
+if TYPE_CHECKING:
+    from kiosk.web.app import WebContext
+
+log = logging.getLogger(__name__)
+
+PROBE_TTL = timedelta(seconds=30)
+INTEGRITY_TTL = timedelta(minutes=10)
+
+
+class PartOut(BaseModel):
+    part: str
+    status: str
+    detail: str
+    last_error: str | None
+    last_error_at: str | None
+    metrics: dict[str, float]
+    updated_at: str
+    stale: bool
+
+
+class InterfaceOut(BaseModel):
+    name: str
+    up: bool
+    carrier: bool | None
+    addresses: list[str]
+    wireless: bool
+
+
+class ProbeOut(BaseModel):
+    step: str
+    ok: bool | None
+    detail: str
+    ms: float | None
+
+
+class SyncOut(BaseModel):
+    last_seq: int
+    acked_seq: int
+    unsent: int
+    oldest_unsent_at: str | None
+    oldest_unsent_age_s: float | None
+    last_sync_at: str | None
+    online: bool | None
+
+
+class DatabaseOut(BaseModel):
+    size_mb: float
+    integrity_ok: bool
+    integrity_message: str
+    checked_at: str
+
+
+class DiskOut(BaseModel):
+    path: str
+    total_mb: float
+    free_mb: float
+
+
+class DashboardOut(BaseModel):
+    unit_name: str
+    device_id: str
+    now: str
+    local_time: str
+    zone: str
+    clock_state: str
+    clock_offset_s: float | None
+    parts: list[PartOut]
+    database: DatabaseOut
+    disk: DiskOut | None
+    cpu_temp_c: float | None
+    uptime_s: float | None
+    under_voltage: bool | None
+    interfaces: list[InterfaceOut]
+    gateway: str | None
+    server: list[ProbeOut]
+    server_checked_at: str | None
+    sync: SyncOut
+
+
+class AnswerOut(BaseModel):
+    step: str
+    status: str
+    say: str
+    todo: str
+
+
+class DiagnosticsOut(BaseModel):
+    summary: str
+    answers: list[AnswerOut]
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.probe: tuple[datetime, list[ProbeStep]] | None = None
+        self.integrity: tuple[datetime, bool, str] | None = None
+
+
+def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
+    cache = _Cache()
+
+    def probe(force: bool = False) -> tuple[datetime, list[ProbeStep]]:
+        now = ctx.clock.now()
+        with cache.lock:
+            if not force and cache.probe is not None and now - cache.probe[0] < PROBE_TTL:
+                return cache.probe
+        assert ctx.probe is not None
+        steps = ctx.probe()
+        with cache.lock:
+            cache.probe = (now, steps)
+        return now, steps
+
+    def integrity(force: bool = False) -> tuple[datetime, bool, str]:
+        now = ctx.clock.now()
+        with cache.lock:
+            if not force and cache.integrity is not None and now - cache.integrity[0] < INTEGRITY_TTL:
+                return cache.integrity
+        rows = ctx.db.get().execute("PRAGMA quick_check").fetchall()
+        first = rows[0][0] if rows else "no answer"
+        result = (now, first == "ok", str(first))
+        with cache.lock:
+            cache.integrity = result
+        return result
+
+    def clock_offset() -> float | None:
+        row = ctx.db.get().execute("SELECT metrics FROM health WHERE part = 'sync'").fetchone()
+        if row is None:
+            return None
+        import json
+
+        value = json.loads(row["metrics"]).get("clock_offset_s")
+        return float(value) if isinstance(value, int | float) else None
+
+    def dashboard_data() -> DashboardOut:
+        conn = ctx.db.get()
+        now = ctx.clock.now()
+        db_path = ctx.data_dir / DB_FILENAME
+        size = sum(p.stat().st_size for p in ctx.data_dir.glob(f"{DB_FILENAME}*") if p.is_file()) if db_path.exists() else 0
+        checked, ok, message = integrity()
+        probed_at, steps = probe()
+        disk = ctx.host.disk(ctx.data_dir)
+        return DashboardOut(
+            unit_name=ctx.config.unit.name,
+            device_id=ctx.device_id,
+            now=now.isoformat(timespec="seconds"),
+            local_time=local_time(now, ctx.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            zone=ctx.zone_abbr,
+            clock_state=ClockState(ctx.clock_state.state()).value,
+            clock_offset_s=clock_offset(),
+            parts=[PartOut(**asdict(p)) for p in parts(conn, now)],
+            database=DatabaseOut(
+                size_mb=round(size / 2**20, 2), integrity_ok=ok, integrity_message=message, checked_at=checked.isoformat()
+            ),
+            disk=DiskOut(**asdict(disk)) if disk else None,
+            cpu_temp_c=ctx.host.cpu_temp_c(),
+            uptime_s=ctx.host.uptime_s(),
+            under_voltage=ctx.host.under_voltage(),
+            interfaces=[InterfaceOut(**{**asdict(i), "addresses": list(i.addresses)}) for i in ctx.host.interfaces()],
+            gateway=ctx.host.default_gateway(),
+            server=[ProbeOut(**asdict(s)) for s in steps],
+            server_checked_at=probed_at.isoformat(timespec="seconds"),
+            sync=SyncOut(**asdict(sync_state(conn, now))),
+        )
+
+    @app.get("/", include_in_schema=False)
+    def dashboard_page(request: Request) -> Response:
+        return tpl.TemplateResponse(request, "dashboard.html", page_vars(request, title="Dasbor"))
+
+    @app.get("/api/dashboard", response_model=DashboardOut, tags=["dashboard"])
+    def dashboard_api() -> DashboardOut:
+        """Everything the dashboard shows; the page polls it to stay live."""
+        return dashboard_data()
+
+    @app.get("/diagnostics", include_in_schema=False)
+    def diagnostics_page(request: Request, session: Session = TECH_ONLY) -> Response:
+        return tpl.TemplateResponse(request, "diagnostics.html", page_vars(request))
+
+    @app.post("/api/diagnostics", response_model=DiagnosticsOut, tags=["diagnostics"])
+    def diagnostics_api(request: Request, session: Session = TECH_ONLY) -> DiagnosticsOut:
+        """Run every check in order and say, in plain language, what to do."""
+        conn = ctx.db.get()
+        now = ctx.clock.now()
+        _, steps = probe(force=True)
+        _, ok, message = integrity(force=True)
+        facts = Facts(
+            under_voltage=ctx.host.under_voltage(),
+            interfaces=ctx.host.interfaces(),
+            gateway=ctx.host.default_gateway(),
+            server_configured=bool(ctx.config.sync.server_url),
+            probe=steps,
+            clock_state=ClockState(ctx.clock_state.state()),
+            disk=ctx.host.disk(ctx.data_dir),
+            min_free_mb=ctx.config.store.min_free_mb,
+            parts=parts(conn, now),
+            sync=sync_state(conn, now),
+            integrity_ok=ok,
+            integrity_message=message,
+            doctor=ctx.doctor() if ctx.doctor else [],
+        )
+        answers = diagnose(facts)
+        en = request.state.lang == "en"
+        out = [
+            AnswerOut(step=a.step, status=a.status, say=a.say_en if en else a.say_id, todo=a.todo_en if en else a.todo_id)
+            for a in answers
+        ]
+        failing = [a for a in out if a.status == "fail"] or [a for a in out if a.status == "warn"]
+        if failing:
+            summary = f"{failing[0].say} → {failing[0].todo}".strip(" →")
+        else:
+            summary = "All checks passed." if en else "Semua pemeriksaan baik."
+        audit.record(
+            conn,
+            session.username,
+            "diagnostics.run",
+            now=now,
+            failed=sum(a.status == "fail" for a in out),
+            first=failing[0].step if failing else "",
+        )
+        return DiagnosticsOut(summary=summary, answers=out)

@@ -1,0 +1,374 @@
+"""Work pages: employees and enrolment, cards, punches, export, logs, configuration."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import FastAPI, Form, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from kiosk import audit
+from kiosk.config import parse_config
+from kiosk.errors import ConfigError, PresensiError
+from kiosk.web.auth import Session
+from kiosk.web.maintenance import records
+from kiosk.web.maintenance.export import UnsafePath, safe_child
+from kiosk.web.maintenance.logs import LEVELS, LogFilter
+from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+
+if TYPE_CHECKING:
+    from kiosk.web.app import WebContext
+
+log = logging.getLogger(__name__)
+
+CARD_TAP_TIMEOUT_S = 30.0
+ENROL_TIMEOUT_S = 60.0
+
+
+class EmployeeOut(BaseModel):
+    id: str
+    name: str
+    unit_code: str
+    active: bool
+    source: str
+    faces: int
+    cards: int
+    fingers: int
+
+
+class PunchOut(BaseModel):
+    seq: int
+    id: str
+    employee_id: str
+    name: str | None
+    local_time: str
+    zone: str
+    method: str
+    kind: str
+    status: str
+    minutes: int
+    clock_state: str
+    event_id: str | None
+
+
+class LogLineOut(BaseModel):
+    at: str
+    level: str
+    unit: str
+    message: str
+
+
+def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
+    def note(session: Session, action: str, **detail: object) -> None:
+        audit.record(ctx.db.get(), session.username, action, now=ctx.clock.now(), **detail)
+
+    def render(request: Request, name: str, status: int = 200, **extra: object) -> Response:
+        return tpl.TemplateResponse(request, name, page_vars(request, **extra), status_code=status)
+
+    # -- employees and enrolment (Admin PD) -------------------------------------------------------
+
+    @app.get("/employees", include_in_schema=False)
+    def employees_page(request: Request, q: str = "", session: Session = ADMIN_ONLY) -> Response:
+        return render(request, "employees.html", rows=records.employees(ctx.db.get(), q[:80]), q=q[:80], error=None)
+
+    @app.get("/api/employees", response_model=list[EmployeeOut], tags=["employees"])
+    def employees_api(
+        q: Annotated[str, Query(max_length=80)] = "",
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        session: Session = ADMIN_ONLY,
+    ) -> list[EmployeeOut]:
+        """Employees with how many faces, cards and fingers each has enrolled."""
+        return [EmployeeOut(**asdict(r)) for r in records.employees(ctx.db.get(), q, limit)]
+
+    @app.post("/employees", include_in_schema=False)
+    def add_employee(
+        request: Request,
+        employee_id: Annotated[str, Form(max_length=64)],
+        name: Annotated[str, Form(max_length=120)],
+        unit_code: Annotated[str, Form(max_length=40)] = "",
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        try:
+            records.add_employee(ctx.db.get(), employee_id.strip(), name, unit_code, ctx.clock.now())
+        except PresensiError as exc:
+            return render(request, "employees.html", 400, rows=records.employees(ctx.db.get()), q="", error=exc.screen_text)
+        note(session, "employee.add", employee_id=employee_id.strip())
+        return RedirectResponse(f"/employees/{employee_id.strip()}", status_code=303)
+
+    def employee_view(request: Request, employee_id: str, status: int = 200, **extra: object) -> Response:
+        row = records.employee(ctx.db.get(), employee_id)
+        if row is None:
+            return render(request, "error.html", 404, title="404", message=f"Pegawai {employee_id} tidak ditemukan")
+        s = ctx.services
+        return render(
+            request,
+            "employee.html",
+            status,
+            e=row,
+            cards=records.cards_of(ctx.db.get(), employee_id),
+            can_card=s.cards is not None,
+            can_face=s.faces is not None,
+            can_finger=s.fingers is not None,
+            **{"message": None, "error": None, **extra},
+        )
+
+    @app.get("/employees/{employee_id}", include_in_schema=False)
+    def employee_page(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+        return employee_view(request, employee_id)
+
+    @app.post("/employees/{employee_id}/card", include_in_schema=False)
+    def register_card_by_tap(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+        """Wait for a tap on the unit's reader and bind that card to the employee."""
+        if records.employee(ctx.db.get(), employee_id) is None:
+            return employee_view(request, employee_id)
+        if ctx.services.cards is None:
+            return employee_view(request, employee_id, 503, error="Pembaca kartu tidak tersambung ke layanan web.")
+        uid = ctx.services.cards.capture_next_uid(CARD_TAP_TIMEOUT_S)
+        if uid is None:
+            note(session, "card.register.timeout", employee_id=employee_id)
+            return employee_view(request, employee_id, 408, error="Tidak ada kartu ditempelkan dalam 30 detik. Coba lagi.")
+        try:
+            norm = records.register_card(ctx.db.get(), uid, employee_id, ctx.clock.now())
+        except PresensiError as exc:
+            note(session, "card.register.refused", employee_id=employee_id, reason=str(exc))
+            return employee_view(request, employee_id, 409, error=exc.screen_text)
+        note(session, "card.register", employee_id=employee_id, uid=norm)
+        return employee_view(request, employee_id, message=f"Kartu {norm} terdaftar.")
+
+    @app.post("/employees/{employee_id}/cards/{uid}/delete", include_in_schema=False)
+    def delete_card(request: Request, employee_id: str, uid: str, session: Session = ADMIN_ONLY) -> Response:
+        try:
+            owner = records.remove_card(ctx.db.get(), uid)
+        except PresensiError as exc:
+            return employee_view(request, employee_id, 400, error=exc.screen_text)
+        if owner:
+            note(session, "card.remove", employee_id=owner, uid=records.normalise_uid(uid))
+        return RedirectResponse(f"/employees/{employee_id}", status_code=303)
+
+    @app.post("/employees/{employee_id}/face", include_in_schema=False)
+    def enrol_face(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+        if records.employee(ctx.db.get(), employee_id) is None:
+            return employee_view(request, employee_id)
+        if ctx.services.faces is None:
+            return employee_view(request, employee_id, 503, error="Layanan wajah tidak tersambung ke layanan web.")
+        result = ctx.services.faces.enrol_face(employee_id, ENROL_TIMEOUT_S)
+        note(session, "face.enrol" if result.ok else "face.enrol.failed", employee_id=employee_id)
+        return employee_view(
+            request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
+        )
+
+    @app.post("/employees/{employee_id}/finger", include_in_schema=False)
+    def enrol_finger(
+        request: Request,
+        employee_id: str,
+        finger: Annotated[int, Form(ge=0, le=9)],
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        if records.employee(ctx.db.get(), employee_id) is None:
+            return employee_view(request, employee_id)
+        if ctx.services.fingers is None:
+            return employee_view(request, employee_id, 503, error="Modul sidik jari tidak tersambung ke layanan web.")
+        result = ctx.services.fingers.enrol_finger(employee_id, finger, ENROL_TIMEOUT_S)
+        note(session, "finger.enrol" if result.ok else "finger.enrol.failed", employee_id=employee_id, finger=finger)
+        return employee_view(
+            request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
+        )
+
+    # -- punches (Admin PD) ------------------------------------------------------------------------
+
+    def punch_rows(start: date | None, end: date | None, employee: str, limit: int) -> list[PunchOut]:
+        rows = records.search_punches(ctx.db.get(), ctx.zone, start=start, end=end, employee=employee, limit=limit)
+        return [PunchOut(**asdict(r)) for r in rows]
+
+    @app.get("/punches", include_in_schema=False)
+    def punches_page(
+        request: Request,
+        start: date | None = None,
+        end: date | None = None,
+        employee: Annotated[str, Query(max_length=80)] = "",
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        rows = punch_rows(start, end, employee, 500)
+        return render(request, "punches.html", rows=rows, start=start or "", end=end or "", employee=employee)
+
+    @app.get("/api/punches", response_model=list[PunchOut], tags=["punches"])
+    def punches_api(
+        start: date | None = None,
+        end: date | None = None,
+        employee: Annotated[str, Query(max_length=80)] = "",
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        session: Session = ADMIN_ONLY,
+    ) -> list[PunchOut]:
+        """Punches by local date range (inclusive) and employee id or name, newest first."""
+        return punch_rows(start, end, employee, limit)
+
+    # -- export (Admin PD) -------------------------------------------------------------------------
+
+    def export_view(request: Request, status: int = 200, **extra: object) -> Response:
+        assert ctx.exporter is not None and ctx.usb is not None
+        files = sorted((p for p in ctx.export_dir.iterdir() if p.is_file() and not p.name.endswith(".part")), reverse=True)
+        return render(
+            request,
+            "export.html",
+            status,
+            formats=ctx.exporter.formats(),
+            sticks=ctx.usb.sticks(),
+            files=[(p.name, p.stat().st_size) for p in files[:30]],
+            **{"message": None, "error": None, **extra},
+        )
+
+    @app.get("/export", include_in_schema=False)
+    def export_page(request: Request, session: Session = ADMIN_ONLY) -> Response:
+        return export_view(request)
+
+    @app.post("/export", include_in_schema=False)
+    def export(
+        request: Request,
+        *,
+        fmt: Annotated[str, Form(max_length=20)],
+        target: Annotated[str, Form(max_length=200)] = "download",
+        start: Annotated[date | None, Form()] = None,
+        end: Annotated[date | None, Form()] = None,
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        assert ctx.exporter is not None and ctx.usb is not None
+        if fmt not in ctx.exporter.formats():
+            return export_view(request, 400, error=f"Format {fmt} tidak tersedia.")
+        try:
+            stick = None if target == "download" else ctx.usb.resolve(target)
+        except UnsafePath as exc:
+            note(session, "export.refused", target=target[:80], reason=str(exc))
+            return export_view(request, 400, error="Tujuan ekspor tidak sah: pilih flashdisk dari daftar.")
+        try:
+            path = ctx.exporter.export(fmt, start, end, ctx.export_dir)
+            if stick is not None:
+                dest = safe_child(stick, path.name)
+                shutil.copyfile(path, dest)
+                with dest.open("rb") as fh:
+                    os.fsync(fh.fileno())
+        except (PresensiError, OSError) as exc:
+            note(session, "export.failed", fmt=fmt, reason=str(exc))
+            return export_view(request, 500, error=f"Ekspor gagal: {exc}")
+        note(
+            session,
+            "export",
+            fmt=fmt,
+            file=path.name,
+            target="download" if stick is None else target,
+            start=str(start),
+            end=str(end),
+        )
+        where = f" dan disalin ke flashdisk {target}" if stick is not None else ""
+        return export_view(request, message=f"Berkas {path.name} dibuat{where}.", made=path.name)
+
+    @app.get("/export/files/{name}", include_in_schema=False)
+    def export_file(name: str, session: Session = ADMIN_ONLY) -> Response:
+        try:
+            path = safe_child(ctx.export_dir, name)
+        except UnsafePath:
+            note(session, "export.download.refused", name=name[:80])
+            return Response("Nama berkas tidak sah / invalid file name", status_code=400, media_type="text/plain")
+        if not path.is_file():
+            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+        note(session, "export.download", file=path.name)
+        return FileResponse(path, filename=path.name, media_type="application/octet-stream")
+
+    # -- logs (technician) -------------------------------------------------------------------------
+
+    def log_lines(contains: str, level: str, limit: int) -> list[LogLineOut]:
+        assert ctx.logs is not None
+        lines = ctx.logs.read(LogFilter(contains=contains, min_level=level if level in LEVELS else "debug", limit=limit))
+        return [LogLineOut(**asdict(line)) for line in lines]
+
+    @app.get("/logs", include_in_schema=False)
+    def logs_page(
+        request: Request,
+        contains: Annotated[str, Query(max_length=100)] = "",
+        level: Annotated[str, Query(max_length=10)] = "info",
+        session: Session = TECH_ONLY,
+    ) -> Response:
+        return render(request, "logs.html", lines=log_lines(contains, level, 300), contains=contains, level=level, levels=LEVELS)
+
+    @app.get("/api/logs", response_model=list[LogLineOut], tags=["logs"])
+    def logs_api(
+        contains: Annotated[str, Query(max_length=100)] = "",
+        level: Annotated[str, Query(pattern="^(debug|info|warning|error)$")] = "info",
+        limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+        session: Session = TECH_ONLY,
+    ) -> list[LogLineOut]:
+        """The newest log lines matching the filter, oldest first."""
+        return log_lines(contains, level, limit)
+
+    # -- configuration (technician) ----------------------------------------------------------------
+
+    def current_config_text() -> str:
+        if ctx.config_path is not None and ctx.config_path.exists():
+            return ctx.config_path.read_text(encoding="utf-8")
+        return ""
+
+    @app.get("/config", include_in_schema=False)
+    def config_page(request: Request, session: Session = TECH_ONLY) -> Response:
+        return render(
+            request, "config.html", text=current_config_text(), path=ctx.config_path, problems=[], diff=None, message=None
+        )
+
+    @app.post("/config", include_in_schema=False)
+    def config_submit(
+        request: Request,
+        text: Annotated[str, Form(max_length=100_000)],
+        apply: Annotated[str, Form(max_length=10)] = "",
+        session: Session = TECH_ONLY,
+    ) -> Response:
+        """First submit: validate and show the diff. Submit again with ``apply=yes``: write it."""
+        text = text.replace("\r\n", "\n")
+        current = current_config_text()
+        diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True), "sekarang", "baru"))
+        try:
+            parse_config(text, ctx.config_path)
+        except ConfigError as exc:
+            return render(
+                request, "config.html", 422, text=text, path=ctx.config_path, problems=exc.problems, diff=diff, message=None
+            )
+        if apply != "yes" or ctx.config_path is None:
+            return render(
+                request,
+                "config.html",
+                text=text,
+                path=ctx.config_path,
+                problems=[],
+                diff=diff or "(tidak ada perubahan)",
+                message=None,
+            )
+        write_atomically(ctx.config_path, text)
+        note(
+            session, "config.apply", path=str(ctx.config_path), changed_lines=sum(1 for ln in diff.splitlines() if ln[:1] in "+-")
+        )
+        return render(
+            request,
+            "config.html",
+            text=text,
+            path=ctx.config_path,
+            problems=[],
+            diff=None,
+            message="Konfigurasi disimpan. Mulai ulang layanan di halaman Sistem agar berlaku.",
+        )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.new")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if path.exists():
+        shutil.copymode(path, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""The kiosk screen: live decisions, camera preview, status."""

@@ -1,0 +1,85 @@
+"""Punches made by other processes reach the screen through the database.
+
+:class:`PunchWatcher` keeps its own connection and polls ``PRAGMA data_version`` (which changes
+only when another connection commits); on a change it reads the punches after the last one it
+saw and publishes each as a :class:`Decision`. The hub drops a punch a service already published.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+
+from kiosk.web.ports import Decision, DecisionHub
+
+log = logging.getLogger(__name__)
+
+
+class PunchWatcher:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], hub: DecisionHub, *, poll_s: float = 0.2) -> None:
+        self._connect = connect
+        self.hub = hub
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_seq = 0
+
+    def __repr__(self) -> str:
+        return f"PunchWatcher(last_seq={self.last_seq}, running={self._thread is not None})"
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        conn = self._connect()
+        row = conn.execute("SELECT seq FROM chain_head").fetchone()
+        self.last_seq = int(row["seq"]) if row else 0
+        self._thread = threading.Thread(target=self._run, args=(conn,), name="punch-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        version = -1
+        try:
+            while not self._stop.wait(self.poll_s):
+                try:
+                    now_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+                    if now_version != version:
+                        version = now_version
+                        self.poll_once(conn)
+                except sqlite3.Error as exc:
+                    log.warning("punch watcher cannot read the database: %s", exc)
+        finally:
+            conn.close()
+
+    def poll_once(self, conn: sqlite3.Connection) -> int:
+        """Publish punches after ``last_seq``; returns how many."""
+        rows = conn.execute(
+            """SELECT p.seq, p.id, p.employee_id, p.method, p.kind, p.status, p.minutes, p.instant, e.name
+               FROM punches p LEFT JOIN employees e ON e.id = p.employee_id
+               WHERE p.seq > ? ORDER BY p.seq LIMIT 50""",
+            (self.last_seq,),
+        ).fetchall()
+        for r in rows:
+            self.last_seq = int(r["seq"])
+            self.hub.publish(
+                Decision(
+                    accepted=True,
+                    employee_id=r["employee_id"],
+                    name=r["name"],
+                    method=r["method"],
+                    kind=r["kind"],
+                    status=r["status"],
+                    minutes=int(r["minutes"]),
+                    instant=r["instant"],
+                    punch_id=r["id"],
+                )
+            )
+        return len(rows)

@@ -1,0 +1,112 @@
+"""What the kiosk screen says, Bahasa Indonesia first, English second."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kiosk.clock import local_time, zone_abbreviation
+from kiosk.store.punches import parse_instant
+from kiosk.web.ports import Decision, Prompt
+
+Text = dict[str, str]
+
+KINDS: dict[str, tuple[str, str]] = {
+    "masuk": ("Masuk", "Check-in"),
+    "pulang": ("Pulang", "Check-out"),
+    "apel": ("Apel", "Flag ceremony"),
+    "senam": ("Senam", "Morning exercise"),
+    "tausiyah": ("Tausiyah", "Religious talk"),
+    "lainnya": ("Hadir", "Present"),
+}
+
+#: status → (Indonesian, English); ``{m}`` is the minutes shown.
+STATUSES: dict[str, tuple[str, str]] = {
+    "tepat_waktu": ("tepat waktu", "on time"),
+    "terlambat": ("Terlambat {m} menit", "Late {m} min"),
+    "pulang_cepat": ("Pulang cepat {m} menit", "Left {m} min early"),
+    "di_luar_jadwal": ("di luar jadwal", "outside the schedule"),
+    "lembur": ("lembur", "overtime"),
+    "hadir": ("hadir", "present"),
+}
+
+REASONS: dict[str, tuple[str, str]] = {
+    "unknown_face": ("Wajah tidak dikenali", "Face not recognised"),
+    "unknown_card": ("Kartu tidak terdaftar", "Card not registered"),
+    "finger_unknown": ("Sidik jari tidak dikenali", "Fingerprint not recognised"),
+    "spoof": ("Wajah tidak dapat diverifikasi — tunjukkan wajah langsung", "Face could not be verified — show your own face"),
+    "duplicate": ("Anda sudah presensi", "Already recorded"),
+    "clock": ("Jam perangkat belum tersinkron — hubungi teknisi", "Device clock not synchronised — call a technician"),
+    "storage": ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
+    "inactive": ("Pegawai tidak aktif", "Employee not active"),
+    "policy": ("Tempelkan kartu, lalu lihat ke kamera", "Tap your card, then look at the camera"),
+    "outside_window": ("Di luar jam presensi", "Outside attendance hours"),
+    "error": ("Terjadi kesalahan — hubungi teknisi", "Something went wrong — call a technician"),
+}
+
+PROMPTS: dict[str, tuple[str, str]] = {
+    "move_closer": ("Mendekat ke kamera", "Come closer to the camera"),
+    "move_back": ("Mundur sedikit", "Step back a little"),
+    "too_dark": ("Terlalu gelap — menghadap ke cahaya", "Too dark — face the light"),
+    "too_bright": ("Terlalu terang", "Too bright"),
+    "blurry": ("Diam sebentar", "Hold still"),
+    "look_straight": ("Lihat lurus ke kamera", "Look straight at the camera"),
+    "hold_still": ("Tahan sebentar…", "Hold still…"),
+    "turn_left": ("Tolehkan kepala ke kiri", "Turn your head to the left"),
+    "turn_right": ("Tolehkan kepala ke kanan", "Turn your head to the right"),
+    "blink": ("Kedipkan mata", "Blink"),
+    "look_at_camera": ("Lihat ke kamera", "Look at the camera"),
+    "tap_card": ("Tempelkan kartu", "Tap your card"),
+    "place_finger": ("Letakkan jari", "Place your finger"),
+}
+
+
+def _pair(pair: tuple[str, str], **fmt: Any) -> Text:
+    return {"id": pair[0].format(**fmt), "en": pair[1].format(**fmt)}
+
+
+def headline(decision: Decision) -> Text:
+    """'Masuk – tepat waktu', 'Terlambat 12 menit', 'Apel', or why not."""
+    if not decision.accepted:
+        if decision.reason_text:
+            base = _pair(REASONS.get(decision.reason or "", REASONS["error"]))
+            return {"id": decision.reason_text, "en": base["en"]}
+        return _pair(REASONS.get(decision.reason or "error", REASONS["error"]))
+    kind = KINDS.get(decision.kind or "lainnya", KINDS["lainnya"])
+    status = STATUSES.get(decision.status)
+    if decision.status in ("terlambat", "pulang_cepat") and status is not None:
+        return _pair(status, m=decision.minutes)
+    if status is None or (decision.kind in ("apel", "senam", "tausiyah") and decision.status in ("", "hadir", "tepat_waktu")):
+        return _pair(kind)
+    return {"id": f"{kind[0]} – {status[0]}", "en": f"{kind[1]} – {status[1]}"}
+
+
+def tone(decision: Decision) -> str:
+    if not decision.accepted:
+        return "bad"
+    return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal") else "ok"
+
+
+def decision_message(decision: Decision, zone: str, now: datetime) -> dict[str, Any]:
+    """The JSON the screen's live channel sends for a decision."""
+    instant = parse_instant(decision.instant) if decision.instant else now
+    local = local_time(instant, zone)
+    return {
+        "type": "decision",
+        "accepted": decision.accepted,
+        "name": decision.name or (decision.employee_id if decision.accepted else None),
+        "employee_id": decision.employee_id,
+        "method": decision.method,
+        "time": local.strftime("%H:%M:%S"),
+        "zone": zone_abbreviation(zone),
+        "headline": headline(decision),
+        "tone": tone(decision),
+    }
+
+
+def prompt_message(prompt: Prompt) -> dict[str, Any]:
+    pair = PROMPTS.get(prompt.code)
+    text = _pair(pair) if pair else {"id": prompt.text or prompt.code, "en": prompt.text or prompt.code}
+    if prompt.text:
+        text["id"] = prompt.text
+    return {"type": "prompt", "code": prompt.code, "text": text}

@@ -1,0 +1,84 @@
+// Maintenance page behaviour: live dashboard, diagnostics button, print, busy notices.
+"use strict";
+(function () {
+  const lang = document.body.dataset.lang || "id";
+  const tr = (id, en) => (lang === "en" ? en : id);
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const st = (ok) => (ok === true ? '<span class="st st-ok">OK</span>' : ok === false ? '<span class="st st-fail">' + tr("GAGAL", "FAIL") + "</span>" : '<span class="st st-skip">—</span>');
+  const dur = (s) => {
+    if (s == null) return "—";
+    s = Math.round(s);
+    const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    return (d ? d + tr(" hari ", " d ") : "") + (h ? h + tr(" jam ", " h ") : "") + m + tr(" menit", " min");
+  };
+  const dl = (pairs) => pairs.map(([k, v]) => "<dt>" + esc(k) + "</dt><dd>" + v + "</dd>").join("");
+
+  async function refreshDashboard(root) {
+    try {
+      const r = await fetch(root.dataset.live, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (r.status === 401) { location.href = "/login?expired=1&next=/"; return; }
+      const d = await r.json();
+      document.getElementById("dash-loading").hidden = true;
+      document.getElementById("dash-time").textContent = d.local_time + " " + d.zone;
+      document.getElementById("d-unit").innerHTML = dl([
+        [tr("Nama", "Name"), esc(d.unit_name)], [tr("Nomor mesin", "Machine id"), esc(d.device_id)],
+        [tr("Jam", "Clock"), esc(d.clock_state) + (d.clock_offset_s != null ? " (" + d.clock_offset_s.toFixed(1) + " s)" : "")],
+        [tr("Suhu CPU", "CPU temperature"), d.cpu_temp_c != null ? d.cpu_temp_c.toFixed(1) + " °C" : "—"],
+        [tr("Menyala sejak", "Uptime"), dur(d.uptime_s)],
+        [tr("Listrik", "Power"), d.under_voltage == null ? "—" : d.under_voltage ? '<span class="st st-fail">under-voltage</span>' : '<span class="st st-ok">OK</span>'],
+        [tr("Basis data", "Database"), d.database.size_mb.toFixed(2) + " MB, " + (d.database.integrity_ok ? '<span class="st st-ok">' + tr("utuh", "intact") + "</span>" : '<span class="st st-fail">' + esc(d.database.integrity_message) + "</span>")],
+        [tr("Disk", "Disk"), d.disk ? d.disk.free_mb.toFixed(0) + " / " + d.disk.total_mb.toFixed(0) + tr(" MB bebas", " MB free") : "—"],
+      ]);
+      const s = d.sync;
+      document.getElementById("d-sync").innerHTML = dl([
+        [tr("Status", "State"), s.online == null ? "—" : s.online ? '<span class="st st-ok">online</span>' : '<span class="st st-fail">offline</span>'],
+        [tr("Belum terkirim", "Unsent"), String(s.unsent)],
+        [tr("Tertua belum terkirim", "Oldest unsent"), s.oldest_unsent_age_s != null ? dur(s.oldest_unsent_age_s) : "—"],
+        [tr("Sinkron terakhir", "Last sync"), esc(s.last_sync_at || "—")],
+        [tr("Nomor terakhir / diterima", "Last seq / acked"), s.last_seq + " / " + s.acked_seq],
+      ]);
+      document.getElementById("d-server").innerHTML = "<tr><th>" + tr("Langkah", "Step") + "</th><th></th><th>" + tr("Keterangan", "Detail") + "</th></tr>" +
+        d.server.map((p) => "<tr><td>" + esc(p.step.toUpperCase()) + "</td><td>" + st(p.ok) + "</td><td>" + esc(p.detail) + (p.ms != null ? " (" + p.ms + " ms)" : "") + "</td></tr>").join("");
+      document.getElementById("d-net").innerHTML = "<tr><th>" + tr("Antarmuka", "Interface") + "</th><th>Link</th><th>IP</th></tr>" +
+        d.interfaces.map((i) => "<tr><td>" + esc(i.name) + (i.wireless ? " (Wi-Fi)" : "") + "</td><td>" + st(i.up && i.carrier !== false) + "</td><td>" + esc(i.addresses.join(", ") || "—") + "</td></tr>").join("") +
+        "<tr><td>gateway</td><td></td><td>" + esc(d.gateway || "—") + "</td></tr>";
+      document.getElementById("d-parts").innerHTML = "<tr><th>" + tr("Bagian", "Part") + "</th><th>Status</th><th>" + tr("Keterangan", "Detail") + "</th><th>" + tr("Kesalahan terakhir", "Last error") + "</th><th>" + tr("Diperbarui", "Updated") + "</th></tr>" +
+        (d.parts.length ? d.parts.map((p) => "<tr><td>" + esc(p.part) + "</td><td>" + (p.stale ? '<span class="st st-fail">' + tr("tidak menjawab", "not answering") + "</span>" : '<span class="st st-' + esc(p.status) + '">' + esc(p.status) + "</span>") + "</td><td>" + esc(p.detail) +
+          Object.entries(p.metrics).map(([k, v]) => " · " + esc(k) + "=" + esc(v)).join("") + "</td><td>" + esc(p.last_error || "") + (p.last_error_at ? " (" + esc(p.last_error_at) + ")" : "") + "</td><td>" + esc(p.updated_at) + "</td></tr>").join("")
+          : "<tr><td colspan=5>" + tr("Belum ada laporan kesehatan dari layanan.", "No service has reported yet.") + "</td></tr>");
+      root.dataset.loaded = "1";
+    } catch (e) {
+      document.getElementById("dash-loading").textContent = tr("Gagal memuat: ", "Could not load: ") + e;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const dash = document.getElementById("dashboard");
+    if (dash) { refreshDashboard(dash); setInterval(() => refreshDashboard(dash), 5000); }
+
+    const run = document.getElementById("run-diagnostics");
+    if (run) run.addEventListener("click", async () => {
+      run.disabled = true;
+      const summary = document.getElementById("diag-summary");
+      summary.textContent = tr("Memeriksa…", "Checking…");
+      try {
+        const r = await fetch("/api/diagnostics", { method: "POST", headers: { "X-CSRF-Token": csrf, Accept: "application/json" }, credentials: "same-origin" });
+        const d = await r.json();
+        summary.textContent = d.summary;
+        document.getElementById("diag-answers").innerHTML = d.answers.map((a) =>
+          '<li><span class="st st-' + esc(a.status) + '">' + esc(a.status.toUpperCase()) + "</span> " + esc(a.say) + (a.todo ? '<span class="todo">→ ' + esc(a.todo) + "</span>" : "") + "</li>").join("");
+        summary.dataset.done = "1";
+      } catch (e) { summary.textContent = String(e); }
+      run.disabled = false;
+    });
+
+    const print = document.getElementById("print");
+    if (print) print.addEventListener("click", () => window.print());
+
+    document.querySelectorAll("form[data-busy]").forEach((f) => f.addEventListener("submit", () => {
+      const busy = document.getElementById("busy");
+      if (busy) { busy.textContent = f.dataset.busy; busy.hidden = false; }
+    }));
+  });
+})();
