@@ -1,0 +1,87 @@
+"""Starting the kiosk screen and the maintenance page for a unit (``presensi web``, the kiosk
+service and the demo call :func:`start_web`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kiosk.doctor import run_checks
+from kiosk.runtime import Runtime
+from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
+from kiosk.web.auth import Accounts
+from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
+from kiosk.web.maintenance.hostinfo import HostInfo
+from kiosk.web.ports import DecisionHub, FrameSource, Services
+from kiosk.web.server import Running, serve_in_thread
+from kiosk.web.tls import ensure_certificate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WebRunning:
+    ctx: WebContext
+    screen: Running
+    maintenance: Running
+
+    @property
+    def setup_code(self) -> str | None:
+        return Accounts(self.ctx.db.get(), self.ctx.clock).setup_code()
+
+    def stop(self) -> None:
+        self.ctx.stopping.set()
+        self.screen.stop()
+        self.maintenance.stop()
+        self.ctx.db.close_all()
+
+
+def lan_addresses(host: HostInfo) -> list[str]:
+    return [a.split("/")[0] for i in host.interfaces() for a in i.addresses]
+
+
+def start_web(
+    runtime: Runtime,
+    *,
+    services: Services | None = None,
+    hub: DecisionHub | None = None,
+    frames: FrameSource | None = None,
+    screen_port: int | None = None,
+    maintenance_port: int | None = None,
+) -> WebRunning:
+    """Both servers, listening, for ``runtime``'s unit; the certificate is made on first start."""
+    config = runtime.config
+    web = config.web
+    host = HostInfo()
+    addresses = lan_addresses(host)
+    tls = ensure_certificate(runtime.data_dir / "tls", now=runtime.clock.now(), hostnames=web.tls_hostnames, addresses=addresses)
+    if services is None:
+        system = SimSystemActions(tuple(web.services)) if config.unit.hardware == "sim" else SystemdActions(web.services)
+        services = Services(system=system)
+    identity = runtime.identity()
+    port = maintenance_port if maintenance_port is not None else web.maintenance_port
+    shown_host = addresses[0] if addresses else "127.0.0.1"
+    ctx = WebContext(
+        config=config,
+        connect=runtime.connect,
+        services=services,
+        clock=runtime.clock,
+        data_dir=runtime.data_dir,
+        clock_state=runtime.clock_state(),
+        hub=hub or DecisionHub(),
+        frames=frames,
+        host=host,
+        doctor=lambda: run_checks(runtime),
+        config_path=config.source,
+        tls_fingerprint=tls.fingerprint,
+        device_id=identity.device_id,
+    )
+    maintenance = serve_in_thread(
+        create_maintenance_app(ctx), web.maintenance_host, port, certfile=tls.cert, keyfile=tls.key, name="maintenance"
+    )
+    ctx.maintenance_url = f"https://{shown_host}:{maintenance.port}"
+    screen = serve_in_thread(
+        create_screen_app(ctx), web.screen_host, screen_port if screen_port is not None else web.screen_port, name="screen"
+    )
+    log.info("kiosk screen on %s, maintenance page on %s", screen.url, ctx.maintenance_url)
+    return WebRunning(ctx, screen, maintenance)
