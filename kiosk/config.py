@@ -164,10 +164,10 @@ class LivenessConfig(Section):
         description="Least change of the nose tip's position between the eyes (in eye-distance units) that counts as a head turn.",
     )
     challenge_min_parallax: float = Field(
-        0.045,
+        0.06,
         ge=0.005,
         le=0.5,
-        description="Least nose parallax against the eye/mouth plane (eye-distance units) during the turn; a flat photo has none.",
+        description="Least lead of the nose over the eye/mouth plane in the turn's direction (eye-distance units); a flat photo has none.",
     )
     challenge_blink_closed: float = Field(
         0.6, ge=0.1, le=0.95, description="Lid gap, as a share of where the open lids should be, below which the eyes count as closed."
@@ -188,14 +188,8 @@ class LivenessConfig(Section):
     cues_border_sides: int = Field(
         3, ge=2, le=4, description="Straight edges on this many sides around the face (a paper or device frame) count as a border."
     )
-    cues_min_frames: int = Field(2, ge=1, le=30, description="Frames looked at before the cue check is relied on.")
+    cues_frames: int = Field(3, ge=1, le=30, description="Frames the cue check measures per approach (median over them).")
     cues_threshold: float = Field(0.5, ge=0, le=1, description="Cue score below which the face is refused as a screen or print.")
-    decide_undecided_after: int = Field(
-        12,
-        ge=1,
-        le=300,
-        description="Frames after which a session still undecided without a challenge is refused (challenge 'never').",
-    )
 
 
 class CardsConfig(Section):
@@ -345,6 +339,21 @@ class PrivacyConfig(Section):
     evidence_days: int = Field(7, ge=0, le=90, description="Days an evidence photo is kept after its punch was acknowledged.")
 
 
+class Zk4370Config(Section):
+    enabled: bool = Field(False, description="Serve ZKTeco's port-4370 protocol for connector applications (off by default).")
+    host: str = Field(
+        "0.0.0.0",  # noqa: S104 - LAN only by the unit's firewall; off by default
+        description="Address to listen on (the unit's LAN address; never expose it beyond the office network).",
+    )
+    port: int = Field(4370, ge=1, le=65535, description="TCP and UDP port.")
+    comm_key_file: Path | None = secret("File holding the numeric comm key clients must send (none: no key).")
+    allow_set_time: bool = Field(False, description="Let a connector application set the unit's clock (recorded as a technician anchor).")
+    allow_clear_log: bool = Field(
+        False, description="Let a connector application clear the log; even then only punches the central server acknowledged are pruned."
+    )
+    central_target: str = Field("presensi_v1", min_length=1, max_length=40, description="Sync target whose acknowledgements allow clearing.")
+
+
 class KioskConfig(Section):
     """The whole configuration of one unit."""
 
@@ -362,6 +371,7 @@ class KioskConfig(Section):
     event: EventConfig = Field(default_factory=EventConfig, description="Event mode (apel, senam).")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Work codes and holidays.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Biometric data at rest.")
+    zk4370: Zk4370Config = Field(default_factory=Zk4370Config, description="ZKTeco port-4370 server for connector applications.")
 
     #: Where the file came from (None: built-in defaults); not a configuration key.
     source: Annotated[Path | None, Field(exclude=True)] = None

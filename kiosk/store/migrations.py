@@ -220,6 +220,37 @@ CREATE TABLE event_participants (
 CREATE INDEX punches_event_employee ON punches(event_id, employee_id);
 """
 
+ZK_UIDS = """
+CREATE TABLE zk_uids (
+    employee_id TEXT PRIMARY KEY,         -- stable ZK user index for port-4370 clients
+    uid INTEGER NOT NULL UNIQUE CHECK (uid BETWEEN 1 AND 65535)
+);
+"""
+
+FINGER_BRIDGE = """
+CREATE TABLE finger_enrolments (
+    id INTEGER PRIMARY KEY,
+    employee_id TEXT NOT NULL,
+    finger INTEGER NOT NULL DEFAULT 0,    -- 0..9
+    state TEXT NOT NULL,                  -- pending | capturing | done | failed | cancelled
+    step INTEGER NOT NULL DEFAULT 0,      -- captures taken so far
+    message TEXT NOT NULL DEFAULT '',     -- for the maintenance page, Bahasa Indonesia
+    template_id INTEGER,
+    requested_by TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX finger_enrolments_state ON finger_enrolments(state);
+CREATE TABLE finger_feedback (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,                   -- accepted | duplicate | unknown | poor | fault
+    employee_id TEXT,
+    punch_seq INTEGER,
+    text TEXT NOT NULL                    -- for the kiosk screen, Bahasa Indonesia
+);
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -227,6 +258,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0003_web_accounts", WEB_ACCOUNTS),
     ("0004_punch_corrections", CORRECTIONS),
     ("0005_schedule_events", SCHEDULE_EVENTS),
+    ("0006_zk4370_uids", ZK_UIDS),
+    ("0007_finger_bridge", FINGER_BRIDGE),
 ]
 
 

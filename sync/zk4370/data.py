@@ -1,0 +1,99 @@
+"""What a port-4370 client reads, taken from the punch store: users and attendance blobs."""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import parse_instant
+from sync.zk4370.codec import STATES, VERIFY_TYPES, attendance_record, live_event, user_record
+
+USER_SIZE, ATTENDANCE_SIZE = 72, 40
+
+
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    records: int
+    cards: int
+    users_cap: int = 65000
+    records_cap: int = 1_000_000
+
+    def encode(self) -> bytes:
+        """GET_FREE_SIZES: 20 + 3 int32, in the positions clients read (pyzk read_sizes)."""
+        fields = [0] * 20
+        fields[4], fields[6], fields[8], fields[12] = self.users, 0, self.records, self.cards
+        fields[14], fields[15], fields[16] = 0, self.users_cap, self.records_cap
+        fields[17], fields[18], fields[19] = 0, self.users_cap - self.users, self.records_cap - self.records
+        return struct.pack("<20i", *fields) + struct.pack("<3i", 0, 0, 0)
+
+
+def uid_map(conn: sqlite3.Connection) -> dict[str, int]:
+    """A stable 16-bit ZK uid for every employee, assigned on first sight."""
+    with write_transaction(conn, "assigning ZK user ids"):
+        missing = conn.execute(
+            "SELECT id FROM employees WHERE id NOT IN (SELECT employee_id FROM zk_uids) ORDER BY id"
+        ).fetchall()
+        if missing:
+            top = conn.execute("SELECT COALESCE(MAX(uid), 0) FROM zk_uids").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO zk_uids (employee_id, uid) VALUES (?, ?)", [(row[0], top + i + 1) for i, row in enumerate(missing)]
+            )
+        return {row[0]: row[1] for row in conn.execute("SELECT employee_id, uid FROM zk_uids")}
+
+
+def _card_number(uid_hex: str) -> int:
+    """ZK stores a 32-bit card number: the low 32 bits of the UID (as EM4100 readers print)."""
+    try:
+        return int(uid_hex, 16) & 0xFFFFFFFF
+    except ValueError:
+        return 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The users and attendance blobs at one moment, so sizes and blobs agree."""
+
+    users_blob: bytes
+    attendance_blob: bytes
+    sizes: Sizes
+    last_seq: int
+
+
+def take_snapshot(conn: sqlite3.Connection, zone: str) -> Snapshot:
+    uids = uid_map(conn)
+    cards: dict[str, int] = {}
+    for row in conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at"):
+        cards.setdefault(row[1], _card_number(row[0]))
+    users = conn.execute("SELECT id, name FROM employees WHERE active = 1 ORDER BY id").fetchall()
+    user_records = b"".join(user_record(uids[r[0]], r[1], cards.get(r[0], 0), r[0]) for r in users)
+    tz = ZoneInfo(zone)
+    punches = conn.execute("SELECT seq, employee_id, instant, method, kind FROM punches ORDER BY seq").fetchall()
+    att = bytearray()
+    for _seq, employee_id, instant, method, kind in punches:
+        uid = uids.get(employee_id, 0)
+        local = parse_instant(instant).astimezone(tz).replace(tzinfo=None)
+        att += attendance_record(uid, employee_id, VERIFY_TYPES.get(method, 0), local, STATES.get(kind, 0))
+    last = punches[-1][0] if punches else 0
+    return Snapshot(
+        users_blob=struct.pack("<I", len(user_records)) + user_records,
+        attendance_blob=struct.pack("<I", len(att)) + bytes(att),
+        sizes=Sizes(users=len(users), records=len(punches), cards=len(cards)),
+        last_seq=last,
+    )
+
+
+def new_events(conn: sqlite3.Connection, after_seq: int, zone: str) -> tuple[list[bytes], int]:
+    """Live-event payloads for punches after ``after_seq``; returns them and the new last seq."""
+    tz = ZoneInfo(zone)
+    rows = conn.execute(
+        "SELECT seq, employee_id, instant, method, kind FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)
+    ).fetchall()
+    events = [
+        live_event(r[1], VERIFY_TYPES.get(r[3], 0), STATES.get(r[4], 0), parse_instant(r[2]).astimezone(tz).replace(tzinfo=None))
+        for r in rows
+    ]
+    return events, (rows[-1][0] if rows else after_seq)

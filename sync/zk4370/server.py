@@ -1,0 +1,394 @@
+"""The port-4370 server: TCP and UDP, one session per connection (TCP) or peer (UDP).
+
+Read-only by default: users and attendance come from the punch store; the clock can be read.
+Setting the time and clearing the log are refused unless enabled, and clearing is refused
+anyway while any punch is not yet acknowledged by the central server. Writing users, clearing
+all data, restarting or powering off from a connector application are always refused: the
+roster comes from the regency's server. Templates are never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sqlite3
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar, cast
+from zoneinfo import ZoneInfo
+
+from kiosk.clock import Clock
+from kiosk.errors import ProtocolError
+from kiosk.store.db import open_database
+from sync.zk4370.codec import EF_ATTLOG, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
+from sync.zk4370.data import Snapshot, new_events, take_snapshot
+
+log = logging.getLogger(__name__)
+
+TCP_CHUNK_MAX = 0xFFC0
+UDP_DATA_MAX = 1024
+NO_DATA_REPLIES = frozenset(
+    {Cmd.CONNECT, Cmd.EXIT, Cmd.ENABLEDEVICE, Cmd.DISABLEDEVICE, Cmd.REFRESHDATA, Cmd.FREE_DATA, Cmd.SET_TIME, Cmd.REG_EVENT}
+)
+REFUSED_WRITES = {
+    Cmd.USER_WRQ: "writing users",
+    Cmd.DELETE_USER: "deleting users",
+    Cmd.CLEAR_DATA: "clearing all data",
+    Cmd.RESTART: "restarting the unit",
+    Cmd.POWEROFF: "powering the unit off",
+    Cmd.OPTIONS_WRQ: "changing options",
+}
+
+
+@dataclass
+class ZkPolicy:
+    """What a connector application may do besides reading."""
+
+    comm_key: int = 0
+    allow_set_time: bool = False
+    allow_clear_log: bool = False
+    set_time: Callable[[datetime], object] | None = None  # takes an aware instant
+    acked_seq: Callable[[], int] = lambda: 0  # the central server's acknowledged sequence number
+    prune_through: Callable[[int], int] | None = None
+
+
+@dataclass
+class Session:
+    id: int
+    authenticated: bool
+    send: Callable[[bytes], None]
+    snapshot: Snapshot | None = None
+    buffer: bytes = b""
+    live: bool = False
+    live_after: int = 0
+    closing: bool = False
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class ZkServer:
+    """Serves the store on TCP and UDP ``port`` until :meth:`stop`. Runs its own event loop
+    in a thread so it can sit beside any service."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        zone: str,
+        clock: Clock,
+        device_id: str,
+        host: str = "127.0.0.1",
+        port: int = 4370,
+        policy: ZkPolicy | None = None,
+        poll_s: float = 0.25,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db_path, self.zone, self.clock, self.device_id = db_path, zone, clock, device_id
+        self.host, self.port = host, port
+        self.policy = policy or ZkPolicy()
+        self.poll_s = poll_s
+        self._rng = rng or random.Random()
+        self._sessions: list[Session] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"ZkServer({self.host}:{self.port}, sessions={len(self._sessions)})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> ZkServer:
+        self._thread = threading.Thread(target=self._run, name="zk4370", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def responsive(self, timeout: float = 2.0) -> bool:
+        """True when the server's loop answers within ``timeout`` (for the watchdog)."""
+        if self._loop is None or self._thread is None or not self._thread.is_alive():
+            return False
+        try:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result(timeout)
+        except (TimeoutError, RuntimeError):
+            return False
+        return True
+
+    def __enter__(self) -> ZkServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start() or logged
+            self._error = exc
+            self._ready.set()
+            log.exception("port-4370 server stopped")
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self._conn = open_database(self.db_path)
+        tcp = await asyncio.start_server(self._tcp_client, self.host, self.port)
+        self.port = tcp.sockets[0].getsockname()[1]
+        udp, _ = await self._loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host, self.port))
+        pump = asyncio.create_task(self._pump_events())
+        log.info("port-4370 server on %s:%d (TCP and UDP)", self.host, self.port)
+        self._ready.set()
+        try:
+            await self._stopped.wait()
+        finally:
+            pump.cancel()
+            tcp.close()
+            udp.close()
+            await tcp.wait_closed()
+            self._conn.close()
+
+    # -- transports ------------------------------------------------------------------------
+
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        session = Session(0, False, lambda data: writer.write(tcp_frame(data)))
+        try:
+            while not session.closing:
+                top = await reader.readexactly(8)
+                if top[:4] != TCP_MAGIC:
+                    raise ProtocolError(f"not a ZK TCP frame from {peer}")
+                (length,) = struct.unpack("<I", top[4:])
+                if length > 1 << 20:
+                    raise ProtocolError(f"ZK frame of {length} bytes from {peer}")
+                self._handle(session, await reader.readexactly(length))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except ProtocolError as exc:
+            log.warning("port 4370: %s; closing the connection", exc)
+        finally:
+            if session in self._sessions:
+                self._sessions.remove(session)
+            writer.close()
+
+    def _udp_datagram(self, data: bytes, addr: tuple[str, int], transport: asyncio.DatagramTransport) -> None:
+        session = next((s for s in self._sessions if s.extra.get("udp") == hash(addr)), None)
+        if session is None:
+            session = Session(0, False, lambda out: transport.sendto(out, addr), extra={"udp": hash(addr)})
+        try:
+            self._handle(session, data, udp=True)
+        except ProtocolError as exc:
+            log.warning("port 4370 (UDP %s): %s", addr[0], exc)
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def _reply(self, session: Session, request: Packet, command: int, data: bytes = b"") -> None:
+        session.send(Packet(command, session.id, request.reply, data).encode())
+
+    def _handle(self, session: Session, raw: bytes, *, udp: bool = False) -> None:
+        request = Packet.decode(raw)
+        cmd = request.command
+        if cmd == Cmd.ACK_OK:  # a client acknowledging a live event
+            return
+        if cmd == Cmd.CONNECT:
+            session.id = self._rng.randint(1, 0xFFFE)
+            session.authenticated = self.policy.comm_key == 0
+            if session not in self._sessions:
+                self._sessions.append(session)
+            self._reply(session, request, Cmd.ACK_OK if session.authenticated else Cmd.ACK_UNAUTH)
+            return
+        if cmd == Cmd.AUTH:
+            session.authenticated = check_commkey(request.data, self.policy.comm_key, session.id)
+            if not session.authenticated:
+                log.warning("port 4370: a client gave the wrong comm key")
+            self._reply(session, request, Cmd.ACK_OK if session.authenticated else Cmd.ACK_UNAUTH)
+            return
+        if not session.authenticated or session.id == 0:
+            self._reply(session, request, Cmd.ACK_UNAUTH)
+            return
+        handler = self._handlers.get(cmd)
+        if handler is not None:
+            handler(self, session, request, udp)
+        elif cmd in REFUSED_WRITES:
+            log.warning("port 4370: refused %s (the roster is managed by the central server)", REFUSED_WRITES[cmd])
+            self._reply(session, request, Cmd.ACK_ERROR)
+        else:
+            log.info("port 4370: unsupported command %d", cmd)
+            self._reply(session, request, Cmd.ACK_ERROR)
+
+    def _ok(self, session: Session, request: Packet, udp: bool) -> None:
+        self._reply(session, request, Cmd.ACK_OK)
+
+    def _exit(self, session: Session, request: Packet, udp: bool) -> None:
+        self._reply(session, request, Cmd.ACK_OK)
+        session.live = False
+        session.closing = not udp
+        if session in self._sessions:
+            self._sessions.remove(session)
+
+    def _version(self, session: Session, request: Packet, udp: bool) -> None:
+        self._reply(session, request, Cmd.ACK_OK, b"Ver 6.60 Presensi Kiosk\x00")
+
+    def _options(self, session: Session, request: Packet, udp: bool) -> None:
+        key = request.data.split(b"\x00")[0].decode("ascii", "replace")
+        values = {
+            "~SerialNumber": self.device_id,
+            "~DeviceName": "Presensi Kiosk",
+            "~Platform": "RPi_Presensi",
+            "~ZKFPVersion": "10",
+            "~ExtendFmt": "0",
+            "ExtendFmt": "0",
+            "ZKFaceVersion": "0",
+            "~UserExtFmt": "0",
+            "MAC": "00:00:00:00:00:00",
+            "~OS": "1",
+            "~PIN2Width": "24",
+        }
+        if key not in values:
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        self._reply(session, request, Cmd.ACK_OK, f"{key}={values[key]}\x00".encode())
+
+    def _sizes(self, session: Session, request: Packet, udp: bool) -> None:
+        assert self._conn is not None
+        session.snapshot = take_snapshot(self._conn, self.zone)
+        self._reply(session, request, Cmd.ACK_OK, session.snapshot.sizes.encode())
+
+    def _prepare_buffer(self, session: Session, request: Packet, udp: bool) -> None:
+        if len(request.data) < 11:
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        _flag, command, _fct, _ext = struct.unpack("<bhii", request.data[:11])
+        if session.snapshot is None:
+            assert self._conn is not None
+            session.snapshot = take_snapshot(self._conn, self.zone)
+        if command == Cmd.USERTEMP_RRQ:
+            session.buffer = session.snapshot.users_blob
+        elif command == Cmd.ATTLOG_RRQ:
+            session.buffer = session.snapshot.attendance_blob
+        else:  # fingerprint templates (7) and anything else: never served
+            session.buffer = struct.pack("<I", 0)
+        size = len(session.buffer)
+        self._reply(session, request, Cmd.ACK_OK, b"\x00" + struct.pack("<III", size, size, 0))
+
+    def _read_buffer(self, session: Session, request: Packet, udp: bool) -> None:
+        start, size = struct.unpack("<ii", request.data[:8])
+        if start < 0 or size <= 0 or start + size > len(session.buffer) or size > TCP_CHUNK_MAX:
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        chunk = session.buffer[start : start + size]
+        self._reply(session, request, Cmd.PREPARE_DATA, struct.pack("<II", size, 0))
+        step = UDP_DATA_MAX if udp else TCP_CHUNK_MAX
+        for offset in range(0, len(chunk), step):
+            self._reply(session, request, Cmd.DATA, chunk[offset : offset + step])
+        self._reply(session, request, Cmd.ACK_OK)
+
+    def _free_data(self, session: Session, request: Packet, udp: bool) -> None:
+        session.buffer = b""
+        self._reply(session, request, Cmd.ACK_OK)
+
+    def _get_time(self, session: Session, request: Packet, udp: bool) -> None:
+        local = self.clock.now().astimezone(ZoneInfo(self.zone)).replace(tzinfo=None)
+        self._reply(session, request, Cmd.ACK_OK, struct.pack("<I", encode_time(local)))
+
+    def _set_time(self, session: Session, request: Packet, udp: bool) -> None:
+        if not self.policy.allow_set_time or self.policy.set_time is None or len(request.data) < 4:
+            log.warning("port 4370: refused setting the time (zk4370.allow_set_time is off)")
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        (value,) = struct.unpack("<I", request.data[:4])
+        instant = decode_time(value).replace(tzinfo=ZoneInfo(self.zone))
+        self.policy.set_time(instant)
+        log.warning("port 4370: a connector application set the time to %s", instant.isoformat())
+        self._reply(session, request, Cmd.ACK_OK)
+
+    def _clear_log(self, session: Session, request: Packet, udp: bool) -> None:
+        assert self._conn is not None
+        last = self._conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+        acked = self.policy.acked_seq()
+        if not self.policy.allow_clear_log or self.policy.prune_through is None:
+            log.warning("port 4370: refused clearing the attendance log (zk4370.allow_clear_log is off)")
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        if acked < last:
+            log.warning(
+                "port 4370: refused clearing the log: punches %d–%d are not yet acknowledged by the central server",
+                acked + 1,
+                last,
+            )
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
+        removed = self.policy.prune_through(acked)
+        log.info("port 4370: cleared %d acknowledged punches", removed)
+        self._reply(session, request, Cmd.ACK_OK)
+
+    def _reg_event(self, session: Session, request: Packet, udp: bool) -> None:
+        flags = struct.unpack("<I", request.data[:4])[0] if len(request.data) >= 4 else 0
+        assert self._conn is not None
+        session.live = bool(flags & EF_ATTLOG)
+        session.live_after = self._conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+        self._reply(session, request, Cmd.ACK_OK)
+
+    _handlers: ClassVar[dict[int, Callable[[ZkServer, Session, Packet, bool], None]]] = {
+        Cmd.EXIT: _exit,
+        Cmd.ENABLEDEVICE: _ok,
+        Cmd.DISABLEDEVICE: _ok,
+        Cmd.REFRESHDATA: _ok,
+        Cmd.CANCELCAPTURE: _ok,
+        Cmd.STARTVERIFY: _ok,
+        Cmd.GET_VERSION: _version,
+        Cmd.OPTIONS_RRQ: _options,
+        Cmd.GET_FREE_SIZES: _sizes,
+        Cmd.PREPARE_BUFFER: _prepare_buffer,
+        Cmd.READ_BUFFER: _read_buffer,
+        Cmd.FREE_DATA: _free_data,
+        Cmd.GET_TIME: _get_time,
+        Cmd.SET_TIME: _set_time,
+        Cmd.CLEAR_ATTLOG: _clear_log,
+        Cmd.REG_EVENT: _reg_event,
+    }
+
+    async def _pump_events(self) -> None:
+        """Push new punches to sessions that registered for live events."""
+        assert self._conn is not None
+        version = -1
+        while True:
+            await asyncio.sleep(self.poll_s)
+            current = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            live = [s for s in self._sessions if s.live]
+            if current == version or not live:
+                version = current
+                continue
+            version = current
+            for session in live:
+                events, session.live_after = new_events(self._conn, session.live_after, self.zone)
+                for payload in events:
+                    session.send(Packet(Cmd.REG_EVENT, EF_ATTLOG, 0, payload).encode())
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, server: ZkServer) -> None:
+        self.server = server
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        self.server._udp_datagram(data, addr, self.transport)

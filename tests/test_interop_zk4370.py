@@ -1,0 +1,170 @@
+"""pyzk, the client connector applications use, against the unit's port-4370 server."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+zk_base = pytest.importorskip("zk.base", reason="pyzk is in the dev extra")
+
+from kiosk.clock import FakeClock, FixedClockState  # noqa: E402
+from kiosk.identity import DeviceIdentity  # noqa: E402
+from kiosk.store.db import open_database  # noqa: E402
+from kiosk.store.punches import PunchRequest, PunchStore  # noqa: E402
+from kiosk.store.synthetic import build_signed_chain  # noqa: E402
+from sync.zk4370.codec import checksum, decode_time, encode_time  # noqa: E402
+from sync.zk4370.server import ZkPolicy, ZkServer  # noqa: E402
+
+EMPLOYEES = [
+    ("198503302010011001", "Siti Rahmawati"),
+    ("199001012019032002", "Budi Santoso"),
+    ("197812122005011003", "Made Wirawan"),
+]
+
+
+def make_store(path: Path, punches: int) -> tuple[sqlite3.Connection, DeviceIdentity, FakeClock]:
+    conn = open_database(path)
+    for employee_id, name in EMPLOYEES:
+        conn.execute("INSERT INTO employees (id, name, updated_at) VALUES (?, ?, '2026-11-01')", (employee_id, name))
+    conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES ('0A1B2C3D', ?, '2026-11-01')", (EMPLOYEES[1][0],))
+    identity = DeviceIdentity.generate()
+    clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    build_signed_chain(conn, identity, punches, employee_ids=[e[0] for e in EMPLOYEES], clock=clock, step_s=0.5)
+    return conn, identity, clock
+
+
+@pytest.fixture(scope="module")
+def big_unit(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ZkServer, sqlite3.Connection, DeviceIdentity, FakeClock]]:
+    path = tmp_path_factory.mktemp("zk") / "presensi.db"
+    conn, identity, clock = make_store(path, 100_000)
+    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, poll_s=0.05) as server:
+        yield server, conn, identity, clock
+
+
+def client(server: ZkServer, **kwargs: object) -> object:
+    return zk_base.ZK("127.0.0.1", port=server.port, timeout=20, ommit_ping=True, **kwargs)
+
+
+def test_checksum_matches_the_documented_vector() -> None:
+    assert checksum(bytes.fromhex("d0070000f38d0a0009")) == 0x6A29
+
+
+def test_time_encoding_round_trips() -> None:
+    moment = datetime(2026, 11, 23, 7, 42, 5)
+    assert decode_time(encode_time(moment)) == moment
+
+
+def test_pyzk_reads_users_time_and_100000_records_over_tcp(
+    big_unit: tuple[ZkServer, sqlite3.Connection, DeviceIdentity, FakeClock],
+) -> None:
+    server, _conn, identity, _clock = big_unit
+    zk = client(server)
+    conn = zk.connect()
+    try:
+        assert conn.get_time() == datetime(2026, 11, 23, 7, 0, 0) + timedelta(seconds=50_000)  # local WIB
+        assert conn.get_serialnumber() == identity.device_id
+        users = conn.get_users()
+        assert sorted((u.user_id, u.name) for u in users) == sorted(EMPLOYEES)
+        assert next(u for u in users if u.user_id == EMPLOYEES[1][0]).card == 0x0A1B2C3D
+        records = conn.get_attendance()
+        assert len(records) == 100_000
+        first, last = records[0], records[-1]
+        assert first.user_id == EMPLOYEES[1][0]  # seq 1 → employee_ids[1 % 3]
+        assert first.timestamp == datetime(2026, 11, 23, 7, 0, 0, 500000).replace(microsecond=0)
+        assert last.timestamp == datetime(2026, 11, 23, 7, 0, 0) + timedelta(seconds=50_000)
+        assert {r.punch for r in records[:4]} == {0, 1}  # masuk / pulang states
+    finally:
+        conn.disconnect()
+
+
+def test_pyzk_reads_2000_records_over_udp(tmp_path: Path) -> None:
+    path = tmp_path / "presensi.db"
+    _conn, identity, clock = make_store(path, 2000)
+    with ZkServer(path, zone="Asia/Makassar", clock=clock, device_id=identity.device_id, port=0) as server:
+        zk = client(server, force_udp=True)
+        conn = zk.connect()
+        try:
+            records = conn.get_attendance()
+            assert len(records) == 2000
+            assert records[0].timestamp == datetime(2026, 11, 23, 8, 0, 0)  # WITA
+            assert len(conn.get_users()) == 3
+        finally:
+            conn.disconnect()
+
+
+def test_live_capture_receives_a_new_punch(tmp_path: Path) -> None:
+    path = tmp_path / "presensi.db"
+    conn, identity, clock = make_store(path, 5)
+    store = PunchStore(conn, identity, clock, FixedClockState())
+    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, poll_s=0.05) as server:
+        zk = client(server)
+        live = zk.connect()
+        received: list[object] = []
+        registered = threading.Event()
+
+        def capture() -> None:
+            for event in live.live_capture(new_timeout=1):
+                registered.set()
+                if event is not None:
+                    received.append(event)
+                    live.end_live_capture = True
+
+        thread = threading.Thread(target=capture)
+        thread.start()
+        assert registered.wait(10), "live capture did not start"  # first timeout → None yielded
+        clock.advance(60)
+        store.record(PunchRequest(EMPLOYEES[2][0], "face", kind="masuk"))
+        thread.join(20)
+        assert not thread.is_alive()
+        assert len(received) == 1
+        assert received[0].user_id == EMPLOYEES[2][0]
+        assert received[0].status == 15  # face
+        live.disconnect()
+
+
+def test_comm_key_is_required_when_set(tmp_path: Path) -> None:
+    path = tmp_path / "presensi.db"
+    _conn, identity, clock = make_store(path, 3)
+    with ZkServer(
+        path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, policy=ZkPolicy(comm_key=4321)
+    ) as server:
+        with pytest.raises(zk_base.ZKErrorResponse, match="Unauthenticated"):
+            client(server, password=1234).connect()
+        good = client(server, password=4321).connect()
+        assert len(good.get_attendance()) == 3
+        good.disconnect()
+
+
+def test_writes_are_refused_unless_enabled_and_clearing_needs_acknowledgement(tmp_path: Path) -> None:
+    path = tmp_path / "presensi.db"
+    conn, identity, clock = make_store(path, 4)
+    store = PunchStore(conn, identity, clock, FixedClockState())
+    acked = {"seq": 2}
+    set_to: list[datetime] = []
+    policy = ZkPolicy(allow_clear_log=True, acked_seq=lambda: acked["seq"], prune_through=store.prune_through)
+    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, policy=policy) as server:
+        zk = client(server).connect()
+        with pytest.raises(zk_base.ZKErrorResponse):
+            zk.set_time(datetime(2030, 1, 1))
+        with pytest.raises(zk_base.ZKErrorResponse):
+            zk.set_user(uid=9, name="Penyusup", user_id="666")
+        with pytest.raises(zk_base.ZKErrorResponse):
+            zk.clear_attendance()  # punches 3–4 are not acknowledged yet
+        assert store.count() == 4
+        acked["seq"] = 4
+        assert zk.clear_attendance()
+        assert store.count() == 0
+        zk.disconnect()
+    policy = ZkPolicy(allow_set_time=True, set_time=set_to.append)
+    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, policy=policy) as server:
+        zk = client(server).connect()
+        assert zk.set_time(datetime(2026, 11, 23, 7, 30, 0))
+        assert set_to[0].astimezone(UTC) == datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+        zk.disconnect()
