@@ -292,6 +292,10 @@ class FacePipeline:
 
         if track.voter.agreed_unknown:
             last = track.voter.history[-1]
+            track.voter.history.clear()
+            track.extra["retry_at_ns"] = t + int(UNKNOWN_RETRY_S * 1e9)
+            if track.decision is not None:  # already told "unknown": say it once per approach
+                return [], None, quality
             return (
                 [self._decide(track, t, Outcome.UNKNOWN, last.reason or "no_match", "Wajah tidak dikenali", match=last)],
                 None,

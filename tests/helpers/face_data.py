@@ -83,7 +83,7 @@ def on_wall(picture: npt.NDArray[np.uint8], width: int = 640, height: int = 480)
 
 def turned(picture: npt.NDArray[np.uint8], box: Box, degrees: float) -> npt.NDArray[np.uint8]:
     """The face in ``box`` turned about a vertical axis, by wrapping it on a cylinder."""
-    top, right, bottom, left = box
+    _top, right, _bottom, left = box
     centre, radius = (left + right) / 2, (right - left) * 0.75
     h, w = picture.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
