@@ -251,30 +251,6 @@ CREATE TABLE finger_feedback (
 );
 """
 
-FINGER_BRIDGE = """
-CREATE TABLE finger_enrolments (
-    id INTEGER PRIMARY KEY,
-    employee_id TEXT NOT NULL,
-    finger INTEGER NOT NULL DEFAULT 0,    -- 0..9
-    state TEXT NOT NULL,                  -- pending | capturing | done | failed | cancelled
-    step INTEGER NOT NULL DEFAULT 0,      -- captures taken so far
-    message TEXT NOT NULL DEFAULT '',     -- for the maintenance page, Bahasa Indonesia
-    template_id INTEGER,
-    requested_by TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX finger_enrolments_state ON finger_enrolments(state);
-CREATE TABLE finger_feedback (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,                   -- accepted | duplicate | unknown | poor | fault
-    employee_id TEXT,
-    punch_seq INTEGER,
-    text TEXT NOT NULL                    -- for the kiosk screen, Bahasa Indonesia
-);
-"""
-
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -283,7 +259,6 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0004_punch_corrections", CORRECTIONS),
     ("0005_schedule_events", SCHEDULE_EVENTS),
     ("0006_zk4370_uids", ZK_UIDS),
-    ("0008_finger_bridge", FINGER_BRIDGE),
     ("0007_finger_bridge", FINGER_BRIDGE),
 ]
 
