@@ -37,6 +37,7 @@ class Glass:
         self.finger: str | None = None
         self.smudge = False
         self.placements = 0
+        self.empty_polls = 0  # times the host asked and the glass was empty
 
     @property
     def empty(self) -> bool:
@@ -183,6 +184,13 @@ class ModuleSimulator:
         with self._lock:
             self.glass.finger, self.glass.smudge = None, False
         self._notify()
+
+    def lift_and_wait_seen(self, timeout: float = 5.0) -> bool:
+        """Lift, then wait until the host has polled the empty glass (as a person's hand takes
+        longer to come back than a poll interval)."""
+        self.lift()
+        polls = self.glass.empty_polls
+        return self.wait_for(lambda: self.glass.empty_polls > polls, timeout)
 
     def corrupt_next_frame(self) -> None:
         """Flip a byte in the middle of the next frame the module sends."""

@@ -131,10 +131,10 @@ class LivenessConfig(Section):
     minifasnet_v2: Path | None = Field(None, description="Path of MiniFASNetV2.onnx (crop 2.7× the face box).")
     minifasnet_v1se: Path | None = Field(None, description="Path of MiniFASNetV1SE.onnx (crop 4.0× the face box).")
     texture_threshold: float = Field(
-        0.7, ge=0, le=1, description="Median 'real' probability of the passive model below which the face is refused as a spoof."
+        0.5, ge=0, le=1, description="Median 'real' probability of the passive model below which the face is refused as a spoof."
     )
     texture_confident: float = Field(
-        0.92, ge=0, le=1, description="Above this the passive model alone is confident enough to skip the challenge."
+        0.9, ge=0, le=1, description="Above this the passive model alone is confident enough to skip the challenge."
     )
     texture_frames: int = Field(5, ge=1, le=30, description="Frames the passive model scores per approach (median over them).")
     texture_min_frames: int = Field(3, ge=1, le=30, description="Frames scored before the passive model's median is relied on.")
@@ -180,10 +180,10 @@ class LivenessConfig(Section):
     )
     cues_enabled: bool = Field(True, description="Run the screen/print cue check (moiré, glare, border).")
     cues_moire_peak: float = Field(
-        9.0, ge=2, le=100, description="Spectral peak height (over the local median, in log units ×10) from which a moiré/halftone grid counts."
+        13.5, ge=2, le=100, description="Height (dB over the smoothed spectrum) of the strongest high-frequency peak from which a moiré/halftone grid counts."
     )
     cues_glare_area: float = Field(
-        0.04, ge=0.001, le=0.5, description="Largest share of the face area one saturated, colourless highlight may cover."
+        0.15, ge=0.001, le=0.5, description="Largest share of the face area one saturated, colourless highlight may cover."
     )
     cues_border_sides: int = Field(
         3, ge=2, le=4, description="Straight edges on this many sides around the face (a paper or device frame) count as a border."
@@ -221,10 +221,37 @@ class CardsConfig(Section):
 
 
 class FingerprintConfig(Section):
-    module: Literal["none", "zhiantec", "gt521", "sim"] = Field("none", description="Fingerprint module family.")
+    module: Literal["none", "zhiantec", "gt521", "sim"] = Field(
+        "none", description="Fingerprint module family; 'sim' runs a simulated module on a pty inside the bridge."
+    )
     port: str = Field("/dev/serial0", max_length=200, description="Serial port of the module.")
-    baud: int = Field(57600, ge=9600, le=115200, description="Configured baud (auto-detected across 9600×N when silent).")
+    baud: int | None = Field(
+        None,
+        ge=9600,
+        le=115200,
+        description="Baud to try first; none: the family default (57600 ZhianTec, 9600 GT-521). Auto-detected across 9600×N when silent.",
+    )
+    autobaud: bool = Field(True, description="Try the other bauds when the module does not answer at the configured one.")
     password_file: Path | None = secret("File holding the module password (hex u32); none: password 0.")
+    address: int = Field(0xFFFFFFFF, ge=0, le=0xFFFFFFFF, description="ZhianTec module address (4294967295 = FF FF FF FF).")
+    timeout_s: float = Field(1.0, ge=0.1, le=10, description="How long to wait for the module's answer to one command.")
+    index_bit_order: Literal["auto", "lsb", "msb"] = Field(
+        "auto", description="Bit order of the ZhianTec index table; 'auto' probes it against a known slot (sources disagree)."
+    )
+    led: Literal["auto", "on", "off"] = Field("auto", description="Drive the module's LED (R503 Aura, GT-521 backlight).")
+    module_id: str = Field("", max_length=200, description="Name of this module in the slot map; empty: family:port.")
+    poll_ms: int = Field(100, ge=10, le=2000, description="Milliseconds between captures while no finger is on the glass.")
+    duplicate_interval_s: int = Field(
+        300, ge=0, le=86400, description="A second finger punch by the same employee within this many seconds is not recorded."
+    )
+    enrol_timeout_s: float = Field(30.0, ge=5, le=300, description="Seconds an enrolment waits for each capture.")
+    backoff_initial_s: float = Field(0.5, ge=0.01, le=60, description="First wait before reconnecting to a silent module.")
+    backoff_max_s: float = Field(30.0, ge=0.1, le=600, description="Longest wait between reconnection attempts.")
+    sim_family: Literal["zhiantec", "gt521"] = Field("zhiantec", description="Family the simulated module speaks (module='sim').")
+    sim_model: Literal["r503", "r307"] = Field("r503", description="ZhianTec model the simulator imitates.")
+    sim_library: Path | None = Field(
+        None, description="File the simulated module keeps its templates in; none: fingerprint-sim.json in the data directory."
+    )
 
 
 class GpioConfig(Section):
@@ -354,6 +381,35 @@ class Zk4370Config(Section):
     central_target: str = Field("presensi_v1", min_length=1, max_length=40, description="Sync target whose acknowledgements allow clearing.")
 
 
+class FrappeTargetConfig(Section):
+    type: Literal["frappe"] = Field("frappe", description="Frappe HR: Employee Checkin through add_log_based_on_employee_field.")
+    name: str = Field("frappe", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor).")
+    url: str = Field(..., min_length=8, max_length=400, description="Base URL of the Frappe site (https://…).")
+    api_key_file: Path = Field(..., description="File holding the API key of the integration user.")
+    api_secret_file: Path = Field(..., description="File holding the API secret of the integration user.")
+    employee_fieldname: str = Field("attendance_device_id", max_length=80, description="Employee field that holds the NIP.")
+    site_zone: str = Field("", max_length=60, description="IANA zone of the Frappe site's system time (empty: the unit's zone).")
+    ca_file: Path | None = Field(None, description="CA to trust for the site (none: the system store).")
+    allow_plain_http: bool = Field(False, description="Permit http:// (warned on the maintenance page).")
+    interval_s: float = Field(30.0, ge=1, le=3600, description="Seconds between delivery rounds.")
+
+
+class AdmsTargetConfig(Section):
+    type: Literal["adms"] = Field("adms", description="A ZKTeco PUSH (ADMS) attendance server.")
+    name: str = Field("adms", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor).")
+    url: str = Field(..., min_length=8, max_length=400, description="Base URL of the server (https://… ; http only with allow_plain_http).")
+    serial_number: str = Field("", max_length=40, description="SN the unit announces (empty: the device id).")
+    ca_file: Path | None = Field(None, description="CA to trust for the server (none: the system store).")
+    allow_plain_http: bool = Field(False, description="Permit http:// (many ADMS servers offer only that; warned on the maintenance page).")
+    apply_user_commands: bool = Field(
+        True, description="Apply the server's DATA UPDATE/DELETE USERINFO commands to the unit's roster (allow-listed)."
+    )
+    interval_s: float = Field(10.0, ge=1, le=3600, description="Seconds between polls when the server gives no Delay.")
+
+
+TargetConfig = Annotated[FrappeTargetConfig | AdmsTargetConfig, Field(discriminator="type")]
+
+
 class KioskConfig(Section):
     """The whole configuration of one unit."""
 
@@ -372,6 +428,9 @@ class KioskConfig(Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Work codes and holidays.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Biometric data at rest.")
     zk4370: Zk4370Config = Field(default_factory=Zk4370Config, description="ZKTeco port-4370 server for connector applications.")
+    targets: list[TargetConfig] = Field(
+        default_factory=list, description="Other servers punches are delivered to, each with its own cursor ([[targets]] tables)."
+    )
 
     #: Where the file came from (None: built-in defaults); not a configuration key.
     source: Annotated[Path | None, Field(exclude=True)] = None

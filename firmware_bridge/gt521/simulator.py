@@ -207,6 +207,8 @@ class GT521Simulator(ModuleSimulator):
 
     def _is_press_finger(self, param: int) -> None:
         pressed = self.led_on and not self.glass.empty
+        if not pressed:
+            self.glass.empty_polls += 1
         self._ack(0 if pressed else 1)
 
     def _delete_id(self, param: int) -> None:

@@ -188,6 +188,7 @@ class ZhianTecSimulator(ModuleSimulator):
     def _gen_img(self, params: bytes) -> None:
         glass = self.glass
         if glass.empty:
+            glass.empty_polls += 1
             self._reply(Code.NO_FINGER)
             return
         if glass.smudge:
