@@ -1,0 +1,326 @@
+"""The image stage's chroot step against a real Debian bookworm root (soak: several minutes).
+
+    sudo ./dev test tests/test_image_chroot.py --soak -s
+
+What it does, as pi-gen would on a Raspberry Pi OS root:
+1. makes a Debian bookworm root with debootstrap (cached in $PRESENSI_IMAGE_CACHE, default
+   /var/tmp/presensi-image-test, so later runs start in seconds), then installs the stage's
+   ``00-packages`` with apt inside it (``01-packages`` lives only in Raspberry Pi OS's archive
+   and is skipped; the install script says so);
+2. builds this checkout's wheel and a wheelhouse of its dependencies (also cached) and runs the
+   stage's host step ``00-run.sh`` with ROOTFS_DIR pointing at the root;
+3. feeds ``01-run-chroot.sh`` to ``chroot ROOT bash -e`` on stdin, exactly as pi-gen's on_chroot;
+4. runs the provisioning script (in its own UTS namespace, so the host keeps its hostname), then
+   ``presensi doctor`` as the ``presensi`` user and ``systemd-analyze verify`` on the installed,
+   unmodified units inside the root;
+5. runs ``install-pi.sh`` a second time and checks that one consistent installation remains, then
+   ``--uninstall`` and checks that the software is gone and the data kept.
+
+Needs root (mount, chroot), debootstrap, and the Debian mirror that apt on this machine uses
+(found in /etc/apt/sources.list*). Skipped, saying which, when any is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SUBSTAGE = REPO / "image_build" / "stage-presensi" / "00-presensi"
+CACHE = Path(os.environ.get("PRESENSI_IMAGE_CACHE", "/var/tmp/presensi-image-test"))
+SUITE = "bookworm"
+
+pytestmark = pytest.mark.soak
+
+
+def mirror_url() -> str | None:
+    """The Debian mirror apt uses here (deb822 .sources or one-line .list)."""
+    paths = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for path in paths:
+        if not path.is_file() or path.suffix not in (".list", ".sources", ""):
+            continue
+        text = path.read_text(errors="replace")
+        for match in re.finditer(r"^URIs:\s*(\S+)", text, re.M):
+            if "security" not in match.group(1):
+                return match.group(1).rstrip("/")
+        for match in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+bookworm\s", text, re.M):
+            return match.group(1).rstrip("/")
+    return None
+
+
+def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result  # type: ignore[no-any-return]
+
+
+def in_root(root: Path, *cmd: str, user: str | None = None, stdin: str | None = None, timeout: int = 1800) -> str:
+    prefix = ["chroot"]
+    if user:
+        prefix += [f"--userspec={user}:{user}", f"--groups={user}"]
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root"}
+    if user:
+        env["HOME"] = "/var/lib/presensi"
+    env["DEBIAN_FRONTEND"] = "noninteractive"
+    return str(run([*prefix, str(root), *cmd], input=stdin, env=env, timeout=timeout).stdout)
+
+
+def packages(name: str) -> list[str]:
+    return [w for line in (SUBSTAGE / name).read_text().splitlines() if not line.startswith("#") for w in line.split()]
+
+
+class Mounts:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.mounted: list[Path] = []
+
+    def __enter__(self) -> Mounts:
+        for source, target, args in (
+            ("proc", "proc", ["-t", "proc"]),
+            ("sysfs", "sys", ["-t", "sysfs", "-o", "ro"]),
+            ("/dev", "dev", ["--bind"]),
+            ("devpts", "dev/pts", ["-t", "devpts"]),
+        ):
+            path = self.root / target
+            path.mkdir(parents=True, exist_ok=True)
+            run(["mount", *args, source, str(path)])
+            self.mounted.append(path)
+        shutil.copy("/etc/resolv.conf", self.root / "etc" / "resolv.conf")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for path in reversed(self.mounted):
+            subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def base_root(mirror: str) -> Path:
+    """debootstrap once; later runs reuse it."""
+    base = CACHE / f"{SUITE}-base"
+    if not base.is_dir():
+        partial = CACHE / f"{SUITE}-base.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=systemd,systemd-sysv,dbus,ca-certificates",
+                SUITE,
+                str(partial),
+                mirror,
+            ],
+            timeout=1800,
+        )
+        partial.rename(base)
+    return base
+
+
+def packaged_root(mirror: str) -> Path:
+    """The base plus the stage's Debian packages (what pi-gen installs before the run steps)."""
+    key = hashlib.sha256((SUBSTAGE / "00-packages").read_bytes()).hexdigest()[:12]
+    done = CACHE / f"{SUITE}-packages-{key}"
+    if done.is_dir():
+        return done
+    partial = CACHE / f"{SUITE}-packages.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    run(["cp", "-a", "--reflink=auto", str(base_root(mirror)), str(partial)])
+    # like pi-gen: no daemons start inside the chroot
+    policy = partial / "usr" / "sbin" / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    with Mounts(partial):
+        in_root(partial, "apt-get", "update")
+        in_root(partial, "apt-get", "install", "-y", "--no-install-recommends", *packages("00-packages"))
+        in_root(partial, "apt-get", "clean")
+    partial.rename(done)
+    return done
+
+
+def wheel_and_wheelhouse() -> tuple[Path, Path]:
+    """This checkout's wheel, and its dependencies as wheels for the root's Python (3.11)."""
+    build = CACHE / "wheels"
+    shutil.rmtree(build, ignore_errors=True)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(build), str(REPO)],
+        timeout=600,
+    )
+    wheel = next(build.glob("presensi_kiosk-*.whl"))
+    inputs = (REPO / "pyproject.toml").read_bytes() + (REPO / "image_build" / "pi-constraints.txt").read_bytes()
+    house = CACHE / f"wheelhouse-{hashlib.sha256(inputs).hexdigest()[:12]}"
+    if not house.is_dir():
+        partial = CACHE / "wheelhouse.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        # pip wheel, not download: face-recognition-models is published as a source distribution only.
+        # The root's Python is 3.11 on this machine's architecture, like the one running the tests.
+        constraints = ["-c", str(REPO / "image_build" / "pi-constraints.txt")]
+        pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(partial), *constraints]
+        run([*pip_wheel, "--no-deps", "face-recognition==1.3.0"], timeout=1800)
+        run([*pip_wheel, str(wheel)], timeout=1800)
+        partial.rename(house)
+    return wheel, house
+
+
+@pytest.fixture(scope="module")
+def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mount, chroot, debootstrap)")
+    if shutil.which("debootstrap") is None:
+        pytest.skip("needs debootstrap (apt-get install debootstrap)")
+    mirror = mirror_url()
+    if mirror is None:
+        pytest.skip("no Debian mirror configured in /etc/apt/sources.list*")
+    if not (CACHE / f"{SUITE}-base").is_dir():
+        try:
+            urllib.request.urlopen(f"{mirror}/dists/{SUITE}/Release", timeout=20).close()
+        except OSError as exc:
+            pytest.skip(f"the Debian mirror {mirror} cannot be reached from here: {exc}")
+    wheel, house = wheel_and_wheelhouse()
+    packaged = packaged_root(mirror)
+    root = CACHE / "work-root"
+    if root.exists():
+        subprocess.run(["umount", "-R", "-l", str(root / "proc"), str(root / "sys"), str(root / "dev")], check=False)
+        shutil.rmtree(root)
+    run(["cp", "-a", "--reflink=auto", str(packaged), str(root)])
+    # What Raspberry Pi OS has and plain Debian lacks: the boot partition's files.
+    boot = root / "boot" / "firmware"
+    boot.mkdir(parents=True, exist_ok=True)
+    (boot / "config.txt").write_text("[all]\ncamera_auto_detect=1\n")
+    (boot / "cmdline.txt").write_text("console=serial0,115200 console=tty1 root=PARTUUID=0-02 rootwait\n")
+    env = {
+        "PATH": os.environ["PATH"],
+        "ROOTFS_DIR": str(root),
+        "PRESENSI_SRC": str(REPO),
+        "PRESENSI_WHEEL": str(wheel),
+        "PRESENSI_WHEELHOUSE": str(house),
+        "PRESENSI_READONLY_ROOT": "1",
+        "PRESENSI_RTC": "ds3231",
+        "PRESENSI_UART": "1",
+        "PRESENSI_WITH_SERVER": "0",
+    }
+    run(["bash", str(SUBSTAGE / "00-run.sh")], env=env, timeout=600)
+    with Mounts(root):
+        in_root(root, "bash", "-e", stdin=(SUBSTAGE / "01-run-chroot.sh").read_text())
+        yield root
+
+
+def snapshot(root: Path) -> dict[str, object]:
+    venv = root / "opt" / "presensi" / "venv"
+    files = sorted(
+        (str(p.relative_to(venv)), p.stat().st_size)
+        for p in venv.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix != ".pyc"
+        and p.name not in ("RECORD", "INSTALLER", "REQUESTED")
+    )
+    wants = sorted(
+        str(p.relative_to(root)) + " -> " + os.readlink(p)
+        for p in (root / "etc" / "systemd" / "system").rglob("*")
+        if p.is_symlink()
+    )
+    passwd = (root / "etc" / "passwd").read_text().splitlines()
+    return {
+        "manifest": (root / "opt" / "presensi" / "share" / "manifest.txt").read_text(),
+        "venv": files,
+        "wants": wants,
+        "users": sorted(line.split(":")[0] for line in passwd if line.startswith("presensi")),
+        "config": hashlib.sha256((root / "etc" / "presensi" / "kiosk.toml").read_bytes()).hexdigest(),
+        "key": hashlib.sha256((root / "var" / "lib" / "presensi" / "device_key.pem").read_bytes()).hexdigest(),
+        "link": os.readlink(root / "usr" / "local" / "bin" / "presensi"),
+    }
+
+
+def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_root: Path) -> None:
+    root = installed_root
+    provision = run(["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300).stdout
+    device_id = re.search(r"device id (PK-[A-Z2-7]{12})", provision)
+    assert device_id, provision
+    assert (root / "etc" / "hostname").read_text().strip() == "presensi-" + device_id.group(1)[3:].lower()
+    key = root / "var" / "lib" / "presensi" / "device_key.pem"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+    doctor = in_root(root, "/usr/local/bin/presensi", "doctor", user="presensi", timeout=300)
+    print(doctor)
+    assert device_id.group(1) in doctor
+
+    units = sorted(str(p.relative_to(root)) for p in (root / "usr/local/lib/systemd/system").glob("presensi*"))
+    verify = subprocess.run(
+        ["chroot", str(root), "systemd-analyze", "verify", "--man=no", *("/" + u for u in units)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verify.returncode == 0 and not (verify.stdout + verify.stderr).strip(), verify.stderr
+    for unit in (
+        "presensi.target",
+        "presensi-kiosk.service",
+        "presensi-screen.service",
+        "presensi-provision.service",
+        "ssh.service",
+    ):
+        assert in_root(root, "systemctl", "is-enabled", unit).strip() == "enabled", unit
+    assert "presensi-server.service" not in in_root(root, "systemctl", "list-unit-files", "--state=enabled")
+
+    # no password on any account, SSH key only, boot options, the read-only guard
+    shadow = (root / "etc" / "shadow").read_text().splitlines()
+    assert all(line.split(":")[1].startswith(("!", "*")) for line in shadow), [s.split(":")[:2] for s in shadow]
+    assert "PasswordAuthentication no" in (root / "etc" / "ssh" / "sshd_config.d" / "presensi.conf").read_text()
+    assert "dtoverlay=i2c-rtc,ds3231" in (root / "boot" / "firmware" / "config.txt").read_text()
+    assert "LABEL=PRESENSI-DATA /var/lib/presensi" in (root / "etc" / "fstab").read_text()
+    assert (root / "etc/systemd/system/presensi-kiosk.service.d/readonly-data.conf").is_file()
+    assert not (root / "var" / "tmp" / "presensi-install").exists()
+
+
+def test_install_twice_leaves_one_consistent_installation(installed_root: Path) -> None:
+    root = installed_root
+    if not (root / "var/lib/presensi/device_key.pem").exists():
+        run(["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300)
+    before = snapshot(root)
+    # The installer as a technician would rerun it for an upgrade, from a copy of the checkout.
+    payload = root / "var" / "tmp" / "presensi-again"
+    shutil.rmtree(payload, ignore_errors=True)
+    payload.mkdir(parents=True)
+    for part in ("scripts", "systemd", "image_build"):
+        shutil.copytree(REPO / part, payload / part, ignore=shutil.ignore_patterns("authorized_keys"))
+    (payload / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "install.md", payload / "docs" / "install.md")
+    wheel = next((CACHE / "wheels").glob("presensi_kiosk-*.whl"))
+    shutil.copy(wheel, payload / wheel.name)
+    house = next(CACHE.glob("wheelhouse-*"))
+    shutil.copytree(house, payload / "wheelhouse")
+    args = [
+        "--no-apt",
+        "--no-start",
+        "--readonly-root",
+        "--wheel",
+        f"/var/tmp/presensi-again/{wheel.name}",
+        "--wheelhouse",
+        "/var/tmp/presensi-again/wheelhouse",
+    ]
+    in_root(root, "bash", "/var/tmp/presensi-again/scripts/install-pi.sh", *args)
+    after = snapshot(root)
+    for key in before:
+        assert after[key] == before[key], key
+    assert after["users"] == ["presensi", "presensi-screen", "presensi-server"]
+    dists = list((root / "opt/presensi/venv/lib").glob("python3*/site-packages/presensi_kiosk-*.dist-info"))
+    assert len(dists) == 1, dists
+    doctor = in_root(root, "/usr/local/bin/presensi", "doctor", user="presensi", timeout=300)
+    assert "FAIL" not in doctor
+
+    # and the uninstall: software gone, punches and key kept
+    manifest = (root / "opt/presensi/share/manifest.txt").read_text().split()
+    in_root(root, "bash", "/var/tmp/presensi-again/scripts/install-pi.sh", "--uninstall")
+    assert not any((root / path.lstrip("/")).exists() or (root / path.lstrip("/")).is_symlink() for path in manifest)
+    assert not (root / "opt" / "presensi").exists()
+    assert (root / "var/lib/presensi/device_key.pem").exists() and (root / "etc/presensi/kiosk.toml").exists()
+    assert [p for p in (root / "etc/systemd/system").rglob("presensi*") if not p.is_dir()] == []
