@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -141,12 +142,12 @@ def templates() -> Jinja2Templates:
     return env
 
 
-def _base_app(title: str, *, openapi: bool) -> FastAPI:
+def _base_app(title: str) -> FastAPI:
     app = FastAPI(
         title=title,
         docs_url=None,  # the interactive docs load scripts from a CDN; the schema is at /openapi.json
         redoc_url=None,
-        openapi_url="/openapi.json" if openapi else None,
+        openapi_url=None,  # served below as an ordinary route, so the login guard covers it
         version="1",
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -157,7 +158,7 @@ def create_screen_app(ctx: WebContext) -> FastAPI:
     """The kiosk screen for the unit's own Chromium: served on 127.0.0.1 only, no login."""
     from kiosk.web.screen.routes import install
 
-    app = _base_app("Presensi Kiosk — layar", openapi=False)
+    app = _base_app("Presensi Kiosk — layar")
     install(app, ctx, templates())
     return app
 
@@ -167,9 +168,14 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     from kiosk.web.maintenance import access, dashboard, system, work
     from kiosk.web.security import install_security
 
-    app = _base_app("Presensi Kiosk — pemeliharaan", openapi=True)
+    app = _base_app("Presensi Kiosk — pemeliharaan")
     tpl = templates()
-    install_security(app, ctx, tls=True)
+    install_security(app, ctx, tls=True)  # first: routes added after it carry the login guard
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     access.install(app, ctx, tpl)
     dashboard.install(app, ctx, tpl)
     work.install(app, ctx, tpl)

@@ -1,0 +1,453 @@
+"""The maintenance app in process: every route guarded, CSRF, roles, path traversal, the JSON
+API against its own OpenAPI schema (schemathesis), diagnostics answers, the server probe."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Mount, Route
+
+from kiosk.clock import ClockState, FakeClock, FixedClockState
+from kiosk.config import KioskConfig
+from kiosk.health import Health, report
+from kiosk.identity import DeviceIdentity
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchRequest, PunchStore
+from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
+from kiosk.web.auth import Role
+from kiosk.web.maintenance.actions import SimSystemActions
+from kiosk.web.maintenance.diagnose import Facts, diagnose
+from kiosk.web.maintenance.export import UnsafePath, UsbTargets, safe_child
+from kiosk.web.maintenance.hostinfo import HostInfo, Interface
+from kiosk.web.maintenance.logs import FileLogSource, LogFilter
+from kiosk.web.maintenance.netprobe import ServerProbe
+from kiosk.web.ports import Services, TapCapture
+from kiosk.web.status import SyncState
+from kiosk.web.tls import ensure_certificate
+
+PASSWORD = "sandi-yang-kuat-1"
+
+
+def fake_host(root: Path, *, address: str = "192.168.10.20/24", gateway_hex: str = "010AA8C0") -> HostInfo:
+    """A /sys and /proc tree: one wired interface, a thermal zone, uptime, rpi_volt, route."""
+    net = root / "sys/class/net/eth0"
+    net.mkdir(parents=True)
+    (net / "operstate").write_text("up\n")
+    (net / "carrier").write_text("1\n")
+    zone = root / "sys/class/thermal/thermal_zone0"
+    zone.mkdir(parents=True)
+    (zone / "temp").write_text("51234\n")
+    mon = root / "sys/class/hwmon/hwmon0"
+    mon.mkdir(parents=True)
+    (mon / "name").write_text("rpi_volt\n")
+    (mon / "in0_lcrit_alarm").write_text("0\n")
+    (root / "proc/net").mkdir(parents=True)
+    (root / "proc/uptime").write_text("93784.12 1000.0\n")
+    (root / "proc/net/route").write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        f"eth0\t00000000\t{gateway_hex}\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    )
+    return HostInfo(root / "sys", root / "proc", addresses={"eth0": [address]})
+
+
+def make_ctx(tmp_path: Path, clock: FakeClock, **overrides: object) -> WebContext:
+    config = KioskConfig()
+    config.unit.hardware = "sim"
+    config.web.usb_root = tmp_path / "media"
+    config.web.log_file = tmp_path / "presensi.log"
+    (tmp_path / "media" / "FLASHDISK").mkdir(parents=True)
+    (tmp_path / "presensi.log").write_text(
+        "2026-11-23 07:00:01,000 INFO kiosk.cards: reader ready\n2026-11-23 07:00:02,000 ERROR kiosk.camera: no frames from /dev/video0\n"
+    )
+    options: dict[str, object] = {
+        "data_dir": tmp_path,
+        "host": fake_host(tmp_path / "host"),
+        "probe": ServerProbe("").run,
+        "device_id": "PK-TESTUNIT0001",
+        "watch_punches": False,
+    }
+    options.update(overrides)
+    return WebContext(
+        config=config,
+        connect=lambda: open_database(tmp_path / "presensi.db"),
+        services=Services(cards=TapCapture(), system=SimSystemActions()),
+        clock=clock,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    page = client.get("/login")
+    r = client.post(
+        "/login", data={"csrf_token": csrf_of(page.text), "username": username, "password": password}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    return csrf_of(client.get("/").text)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, clock: FakeClock) -> Iterator[WebContext]:
+    context = make_ctx(tmp_path, clock)
+    accounts = context.accounts()
+    code = accounts.setup_code()
+    assert code
+    accounts.create_first(code, "kepala", PASSWORD, "127.0.0.1")
+    accounts.create("teknisi", PASSWORD, [Role.TECHNICIAN], by="kepala")
+    accounts.create("adminpd", PASSWORD, [Role.ADMIN], by="kepala")
+    yield context
+    context.db.close_all()
+
+
+@pytest.fixture
+def app(ctx: WebContext) -> FastAPI:
+    return create_maintenance_app(ctx)
+
+
+def client_for(app: FastAPI) -> TestClient:
+    return TestClient(app, base_url="https://testserver")
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+PUBLIC = {"/healthz", "/login", "/setup", "/lang/{code}"}
+
+
+def test_every_route_needs_a_login_except_the_public_ones(app: FastAPI) -> None:
+    client = client_for(app)
+    checked = 0
+    for route in app.routes:
+        if isinstance(route, Mount):
+            assert route.path == "/static", route.path  # stylesheets and scripts only
+            continue
+        assert isinstance(route, APIRoute | Route), route
+        for method in route.methods or ():
+            r = client.request(method, concrete(route.path), follow_redirects=False)
+            if route.path in PUBLIC:
+                assert r.status_code != 401, route.path
+                continue
+            checked += 1
+            if route.path.startswith("/api/"):
+                assert r.status_code == 401, (method, route.path, r.status_code)
+            else:
+                assert r.status_code in (303, 403), (method, route.path, r.status_code)
+                if r.status_code == 303:
+                    assert r.headers["location"].startswith("/login"), route.path
+                else:  # an unsafe method without a session is refused for its missing CSRF token first
+                    assert method in ("POST", "PUT", "PATCH", "DELETE")
+    assert checked >= 30
+    assert client.get("/openapi.json", follow_redirects=False).status_code == 303
+    assert client.get("/healthz").json()["ok"] is True
+
+
+def test_security_headers_on_every_page(app: FastAPI) -> None:
+    client = client_for(app)
+    r = client.get("/login")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
+    assert "max-age" in r.headers["strict-transport-security"]
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+
+
+def test_state_changes_without_csrf_token_are_refused(app: FastAPI, ctx: WebContext) -> None:
+    client = client_for(app)
+    csrf = login(client, "kepala")
+    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi", "csrf_token": "wrong"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert client.post("/api/diagnostics").status_code == 403
+    assert ctx.db.get().execute("SELECT count(*) FROM employees").fetchone()[0] == 0
+    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi", "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    # the login form too: a login posted without its pre-session token is refused
+    fresh = client_for(app)
+    fresh.get("/login")
+    assert fresh.post("/login", data={"username": "kepala", "password": PASSWORD}).status_code == 403
+
+
+def test_roles_keep_technicians_out_of_admin_pages_and_back(app: FastAPI) -> None:
+    tech = client_for(app)
+    login(tech, "teknisi")
+    for path in ("/employees", "/punches", "/export", "/accounts", "/api/punches", "/api/employees", "/export/files/x.csv"):
+        assert tech.get(path).status_code == 403, path
+    for path in ("/diagnostics", "/logs", "/config", "/system", "/api/logs", "/"):
+        assert tech.get(path).status_code == 200, path
+    admin = client_for(app)
+    login(admin, "adminpd")
+    for path in ("/diagnostics", "/logs", "/config", "/system", "/api/logs"):
+        assert admin.get(path).status_code == 403, path
+    assert admin.get("/employees").status_code == 200
+
+
+def test_download_and_usb_target_refuse_path_traversal(app: FastAPI, ctx: WebContext, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("rahasia")
+    client = client_for(app)
+    csrf = login(client, "kepala")
+    for name in ("..%2Fsecret.txt", "%2E%2E%2Fsecret.txt", "%2E%2E", ".hidden", "a%5C..%5Csecret.txt", "%2Fetc%2Fpasswd"):
+        r = client.get(f"/export/files/{name}")
+        assert r.status_code in (400, 404), name
+        assert "rahasia" not in r.text
+    for target in ("../", "../../etc", "/etc", "FLASHDISK/../..", "NOTMOUNTED"):
+        r = client.post("/export", data={"csrf_token": csrf, "fmt": "csv", "target": target})
+        assert r.status_code == 400, target
+    assert not list((tmp_path / "media").glob("*.csv")) and not list(tmp_path.glob("*.csv"))
+    with pytest.raises(UnsafePath):
+        safe_child(tmp_path, "../x")
+    with pytest.raises(UnsafePath):
+        UsbTargets(tmp_path / "media", require_mount=True).resolve("FLASHDISK")  # a folder, not a mount
+
+
+def test_export_csv_to_usb_and_download(app: FastAPI, ctx: WebContext, tmp_path: Path, clock: FakeClock) -> None:
+    conn = ctx.db.get()
+    conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('1985', 'Budi Santoso', 'x')")
+    store = PunchStore(open_database(tmp_path / "presensi.db"), DeviceIdentity.generate(), clock, FixedClockState())
+    store.record(PunchRequest("1985", "card", kind="masuk", status="tepat_waktu"))
+    client = client_for(app)
+    csrf = login(client, "adminpd")
+    r = client.post(
+        "/export", data={"csrf_token": csrf, "fmt": "csv", "target": "FLASHDISK", "start": "2026-11-23", "end": "2026-11-23"}
+    )
+    assert r.status_code == 200, r.text
+    name = re.search(r'id="download" href="/export/files/([^"]+)"', r.text).group(1)
+    on_stick = (tmp_path / "media" / "FLASHDISK" / name).read_bytes()
+    assert b"Budi Santoso" in on_stick and b"07:30:00" in on_stick and b"WIB" in on_stick
+    assert client.get(f"/export/files/{name}").content == on_stick
+    actions = [e["action"] for e in client.get("/api/audit").json()]
+    assert actions[:2] == ["export.download", "export"]
+
+
+def test_card_registration_by_tap(app: FastAPI, ctx: WebContext) -> None:
+    ctx.db.get().execute("INSERT INTO employees (id, name, updated_at) VALUES ('1985', 'Budi', 'x')")
+    client = client_for(app)
+    csrf = login(client, "adminpd")
+    tapper = ctx.services.cards
+    assert isinstance(tapper, TapCapture)
+    assert not tapper.offer("04A1B2C3")  # not armed: a tap is a punch, not an enrolment
+
+    def tap() -> None:
+        assert tapper.wait_armed(10)
+        assert tapper.offer("04:a1:b2:c3")
+
+    t = threading.Thread(target=tap)
+    t.start()
+    r = client.post("/employees/1985/card", data={"csrf_token": csrf})
+    t.join()
+    assert r.status_code == 200 and "04A1B2C3" in r.text
+    assert ctx.db.get().execute("SELECT employee_id FROM cards WHERE uid = '04A1B2C3'").fetchone()[0] == "1985"
+
+
+def test_config_editor_validates_and_shows_a_diff(app: FastAPI, ctx: WebContext, tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[unit]\nname = "Kantor A"\n')
+    ctx.config_path = path
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    bad = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\nwarna = 1\n', "apply": "yes"})
+    assert bad.status_code == 422 and "unit.warna: unknown key" in bad.text
+    assert path.read_text() == '[unit]\nname = "Kantor A"\n'
+    preview = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\n'})
+    assert "-name = &#34;Kantor A&#34;" in preview.text and "+name = &#34;Kantor B&#34;" in preview.text
+    assert path.read_text() == '[unit]\nname = "Kantor A"\n'
+    client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\n', "apply": "yes"})
+    assert path.read_text() == '[unit]\nname = "Kantor B"\n'
+
+
+def test_system_actions_need_confirmation_and_time_only_when_unsynced(app: FastAPI, ctx: WebContext) -> None:
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    system = ctx.services.system
+    assert isinstance(system, SimSystemActions)
+    r = client.post("/system/restart", data={"csrf_token": csrf, "unit": "presensi-sync"})
+    assert 'id="confirm"' in r.text and system.calls == []
+    client.post("/system/restart", data={"csrf_token": csrf, "unit": "presensi-sync", "confirmed": "yes"})
+    assert system.calls == [("restart", "presensi-sync")]
+    assert client.post("/system/restart", data={"csrf_token": csrf, "unit": "sshd", "confirmed": "yes"}).status_code == 400
+    assert (
+        client.post("/system/time", data={"csrf_token": csrf, "local": "2026-11-23T08:00", "confirmed": "yes"}).status_code == 409
+    )
+    ctx.clock_state = FixedClockState(ClockState.UNSYNCED)
+    client.post("/system/time", data={"csrf_token": csrf, "local": "2026-11-23T08:00", "confirmed": "yes"})
+    assert system.calls[-1] == ("set_time", "2026-11-23T01:00:00+00:00")
+
+
+def test_logs_filter(tmp_path: Path) -> None:
+    (tmp_path / "l.log").write_text(
+        "2026-11-23 07:00:01,000 INFO a.b: one\n2026-11-23 07:00:02,000 ERROR c.d: two camera\nfree text\n"
+    )
+    src = FileLogSource(tmp_path / "l.log")
+    assert [line.message for line in src.read(LogFilter(min_level="error"))] == ["two camera"]
+    assert [line.message for line in src.read(LogFilter(contains="CAMERA"))] == ["two camera"]
+    assert len(src.read(LogFilter())) == 3
+
+
+def _sync(unsent: int = 0) -> SyncState:
+    return SyncState(unsent, 0, unsent, None, None, None, None)
+
+
+def test_diagnostics_answers_in_plain_language(tmp_path: Path) -> None:
+    base = {
+        "under_voltage": False,
+        "interfaces": [Interface("eth0", True, True, ("10.1.1.5/24",), False)],
+        "gateway": "192.168.1.1",
+        "server_configured": True,
+        "probe": [],
+        "clock_state": ClockState.SYNCED,
+        "disk": None,
+        "min_free_mb": 64,
+        "parts": [],
+        "sync": _sync(),
+        "integrity_ok": True,
+        "integrity_message": "ok",
+        "doctor": [],
+    }
+    answers = {a.step: a for a in diagnose(Facts(**base))}  # type: ignore[arg-type]
+    assert answers["ip"].status == "fail" and "subnet yang salah" in answers["ip"].say_id
+    assert answers["disk"].status == "fail"
+    unplugged = {**base, "interfaces": [Interface("eth0", False, False, (), False)], "under_voltage": True}
+    answers = {a.step: a for a in diagnose(Facts(**unplugged))}  # type: ignore[arg-type]
+    assert "Kabel jaringan tidak tersambung" in answers["cable"].say_id
+    assert "adaptor" in answers["power"].todo_id
+
+
+def _tls_server(tmp_path: Path, clock: FakeClock) -> tuple[socket.socket, Path, threading.Event]:
+    files = ensure_certificate(tmp_path / "srv", now=clock.now().replace(year=2026), hostnames=["central.test"])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert, files.key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(5)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (ssl.SSLError, OSError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, files.cert, stop
+
+
+def test_server_probe_shows_each_step(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    listener, ca, stop = _tls_server(tmp_path, FakeClock(datetime.now(UTC)))
+    port = listener.getsockname()[1]
+    resolve = {"central.test": ["127.0.0.1"]}
+    try:
+        steps = ServerProbe(
+            f"https://central.test:{port}",
+            resolve=lambda h, p: resolve[h],
+            ca_file=ca,
+            authenticate=lambda: (True, "device accepted"),
+        ).run()
+        assert [(s.step, s.ok) for s in steps] == [("dns", True), ("tcp", True), ("tls", True), ("auth", True)]
+        untrusted = ServerProbe(f"https://central.test:{port}", resolve=lambda h, p: resolve[h]).run()
+        assert [(s.step, s.ok) for s in untrusted] == [("dns", True), ("tcp", True), ("tls", False), ("auth", None)]
+        with socket.socket() as unused:  # a port nobody listens on
+            unused.bind(("127.0.0.1", 0))
+            free_port = unused.getsockname()[1]
+        closed = ServerProbe(f"https://central.test:{free_port}", resolve=lambda h, p: resolve[h], timeout_s=1).run()
+        assert [(s.step, s.ok) for s in closed][:2] == [("dns", True), ("tcp", False)]
+
+        def no_dns(host: str, port: int) -> list[str]:
+            raise OSError("Name or service not known")
+
+        assert ServerProbe("https://nowhere.test", resolve=no_dns).run()[0].ok is False
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_dashboard_reports_health_sync_and_host(app: FastAPI, ctx: WebContext, clock: FakeClock, tmp_path: Path) -> None:
+    conn = ctx.db.get()
+    report(conn, "card_reader", Health.FAIL, "reader unplugged", now=clock.now(), error="PC/SC: no reader")
+    report(conn, "sync", Health.OK, "uploading", now=clock.now(), metrics={"clock_offset_s": 1.5})
+    store = PunchStore(open_database(tmp_path / "presensi.db"), DeviceIdentity.generate(), clock, FixedClockState())
+    for _ in range(3):
+        store.record(PunchRequest("1985", "card"))
+        clock.advance(60)
+    conn.execute(
+        "INSERT INTO sync_cursors (target, acked_seq, updated_at) VALUES ('presensi_v1', 1, '2026-11-23T00:31:00+00:00')"
+    )
+    client = client_for(app)
+    login(client, "teknisi")
+    d = client.get("/api/dashboard").json()
+    assert d["sync"]["unsent"] == 2 and d["sync"]["oldest_unsent_age_s"] == pytest.approx(120, abs=1)
+    assert d["clock_offset_s"] == 1.5 and d["cpu_temp_c"] == pytest.approx(51.234)
+    assert d["uptime_s"] == pytest.approx(93784.12) and d["under_voltage"] is False
+    assert d["interfaces"][0]["addresses"] == ["192.168.10.20/24"] and d["gateway"] == "192.168.10.1"
+    reader = next(p for p in d["parts"] if p["part"] == "card_reader")
+    assert reader["status"] == "fail" and reader["last_error"] == "PC/SC: no reader"
+    assert d["database"]["integrity_ok"] is True
+
+
+def test_screen_refuses_anyone_but_the_unit_itself(ctx: WebContext) -> None:
+    screen = create_screen_app(ctx)
+    assert TestClient(screen, base_url="http://127.0.0.1").get("/api/screen/status").status_code == 200
+    assert TestClient(screen, base_url="http://evil.example").get("/").status_code == 403  # DNS rebinding
+    assert TestClient(screen, base_url="http://127.0.0.1", client=("10.0.0.7", 5000)).get("/").status_code == 403
+
+
+def test_openapi_schema_conformance_with_schemathesis(app: FastAPI, ctx: WebContext, clock: FakeClock, tmp_path: Path) -> None:
+    """Every JSON endpoint is in the schema, and generated requests (authenticated) never get a
+    5xx nor a response outside the schema."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    conn = ctx.db.get()
+    conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('1985', 'Budi', 'x')")
+    report(conn, "camera", Health.WARN, "low fps", now=clock.now(), metrics={"fps": 4.0})
+    store = PunchStore(open_database(tmp_path / "presensi.db"), DeviceIdentity.generate(), clock, FixedClockState())
+    store.record(PunchRequest("1985", "face", kind="masuk", status="terlambat", minutes=12))
+    client = client_for(app)
+    csrf = login(client, "kepala")
+    raw = client.get("/openapi.json").json()
+    json_paths = {p for p in raw["paths"]}
+    api_routes = {r.path for r in app.routes if isinstance(r, APIRoute) and (r.path.startswith("/api/") or r.path == "/healthz")}
+    assert api_routes == json_paths, "every JSON endpoint must be described by OpenAPI (and only those)"
+    schema = schemathesis.openapi.from_dict(raw)
+    schema.app = app  # calls go to the app in process, through the same middleware and guard
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    headers = {"X-CSRF-Token": csrf, "Cookie": cookie}
+    ops = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        ops += 1
+
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(case=operation.as_strategy())
+        def check(case: schemathesis.Case) -> None:
+            response = case.call(base_url="https://testserver", headers=headers)
+            assert response.status_code < 500, (case.path, response.text)
+            assert response.status_code not in (401, 403), (case.path, response.status_code)  # really authenticated
+            case.validate_response(response, headers=headers)
+
+        check()
+    assert ops >= 7
