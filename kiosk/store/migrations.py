@@ -251,6 +251,17 @@ CREATE TABLE finger_feedback (
 );
 """
 
+TARGET_REJECTS = """
+CREATE TABLE target_rejects (
+    target TEXT NOT NULL,                 -- e.g. frappe:hr, adms:old-server
+    seq INTEGER NOT NULL,
+    punch_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (target, seq)
+);
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -260,6 +271,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0005_schedule_events", SCHEDULE_EVENTS),
     ("0006_zk4370_uids", ZK_UIDS),
     ("0007_finger_bridge", FINGER_BRIDGE),
+    ("0007_target_rejects", TARGET_REJECTS),
 ]
 
 
