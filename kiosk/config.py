@@ -149,7 +149,7 @@ class LivenessConfig(Section):
         "auto", description="Ask a head-turn/blink challenge: only when passive checks are unsure, always, or never."
     )
     challenge_prompts: list[Literal["left", "right", "blink"]] = Field(
-        default_factory=lambda: ["left", "right", "blink"],
+        default_factory=lambda: ["left", "right", "blink"],  # type: ignore[arg-type]
         min_length=1,
         max_length=3,
         description="Prompts the challenge draws from at random: 'left' (Toleh ke kiri), 'right' (Toleh ke kanan), 'blink' (Kedipkan mata).",
@@ -170,23 +170,33 @@ class LivenessConfig(Section):
         description="Least lead of the nose over the eye/mouth plane in the turn's direction (eye-distance units); a flat photo has none.",
     )
     challenge_blink_closed: float = Field(
-        0.6, ge=0.1, le=0.95, description="Lid gap, as a share of where the open lids should be, below which the eyes count as closed."
+        0.6,
+        ge=0.1,
+        le=0.95,
+        description="Lid gap, as a share of where the open lids should be, below which the eyes count as closed.",
     )
     challenge_blink_open: float = Field(
         0.85, ge=0.3, le=1.5, description="Lid gap share above which the eyes count as open again (a blink closes, then opens)."
     )
     allow_challenge_only: bool = Field(
-        False, description="Allow face punching with the challenge alone when a model file is missing (the challenge is then always asked)."
+        False,
+        description="Allow face punching with the challenge alone when a model file is missing (the challenge is then always asked).",
     )
     cues_enabled: bool = Field(True, description="Run the screen/print cue check (moiré, glare, border).")
     cues_moire_peak: float = Field(
-        13.5, ge=2, le=100, description="Height (dB over the smoothed spectrum) of the strongest high-frequency peak from which a moiré/halftone grid counts."
+        13.5,
+        ge=2,
+        le=100,
+        description="Height (dB over the smoothed spectrum) of the strongest high-frequency peak from which a moiré/halftone grid counts.",
     )
     cues_glare_area: float = Field(
         0.15, ge=0.001, le=0.5, description="Largest share of the face area one saturated, colourless highlight may cover."
     )
     cues_border_sides: int = Field(
-        3, ge=2, le=4, description="Straight edges on this many sides around the face (a paper or device frame) count as a border."
+        3,
+        ge=2,
+        le=4,
+        description="Straight edges on this many sides around the face (a paper or device frame) count as a border.",
     )
     cues_frames: int = Field(3, ge=1, le=30, description="Frames the cue check measures per approach (median over them).")
     cues_threshold: float = Field(0.5, ge=0, le=1, description="Cue score below which the face is refused as a screen or print.")

@@ -1,0 +1,61 @@
+"""``presensi bench liveness``: the attack harness in ISO/IEC 30107-3 terms, and the passive cost.
+
+Genuine presentations (the shared stills recaptured as the kiosk camera would see them, and runs
+of the real video) and attacks made from them (print, screen replay, a photo moved as a flat or
+bent sheet) go through the engine built from the configuration; see :mod:`kiosk.liveness.harness`.
+Figures are reported on the held-out split by default (the defaults were tuned on ``calibration``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_config
+
+NAME = "liveness"
+HELP = "APCER per attack type, BPCER on genuine material, passive liveness time per face"
+
+_SHARED = Path(os.environ.get("PRESENSI_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faces", type=Path, default=_SHARED / "testdata" / "faces", help="the shared test faces folder")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=_SHARED / "models" / "minifasnet",
+        help="folder of the MiniFASNet models, used when the config names none",
+    )
+    parser.add_argument(
+        "--split", choices=["holdout", "calibration", "all"], default="holdout", help="which sources to report on"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the attack generators")
+    parser.add_argument(
+        "--attacks-per-source", type=int, default=2, help="print and screen instances made from each genuine face"
+    )
+    parser.add_argument("--frames", type=int, default=5, help="frames per presentation")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from kiosk.liveness import harness
+
+    config = load_config(getattr(args, "config", None)).liveness
+    if config.minifasnet_v2 is None and config.minifasnet_v1se is None:
+        config = config.model_copy(
+            update={"minifasnet_v2": args.models / "MiniFASNetV2.onnx", "minifasnet_v1se": args.models / "MiniFASNetV1SE.onnx"}
+        )
+    sources = harness.still_sources(args.faces) + harness.video_sources(args.faces / "short_hamilton_clip.mp4")
+    report = harness.evaluate(
+        config, sources, split=args.split, seed=args.seed, frames=args.frames, attacks_per_source=args.attacks_per_source
+    )
+    from kiosk.liveness.challenge import ChallengeSettings
+
+    return {
+        "split": args.split,
+        "seed": args.seed,
+        **report.summary(),
+        **harness.challenge_tracks(ChallengeSettings.from_config(config), seed=args.seed),
+    }
