@@ -298,7 +298,9 @@ class SyncConfig(Section):
     client_key_file: Path | None = secret("Key of the optional client certificate (PEM).")
     batch_size: int = Field(500, ge=1, le=10000, description="Punches per upload request.")
     interval_s: float = Field(15.0, ge=1, le=3600, description="Seconds between sync rounds when idle.")
-    backoff_base_s: float = Field(2.0, ge=0.01, le=600, description="First wait after a failure; doubles per failure, with jitter.")
+    backoff_base_s: float = Field(
+        2.0, ge=0.01, le=600, description="First wait after a failure; doubles per failure, with jitter."
+    )
     backoff_max_s: float = Field(300.0, ge=0.05, le=86400, description="Longest wait between retries.")
     roster_interval_s: float = Field(300.0, ge=5, le=86400, description="Seconds between roster downloads.")
     compress: bool = Field(True, description="Compress upload bodies with gzip.")

@@ -6,6 +6,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -199,12 +200,21 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
                 now_s=clock.now().timestamp(),
                 window_s=config.signature_window_s,
             )
-            if not await run_in_threadpool(parts.ledger.use_nonce, signed.nonce, keyid, config.signature_window_s):
+            fresh = await run_in_threadpool(
+                partial(
+                    parts.ledger.use_nonce,
+                    signed.nonce,
+                    keyid,
+                    config.signature_window_s,
+                    remote=remote(request),
+                    clock_offset_s=signed.created - clock.now().timestamp(),
+                )
+            )
+            if not fresh:
                 raise SignatureRejected("replayed request (its nonce was already used)")
         except SignatureRejected as exc:
             await run_in_threadpool(parts.ledger.reject, keyid, source, exc.reason, remote(request))
             return refuse(401, exc.reason)
-        await run_in_threadpool(parts.ledger.seen, device.id, remote(request), signed.created - clock.now().timestamp())
         return device
 
     @app.get("/healthz", include_in_schema=False)

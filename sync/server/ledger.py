@@ -115,17 +115,26 @@ class Ledger:
 
     # -- replay protection and the record of refusals ---------------------------------------------
 
-    def use_nonce(self, nonce: str, device_id: str, window_s: float) -> bool:
-        """Record a request nonce; False when it was seen before (a replay)."""
+    def use_nonce(
+        self, nonce: str, device_id: str, window_s: float, *, remote: str = "", clock_offset_s: float | None = None
+    ) -> bool:
+        """Record a request nonce (and that the device was seen); False when the nonce was seen
+        before (a replay), in which case nothing is recorded."""
         now_s = self.clock.now().timestamp()
         with self.storage.tx() as tx:
             inserted = tx.execute(
                 "INSERT INTO nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING",
                 (nonce, device_id, now_s + 2 * window_s),
             ).rowcount
+            if not inserted:
+                return False
             if secrets.randbelow(64) == 0:
                 tx.execute("DELETE FROM nonces WHERE expires_at < ?", (now_s,))
-        return bool(inserted)
+            tx.execute(
+                "UPDATE devices SET last_seen = ?, last_addr = ?, clock_offset_s = COALESCE(?, clock_offset_s) WHERE id = ?",
+                (self._now(), remote[:100], clock_offset_s, device_id),
+            )
+        return True
 
     def reject(self, device_id: str, source: str, reason: str, remote: str = "") -> None:
         """Remember a refusal so the device page can show it."""
@@ -136,13 +145,6 @@ class Ledger:
                 (self._now(), device_id[:64], int(known), source, reason[:500], remote[:100]),
             )
         log.warning("refused %s from %s (%s): %s", source, device_id, remote, reason)
-
-    def seen(self, device_id: str, remote: str, clock_offset_s: float | None = None) -> None:
-        with self.storage.tx() as tx:
-            tx.execute(
-                "UPDATE devices SET last_seen = ?, last_addr = ?, clock_offset_s = COALESCE(?, clock_offset_s) WHERE id = ?",
-                (self._now(), remote[:100], clock_offset_s, device_id),
-            )
 
     def record_health(self, device_id: str, report: dict[str, Any], remote: str) -> None:
         offset = report.get("clock_offset_s")

@@ -42,7 +42,12 @@ def serve(config: ServerConfig, storage: Storage, *, announce: Any = None) -> No
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
     scheme = "http" if config.tls_cert_file is None else "https"
-    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_keep_alive": 30}
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": 3,
+    }
     if config.tls_cert_file is not None:
         options.update(ssl_certfile=str(config.tls_cert_file), ssl_keyfile=str(config.tls_key_file))
         if config.client_ca_file is not None:

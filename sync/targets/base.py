@@ -109,7 +109,12 @@ class TargetRunner:
     def run_once(self) -> Delivery:
         """One round: deliver what is pending (in batches) until none is left or the server
         is unavailable (TargetUnavailable propagates after the cursor keeps what was settled)."""
-        total = Delivery(self.cursor())
+        cursor = self.cursor()
+        resume = getattr(self.target, "resume_after", None)
+        start = resume(cursor) if resume is not None else cursor
+        if start != cursor:
+            self._advance(Delivery(min(start, self.store.last_seq())))
+        total = Delivery(min(start, self.store.last_seq()))
         while True:
             after = total.through_seq
             punches = self.store.since(after, self.batch)
@@ -124,6 +129,9 @@ class TargetRunner:
             total.rejects += delivery.rejects
             if delivery.through_seq < punches[-1].seq:
                 break
+        poll = getattr(self.target, "poll", None)
+        if poll is not None:
+            poll()
         return total
 
     def next_wait_s(self, retry_after_s: float | None = None) -> float:

@@ -95,11 +95,13 @@ class CuttingProxy:
     """A TCP proxy on 127.0.0.1 that cuts a share of connections after a random number of bytes,
     independently in each direction (both sockets are closed at the cut)."""
 
-    def __init__(self, upstream_port: int, rng: random.Random, *, cut_share: float = 0.5, max_offset: int = 40_000) -> None:
+    def __init__(
+        self, upstream_port: int, rng: random.Random, *, cut_share: float = 0.5, max_up: int = 40_000, max_down: int = 6_000
+    ) -> None:
         self.upstream_port = upstream_port
         self.rng = rng
         self.cut_share = cut_share
-        self.max_offset = max_offset
+        self.max_up, self.max_down = max_up, max_down
         self.cuts = 0
         self.connections = 0
         self._lock = threading.Lock()
@@ -119,11 +121,11 @@ class CuttingProxy:
         self._stopped.set()
         self._listener.close()
 
-    def _offset(self) -> int | None:
+    def _offset(self, limit: int) -> int | None:
         with self._lock:
             if self.rng.random() >= self.cut_share:
                 return None
-            return self.rng.randrange(0, self.max_offset)
+            return self.rng.randrange(0, limit)
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -139,8 +141,8 @@ class CuttingProxy:
             with self._lock:
                 self.connections += 1
             closer = _Closer(client, upstream)
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst, self._offset(), closer), daemon=True).start()
+            for src, dst, limit in ((client, upstream, self.max_up), (upstream, client, self.max_down)):
+                threading.Thread(target=self._pump, args=(src, dst, self._offset(limit), closer), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, cut_at: int | None, closer: _Closer) -> None:
         sent = 0
