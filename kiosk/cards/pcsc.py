@@ -37,6 +37,8 @@ _READER_GONE = {scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE, 
 #: Errors meaning the card left before it could be read.
 _CARD_GONE = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_RESET_CARD}
 _STATE_MASK = 0xFFFF  # pcsc-lite keeps an event counter in the high 16 bits
+READ_ATTEMPTS = 5
+RETRY_MS = 250
 
 
 def _message(hresult: int) -> str:
@@ -54,6 +56,7 @@ class PcscReader(CardReader):
         self._reader = ""
         self._state = scard.SCARD_STATE_UNAWARE
         self._present = False
+        self._failed_reads = 0
 
     @property
     def is_open(self) -> bool:
@@ -78,6 +81,7 @@ class PcscReader(CardReader):
         self._context = context
         self._state = scard.SCARD_STATE_UNAWARE
         self._present = False
+        self._failed_reads = 0
         self.name = f"PC/SC {self._reader}"
         log.info("opened %s", self.name)
 
@@ -106,8 +110,13 @@ class PcscReader(CardReader):
         context = self._context
         if context is None:
             raise DeviceError(f"{self.name} is not open")
-        hresult, states = scard.SCardGetStatusChange(context, max(0, int(timeout_s * 1000)), [(self._reader, self._state)])
+        wait_ms = max(0, int(timeout_s * 1000))
+        if self._failed_reads:
+            wait_ms = min(wait_ms, RETRY_MS)
+        hresult, states = scard.SCardGetStatusChange(context, wait_ms, [(self._reader, self._state)])
         if hresult in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
+            if self._failed_reads and not self._present and self._state & scard.SCARD_STATE_PRESENT:
+                return self._attempt(context)  # the card is still there: try reading it again
             return None
         if hresult != scard.SCARD_S_SUCCESS:
             self.close()
@@ -123,44 +132,61 @@ class PcscReader(CardReader):
         now = self._clock.monotonic_ns()
         present = bool(flags & scard.SCARD_STATE_PRESENT) and not flags & scard.SCARD_STATE_MUTE
         if present and not self._present:
-            self._present = True
-            return self._read_uid(context, now)
-        if not present and self._present:
-            self._present = False
-            return CardEvent(CardEventKind.REMOVED, self.name, now)
+            return self._attempt(context)
+        if not present:
+            self._failed_reads = 0
+            if self._present:
+                self._present = False
+                return CardEvent(CardEventKind.REMOVED, self.name, now)
         if flags & scard.SCARD_STATE_MUTE and not self._present:
             self._present = True
             return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail="the card does not answer (mute)")
         return None
 
-    def _read_uid(self, context: Any, now: int) -> CardEvent | None:
+    def _attempt(self, context: Any) -> CardEvent | None:
+        """Read the UID of the card now present. A failure that may pass (the card still settling,
+        or swapped quickly for another) is retried up to ``READ_ATTEMPTS`` times before it is
+        reported as UNREADABLE; a card taken away before it was read is no event at all."""
+        now = self._clock.monotonic_ns()
+        event, transient = self._read_uid(context, now)
+        if transient is None:
+            self._present, self._failed_reads = event is not None, 0
+            return event
+        self._failed_reads += 1
+        if self._failed_reads < READ_ATTEMPTS:
+            log.debug("PC/SC: reading a card failed (%s); trying again", transient)
+            return None
+        self._present, self._failed_reads = True, 0
+        return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=transient)
+
+    def _read_uid(self, context: Any, now: int) -> tuple[CardEvent | None, str | None]:
+        """(event, None) when done — event None if the card left — or (None, why) to try again."""
         hresult, card, protocol = scard.SCardConnect(
             context, self._reader, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
         )
         if hresult in _CARD_GONE:
-            self._present = False
-            return None
+            return None, None
         if hresult in _SERVICE_GONE or hresult in _READER_GONE:
             self.close()
             raise DeviceError(f"lost the card reader while connecting to a card: {_message(hresult)}")
         if hresult != scard.SCARD_S_SUCCESS:
-            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=f"connect failed: {_message(hresult)}")
+            return None, f"connect failed: {_message(hresult)}"
         try:
             hresult, response = scard.SCardTransmit(card, protocol, GET_UID)
         finally:
             scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
         if hresult in _CARD_GONE:
-            self._present = False
-            return None
+            return None, None
         if hresult != scard.SCARD_S_SUCCESS:
-            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=f"transmit failed: {_message(hresult)}")
+            return None, f"transmit failed: {_message(hresult)}"
         data = bytes(response)
         if len(data) < 3 or data[-2:] != b"\x90\x00":
             status = data[-2:].hex().upper() if len(data) >= 2 else "none"
-            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=f"the reader answered FF CA with status {status}")
+            detail = f"the reader answered FF CA with status {status} (not a contactless card it can read)"
+            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=detail), None
         try:
             uid = normalise_uid(data[:-2])
         except CardUidError as exc:
-            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=str(exc))
+            return CardEvent(CardEventKind.UNREADABLE, self.name, now, detail=str(exc)), None
         log.debug("PC/SC: card %s", masked_uid(uid))
-        return CardEvent(CardEventKind.PRESENT, self.name, now, uid)
+        return CardEvent(CardEventKind.PRESENT, self.name, now, uid), None
