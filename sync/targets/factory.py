@@ -1,0 +1,72 @@
+"""Build the configured extra targets (``[[targets]]``) with the unit's store wired in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from kiosk.cards.uid import normalise_uid
+from kiosk.clock import Clock
+from kiosk.config import AdmsTargetConfig, FrappeTargetConfig, TargetConfig
+from kiosk.privacy.erasure import erase_employee
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import Punch, PunchStore, format_instant
+from kiosk.store.roster import upsert_employee
+from sync.targets.adms import AdmsTarget, RosterCommands
+from sync.targets.base import PunchTarget
+from sync.targets.frappe import build_frappe
+
+log = logging.getLogger(__name__)
+
+
+def roster_commands(store: PunchStore, clock: Clock, *, actor: str) -> RosterCommands:
+    """What an allow-listed server command may do to the roster, with every change audited."""
+    conn = store.conn
+
+    def upsert(pin: str, name: str, card: str | None) -> None:
+        upsert_employee(conn, pin, name, now=clock.now(), source="adms")
+        if card and card.strip("[]0"):
+            uid = normalise_uid(card.strip("[]"), "hex" if card.startswith("[") else "decimal")
+            with write_transaction(conn, f"saving the card of {pin}"):
+                conn.execute(
+                    "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'adms', ?) "
+                    "ON CONFLICT(uid) DO UPDATE SET employee_id = excluded.employee_id",
+                    (uid, pin, format_instant(clock.now())),
+                )
+
+    def remove(pin: str) -> None:
+        erase_employee(conn, pin, now=clock.now(), actor=actor, reason="DATA DELETE USERINFO from the ADMS server")
+
+    def punches_between(start: datetime, end: datetime) -> list[Punch]:
+        rows = conn.execute(
+            "SELECT * FROM punches WHERE instant >= ? AND instant <= ? ORDER BY seq", (format_instant(start), format_instant(end))
+        )
+        return [Punch.from_row(r) for r in rows]
+
+    def info() -> dict[str, str]:
+        users = conn.execute("SELECT count(*) FROM employees WHERE active = 1").fetchone()[0]
+        return {
+            "~DeviceName": "Presensi Kiosk",
+            "~SerialNumber": store.identity.device_id,
+            "UserCount": str(users),
+            "TransactionCount": str(store.count()),
+            "FPCount": str(conn.execute("SELECT count(*) FROM finger_templates").fetchone()[0]),
+        }
+
+    return RosterCommands(upsert, remove, punches_between, info)
+
+
+def build_target(config: TargetConfig, store: PunchStore, clock: Clock, *, zone: str) -> PunchTarget:
+    if isinstance(config, FrappeTargetConfig):
+        return build_frappe(config, unit_zone=zone, device_id=store.identity.device_id)
+    assert isinstance(config, AdmsTargetConfig)
+    roster = roster_commands(store, clock, actor=f"adms:{config.name}") if config.apply_user_commands else None
+    return AdmsTarget(
+        config.name,
+        config.url,
+        config.serial_number or store.identity.device_id,
+        zone=zone,
+        roster=roster,
+        ca_file=config.ca_file,
+        allow_plain_http=config.allow_plain_http,
+    )

@@ -1,0 +1,233 @@
+"""Refusals by the real server over TLS: altered bytes, altered punches, replays, unknown keys,
+repeated and damaged bundles. Each is refused with its reason on the device page; nothing stored."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from helpers.sync_support import unit_runtime
+
+from kiosk.identity import DeviceIdentity
+from kiosk.runtime import Runtime
+from kiosk.store.punches import PunchRequest
+from sync import protocol
+from sync.demo import ServerProcess
+from sync.provision import provision
+from sync.service import export, run_once
+from sync.signing import sign_request
+from sync.targets.presensi_v1 import tls_context
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+@pytest.fixture
+def unit(tmp_path: Path, server: ServerProcess) -> Runtime:
+    runtime = unit_runtime(tmp_path / "unit")
+    provision(runtime, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = runtime.store()
+    for i in range(6):
+        store.record(PunchRequest(f"19850330201001100{i}", "card", kind="masuk", status="tepat_waktu"))
+    return runtime
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, verify=tls_context(server.ca_file)) as client:
+        yield client
+
+
+def signed_post(
+    http: httpx.Client, identity: DeviceIdentity, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[httpx.Response, dict[str, str]]:
+    signature = sign_request(identity, "POST", path, "", body, created=int(time.time()), randbytes=os.urandom)
+    all_headers = {**headers, **signature}
+    return http.post(path, content=body, headers=all_headers), all_headers
+
+
+def upload_body(runtime: Runtime, change: dict[str, Any] | None = None) -> tuple[bytes, dict[str, str]]:
+    punches = [protocol.punch_to_wire(p) for p in runtime.store().since(0, 100)]
+    if change:
+        punches[2] = {**punches[2], **change}
+    return protocol.encode_body({"punches": punches})
+
+
+def stored(server: ServerProcess) -> list[dict[str, Any]]:
+    with server.admin().storage.tx(write=False) as tx:
+        return tx.all("SELECT * FROM punches ORDER BY device_id, seq")
+
+
+def device_page(http: httpx.Client, device_id: str) -> str:
+    response = http.get(f"/devices/{device_id}")
+    assert response.status_code == 200
+    return html.unescape(response.text)
+
+
+def test_one_byte_changed_in_an_upload(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
+    before = stored(server)
+    body, headers = upload_body(unit)
+    raw = bytearray(body)
+    signature = sign_request(
+        unit.identity(), "POST", protocol.PUNCHES_PATH, "", bytes(raw), created=int(time.time()), randbytes=os.urandom
+    )
+    raw[len(raw) // 2] ^= 0x01  # in transit, after signing
+    response = http.post(protocol.PUNCHES_PATH, content=bytes(raw), headers={**headers, **signature})
+    assert response.status_code == 401
+    reason = "body does not match its Content-Digest"
+    assert reason in response.json()["error"]
+    assert stored(server) == before
+    assert reason in device_page(http, unit.identity().device_id)
+
+
+def test_a_punch_with_an_altered_time(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
+    before = stored(server)
+    body, headers = upload_body(unit, {"instant": "2026-11-23T00:01:00.000Z"})  # re-signed request, altered punch
+    response, _ = signed_post(http, unit.identity(), protocol.PUNCHES_PATH, body, headers)
+    assert response.status_code == 422
+    assert response.json()["error"] == "punch 3 was altered (its hash does not match its fields)"
+    assert stored(server) == before
+    assert "punch 3 was altered" in device_page(http, unit.identity().device_id)
+
+
+def test_a_replayed_request(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
+    body, headers = upload_body(unit)
+    first, sent_headers = signed_post(http, unit.identity(), protocol.PUNCHES_PATH, body, headers)
+    assert first.status_code == 200 and first.json()["acked_seq"] == 6
+    after_first = stored(server)
+    replay = http.post(protocol.PUNCHES_PATH, content=body, headers=sent_headers)
+    assert replay.status_code == 401
+    assert "replayed request" in replay.json()["error"]
+    assert stored(server) == after_first
+    assert "replayed request (its nonce was already used)" in device_page(http, unit.identity().device_id)
+
+
+def test_an_unknown_device_key(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
+    before = stored(server)
+    stranger = DeviceIdentity.generate()
+    body, headers = upload_body(unit)
+    response, _ = signed_post(http, stranger, protocol.PUNCHES_PATH, body, headers)
+    assert response.status_code == 401
+    assert response.json()["error"].startswith(f"unknown device key {stranger.device_id}")
+    assert stored(server) == before
+    assert "unknown device key" in device_page(http, stranger.device_id)
+    assert stranger.device_id in html.unescape(http.get("/").text)  # listed among unknown devices
+
+
+def test_the_same_bundle_twice_changes_nothing(server: ServerProcess, unit: Runtime, tmp_path: Path, http: httpx.Client) -> None:
+    result = export(unit, tmp_path / "usb")
+    assert result is not None and (result.first_seq, result.last_seq) == (1, 6)
+    csv_text = result.csv.read_text(encoding="utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("urut,waktu_lokal,zona,nip") and csv_text.count("\n") == 7
+    cmd = [sys.executable, "-m", "kiosk.cli", "server", "import", str(result.bundle), "--server-config", str(server.config_path)]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "6 new" in first.stdout
+    snapshot = stored(server)
+    second = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "0 new, 6 already held" in second.stdout
+    assert stored(server) == snapshot
+    via_endpoint = http.post(
+        protocol.BUNDLES_PATH, content=result.bundle.read_bytes(), headers={"Content-Type": "application/zip"}
+    )
+    assert via_endpoint.json() == {"acked_seq": 6, "accepted": 0, "duplicates": 6, "held": 0, "gap": None}
+    assert stored(server) == snapshot
+    # The unit then learns from the server that everything is there.
+    outcome = run_once(unit)
+    assert outcome["ok"] and outcome["acked_seq"] == 6 and outcome["uploaded"] == 0
+
+
+def _rezip(bundle: Path, member: str, edit: Any) -> bytes:
+    members = {}
+    with zipfile.ZipFile(bundle) as zf:
+        for name in zf.namelist():
+            members[name] = zf.read(name)
+    members[member] = edit(members[member])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _flip_byte(data: bytes) -> bytes:
+    raw = bytearray(data)
+    raw[len(raw) // 3] ^= 0x04
+    return bytes(raw)
+
+
+def _alter_time(data: bytes) -> bytes:
+    lines = data.splitlines()
+    punch = json.loads(lines[1])
+    punch["instant"] = "2026-11-23T00:01:00.000Z"
+    lines[1] = json.dumps(punch, separators=(",", ":"), sort_keys=True).encode()
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda b: _flip_byte(b.read_bytes()), "not a readable bundle"),
+        (lambda b: _rezip(b, "punches.jsonl", _flip_byte), "punches.jsonl does not match the digest in the signed manifest"),
+        (
+            lambda b: _rezip(b, "manifest.json", lambda m: m.replace(b'"count": 6', b'"count": 5')),
+            "manifest signature does not verify",
+        ),
+        (lambda b: _rezip(b, "punches.jsonl", _alter_time), "punches.jsonl does not match the digest"),
+    ],
+    ids=["byte-in-zip", "byte-in-punches", "manifest-edited", "altered-time"],
+)
+def test_a_damaged_bundle_is_refused(
+    server: ServerProcess, unit: Runtime, tmp_path: Path, http: httpx.Client, damage: Any, reason: str
+) -> None:
+    result = export(unit, tmp_path / "usb")
+    assert result is not None
+    before = stored(server)
+    response = http.post(protocol.BUNDLES_PATH, content=damage(result.bundle), headers={"Content-Type": "application/zip"})
+    assert response.status_code == 422
+    assert reason in response.json()["error"]
+    assert stored(server) == before
+    if reason != "not a readable bundle":  # an unreadable zip names no device
+        assert reason in device_page(http, unit.identity().device_id)
+
+
+def test_a_bundle_whose_punch_was_altered_and_resealed_is_refused(
+    server: ServerProcess, unit: Runtime, tmp_path: Path, http: httpx.Client
+) -> None:
+    """Someone with the flash disk edits a time and recomputes the digest, but cannot re-sign."""
+    import hashlib
+
+    result = export(unit, tmp_path / "usb")
+    assert result is not None
+    with zipfile.ZipFile(result.bundle) as zf:
+        lines = _alter_time(zf.read("punches.jsonl"))
+        manifest = json.loads(zf.read("manifest.json"))
+    manifest["punches_sha256"] = hashlib.sha256(lines).hexdigest()
+    forged = _rezip(result.bundle, "punches.jsonl", lambda _d: lines)
+    forged_path = tmp_path / "forged.zip"
+    forged_path.write_bytes(forged)
+    forged = _rezip(forged_path, "manifest.json", lambda _m: json.dumps(manifest, sort_keys=True, indent=1).encode())
+    before = stored(server)
+    response = http.post(protocol.BUNDLES_PATH, content=forged, headers={"Content-Type": "application/zip"})
+    assert response.status_code == 422 and "manifest signature does not verify" in response.json()["error"]
+    # Even with the device key to re-sign the manifest, the punch's own hash and signature fail.
+    manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode()
+    signature = unit.identity().sign(b"presensi-bundle-v1\n" + manifest_bytes).encode()
+    forged_path.write_bytes(forged)
+    resigned = _rezip(forged_path, "manifest.sig", lambda _s: signature)
+    response = http.post(protocol.BUNDLES_PATH, content=resigned, headers={"Content-Type": "application/zip"})
+    assert response.status_code == 422 and response.json()["error"] == "punch 2 was altered (its hash does not match its fields)"
+    assert stored(server) == before
