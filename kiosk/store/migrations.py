@@ -271,7 +271,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0005_schedule_events", SCHEDULE_EVENTS),
     ("0006_zk4370_uids", ZK_UIDS),
     ("0007_finger_bridge", FINGER_BRIDGE),
-    ("0007_target_rejects", TARGET_REJECTS),
+    ("0008_target_rejects", TARGET_REJECTS),
 ]
 
 
