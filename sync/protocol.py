@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,7 +108,7 @@ def decode_body(body: bytes, content_encoding: str | None) -> Any:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
                 body = stream.read(MAX_BODY_BYTES + 1)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"body is not valid gzip: {exc}") from exc
         if len(body) > MAX_BODY_BYTES:
             raise ValueError("decompressed body is too large")
