@@ -113,6 +113,20 @@ class Gallery:
         order = np.argsort(best)
         return [(self._unique_ids[i], float(best[i])) for i in order]
 
+    def _nearest_other(self, d: npt.NDArray[np.float32], code: np.int64) -> float | None:
+        """The smallest distance to a template of any employee but ``code``: look among the few
+        nearest first (an employee has a handful of templates), the whole gallery only if needed."""
+        n = len(d)
+        few = min(n, 16)
+        nearest = np.argpartition(d, few - 1)[:few] if few < n else np.arange(n)
+        candidates = [float(d[i]) for i in nearest if self._codes[i] != code]
+        if candidates:
+            return min(candidates)
+        if few == n:
+            return None
+        others = d[self._codes != code]
+        return float(others.min()) if others.size else None
+
     def identify(self, probe: Encoding, *, threshold: float, margin: float) -> Match:
         """Apply the threshold and margin rules to one probe."""
         if not len(self):
@@ -121,8 +135,8 @@ class Gallery:
         best = int(np.argmin(d))
         best_distance = float(d[best])
         code = self._codes[best]
-        others = d[self._codes != code]
-        gap = float(others.min()) - best_distance if others.size else None
+        other = self._nearest_other(d, code)
+        gap = other - best_distance if other is not None else None
         employee = self._unique_ids[code]
         name = self.names.get(employee)
         if best_distance >= threshold:

@@ -1,0 +1,304 @@
+"""``presensi bench face``: the face pipeline against a naive face_recognition loop, same frames.
+
+The naive baseline is what the face_recognition examples do: on every frame, HOG detection on
+the full frame with one upsampling pass, an encoding of every face, ``compare_faces`` over the
+gallery as a Python list. Ours: detection on the downscaled frame, re-detection near the tracked
+box in between, encodings only until k frames agree, identification as one matrix product,
+liveness through the injected engine.
+
+Decision latency is replayed in *virtual real time*: the video plays at its own frame rate, and
+each system always gets the newest frame available when it finishes the previous one (what a
+camera with a newest-frame capture thread gives it). The clock starts before the face is in
+view; latency is from the capture of the first frame in which the baseline's detector sees the
+face to the commit of the punch. The video's people are not enrolled anywhere: the bench enrols
+the person of the clip from two frames of the clip itself (the two largest views of his face).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kiosk.camera.base import Frame
+from kiosk.camera.file import read_video_frames, video_fps
+from kiosk.clock import FakeClock, FixedClockState
+from kiosk.config import KioskConfig, LivenessConfig, load_config
+from kiosk.face.detect import FaceDetector, box_area, face_recognition_module, to_rgb
+from kiosk.face.identify import Gallery
+from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
+from kiosk.identity import DeviceIdentity
+from kiosk.liveness.base import LivenessEngine
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchRequest, PunchStore
+
+NAME = "face"
+HELP = "decision latency, frame cost, identification at 1k/10k/100k and memory, beside a naive face_recognition baseline"
+
+EMPLOYEE = "BENCH-CLIP-1"
+
+
+def default_video() -> Path:
+    shared = Path(os.environ.get("PRESENSI_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
+    return shared / "testdata" / "faces" / "short_hamilton_clip.mp4"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--video", type=Path, default=None, help="video with one person approaching (default: the shared clip)")
+    parser.add_argument("--trials", type=int, default=3, help="latency replays per system (start phase shifted each time)")
+    parser.add_argument("--gallery-sizes", default="1000,10000,100000", help="gallery sizes for identification timing")
+    parser.add_argument("--queries", type=int, default=200, help="probes timed per gallery size (ours)")
+    parser.add_argument("--baseline-every", type=int, default=4, help="baseline frame cost on every Nth frame of the same range")
+
+
+def _liveness(config: KioskConfig) -> tuple[LivenessEngine | SkipLiveness, str]:
+    models = default_video().parents[2] / "models" / "minifasnet"
+    live: LivenessConfig = config.liveness
+    if live.minifasnet_v2 is None and (models / "MiniFASNetV2.onnx").is_file():
+        live = live.model_copy(
+            update={"minifasnet_v2": models / "MiniFASNetV2.onnx", "minifasnet_v1se": models / "MiniFASNetV1SE.onnx"}
+        )
+    try:
+        import random
+
+        from kiosk.liveness.engine import build_engine
+    except ImportError:
+        return SkipLiveness("bench: kiosk.liveness.engine is not available"), "skipped (engine absent)"
+    engine = build_engine(live, clock=FakeClock(), rng=random.Random(7))
+    if not engine.ready:
+        return SkipLiveness("bench: liveness models missing"), "skipped (models missing)"
+    return engine, repr(engine)
+
+
+def _store(root: Path, name: str, clock: FakeClock) -> PunchStore:
+    return PunchStore(open_database(root / f"{name}.db"), DeviceIdentity.generate(), clock, FixedClockState())
+
+
+def _synthetic(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Encodings with the spread of real ones (dlib values are roughly N(0, 0.09) per dimension)."""
+    return rng.normal(0.0, 0.09, size=(n, 128)).astype(np.float32)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one measurement script, read top to bottom
+    fr = face_recognition_module()
+    config = load_config(getattr(args, "config", None))
+    video = args.video or default_video()
+    started = time.perf_counter()
+    frames = read_video_frames(video)
+    capture_ms = (time.perf_counter() - started) / max(len(frames), 1) * 1000
+    fps = video_fps(video)
+    rng = np.random.default_rng(1)
+
+    # -- where the face is, and enrolment from two frames of the clip -----------------------
+    full = FaceDetector(scale=1.0, upsample=1)
+    in_view: list[int] = []
+    sizes: list[tuple[int, int]] = []
+    for i in range(0, len(frames), 3):
+        boxes = full.detect(to_rgb(frames[i]))
+        if boxes and box_area(boxes[0]) >= 80 * 80:
+            in_view.append(i)
+            sizes.append((box_area(boxes[0]), i))
+    if not in_view:
+        raise RuntimeError(f"{video}: no face of at least 80 px found")
+    first, last = in_view[0], in_view[-1]
+    picks: list[int] = []
+    for _, i in sorted(sizes, reverse=True):
+        if all(abs(i - j) >= 30 for j in picks):
+            picks.append(i)
+        if len(picks) == 2:
+            break
+    enrol = []
+    for i in picks:
+        rgb = to_rgb(frames[i])
+        enrol.append(full.encode(rgb, full.detect(rgb)[0]))
+    filler = _synthetic(998, rng)
+    gallery = Gallery(np.vstack([np.stack(enrol), filler]), [EMPLOYEE] * len(enrol) + [f"SYN{i:06d}" for i in range(len(filler))])
+    gallery_list = list(gallery.matrix.astype(np.float64))
+
+    liveness, liveness_mode = _liveness(config)
+    face_cfg = config.face
+    detector = FaceDetector(scale=face_cfg.detect_scale, upsample=face_cfg.upsample)
+
+    with tempfile.TemporaryDirectory(prefix="presensi-bench-face-") as tmp:
+        root = Path(tmp)
+
+        # -- frame cost while a face is tracked, same frames ---------------------------------
+        clock = FakeClock()
+        pipeline = FacePipeline(
+            face_cfg, store=_store(root, "cost", clock), gallery=gallery, liveness=liveness, clock=clock, detector=detector
+        )
+        ours_costs: list[float] = []
+        ours_all: list[float] = []
+        for seq, i in enumerate(range(first, last + 1)):
+            clock.advance(1 / fps)
+            t0 = time.perf_counter()
+            result = pipeline.process(Frame(frames[i], clock.monotonic_ns(), seq))
+            dt = time.perf_counter() - t0
+            ours_all.append(dt)
+            if result.track_id is not None:
+                ours_costs.append(dt)
+        stages = pipeline.stats.mean_ms()
+        stages["capture"] = round(capture_ms, 3)
+        base_costs: list[float] = []
+        base_stage = {"detection": 0.0, "encoding": 0.0, "matching": 0.0}
+        for i in range(first, last + 1, max(1, args.baseline_every)):
+            rgb = to_rgb(frames[i])
+            t0 = time.perf_counter()
+            boxes = fr.face_locations(rgb)
+            t1 = time.perf_counter()
+            encodings = fr.face_encodings(rgb, boxes)
+            t2 = time.perf_counter()
+            for enc in encodings:
+                fr.compare_faces(gallery_list, enc)
+            t3 = time.perf_counter()
+            base_costs.append(t3 - t0)
+            base_stage["detection"] += t1 - t0
+            base_stage["encoding"] += t2 - t1
+            base_stage["matching"] += t3 - t2
+        base_stage = {k: round(v / len(base_costs) * 1000, 3) for k, v in base_stage.items()}
+
+        # -- decision latency in virtual real time ------------------------------------------
+        lead = 1.0  # seconds of play before the face is in view
+        ours_lat, base_lat = [], []
+        for trial in range(args.trials):
+            start = max(0, first - int(lead * fps) - trial * 3)
+            ours_lat.append(_latency_ours(frames, fps, start, first, face_cfg, gallery, liveness, detector, root, trial))
+            base_lat.append(_latency_baseline(fr, frames, fps, start, first, gallery_list, gallery.employee_ids, root, trial))
+
+    # -- identification at scale, and memory ------------------------------------------------
+    ident: dict[str, Any] = {}
+    probe = enrol[0] + rng.normal(0, 0.02, 128).astype(np.float32)
+    for n in [int(s) for s in args.gallery_sizes.split(",") if s]:
+        big = Gallery(
+            np.vstack([np.stack(enrol), _synthetic(n - len(enrol), rng)]),
+            [EMPLOYEE] * len(enrol) + [f"S{i}" for i in range(n - len(enrol))],
+        )
+        times = []
+        for _ in range(args.queries):
+            t0 = time.perf_counter()
+            big.identify(probe, threshold=face_cfg.threshold, margin=face_cfg.margin)
+            times.append(time.perf_counter() - t0)
+        as_list = list(big.matrix.astype(np.float64))
+        base_times = []
+        for _ in range(max(3, args.queries // 40)):
+            t0 = time.perf_counter()
+            fr.compare_faces(as_list, probe)
+            base_times.append(time.perf_counter() - t0)
+        tracemalloc.start()
+        big.identify(probe, threshold=face_cfg.threshold, margin=face_cfg.margin)
+        ours_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        tracemalloc.start()
+        fr.compare_faces(as_list, probe)
+        base_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        label = f"{n // 1000}k"
+        ident[f"identify_{label}_ms_median"] = round(statistics.median(times) * 1000, 3)
+        ident[f"baseline_identify_{label}_ms_median"] = round(statistics.median(base_times) * 1000, 3)
+        ident[f"identify_{label}_ratio"] = round(statistics.median(base_times) / statistics.median(times), 1)
+        ident[f"gallery_{label}_bytes"] = int(big.matrix.nbytes)
+        ident[f"baseline_gallery_{label}_bytes"] = int(sum(a.nbytes + 112 for a in as_list))  # float64 arrays + object headers
+        ident[f"identify_{label}_peak_bytes"] = int(ours_peak)
+        ident[f"baseline_identify_{label}_peak_bytes"] = int(base_peak)
+        del as_list, big
+
+    ours_frame = statistics.mean(ours_costs)
+    base_frame = statistics.mean(base_costs)
+    ours_latency = statistics.median(ours_lat)
+    base_latency = statistics.median(base_lat)
+    return {
+        "video": str(video),
+        "video_fps": round(fps, 2),
+        "frames": len(frames),
+        "face_in_view_frames": [first, last],
+        "enrolled_from_frames": picks,
+        "gallery_templates_for_latency": len(gallery),
+        "liveness": liveness_mode,
+        "detect_scale": face_cfg.detect_scale,
+        "upsample": face_cfg.upsample,
+        "agree_frames": face_cfg.agree_frames,
+        "frame_ms_tracked_mean": round(ours_frame * 1000, 2),
+        "baseline_frame_ms_mean": round(base_frame * 1000, 2),
+        "frame_cost_ratio": round(base_frame / ours_frame, 2),
+        "frames_per_s": round(len(ours_all) / sum(ours_all), 1),
+        "baseline_frames_per_s": round(len(base_costs) / sum(base_costs), 2),
+        "decision_latency_ms_median": round(ours_latency * 1000, 1),
+        "baseline_decision_latency_ms_median": round(base_latency * 1000, 1),
+        "decision_latency_ms_all": [round(x * 1000, 1) for x in ours_lat],
+        "baseline_decision_latency_ms_all": [round(x * 1000, 1) for x in base_lat],
+        "decision_latency_ratio": round(base_latency / ours_latency, 2),
+        "stage_ms_mean": stages,
+        "baseline_stage_ms_mean": base_stage,
+        **ident,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "encodings_in_tracked_pass": pipeline.encodings,
+    }
+
+
+def _latency_ours(  # noqa: PLR0917 - the replay's inputs, named
+    frames: list[np.ndarray],
+    fps: float,
+    start: int,
+    first: int,
+    face_cfg: Any,
+    gallery: Gallery,
+    liveness: LivenessEngine | SkipLiveness,
+    detector: FaceDetector,
+    root: Path,
+    trial: int,
+) -> float:
+    clock = FakeClock()
+    store = _store(root, f"ours-{trial}", clock)
+    pipeline = FacePipeline(face_cfg, store=store, gallery=gallery, liveness=liveness, clock=clock, detector=detector)
+    v, seq = 0.0, 0
+    while True:
+        index = start + int(v * fps)
+        if index >= len(frames):
+            return float("inf")
+        seq += 1
+        captured = (index - start) / fps
+        t0 = time.perf_counter()
+        result = pipeline.process(Frame(frames[index], int(captured * 1e9) + 1, seq))
+        v = max(v, captured) + (time.perf_counter() - t0)
+        if any(d.outcome is Outcome.ACCEPTED for d in result.decisions):
+            return v - (first - start) / fps
+
+
+def _latency_baseline(  # noqa: PLR0917 - the replay's inputs, named
+    fr: Any,
+    frames: list[np.ndarray],
+    fps: float,
+    start: int,
+    first: int,
+    gallery_list: list[np.ndarray],
+    ids: list[str],
+    root: Path,
+    trial: int,
+) -> float:
+    store = _store(root, f"base-{trial}", FakeClock())
+    v = 0.0
+    while True:
+        index = start + int(v * fps)
+        if index >= len(frames):
+            return float("inf")
+        captured = (index - start) / fps
+        t0 = time.perf_counter()
+        rgb = to_rgb(frames[index])
+        hit = None
+        for enc in fr.face_encodings(rgb, fr.face_locations(rgb)):
+            matches = fr.compare_faces(gallery_list, enc)
+            if any(m and ids[i] == EMPLOYEE for i, m in enumerate(matches)):
+                hit = EMPLOYEE
+        if hit:
+            store.record(PunchRequest(hit, "face"))
+        v = max(v, captured) + (time.perf_counter() - t0)
+        if hit:
+            return v - (first - start) / fps
