@@ -262,6 +262,17 @@ CREATE TABLE target_rejects (
 );
 """
 
+EVIDENCE = """
+CREATE TABLE evidence_photos (
+    punch_id TEXT PRIMARY KEY,            -- the face punch it shows
+    seq INTEGER NOT NULL,
+    photo BLOB NOT NULL,                  -- sealed JPEG of the face crop (kiosk.privacy)
+    scheme TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    acked_at TEXT                         -- when retention first saw its punch acknowledged
+);
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -272,6 +283,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0006_zk4370_uids", ZK_UIDS),
     ("0007_finger_bridge", FINGER_BRIDGE),
     ("0008_target_rejects", TARGET_REJECTS),
+    ("0009_evidence_photos", EVIDENCE),
 ]
 
 

@@ -1,0 +1,84 @@
+"""Retention: the unit keeps personal data only as long as it needs it.
+
+- A punch is pruned once **every** delivery cursor (the central server's ``presensi_v1`` and each
+  ``[[targets]]``) acknowledged it **and** it is older than ``store.retention_days``. Pruning
+  moves the chain's signed base, so what remains still verifies.
+- An evidence photo (off by default) is deleted ``privacy.evidence_days`` after its punch was
+  acknowledged — or with the punch, whichever comes first.
+- Enrolment photos are never stored at all.
+
+``enforce`` is run daily (``presensi retention``, from a systemd timer) and reports what it
+removed; the audit log records the counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kiosk import audit
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import PunchStore, format_instant
+
+log = logging.getLogger(__name__)
+
+CENTRAL_CURSOR = "presensi_v1"
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    punches_pruned: int
+    pruned_through_seq: int
+    evidence_deleted: int
+    acknowledged_seq: int  # the lowest acknowledgement over all delivery cursors
+
+    def summary(self) -> str:
+        return (
+            f"{self.punches_pruned} acknowledged punches pruned (through seq {self.pruned_through_seq}), "
+            f"{self.evidence_deleted} evidence photos deleted; acknowledged through seq {self.acknowledged_seq}"
+        )
+
+
+def acknowledged_seq(conn: sqlite3.Connection, cursors: Sequence[str]) -> int:
+    """The highest seq that every named delivery cursor acknowledged (0 if any has none). Read-only."""
+    if not cursors:
+        return 0
+    values = []
+    for name in cursors:
+        row = conn.execute("SELECT acked_seq FROM sync_cursors WHERE target = ?", (name,)).fetchone()
+        values.append(int(row[0]) if row else 0)
+    return min(values)
+
+
+def enforce(
+    store: PunchStore,
+    *,
+    now: datetime,
+    retention_days: int,
+    evidence_days: int,
+    cursors: Sequence[str] = (CENTRAL_CURSOR,),
+    actor: str = "retention",
+) -> RetentionReport:
+    conn = store.conn
+    acked = acknowledged_seq(conn, cursors)
+    cutoff = format_instant(now - timedelta(days=retention_days))
+    row = conn.execute("SELECT MAX(seq) FROM punches WHERE seq <= ? AND instant < ?", (acked, cutoff)).fetchone()
+    through = int(row[0] or 0)
+    # Evidence photos go evidence_days after their punch was acknowledged: this (daily) job
+    # stamps each newly acknowledged photo, and deletes those stamped long enough ago.
+    stamp = format_instant(now)
+    evidence_cutoff = format_instant(now - timedelta(days=evidence_days))
+    with write_transaction(conn, "deleting expired evidence photos"):
+        conn.execute("UPDATE evidence_photos SET acked_at = ? WHERE acked_at IS NULL AND seq <= ?", (stamp, acked))
+        deleted = conn.execute(
+            "DELETE FROM evidence_photos WHERE (acked_at IS NOT NULL AND acked_at <= ?) OR seq <= ?", (evidence_cutoff, through)
+        ).rowcount
+    pruned = store.prune_through(through) if through else 0
+    report = RetentionReport(pruned, through if pruned else 0, deleted, acked)
+    if pruned or deleted:
+        audit.record(conn, actor, "retention.enforce", now=now, punches=pruned, through_seq=through, evidence=deleted)
+    log.info("retention: %s", report.summary())
+    return report
