@@ -8,6 +8,7 @@ surfaces as :class:`~kiosk.errors.DeviceError`, silence as an empty read.
 from __future__ import annotations
 
 import logging
+import termios
 import time
 from collections.abc import Callable
 
@@ -61,7 +62,7 @@ class SerialLink:
             return
         try:
             self._serial = serial.Serial(self.port, self._baud, timeout=0, write_timeout=2.0, exclusive=True)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise DeviceError(
                 f"cannot open the fingerprint module's port {self.port}: {exc}; check the cable and fingerprint.port"
             ) from exc
@@ -70,7 +71,7 @@ class SerialLink:
         if self._serial is not None:
             try:
                 self._serial.close()
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, termios.error) as exc:
                 log.debug("closing %s: %s", self.port, exc)
             self._serial = None
 
@@ -79,7 +80,7 @@ class SerialLink:
         if self._serial is not None:
             try:
                 self._serial.baudrate = baud
-            except (serial.SerialException, OSError, ValueError) as exc:
+            except (serial.SerialException, OSError, ValueError, termios.error) as exc:
                 raise DeviceError(f"cannot set {baud} baud on {self.port}: {exc}") from exc
 
     def _port(self) -> serial.Serial:
@@ -91,7 +92,7 @@ class SerialLink:
         try:
             self._port().write(data)
             self._port().flush()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise DeviceError(f"writing to the fingerprint module on {self.port} failed: {exc}; is it unplugged?") from exc
         self.bytes_out += len(data)
 
@@ -110,7 +111,7 @@ class SerialLink:
                 waiting = port.in_waiting
                 port.timeout = 0
                 data = first + (port.read(waiting) if waiting else b"")
-            except (serial.SerialException, OSError, TypeError) as exc:
+            except (serial.SerialException, OSError, TypeError, termios.error) as exc:
                 # pyserial raises SerialException ("readiness to read but returned no data")
                 # when the other end of a pty or a USB adapter goes away.
                 raise DeviceError(f"reading from the fingerprint module on {self.port} failed: {exc}; is it unplugged?") from exc
@@ -127,6 +128,6 @@ class SerialLink:
                 deadline = self._monotonic() + quiet_s
                 while chunk := self.read_some(deadline):
                     dropped += len(chunk)
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise DeviceError(f"flushing the fingerprint module's port {self.port} failed: {exc}") from exc
         return dropped

@@ -158,7 +158,7 @@ class FrameReader:
             verdict = self._check_at(0)
             if isinstance(verdict, (Packet, DataPacket)):
                 size = PACKET_SIZE if isinstance(verdict, Packet) else len(verdict.data) + DATA_OVERHEAD
-                self._drop(size)
+                del self._buf[:size]
                 if isinstance(verdict, DataPacket):
                     self._data_len = None
                 return verdict

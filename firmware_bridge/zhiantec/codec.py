@@ -216,7 +216,7 @@ class FrameReader:
             self._drop(start)
             verdict = self._check_at(0)
             if isinstance(verdict, Packet):
-                self._drop(OVERHEAD + len(verdict.payload))
+                del self._buf[: OVERHEAD + len(verdict.payload)]
                 return verdict
             if verdict is None:
                 # Incomplete: if a complete valid frame starts later in the buffer, this header
