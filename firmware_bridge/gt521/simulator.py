@@ -153,14 +153,13 @@ class GT521Simulator(ModuleSimulator):
             self._nack(Nack.IS_NOT_USED)
 
     def _enroll_start(self, param: int) -> None:
-        if param != NO_SAVE:
-            if self._slot_error(param):
-                return
-            if param in self.library:
-                self._nack(Nack.IS_ALREADY_USED)
-                return
+        if param != NO_SAVE and self._slot_error(param):
+            return
         if len(self.library) >= self.capacity:
             self._nack(Nack.DB_IS_FULL)
+            return
+        if param in self.library:
+            self._nack(Nack.IS_ALREADY_USED)
             return
         self.enrol_slot = param
         self.enrol_steps = []
