@@ -187,7 +187,7 @@ def test_answer_apdu_follows_the_pcsc_get_data_rules() -> None:
 def test_insert_punches_remove_and_unknown_card(
     pcscd: Pcscd, running: tuple[CardService, queue.Queue[CardDecision]], store: PunchStore
 ) -> None:
-    service, decisions = running
+    _service, decisions = running
     card = VirtualContactlessCard("04A1B2C3D4E5F6", port=pcscd.port).insert()
     try:
         decision = decisions.get(timeout=WAIT_S)

@@ -92,7 +92,8 @@ class Rdm6300Decoder:
                 del self._buf[:FRAME_LEN]
             except ProtocolError:
                 self.bad_frames += 1
-                del self._buf[:1]  # resynchronise on the next STX
+                restart = self._buf.find(STX, 1)  # resynchronise on the next STX
+                del self._buf[: restart if restart > 0 else len(self._buf)]
 
 
 class Rdm6300Reader(CardReader):

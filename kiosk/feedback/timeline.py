@@ -42,27 +42,34 @@ def _run(timer: Timer) -> None:
 
 
 class ManualScheduler:
-    """Time moves only in :meth:`advance`; due callbacks run in time order, inside the call."""
+    """Time moves only in :meth:`advance`; due callbacks run in time order, inside the call.
+
+    Time is kept in whole microseconds so that ten steps of 10 ms reach exactly 100 ms.
+    """
 
     def __init__(self) -> None:
-        self.now_s = 0.0
+        self._now_us = 0
         self._heap: list[Timer] = []
         self._order = itertools.count()
 
+    @property
+    def now_s(self) -> float:
+        return self._now_us / 1e6
+
     def call_later(self, delay_s: float, fn: Callable[[], None]) -> Timer:
-        timer = Timer(self.now_s + max(0.0, delay_s), next(self._order), fn)
+        timer = Timer(self._now_us + max(0, round(delay_s * 1e6)), next(self._order), fn)
         heapq.heappush(self._heap, timer)
         return timer
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass, running each callback at its due time."""
-        end = self.now_s + seconds
+        end = self._now_us + round(seconds * 1e6)
         while self._heap and self._heap[0].due <= end:
             timer = heapq.heappop(self._heap)
-            self.now_s = max(self.now_s, timer.due)
+            self._now_us = max(self._now_us, int(timer.due))
             if not timer.cancelled:
                 _run(timer)
-        self.now_s = end
+        self._now_us = end
 
     def run_due(self) -> None:
         """Run what is due now (zero-delay steps) without moving time."""
@@ -73,7 +80,7 @@ class ManualScheduler:
         return sum(1 for t in self._heap if not t.cancelled)
 
     def __repr__(self) -> str:
-        return f"ManualScheduler(t={self.now_s:.3f}s, pending={self.pending})"
+        return f"ManualScheduler(t={self.now_s:.6f}s, pending={self.pending})"
 
 
 class ThreadScheduler:
