@@ -193,6 +193,7 @@ class SyncClient:
         return apply_roster(self.conn, doc, self.clock.now())
 
     def heartbeat(self) -> None:
+        self.record_offset()
         self.target.heartbeat(build_report(self.conn, self.data_dir, self.clock_state, self.clock.now()))
 
     def prune(self) -> int:

@@ -152,7 +152,7 @@ class Ledger:
         roster = report.get("roster_version")
         with self.storage.tx() as tx:
             tx.execute(
-                "UPDATE devices SET last_seen = ?, last_addr = ?, health = ?, clock_offset_s = ?, queue_depth = ?, "
+                "UPDATE devices SET last_seen = ?, last_addr = ?, health = ?, clock_offset_s = COALESCE(?, clock_offset_s), queue_depth = ?, "
                 "roster_version = COALESCE(?, roster_version) WHERE id = ?",
                 (
                     self._now(),

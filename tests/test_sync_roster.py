@@ -1,0 +1,108 @@
+"""Roster, heartbeat and CA pinning end to end: admin commands → real server over TLS → unit database."""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from helpers.sync_support import unit_runtime
+
+from kiosk.health import Health, report
+from kiosk.store.punches import PunchRequest
+from sync.demo import ServerProcess
+from sync.protocol import SyncUnavailable
+from sync.provision import build_client, provision
+from sync.server.certs import demo_pki
+from sync.service import run_once
+from sync.state import UPLOAD_CURSOR, get_cursor
+from sync.targets.presensi_v1 import tls_context
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path / "server") as running:
+        yield running
+
+
+def admin_cmd(server: ServerProcess, *args: str) -> str:
+    cmd = [sys.executable, "-m", "kiosk.cli", "server", *args, "--server-config", str(server.config_path)]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def test_roster_from_admin_commands_reaches_the_unit(server: ServerProcess, tmp_path: Path, faces_dir: Path) -> None:
+    admin_cmd(server, "add-unit", "DISKOMINFO", "Dinas Komunikasi dan Informatika")
+    admin_cmd(server, "add-employee", "198503302010011001", "Budi Santoso", "--unit", "DISKOMINFO", "--work-code", "5HARI")
+    out = admin_cmd(server, "enrol-face", "198503302010011001", str(faces_dir / "obama_small.jpg"))
+    assert "1 face template" in out
+    admin_cmd(server, "add-card", "04:a1:b2:c3", "198503302010011001")
+    pack = tmp_path / "apel.json"
+    pack.write_text(
+        json.dumps(
+            {
+                "id": "apel-2026-11-30",
+                "kind": "apel",
+                "title": "Apel Senin",
+                "location": "Alun-alun",
+                "starts_at": "2026-11-30T00:00:00Z",
+                "ends_at": "2026-11-30T01:30:00Z",
+            }
+        )
+    )
+    assert "published in roster version 1" in admin_cmd(server, "publish-event", str(pack))
+    token = admin_cmd(server, "issue-token", "--unit", "DISKOMINFO").strip()
+    runtime = unit_runtime(tmp_path / "unit")
+    provision(runtime, server.url, token, server.ca_file)
+    outcome = run_once(runtime)
+    assert outcome["ok"] and outcome["roster_version"] == 1
+    conn = runtime.connect()
+    assert conn.execute("SELECT name, unit_code, work_code FROM employees").fetchone()[:] == (
+        "Budi Santoso",
+        "DISKOMINFO",
+        "5HARI",
+    )
+    encoding = np.frombuffer(conn.execute("SELECT encoding FROM face_templates").fetchone()[0], dtype="<f4")
+    assert encoding.shape == (128,) and 0.5 < float(np.linalg.norm(encoding)) < 2.0  # a real dlib encoding
+    assert conn.execute("SELECT uid FROM cards").fetchone()[0] == "04A1B2C3"
+    assert conn.execute("SELECT title FROM events").fetchone()[0] == "Apel Senin"
+    # An incremental change: the employee leaves.
+    admin_cmd(server, "remove-employee", "198503302010011001")
+    admin_cmd(server, "publish")
+    assert run_once(runtime)["roster_version"] == 2
+    assert conn.execute("SELECT active FROM employees").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 0
+    conn.close()
+
+
+def test_heartbeat_shows_queue_faults_and_clock_on_the_device_page(server: ServerProcess, tmp_path: Path) -> None:
+    runtime = unit_runtime(tmp_path / "unit", batch_size=2)
+    provision(runtime, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = runtime.store()
+    for i in range(5):
+        store.record(PunchRequest(f"EMP{i}", "card"))
+    report(store.conn, "camera", Health.FAIL, "Kamera tidak terdeteksi", now=runtime.clock.now(), error="/dev/video0 missing")
+    client = build_client(runtime)
+    client.upload_pending(max_batches=1)  # two of five delivered, three queued
+    client.heartbeat()
+    client.target.close()
+    with httpx.Client(base_url=server.url, verify=tls_context(server.ca_file)) as http:
+        page = html.unescape(http.get(f"/devices/{store.identity.device_id}").text)
+    assert "Kamera tidak terdeteksi" in page
+    assert "<tr><th>Antrean di perangkat</th><td>3</td></tr>" in page
+    assert "Diterima s.d. urut</th><td>2</td>" in page
+    device = server.admin().devices()[0]
+    assert device["queue_depth"] == 3 and abs(device["clock_offset_s"]) < 5
+    assert get_cursor(store.conn, UPLOAD_CURSOR) == 2
+
+
+def test_a_server_with_another_ca_is_not_trusted(server: ServerProcess, tmp_path: Path) -> None:
+    other_ca = demo_pki(tmp_path / "other-pki").ca_cert
+    runtime = unit_runtime(tmp_path / "unit")
+    with pytest.raises(SyncUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        provision(runtime, server.url, server.admin().issue_token(), other_ca)
