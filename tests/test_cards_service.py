@@ -191,13 +191,30 @@ def test_classifier_sets_kind_and_status(people: PunchStore, clock: FakeClock) -
 
     def classify(employee_id: str, instant: datetime) -> Classification:
         seen.append(instant)
-        return Classification(kind="masuk", status="terlambat", minutes=12)
+        return Classification(kind="masuk", status="terlambat", minutes=12, event_id=None)
 
     h = Harness(people, clock, classify=classify)
     with h.service:
         punch = h.tap("04A1B2C3").punch
     assert punch is not None and (punch.kind, punch.status, punch.minutes) == ("masuk", "terlambat", 12)
     assert seen == [clock.now()]
+
+
+def test_the_schedules_classification_and_the_face_pipelines_tuple_both_work(people: PunchStore, clock: FakeClock) -> None:
+    from kiosk.schedule.classify import Classification as ScheduleClassification
+
+    schedule_result = ScheduleClassification("masuk", "terlambat", 12)
+    h = Harness(people, clock, classify=lambda employee_id, instant: schedule_result)
+    with h.service:
+        decision = h.tap("04A1B2C3")
+    assert decision.punch is not None and decision.punch.status == "terlambat"
+    assert decision.status_text == schedule_result.text("id") and decision.status_text
+    assert decision.as_dict()["status_text_en"] == schedule_result.text("en")
+    clock.advance(3600)
+    t = Harness(people, clock, classify=lambda employee_id, instant: ("pulang", "tepat_waktu", 0))
+    with t.service:
+        punch = t.tap("04A1B2C3").punch
+    assert punch is not None and (punch.kind, punch.status) == ("pulang", "tepat_waktu")
 
 
 def test_unreadable_card_and_removal(harness: Harness) -> None:

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from kiosk import health
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
@@ -62,6 +62,8 @@ class CardDecision:
     text: str = ""
     text_en: str = ""
     method: str | None = None  # card | card+face
+    status_text: str = ""  # the schedule's line, e.g. "Masuk – tepat waktu" / "Terlambat 12 menit" (when it gives one)
+    status_text_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON (the card UID masked)."""
@@ -77,6 +79,8 @@ class CardDecision:
             "text": self.text,
             "text_en": self.text_en,
             "method": self.method,
+            "status_text": self.status_text,
+            "status_text_en": self.status_text_en,
             "punch": None
             if punch is None
             else {
@@ -94,7 +98,9 @@ class CardDecision:
 
 @dataclass(frozen=True)
 class Classification:
-    """What the schedule makes of a punch at this instant (see kiosk.schedule)."""
+    """What the schedule makes of a punch at this instant. Any object with ``kind``, ``status``
+    and ``minutes`` will do (``kiosk.schedule.classify.Classification`` is one; its ``text()``
+    becomes the decision's ``status_text``), as does the face pipeline's (kind, status, minutes) tuple."""
 
     kind: str = "lainnya"
     status: str = ""
@@ -102,13 +108,31 @@ class Classification:
     event_id: str | None = None
 
 
-class Classifier(Protocol):
-    def __call__(self, employee_id: str, instant: datetime) -> Classification: ...
+Classifier = Callable[[str, datetime], Any]
 
 
 def no_schedule(employee_id: str, instant: datetime) -> Classification:
     """The classifier when no schedule is wired in: kind ``lainnya``, no status."""
     return Classification()
+
+
+def _request_fields(result: Any) -> dict[str, Any]:
+    if isinstance(result, tuple):
+        kind, status, minutes = result
+        return {"kind": kind, "status": status, "minutes": int(minutes)}
+    return {
+        "kind": result.kind,
+        "status": result.status,
+        "minutes": int(result.minutes),
+        "event_id": getattr(result, "event_id", None),
+    }
+
+
+def _status_texts(result: Any) -> tuple[str, str]:
+    text = getattr(result, "text", None)
+    if not callable(text):
+        return "", ""
+    return str(text("id")), str(text("en"))
 
 
 @dataclass(frozen=True)
@@ -405,17 +429,10 @@ class CardService:
     def _punch(self, event: CardEvent, employee: Employee, method: str, extra: dict[str, Any]) -> None:
         now = self.clock.now()
         classification = self.classify(employee.id, now)
+        status_text, status_text_en = _status_texts(classification)
         try:
             punch = self.store.record(
-                PunchRequest(
-                    employee_id=employee.id,
-                    method=method,
-                    kind=classification.kind,
-                    status=classification.status,
-                    minutes=classification.minutes,
-                    event_id=classification.event_id,
-                    **extra,
-                )
+                PunchRequest(employee_id=employee.id, method=method, **_request_fields(classification), **extra)
             )
         except ClockError as exc:
             self._refuse(event, Reason.CLOCK, employee, method=method, text=exc.screen_text)
@@ -438,6 +455,8 @@ class CardService:
                 text=f"Terima kasih, {employee.name} — {clock_text}",
                 text_en=f"Thank you, {employee.name} — {clock_text}",
                 method=method,
+                status_text=status_text,
+                status_text_en=status_text_en,
             )
         )
 
