@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,11 +16,12 @@ import numpy as np
 import pytest
 from helpers.sync_support import unit_runtime
 
+from kiosk.clock import SystemClock
 from kiosk.health import Health, report
-from kiosk.store.punches import PunchRequest
+from kiosk.store.punches import PunchRequest, PunchStore
 from sync.demo import ServerProcess
 from sync.protocol import SyncUnavailable
-from sync.provision import build_client, provision
+from sync.provision import build_client, offset_aware_state, provision
 from sync.server.certs import demo_pki
 from sync.service import run_once
 from sync.state import UPLOAD_CURSOR, get_cursor
@@ -106,3 +109,54 @@ def test_a_server_with_another_ca_is_not_trusted(server: ServerProcess, tmp_path
     runtime = unit_runtime(tmp_path / "unit")
     with pytest.raises(SyncUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
         provision(runtime, server.url, server.admin().issue_token(), other_ca)
+
+
+class SkewedClock(SystemClock):
+    """The machine's clock, wrong by ``skew_s`` (a unit whose RTC battery died)."""
+
+    def __init__(self, skew_s: float) -> None:
+        super().__init__()
+        self.skew = timedelta(seconds=skew_s)
+
+    def now(self) -> datetime:
+        return super().now() + self.skew
+
+
+def test_a_unit_with_a_wrong_clock_still_syncs_and_flags_new_punches(server: ServerProcess, tmp_path: Path) -> None:
+    runtime = unit_runtime(tmp_path / "unit")
+    runtime.clock = SkewedClock(3600.0)  # an hour ahead: outside the server's 300 s signature window
+    provision(runtime, server.url, server.admin().issue_token(), server.ca_file)  # retried with the server's time
+    conn = runtime.connect()
+    store = PunchStore(conn, runtime.identity(), runtime.clock, offset_aware_state(runtime, conn))
+    before = store.record(PunchRequest("EMP1", "card"))
+    outcome = run_once(runtime)
+    assert outcome["ok"] and outcome["acked_seq"] == 1
+    assert -3602 < outcome["clock_offset_s"] < -3598
+    after = store.record(PunchRequest("EMP1", "card"))
+    assert (before.clock_state, after.clock_state) == ("synced", "unsynced")
+    assert run_once(runtime)["acked_seq"] == 2
+    with server.admin().storage.tx(write=False) as tx:
+        assert [r["clock_state"] for r in tx.all("SELECT clock_state FROM punches ORDER BY seq")] == ["synced", "unsynced"]
+    conn.close()
+
+
+def test_the_thin_commands(server: ServerProcess, tmp_path: Path, presensi_cmd: list[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "unit")]
+    env = {**os.environ, "PRESENSI_CLOCK_STATE": "synced"}
+
+    def run(*args: str) -> str:
+        return subprocess.run([*presensi_cmd, *args, *data], capture_output=True, text=True, check=True, env=env).stdout
+
+    token = server.admin().issue_token("DISKOMINFO")
+    assert "provisioned: device PK-" in run("provision", "--server", server.url, "--token", token, "--ca", str(server.ca_file))
+    runtime = unit_runtime(tmp_path / "unit")
+    store = runtime.store()
+    for _ in range(3):
+        store.record(PunchRequest("EMP1", "card"))
+    runtime.close()
+    exported = run("export", "--to", str(tmp_path / "usb"))
+    assert "3 presensi (urut 1–3)" in exported
+    assert json.loads(run("sync", "status", "--json"))["pending"] == 3
+    once = json.loads(run("sync", "once", "--json"))
+    assert once["ok"] and once["uploaded"] == 3 and once["acked_seq"] == 3
+    assert "Tidak ada presensi" in run("export", "--to", str(tmp_path / "usb"))  # nothing unacknowledged left

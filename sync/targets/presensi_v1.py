@@ -113,7 +113,7 @@ class PresensiV1Target:
             except httpx.HTTPError as exc:
                 raise SyncUnavailable(f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}") from exc
             self._measure_offset(response, local_sent, time.monotonic() - sent)
-            if response.status_code == 401 and attempt == 1 and "time outside" in self._error(response):
+            if response.status_code in (401, 403) and attempt == 1 and "time outside" in self._error(response):
                 log.warning("server refused our request time; retrying with its clock (offset %.1f s)", self.offset_s)
                 continue
             return self._check(response)
