@@ -39,6 +39,7 @@ class Reason(enum.StrEnum):
     UNREADABLE = "unreadable"
     STORAGE = "storage"
     CLOCK = "clock"
+    EVENT = "event"  # event mode refused (not a participant here, already counted, outside the window)
 
 
 #: (Bahasa Indonesia, English) for each reason.
@@ -54,6 +55,7 @@ TEXTS: Mapping[Reason, tuple[str, str]] = {
     Reason.UNREADABLE: ("Kartu tidak terbaca — tempelkan lagi", "Card could not be read — tap again"),
     Reason.STORAGE: ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
     Reason.CLOCK: ("Jam perangkat belum tersinkron — hubungi teknisi", "Clock not synchronised — call a technician"),
+    Reason.EVENT: ("Tidak dapat presensi pada acara ini", "Not accepted at this event"),
 }
 
 

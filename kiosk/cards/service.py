@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk import health
+from kiosk.admission import refusal, request_fields
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
 from kiosk.cards.directory import CardBindingRefused, Employee, bind_card, find_card
 from kiosk.cards.enrol import CardEnrolment, EnrolResult, EnrolStatus
@@ -114,18 +115,6 @@ Classifier = Callable[[str, datetime], Any]
 def no_schedule(employee_id: str, instant: datetime) -> Classification:
     """The classifier when no schedule is wired in: kind ``lainnya``, no status."""
     return Classification()
-
-
-def _request_fields(result: Any) -> dict[str, Any]:
-    if isinstance(result, tuple):
-        kind, status, minutes = result
-        return {"kind": kind, "status": status, "minutes": int(minutes)}
-    return {
-        "kind": result.kind,
-        "status": result.status,
-        "minutes": int(result.minutes),
-        "event_id": getattr(result, "event_id", None),
-    }
 
 
 def _status_texts(result: Any) -> tuple[str, str]:
@@ -429,10 +418,14 @@ class CardService:
     def _punch(self, event: CardEvent, employee: Employee, method: str, extra: dict[str, Any]) -> None:
         now = self.clock.now()
         classification = self.classify(employee.id, now)
+        refused = refusal(classification)
+        if refused is not None:  # event mode: not a participant here, already counted, …
+            self._refuse(event, Reason.EVENT, employee, method=method, text=refused[1])
+            return
         status_text, status_text_en = _status_texts(classification)
         try:
             punch = self.store.record(
-                PunchRequest(employee_id=employee.id, method=method, **_request_fields(classification), **extra)
+                PunchRequest(employee_id=employee.id, method=method, **request_fields(classification), **extra)
             )
         except ClockError as exc:
             self._refuse(event, Reason.CLOCK, employee, method=method, text=exc.screen_text)

@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import cv2
 import numpy as np
 
+from kiosk.admission import refusal, request_fields
 from kiosk.camera.base import Frame
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.config import FaceConfig
@@ -36,8 +38,9 @@ from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
 
-#: (employee id, instant) → (kind, status, minutes): the schedule's verdict on a punch.
-Classifier = Callable[[str, datetime], tuple[str, str, int]]
+#: (employee id, instant) → the schedule's verdict on a punch: a (kind, status, minutes) tuple,
+#: a classification, or an event admission that may refuse (see kiosk.admission).
+Classifier = Callable[[str, datetime], Any]
 
 #: After "Wajah tidak dikenali", how long before the same approach is probed again.
 UNKNOWN_RETRY_S = 1.0
@@ -385,15 +388,16 @@ class FacePipeline:
             return self._decide(
                 track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at}", match=match, at=at, zone_abbr=abbr
             )
-        kind, status, minutes = self.classify(employee, now)
+        admitted = self.classify(employee, now)
+        refused = refusal(admitted)
+        if refused is not None:  # event mode: not a participant here, already counted, …
+            return self._decide(track, t, Outcome.REFUSED, refused[0], refused[1], match=match)
         try:
             punch = self.store.record(
                 PunchRequest(
                     employee,
                     "face",
-                    kind=kind,
-                    status=status,
-                    minutes=minutes,
+                    **request_fields(admitted),
                     liveness_verdict=verdict,
                     liveness_scores=dict(scores),
                     match_distance=match.distance,
