@@ -1,6 +1,7 @@
 """The reference server as a child process with a CA made for it: for the demo, the benchmark and tests.
 
     with ServerProcess(workdir) as server:          # CA, certificate, config, database; started
+                                                     # (in_process=True: on a thread of this process)
         token = server.admin().issue_token("DISKOMINFO")
         provision_and_sync(runtime, server, token)   # the unit now syncs to it over TLS
 
@@ -25,6 +26,7 @@ from kiosk.runtime import Runtime
 from sync.server.admin import ServerAdmin
 from sync.server.certs import CertFiles, demo_pki
 from sync.server.config import load_server_config
+from sync.server.run import ServerThread
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class ServerProcess:
         faults: dict[str, Any] | None = None,
         extra_config: str = "",
         python: str = sys.executable,
+        in_process: bool = False,
     ) -> None:
         self.workdir = workdir
         self.port = port
@@ -53,10 +56,14 @@ class ServerProcess:
         self.config_path = workdir / "server.toml"
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
+        self.in_process = in_process
+        self._thread: ServerThread | None = None
         self._write_config()
 
     def __repr__(self) -> str:
         state = f"running pid {self.proc.pid}" if self.proc and self.proc.poll() is None else "stopped"
+        if self._thread is not None:
+            state = "running in this process"
         return f"ServerProcess({self.url or self.workdir}, {state})"
 
     @property
@@ -84,7 +91,15 @@ class ServerProcess:
         return ServerAdmin(config, Storage(config.database_url), SystemClock())
 
     def start(self, timeout_s: float = 30.0) -> str:
-        """Start the child and wait until it listens; returns its URL."""
+        """Start the child (or the thread) and wait until it listens; returns its URL."""
+        if self.in_process:
+            if self._thread is None:
+                config = load_server_config(self.config_path)
+                self._thread = ServerThread(config, Storage(config.database_url))
+                self.url = self._thread.start()
+                self.port = int(self.url.rsplit(":", 1)[1])
+                self._write_config()
+            return self.url
         if self.proc is not None and self.proc.poll() is None:
             return self.url
         env = {**os.environ, "PRESENSI_LOG_LEVEL": os.environ.get("PRESENSI_SERVER_LOG_LEVEL", "warning")}
@@ -118,6 +133,9 @@ class ServerProcess:
         raise SyncError(f"the reference server did not start; its log ends:\n{log_text}")
 
     def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -139,9 +157,10 @@ class ServerProcess:
         self.stop()
 
 
-def start_demo_server(workdir: Path, unit_code: str = "DEMO") -> tuple[ServerProcess, str]:
-    """A started reference server with a demo CA and a unit; returns it and a provisioning token."""
-    server = ServerProcess(workdir)
+def start_demo_server(workdir: Path, unit_code: str = "DEMO", *, in_process: bool = False) -> tuple[ServerProcess, str]:
+    """A started reference server (a child process, or a thread of this one) with a demo CA and a
+    unit; returns it and a provisioning token. Stop it with ``server.stop()``."""
+    server = ServerProcess(workdir, in_process=in_process)
     admin = server.admin()
     admin.roster.add_unit(unit_code, "Unit demo")
     admin.roster.publish()

@@ -160,3 +160,18 @@ def test_the_thin_commands(server: ServerProcess, tmp_path: Path, presensi_cmd: 
     once = json.loads(run("sync", "once", "--json"))
     assert once["ok"] and once["uploaded"] == 3 and once["acked_seq"] == 3
     assert "Tidak ada presensi" in run("export", "--to", str(tmp_path / "usb"))  # nothing unacknowledged left
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["thread", "subprocess"])
+def test_demo_server_provisions_and_syncs_a_unit(tmp_path: Path, in_process: bool) -> None:
+    from sync.demo import provision_and_sync, start_demo_server
+
+    server, token = start_demo_server(tmp_path / "server", in_process=in_process)
+    try:
+        runtime = unit_runtime(tmp_path / "unit")
+        runtime.store().record(PunchRequest("198503302010011001", "card", kind="masuk"))
+        outcome = provision_and_sync(runtime, server, token)
+        assert outcome["ok"] and outcome["acked_seq"] == 1 and outcome["roster_version"] == 1
+        assert server.url.startswith("https://127.0.0.1:")
+    finally:
+        server.stop()

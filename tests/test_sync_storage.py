@@ -195,3 +195,17 @@ def test_roster_versions_are_incremental_and_drafts_hidden(storage: Storage, ser
     roster.remove_employee("198503302010011001")
     roster.publish()
     assert roster.document(v2)["removed_employees"] == ["198503302010011001"]
+
+
+def test_a_bad_signature_deep_in_a_large_batch_is_named(ledger: Ledger, store: PunchStore, tmp_path: Path) -> None:
+    """Large batches are verified in parallel chunks; the first bad punch is still the one named."""
+    from kiosk.store.synthetic import build_signed_chain
+
+    device_id = provisioned(ledger, store.identity)
+    build_signed_chain(store.conn, store.identity, 900)
+    batch = wire(store.since(0, 900))
+    for seq in (401, 777):
+        batch[seq - 1] = {**batch[seq - 1], "signature": "11" * 64}
+    with pytest.raises(PunchRejected, match="punch 401 has a signature that does not verify"):
+        ledger.ingest(device_id, batch, "upload")
+    assert ledger.punch_count() == 0

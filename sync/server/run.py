@@ -1,4 +1,4 @@
-"""Serving the app with uvicorn over TLS (the ``presensi server run`` command)."""
+"""Serving the app with uvicorn over TLS: ``presensi server run``, or a thread inside another program."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import logging
 import socket
 import ssl
 import sys
+import threading
 from typing import Any
 
-from kiosk.clock import SystemClock
+from kiosk.clock import Clock, SystemClock
 from kiosk.errors import ConfigError
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
@@ -27,18 +28,17 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another port or stop what uses it") from exc
     sock.listen(512)
-    sock.set_inheritable(True)
     return sock
 
 
-def serve(config: ServerConfig, storage: Storage, *, announce: Any = None) -> None:
-    """Run until interrupted. Prints ``listening on URL`` (flushed) once the socket is bound;
-    ``announce`` may replace that print."""
+def build_server(config: ServerConfig, storage: Storage, clock: Clock | None = None) -> tuple[Any, socket.socket, str]:
+    """The uvicorn server, its bound (listening) socket and its URL. Connections made before the
+    server runs wait in the socket's backlog."""
     import uvicorn
 
     if not config.allow_plain_http and (config.tls_cert_file is None or config.tls_key_file is None):
         raise ConfigError("the server needs tls_cert_file and tls_key_file (or allow_plain_http = true for a loopback test)")
-    app = create_app(config, storage, SystemClock())
+    app = create_app(config, storage, clock or SystemClock())
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
     scheme = "http" if config.tls_cert_file is None else "https"
@@ -52,11 +52,40 @@ def serve(config: ServerConfig, storage: Storage, *, announce: Any = None) -> No
         options.update(ssl_certfile=str(config.tls_cert_file), ssl_keyfile=str(config.tls_key_file))
         if config.client_ca_file is not None:
             options.update(ssl_ca_certs=str(config.client_ca_file), ssl_cert_reqs=ssl.CERT_REQUIRED)
-    server = uvicorn.Server(uvicorn.Config(app, **options))
-    url = f"{scheme}://{config.host}:{port}"
-    if announce is not None:
-        announce(url)
-    else:
-        print(f"listening on {url}", flush=True)
-        sys.stdout.flush()
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return uvicorn.Server(uvicorn.Config(app, **options)), sock, f"{scheme}://{host}:{port}"
+
+
+def serve(config: ServerConfig, storage: Storage) -> None:
+    """Run until interrupted; prints ``listening on URL`` (flushed) once the socket is bound."""
+    server, sock, url = build_server(config, storage)
+    print(f"listening on {url}", flush=True)
+    sys.stdout.flush()
     server.run(sockets=[sock])
+
+
+class ServerThread:
+    """The server on a thread of this process (for the demo): ``start()`` returns the URL at once
+    (the socket already listens); ``stop()`` shuts it down and waits."""
+
+    def __init__(self, config: ServerConfig, storage: Storage) -> None:
+        self.config = config
+        self.storage = storage
+        self.url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"ServerThread({self.url or 'not started'})"
+
+    def start(self) -> str:
+        self._server, sock, self.url = build_server(self.config, self.storage)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="presensi-server", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout_s)
+        self._server = self._thread = None
