@@ -175,3 +175,20 @@ def test_demo_server_provisions_and_syncs_a_unit(tmp_path: Path, in_process: boo
         assert server.url.startswith("https://127.0.0.1:")
     finally:
         server.stop()
+
+
+def test_client_certificates_when_the_server_asks_for_them(tmp_path: Path) -> None:
+    from sync.server.certs import issue
+
+    pki = demo_pki(tmp_path / "server" / "pki")
+    units = issue(
+        pki.ca_cert, tmp_path / "server" / "pki" / "ca.key", tmp_path / "units", "unit1", common_name="unit1", client=True
+    )
+    with ServerProcess(tmp_path / "server", extra_config=f'client_ca_file = "{pki.ca_cert}"') as server:
+        bare = unit_runtime(tmp_path / "bare")
+        with pytest.raises(SyncUnavailable):
+            provision(bare, server.url, server.admin().issue_token(), server.ca_file)
+        runtime = unit_runtime(tmp_path / "unit", client_cert_file=units.cert, client_key_file=units.key)
+        provision(runtime, server.url, server.admin().issue_token(), server.ca_file)
+        runtime.store().record(PunchRequest("EMP1", "card"))
+        assert run_once(runtime)["acked_seq"] == 1
