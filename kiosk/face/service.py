@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from kiosk import health
-from kiosk.camera.base import Camera, CameraState
+from kiosk.camera.base import Camera, CameraState, Frame
 from kiosk.clock import Clock
 from kiosk.config import KioskConfig
 from kiosk.errors import DeviceError, DeviceTimeout, PresensiError
@@ -73,6 +73,7 @@ class FaceService:
             classify=classify,
         )
         self._decision_callbacks: list[DecisionCallback] = []
+        self._frame_callbacks: list[Callable[[Frame, FrameResult], None]] = []
         self._prompt_callbacks: list[PromptCallback] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,6 +95,11 @@ class FaceService:
     def subscribe(self, callback: DecisionCallback) -> None:
         """Call ``callback(decision)`` for every decision (on the service thread: keep it short)."""
         self._decision_callbacks.append(callback)
+
+    def subscribe_frames(self, callback: Callable[[Frame, FrameResult], None]) -> None:
+        """Call ``callback(frame, result)`` after every processed frame (the screen's preview).
+        The frame is the camera's own image: show it, never store or log it."""
+        self._frame_callbacks.append(callback)
 
     def subscribe_prompts(self, callback: PromptCallback) -> None:
         """Call ``callback(prompt)`` whenever the prompt to show changes (None: nothing to say)."""
@@ -152,6 +158,8 @@ class FaceService:
                 continue
             self.frames += 1
             self._window_frames += 1
+            for frame_cb in list(self._frame_callbacks):
+                self._call(frame_cb, frame, result)
             self._emit(result)
         self._report_health()
 
@@ -174,9 +182,9 @@ class FaceService:
             for decision_cb in list(self._decision_callbacks):
                 self._call(decision_cb, decision)
 
-    def _call(self, callback: Callable[[object], None] | Callable[..., None], value: object) -> None:
+    def _call(self, callback: Callable[..., None], *values: object) -> None:
         try:
-            callback(value)
+            callback(*values)
         except Exception:  # a subscriber's bug must not stop punching
             log.exception("face service subscriber %r failed", callback)
 
