@@ -8,6 +8,7 @@ moment at worst re-sends a batch (which the server counts as duplicates).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.clock import Clock, ClockStateSource
-from kiosk.errors import SyncError
+from kiosk.errors import PresensiError, SyncError
 from kiosk.health import Health, report
 from kiosk.store.punches import PunchStore, format_instant
 from sync.health import build_report, queue
@@ -276,6 +277,12 @@ class SyncService:
             delay = self.backoff.next_delay()
             log.error("server refused: %s; retrying in %.1f s", exc, delay)
             self.client.report_health(Health.FAIL, f"Ditolak server: {exc.reason}", str(exc))
+            return delay
+        except PresensiError as exc:  # the unit's own trouble (database busy, CA unreadable…)
+            delay = self.backoff.next_delay()
+            log.error("sync round failed: %s; retrying in %.1f s", exc, delay)
+            with contextlib.suppress(PresensiError):
+                self.client.report_health(Health.FAIL, f"Sinkron gagal: {exc}", str(exc))
             return delay
         self.backoff.reset()
         if heartbeat_due:

@@ -36,7 +36,10 @@ def verify_roster(body: bytes, signature_hex: str, server_key_hex: str, device_i
         raise SyncRejected(
             "the roster's signature does not verify with the server key from provisioning", reason="bad roster signature"
         )
-    doc = json.loads(body)
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SyncRejected(f"the roster is not JSON: {exc}", reason="bad roster format") from exc
     if not isinstance(doc, dict) or doc.get("format") != "presensi-roster-v1":
         raise SyncRejected("the roster is not a presensi-roster-v1 document", reason="bad roster format")
     if doc.get("device_id") != device_id:

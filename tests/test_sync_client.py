@@ -277,3 +277,23 @@ def test_wire_punches_round_trip(store: PunchStore) -> None:
         PunchRequest("EMP1", "face", liveness_verdict="live", liveness_scores={"texture": 0.97}, match_distance=0.31)
     )
     assert protocol.punch_from_wire(json.loads(json.dumps(protocol.punch_to_wire(punch)))) == punch
+
+
+def test_a_unit_side_error_backs_off_and_shows_as_a_fault(store: PunchStore, clock: FakeClock, tmp_path: Path) -> None:
+    from kiosk.errors import StorageError
+    from kiosk.health import Health, read_all
+
+    store.record(PunchRequest("EMP1", "card"))
+    service = SyncService(
+        client_for(store, ScriptedServer([StorageError("the database stayed locked")]), tmp_path, clock),
+        Backoff(1.0, 10.0, random.Random(2)),
+        lambda _s: True,
+        interval_s=15,
+        heartbeat_s=60,
+        roster_s=300,
+        max_offset_s=120,
+    )
+    assert 0.5 <= service.step() <= 1.0
+    [sync_part] = [p for p in read_all(store.conn) if p.part == "sync"]
+    assert sync_part.status == Health.FAIL and "locked" in sync_part.detail
+    assert service.step() == 15  # next round delivers; idle again

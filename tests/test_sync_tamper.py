@@ -231,3 +231,11 @@ def test_a_bundle_whose_punch_was_altered_and_resealed_is_refused(
     response = http.post(protocol.BUNDLES_PATH, content=resigned, headers={"Content-Type": "application/zip"})
     assert response.status_code == 422 and response.json()["error"] == "punch 2 was altered (its hash does not match its fields)"
     assert stored(server) == before
+
+
+def test_openapi_description_is_served(http: httpx.Client) -> None:
+    spec = http.get("/v1/openapi.json").json()
+    assert {"/v1/provision", "/v1/punches", "/v1/bundles", "/v1/roster", "/v1/health"} <= set(spec["paths"])
+    body = spec["paths"]["/v1/punches"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/UploadRequest"}
+    assert "signature" in spec["components"]["schemas"]["WirePunch"]["properties"]
