@@ -70,6 +70,7 @@ class ModuleSimulator:
         self.power_cycles = 0
         self._corrupt_next = False
         self._stall_after: int | None = None
+        self._stall_on: tuple[int, int] | None = None
         self._stalled = False
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -145,9 +146,7 @@ class ModuleSimulator:
             return
         if self._stall_after is not None:
             if self._stall_after <= 0:
-                self._stalled = True
-                self._notify()
-                log.info("%s simulator stalls", self.family)
+                self._enter_stall()
                 return
             self._stall_after -= 1
         if corruptible and self._corrupt_next:
@@ -163,6 +162,14 @@ class ModuleSimulator:
             if done > now:
                 self._stop.wait(done - now)
         self.pty.write(frame)
+        if self._stall_after == 0:
+            self._enter_stall()  # silent from right after this frame: mid-transfer
+
+    def _enter_stall(self) -> None:
+        self._stalled = True
+        self._stall_after = None
+        log.info("%s simulator stalls", self.family)
+        self._notify()
 
     # -- the control API ---------------------------------------------------------------------
 
@@ -197,16 +204,22 @@ class ModuleSimulator:
         with self._lock:
             self._corrupt_next = True
 
-    def stall(self, after_frames: int = 0) -> None:
-        """Go silent after sending ``after_frames`` more frames (1 during an upload stalls it
-        mid-transfer) and stay silent, ignoring everything, until :meth:`unstall`."""
+    def stall(self, after_frames: int = 0, *, on_command: int | None = None) -> None:
+        """Go silent after sending ``after_frames`` more frames and stay silent, ignoring
+        everything, until :meth:`unstall`. With ``on_command`` the count starts when that
+        command arrives: ``stall(1, on_command=0x09)`` acks a DownChar and then ignores its
+        data packets; ``stall(2, on_command=0x08)`` sends one data packet of an UpChar."""
         with self._lock:
-            self._stall_after = after_frames
+            if on_command is None:
+                self._stall_after = after_frames
+            else:
+                self._stall_on = (on_command, after_frames)
 
     def unstall(self) -> None:
         """End a stall as a power cycle would: the module boots again."""
         with self._lock:
             self._stall_after = None
+            self._stall_on = None
             self._stalled = False
             self.pty.discard_input()
             self.power_on()
@@ -229,6 +242,7 @@ class ModuleSimulator:
             self._line_free_at = 0.0
             self._stalled = False
             self._stall_after = None
+            self._stall_on = None
             self.power_on()
         self._notify()
 
@@ -249,6 +263,9 @@ class ModuleSimulator:
 
     def _handled(self, code: int) -> None:
         self.commands.append(code)
+        if self._stall_on is not None and self._stall_on[0] == code:
+            self._stall_after = self._stall_on[1]
+            self._stall_on = None
         self._notify()
 
     # -- the library file --------------------------------------------------------------------
