@@ -175,7 +175,7 @@ def test_unplug_replug_loses_and_doubles_nothing(tmp_path: Path, units: list[Uni
     sim.unplug()
     assert unit.wait(lambda: unit.health() == Health.FAIL.value)
     part = next(p for p in read_all(unit.conn) if p.part == "fingerprint")
-    assert part.last_error and "unplugged" in part.last_error or "cannot open" in (part.last_error or "")
+    assert (part.last_error and "unplugged" in part.last_error) or "cannot open" in (part.last_error or "")
     sim.place_finger(sim_finger_name("E1"))  # someone tries while it is out
     sim.replug()
     assert unit.wait(lambda: service.stats.connects > connects and unit.health() == Health.OK.value)
