@@ -179,3 +179,25 @@ def test_patterns_for_the_screen() -> None:
     assert [b["on"] for b in data["rejected"]["beeps"]] == [True, False] * 3
     assert data["accepted"]["tone_hz"] > data["rejected"]["tone_hz"]
     assert all(a.at_ms <= b.at_ms for a, b in zip(steps("accepted"), steps("accepted")[1:], strict=False))
+
+
+def test_card_service_drives_the_lights(factory: MockFactory, config: GpioConfig, store: object, clock: object) -> None:
+    import queue
+
+    from kiosk.cards.service import CardDecision, CardService
+    from kiosk.cards.sim import SimCardReader
+    from kiosk.config import CardsConfig
+
+    scheduler = ManualScheduler()
+    feedback = GpioFeedback(config, pin_factory=factory, scheduler=scheduler)
+    reader = SimCardReader(clock=clock)  # type: ignore[arg-type]
+    service = CardService(reader, store, config=CardsConfig(reader="sim"), clock=clock, feedback=feedback)  # type: ignore[arg-type]
+    decisions: queue.Queue[CardDecision] = queue.Queue()
+    service.subscribe(decisions.put)
+    with service:
+        assert service.wait_connected(5)
+        reader.tap("DEADBEEF")
+        decisions.get(timeout=5)
+    assert factory.pin(RED).state and not factory.pin(GREEN).state and not factory.pin(RELAY).state
+    scheduler.advance(2.5)
+    assert not factory.pin(RED).state

@@ -152,8 +152,10 @@ class CardService:
         classify: Classifier = no_schedule,
         feedback: Feedback | None = None,
         enrolment: CardEnrolment | None = None,
+        tap_capture: Callable[[str], bool] | None = None,
     ) -> None:
         self.reader = reader
+        self.tap_capture = tap_capture  # the maintenance page's "tap to register": True = taken
         self.store = store
         self.config = config
         self.clock = clock
@@ -201,6 +203,10 @@ class CardService:
                 log.exception("a card decision subscriber failed")
 
     # -- running ----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> CardService:
         if self._thread is not None:
@@ -355,6 +361,10 @@ class CardService:
         if event.kind is CardEventKind.UNREADABLE or event.uid is None:
             log.info("unreadable card on %s: %s", event.reader, event.detail)
             self._refuse(event, Reason.UNREADABLE)
+            return
+        if self.tap_capture is not None and self.tap_capture(event.uid):
+            log.info("card on %s taken for registration on the maintenance page", event.reader)
+            self.feedback.attention()
             return
         armed = self.enrolment.take()
         if armed is not None:

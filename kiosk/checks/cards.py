@@ -92,7 +92,7 @@ def _last_health(rt: Runtime) -> list[Finding]:
 def card_policy(rt: Runtime) -> list[Finding]:
     cards, face = rt.config.cards, rt.config.face
     findings: list[Finding] = []
-    if cards.policy == CardPolicy.CARD_FACE and not face.enabled:
+    if cards.policy == CardPolicy.CARD_FACE.value and not face.enabled:
         findings.append(
             Finding(
                 "card policy",
