@@ -29,6 +29,10 @@ class WebRunning:
     def setup_code(self) -> str | None:
         return Accounts(self.ctx.db.get(), self.ctx.clock).setup_code()
 
+    def alive(self) -> bool:
+        """Both servers' threads are running (for the service's watchdog)."""
+        return self.screen.thread.is_alive() and self.maintenance.thread.is_alive()
+
     def stop(self) -> None:
         self.ctx.stopping.set()
         self.screen.stop()
