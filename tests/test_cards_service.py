@@ -359,3 +359,27 @@ def test_sim_reader_refuses_reads_when_closed_and_reports_a_card_lying_on_it() -
         assert event is not None and event.uid == "04A1B2C3"
         assert reader.read(0.01) is None
     assert "closed" in repr(reader)
+
+
+def _flap(people: PunchStore, clock: FakeClock, cycles: int) -> None:
+    h = Harness(people, clock, config={"duplicate_interval_s": 0})
+    with h.service:
+        assert h.service.wait_connected(WAIT_S)
+        for i in range(cycles):
+            h.reader.unplug()
+            assert h.service.wait_disconnected(WAIT_S)
+            clock.advance(1.0)
+            h.reader.replug()
+            assert h.service.wait_connected(WAIT_S)
+            assert h.tap("04A1B2C3").outcome is Outcome.ACCEPTED, f"cycle {i}"
+        assert h.service.status().gaps == cycles
+    assert people.count() == cycles
+
+
+def test_reader_flapping_never_loses_a_tap_after_recovery(people: PunchStore, clock: FakeClock) -> None:
+    _flap(people, clock, 5)
+
+
+@pytest.mark.soak
+def test_reader_flapping_soak(people: PunchStore, clock: FakeClock) -> None:
+    _flap(people, clock, 300)
