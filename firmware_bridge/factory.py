@@ -110,6 +110,36 @@ def sim_finger_name(employee_id: str, finger: int = 0) -> str:
     return f"{employee_id}/{finger}"
 
 
+def seed_sim_template(
+    conn: sqlite3.Connection, employee_id: str, *, finger: int = 0, family: str = "zhiantec", now: datetime
+) -> int:
+    """Give an (existing) employee the template a simulated module would have made of
+    :func:`sim_finger_name` — as if enrolled and synced — so the demo can place an enrolled
+    finger without an enrolment first. The bridge writes it to the module on its next check."""
+    from firmware_bridge import simfinger
+    from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
+    from firmware_bridge.templates import seal_template
+    from firmware_bridge.zhiantec.simulator import TEMPLATE as ZT_TEMPLATE
+    from kiosk.store.db import write_transaction
+    from kiosk.store.punches import format_instant
+
+    name = sim_finger_name(employee_id, finger)
+    points = simfinger.combine(simfinger.capture(name, 1000), simfinger.capture(name, 1001))
+    raw = (ZT_TEMPLATE if family == "zhiantec" else GT_TEMPLATE).pack(points)
+    stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=finger, family=family)
+    with write_transaction(conn, "seeding a simulated finger template"):
+        conn.execute(
+            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'local', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
+            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest",
+            (employee_id, finger, family, stored, scheme, digest, format_instant(now)),
+        )
+        row = conn.execute(
+            "SELECT id FROM finger_templates WHERE employee_id = ? AND finger = ? AND family = ?", (employee_id, finger, family)
+        ).fetchone()
+    return int(row["id"])
+
+
 def start_simulated_bridge(
     runtime: Runtime,
     *,

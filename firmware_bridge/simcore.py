@@ -193,11 +193,15 @@ class ModuleSimulator:
         self._notify()
 
     def lift_and_wait_seen(self, timeout: float = 5.0) -> bool:
-        """Lift, then wait until the host has polled the empty glass (as a person's hand takes
-        longer to come back than a poll interval)."""
-        self.lift()
+        """Lift, then wait until the host has polled the empty glass and read the answer (as a
+        person's hand takes longer to come back than a poll interval)."""
         polls = self.glass.empty_polls
-        return self.wait_for(lambda: self.glass.empty_polls > polls, timeout)
+        self.lift()
+        if not self.wait_for(lambda: self.glass.empty_polls > polls, timeout):
+            return False
+        # The host sends its next command only after reading that answer: then it has seen it.
+        sent = len(self.commands)
+        return self.wait_for(lambda: len(self.commands) > sent, timeout)
 
     def corrupt_next_frame(self) -> None:
         """Flip a byte in the middle of the next frame the module sends."""

@@ -293,3 +293,20 @@ def test_doctor_reports_the_module_fault(tmp_path: Path, units: list[Unit]) -> N
     assert findings[0].status is Status.FAIL and "cable" in findings[0].todo
     unit.sim.simulator.replug()
     assert unit.wait(lambda: unit.health() == Health.OK.value)
+
+
+def test_demo_helper_places_an_enrolled_or_unknown_finger(tmp_path: Path, units: list[Unit]) -> None:
+    from firmware_bridge.factory import seed_sim_template
+
+    unit = make_unit(tmp_path / "demo")
+    units.append(unit)
+    add_employee(unit.conn, "198503302010011001", "Rina")
+    seed_sim_template(unit.conn, "198503302010011001", now=unit.runtime.clock.now())
+    assert unit.wait(lambda: len(unit.sim.simulator.library) == 1)
+    unit.sim.place_enrolled_finger("198503302010011001")
+    assert unit.wait(lambda: unit.punches() == [("198503302010011001", "finger")])
+    unit.sim.lift()
+    assert unit.sim.simulator.lift_and_wait_seen()
+    unit.sim.place_unknown_finger()
+    assert unit.wait(lambda: unit.conn.execute("SELECT count(*) FROM finger_feedback WHERE kind = 'unknown'").fetchone()[0] == 1)
+    assert len(unit.punches()) == 1

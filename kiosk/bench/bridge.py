@@ -102,10 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     """Place an enrolled finger; time until the punch is committed (service, poll 20 ms)."""
-    from firmware_bridge import simfinger
-    from firmware_bridge.factory import sim_finger_name, start_simulated_bridge
-    from firmware_bridge.templates import seal_template
-    from firmware_bridge.zhiantec.simulator import TEMPLATE
+    from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
     from kiosk.clock import SystemClock
     from kiosk.config import KioskConfig
     from kiosk.runtime import Runtime
@@ -119,15 +116,10 @@ def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     runtime = Runtime(config=config, data_dir=root / "unit", clock=SystemClock())
     conn = runtime.connect()
     name = sim_finger_name("BENCH1")
-    raw = TEMPLATE.pack(simfinger.combine(simfinger.capture(name, 100), simfinger.capture(name, 101)))
-    stored, scheme, digest = seal_template(raw, employee_id="BENCH1", finger=0, family="zhiantec")
     conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('BENCH1', 'Bench', 'now')")
-    conn.execute(
-        "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, created_at) VALUES ('BENCH1', 0, 'zhiantec', ?, ?, ?, 'now')",
-        (stored, scheme, digest),
-    )
+    seed_sim_template(conn, "BENCH1", now=runtime.clock.now())
     unit = start_simulated_bridge(runtime, pace=True)
-    results = []
+    results: list[float] = []
     try:
         if not unit.service.connected.wait(10):
             return []
