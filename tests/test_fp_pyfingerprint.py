@@ -15,7 +15,7 @@ def test_pyfingerprint_reads_parameters_enrols_stores_and_searches(tmp_path: Pat
     with ZhianTecSimulator(link=tmp_path / "fp", library_file=tmp_path / "lib.json") as sim:
         f = pyfingerprint.PyFingerprint(sim.port, 57600, 0xFFFFFFFF, 0x00000000)
         assert f.verifyPassword()
-        status, system_id, capacity, security, address, packet_size_code, baud_n = f.getSystemParameters()
+        _status, _system_id, capacity, security, address, packet_size_code, baud_n = f.getSystemParameters()
         assert (capacity, security, address, packet_size_code, baud_n) == (200, 3, 0xFFFFFFFF, 2, 6)
         assert f.getStorageCapacity() == 200 and f.getMaxPacketSize() == 128 and f.getBaudRate() == 57600
         assert f.getTemplateCount() == 0
