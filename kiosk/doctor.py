@@ -22,7 +22,7 @@ from kiosk.errors import PresensiError
 from kiosk.identity import KEY_FILENAME, DeviceIdentity
 from kiosk.runtime import Runtime
 from kiosk.store.db import integrity_ok, open_database
-from kiosk.timekeeping import TimeKeeper
+from kiosk.timekeeping import FixedTimeFacts
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +146,16 @@ def device_key(rt: Runtime) -> list[Finding]:
 
 @check
 def clock(rt: Runtime) -> list[Finding]:
-    source = rt.clock_state(signing=False)
-    if not isinstance(source, TimeKeeper):
-        return [Finding("clock", Status.OK, f"fixed by configuration: {source.state().value}")]
-    report = source.report()
+    keeper = rt.timekeeper(signing=False)
+    report = keeper.report()
+    if isinstance(keeper.facts, FixedTimeFacts):
+        return [
+            Finding(
+                "clock",
+                Status.OK if report.state == ClockState.SYNCED else Status.WARN,
+                f"{report.detail} (clock.state fixed by configuration)",
+            )
+        ]
     findings = []
     if report.state == ClockState.SYNCED:
         findings.append(Finding("clock", Status.OK, f"synchronised ({report.source})"))

@@ -12,12 +12,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.clock import Clock, ClockState, ClockStateSource, FixedClockState, SystemClock
+from kiosk.clock import Clock, ClockState, ClockStateSource, SystemClock
 from kiosk.config import KioskConfig
 from kiosk.identity import DeviceIdentity
 from kiosk.store.db import DB_FILENAME, open_database
 from kiosk.store.punches import PunchStore
-from kiosk.timekeeping import TimeKeeper
+from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +35,19 @@ class Runtime:
         return self.data_dir / DB_FILENAME
 
     def clock_state(self, conn: sqlite3.Connection | None = None, *, signing: bool = True) -> ClockStateSource:
-        """How far the clock can be trusted: the TimeKeeper over the unit's database, or a
-        fixed state when the configuration (demo, tests) or $PRESENSI_CLOCK_STATE says so."""
-        forced = os.environ.get("PRESENSI_CLOCK_STATE")
-        if forced:
-            return FixedClockState(ClockState(forced))
-        if self.config.clock.state != "system":
-            return FixedClockState(ClockState(self.config.clock.state))
+        """How far the clock can be trusted: the TimeKeeper over the unit's database. A fixed
+        ``clock.state`` (demo, tests) or $PRESENSI_CLOCK_STATE stands in for the kernel's own
+        answer; the server-offset and lower-bound rules apply either way."""
         return self.timekeeper(conn, signing=signing)
 
     def timekeeper(self, conn: sqlite3.Connection | None = None, *, signing: bool = True) -> TimeKeeper:
         """The unit's TimeKeeper; without ``signing`` it does not load (or make) the device key."""
+        forced = os.environ.get("PRESENSI_CLOCK_STATE") or (
+            None if self.config.clock.state == "system" else self.config.clock.state
+        )
+        facts = FixedTimeFacts(ClockState(forced)) if forced else None
         identity = self.identity() if signing else None
-        return TimeKeeper(conn or self.connect(), self.clock, identity, max_offset_s=self.config.clock.max_offset_s)
+        return TimeKeeper(conn or self.connect(), self.clock, identity, facts=facts, max_offset_s=self.config.clock.max_offset_s)
 
     def connect(self) -> sqlite3.Connection:
         """A new connection to the unit's database (migrated)."""

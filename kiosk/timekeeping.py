@@ -7,7 +7,7 @@ last saved. So the unit
   it (the kernel's flag, set by systemd-timesyncd or chrony) or when a trusted anchor of this
   boot agrees with it; ``rtc`` when a battery clock set it at boot; ``unsynced`` otherwise, and
   always when it is earlier than a known lower bound (an event pack's issue time, the server's
-  clock last seen) or off the server's clock by more than ``clock.max_offset_s``;
+  clock last seen) or off the server's clock, by more than ``clock.max_offset_s``;
 - records *time anchors* when it learns the true time (NTP, the server's Date header, a
   technician): (boot id, monotonic ns, true UTC). Every punch carries its boot id and monotonic
   time, so a punch of an anchored boot is corrected exactly; the punch itself is never
@@ -74,6 +74,21 @@ class SystemTimeFacts:
             name=(base / "name").read_text().strip(),
             set_system_clock=hctosys.exists() and hctosys.read_text().strip() == "1",
         )
+
+
+class FixedTimeFacts(SystemTimeFacts):
+    """The OS facts pretended by configuration (``clock.state``, the demo and tests): the kernel
+    is taken to say ``state``; the server offset and lower bounds still apply on top."""
+
+    def __init__(self, state: ClockState) -> None:
+        super().__init__(Path("/nonexistent"), kernel_synced=lambda: state is ClockState.SYNCED)
+        self.state = state
+
+    def rtc(self) -> RtcInfo | None:
+        return RtcInfo("configured", True) if self.state is ClockState.RTC else None
+
+    def last_sync(self) -> datetime | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,8 @@ class TimeKeeper:
             "last_sync": last_sync.isoformat(timespec="seconds") if last_sync else None,
             "rtc": rtc.name if rtc else None,
         }
-        if bound and now < parse_instant(bound["instant"]):
+        # Earlier than a known lower bound by more than the offset allowed: certainly wrong.
+        if bound and now < parse_instant(bound["instant"]) - timedelta(seconds=self.max_offset_s):
             return ClockReport(
                 ClockState.UNSYNCED,
                 "none",
@@ -156,7 +172,7 @@ class TimeKeeper:
             )
         if offset and offset.get("boot_id") == self.clock.boot_id() and abs(offset["offset_s"]) > self.max_offset_s:
             return ClockReport(
-                ClockState.UNSYNCED, "server", f"Jam berbeda {offset['offset_s']:+.0f} detik dari server", **common
+                ClockState.UNSYNCED, "server", f"Jam berbeda {-offset['offset_s']:+.0f} detik dari jam server", **common
             )
         if self.facts.ntp_synchronized():
             return ClockReport(ClockState.SYNCED, "ntp", "Jam tersinkron (NTP)", **common)
@@ -179,23 +195,27 @@ class TimeKeeper:
             return
         put_setting(self.conn, LOWER_BOUND_KEY, {"instant": format_instant(instant), "source": source}, now=self.clock.now())
 
-    def note_server_time(self, server_utc: datetime, *, sent_mono_ns: int, received_mono_ns: int) -> float:
-        """The server's Date header seen in a response: records the offset (for health and the
-        unsynced rule), raises the lower bound, and anchors this boot. Returns the offset in s."""
-        midpoint = (sent_mono_ns + received_mono_ns) // 2
-        local_at_mid = self.clock.now() - timedelta(microseconds=(received_mono_ns - midpoint) / 1000)
-        offset = (local_at_mid - server_utc).total_seconds()
+    def note_server_offset(self, offset_s: float) -> None:
+        """The server's clock as read from a response's Date header, as ``offset_s`` = server
+        minus unit (positive: the server is ahead), measured just now. Records it (health and
+        the unsynced rule), raises the lower bound (a Date has whole seconds), and anchors this
+        boot — at most one server anchor per boot and hour, so the table stays small."""
         now = self.clock.now()
+        mono = self.clock.monotonic_ns()
+        server_now = now + timedelta(seconds=offset_s)
         put_setting(
             self.conn,
             SERVER_OFFSET_KEY,
-            {"offset_s": round(offset, 3), "measured_at": format_instant(now), "boot_id": self.clock.boot_id()},
+            {"offset_s": round(offset_s, 3), "measured_at": format_instant(now), "boot_id": self.clock.boot_id()},
             now=now,
         )
-        # A Date header has one-second resolution: it bounds the clock from below by that much.
-        self.note_lower_bound(server_utc - timedelta(seconds=1), "server")
-        self.record_anchor(server_utc, "server", mono_ns=midpoint)
-        return offset
+        self.note_lower_bound(server_now - timedelta(seconds=1), "server")
+        last = self.conn.execute(
+            "SELECT mono_ns FROM time_anchors WHERE boot_id = ? AND source = 'server' ORDER BY id DESC LIMIT 1",
+            (self.clock.boot_id(),),
+        ).fetchone()
+        if last is None or mono - last[0] > 3600 * 10**9:
+            self.record_anchor(server_now, "server", mono_ns=mono)
 
     def record_anchor(self, true_utc: datetime, source: str, *, mono_ns: int | None = None, boot_id: str | None = None) -> Anchor:
         if source not in ANCHOR_SOURCES:
@@ -288,6 +308,12 @@ class TimeKeeper:
                 )
         log.info("recorded %d punch corrections", len(made))
         return made
+
+
+def server_offset_s(conn: sqlite3.Connection) -> float | None:
+    """The last measured server clock minus unit clock in seconds, or None. Read-only."""
+    value = get_setting(conn, SERVER_OFFSET_KEY)
+    return float(value["offset_s"]) if value else None
 
 
 def correction_body(device_id: str, punch: sqlite3.Row, anchor: Anchor) -> dict[str, object]:

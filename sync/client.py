@@ -25,10 +25,11 @@ from kiosk.clock import Clock, ClockStateSource
 from kiosk.errors import PresensiError, SyncError
 from kiosk.health import Health, report
 from kiosk.store.punches import PunchStore, format_instant
+from kiosk.timekeeping import TimeKeeper
 from sync.health import build_report, queue
 from sync.protocol import Ack, SyncRejected, SyncUnavailable
 from sync.roster import apply_roster, verify_roster
-from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor, record_clock_offset, set_cursor
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,10 @@ class SyncClient:
         server_key_hex: str | None,
         batch_size: int = 500,
         retention_days: int = 90,
+        max_offset_s: float = 120.0,
     ) -> None:
         self.store = store
+        self.max_offset_s = max_offset_s
         self.conn: sqlite3.Connection = store.conn
         self.target = target
         self.clock = clock
@@ -211,8 +214,12 @@ class SyncClient:
         return removed
 
     def record_offset(self) -> None:
+        """Hand the server's clock (from the last answer's Date header) to the unit's clock
+        keeper: the offset, a lower bound, and a time anchor for correcting this boot's punches."""
         if self.target.offset_measured:
-            record_clock_offset(self.conn, self.target.offset_s, self.clock.now())
+            TimeKeeper(self.conn, self.clock, self.store.identity, max_offset_s=self.max_offset_s).note_server_offset(
+                self.target.offset_s
+            )
 
     def round(self, *, roster: bool = True, heartbeat: bool = True) -> RoundResult:
         """Upload everything, then roster and heartbeat as asked, then prune."""

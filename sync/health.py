@@ -13,7 +13,8 @@ from kiosk import __version__
 from kiosk.clock import ClockStateSource
 from kiosk.health import Health, read_all
 from kiosk.store.punches import parse_instant
-from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, clock_offset, get_cursor
+from kiosk.timekeeping import server_offset_s
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 
@@ -44,7 +45,7 @@ def build_report(conn: sqlite3.Connection, data_dir: Path, clock_state: ClockSta
         {"part": p.part, "status": p.status.value, "detail": p.detail, "last_error": p.last_error, "updated_at": p.updated_at}
         for p in read_all(conn)
     ]
-    offset = clock_offset(conn)
+    offset = server_offset_s(conn)
     return {
         "queue_depth": depth,
         "oldest_unsent_age_s": round(age, 1) if age is not None else None,

@@ -20,13 +20,12 @@ from kiosk.errors import SyncError
 from kiosk.runtime import Runtime
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import PunchStore, format_instant
+from kiosk.timekeeping import server_offset_s
 from sync.client import Backoff, SyncClient
 from sync.state import (
     SERVER_KEY_KEY,
     SERVER_URL_KEY,
     UNIT_CODE_KEY,
-    ServerOffsetClockState,
-    clock_offset,
     get_setting,
     put_setting,
 )
@@ -105,8 +104,9 @@ def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
 
 
 def offset_aware_state(runtime: Runtime, conn: sqlite3.Connection) -> ClockStateSource:
-    """The kiosk's clock state source, made ``unsynced`` while the server clock is too far off."""
-    return ServerOffsetClockState(runtime.clock_state(), conn, runtime.config.clock.max_offset_s)
+    """The unit's clock state source on ``conn``: the TimeKeeper, which also turns ``unsynced``
+    while the server's clock is further off than ``clock.max_offset_s`` (kiosk.timekeeping)."""
+    return runtime.clock_state(conn)
 
 
 def build_client(runtime: Runtime) -> SyncClient:
@@ -133,7 +133,7 @@ def build_client(runtime: Runtime) -> SyncClient:
         timeout_s=cfg.timeout_s,
         allow_plain_http=cfg.allow_plain_http,
         compress=cfg.compress,
-        offset_s=clock_offset(conn) or 0.0,
+        offset_s=server_offset_s(conn) or 0.0,
     )
     return SyncClient(
         store,
@@ -144,6 +144,7 @@ def build_client(runtime: Runtime) -> SyncClient:
         server_key_hex=where.server_key_hex,
         batch_size=cfg.batch_size,
         retention_days=runtime.config.store.retention_days,
+        max_offset_s=runtime.config.clock.max_offset_s,
     )
 
 

@@ -12,6 +12,7 @@ from kiosk.errors import SyncError
 from kiosk.health import Health
 from kiosk.runtime import Runtime
 from kiosk.store.punches import PunchStore
+from kiosk.timekeeping import server_offset_s
 from sync.bundle import ExportResult, export_bundle
 from sync.client import SyncService, UploaderLock
 from sync.health import queue
@@ -22,7 +23,6 @@ from sync.state import (
     ROSTER_CURSOR,
     SERVER_URL_KEY,
     UPLOAD_CURSOR,
-    clock_offset,
     get_cursor,
     get_setting,
     set_cursor,
@@ -110,7 +110,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
             "oldest_unsent_age_s": round(age, 1) if age is not None else None,
             "roster_version": get_cursor(conn, ROSTER_CURSOR),
             "last_exported_seq": get_cursor(conn, BUNDLE_CURSOR),
-            "clock_offset_s": clock_offset(conn),
+            "clock_offset_s": server_offset_s(conn),
         }
     finally:
         conn.close()

@@ -3,12 +3,10 @@
 ``sync_cursors`` rows: ``presensi_v1`` (last sequence number the server acknowledged), ``roster``
 (roster version applied), ``bundle`` (last sequence number written to a flash disk).
 ``settings`` keys: ``sync.server_url``, ``sync.server_public_key``, ``sync.unit_code`` (from
-provisioning) and ``clock.server_offset_s`` / ``clock.server_offset_at`` (measured from the
-server's Date header; positive when the server is ahead of the unit).
-
-:class:`ServerOffsetClockState` wraps the kiosk's clock state source: while the last measured
-offset exceeds ``clock.max_offset_s`` new punches are recorded ``unsynced``. Stored punches are
-never rewritten.
+provisioning). The server's clock offset, measured from every answer's Date header, is the clock
+keeper's (``kiosk.timekeeping``): it turns new punches ``unsynced`` while the offset exceeds
+``clock.max_offset_s``, anchors the boot and raises the lower bound. Stored punches are never
+rewritten.
 """
 
 from __future__ import annotations
@@ -17,15 +15,12 @@ import json
 import sqlite3
 from datetime import datetime
 
-from kiosk.clock import ClockState, ClockStateSource
 from kiosk.store.db import write_transaction
 
 UPLOAD_CURSOR = "presensi_v1"
 ROSTER_CURSOR = "roster"
 BUNDLE_CURSOR = "bundle"
 
-OFFSET_KEY = "clock.server_offset_s"
-OFFSET_AT_KEY = "clock.server_offset_at"
 SERVER_URL_KEY = "sync.server_url"
 SERVER_KEY_KEY = "sync.server_public_key"
 UNIT_CODE_KEY = "sync.unit_code"
@@ -69,35 +64,3 @@ def put_setting(conn: sqlite3.Connection, key: str, value: str, now: datetime) -
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         (key, value, _stamp(now)),
     )
-
-
-def record_clock_offset(conn: sqlite3.Connection, offset_s: float, now: datetime) -> None:
-    """Remember the offset of the server's clock from the unit's (positive: server ahead)."""
-    with write_transaction(conn, "recording the clock offset"):
-        put_setting(conn, OFFSET_KEY, f"{offset_s:.3f}", now)
-        put_setting(conn, OFFSET_AT_KEY, _stamp(now), now)
-
-
-def clock_offset(conn: sqlite3.Connection) -> float | None:
-    """The last measured offset in seconds, or None if never measured. Read-only."""
-    value = get_setting(conn, OFFSET_KEY)
-    return float(value) if value is not None else None
-
-
-class ServerOffsetClockState:
-    """A clock state source that says ``unsynced`` while the server's clock is further than
-    ``max_offset_s`` from ours, and otherwise defers to ``inner`` (the kernel's verdict)."""
-
-    def __init__(self, inner: ClockStateSource, conn: sqlite3.Connection, max_offset_s: float) -> None:
-        self.inner = inner
-        self.conn = conn
-        self.max_offset_s = max_offset_s
-
-    def state(self) -> ClockState:
-        offset = clock_offset(self.conn)
-        if offset is not None and abs(offset) > self.max_offset_s:
-            return ClockState.UNSYNCED
-        return ClockState(self.inner.state())
-
-    def __repr__(self) -> str:
-        return f"ServerOffsetClockState(max={self.max_offset_s}s, inner={self.inner!r})"

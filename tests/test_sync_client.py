@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.clock import ClockState, FakeClock, FixedClockState
+from kiosk.clock import FakeClock, FixedClockState
 from kiosk.errors import ConfigError, SyncError
 from kiosk.identity import DeviceIdentity
 from kiosk.store.punches import PunchRequest, PunchStore
+from kiosk.timekeeping import SystemTimeFacts, TimeKeeper
 from sync import protocol
 from sync.client import Backoff, SyncClient, SyncService, UploaderLock
 from sync.protocol import Ack, SyncRejected, SyncUnavailable
@@ -33,7 +34,7 @@ from sync.signing import (
     sign_request,
     verify_request,
 )
-from sync.state import UPLOAD_CURSOR, ServerOffsetClockState, get_cursor, record_clock_offset, set_cursor
+from sync.state import UPLOAD_CURSOR, get_cursor, set_cursor
 from sync.targets.presensi_v1 import PresensiV1Target
 
 
@@ -126,12 +127,14 @@ def test_one_uploader_at_a_time(tmp_path: Path) -> None:
         pass
 
 
-def test_a_large_server_offset_marks_new_punches_unsynced(store: PunchStore, clock: FakeClock) -> None:
-    store.clock_state = ServerOffsetClockState(FixedClockState(ClockState.SYNCED), store.conn, max_offset_s=120)
+def test_a_large_server_offset_marks_new_punches_unsynced(store: PunchStore, clock: FakeClock, tmp_path: Path) -> None:
+    facts = SystemTimeFacts(tmp_path / "root", kernel_synced=lambda: True)
+    keeper = TimeKeeper(store.conn, clock, store.identity, facts=facts, max_offset_s=120)
+    store.clock_state = keeper
     before = store.record(PunchRequest("EMP1", "card"))
-    record_clock_offset(store.conn, -300.0, clock.now())  # the server is five minutes behind us
+    keeper.note_server_offset(-300.0)  # the server is five minutes behind us
     after = store.record(PunchRequest("EMP1", "card"))
-    record_clock_offset(store.conn, 2.0, clock.now())
+    keeper.note_server_offset(2.0)
     fixed = store.record(PunchRequest("EMP1", "card"))
     assert (before.clock_state, after.clock_state, fixed.clock_state) == ("synced", "unsynced", "synced")
     assert store.get(1) == before  # stored punches are never rewritten

@@ -115,13 +115,17 @@ def test_a_technician_sets_the_time_and_the_boot_is_corrected(unit: tuple[PunchS
 
 
 def test_server_offset_beyond_the_limit_flags_new_punches(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
-    _store, keeper, clock, facts = unit
+    store, keeper, clock, facts = unit
     facts.synced = True
-    mono = clock.monotonic_ns()
-    offset = keeper.note_server_time(clock.now() + timedelta(minutes=10), sent_mono_ns=mono - 2_000_000, received_mono_ns=mono)
-    assert offset == pytest.approx(-600.001, abs=0.01)
+    keeper.note_server_offset(600.0)  # the server is ten minutes ahead
     assert keeper.state() is ClockState.UNSYNCED
-    assert "server" in keeper.report().detail
+    assert "server" in keeper.report().detail and keeper.report().server_offset_s == 600.0
+    assert store.record(PunchRequest("1", "card")).clock_state == "unsynced"
+    # The server's clock is also a lower bound and an anchor: this boot's punches get corrected.
+    assert keeper.tick() == 1
+    keeper.note_server_offset(600.2)
+    anchors = store.conn.execute("SELECT count(*) FROM time_anchors WHERE source = 'server'").fetchone()[0]
+    assert anchors == 1  # at most one server anchor per boot and hour
 
 
 def test_rtc_is_detected_and_reported(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ QUEUE_AGE_WARN_S = 24 * 3600
 
 @check
 def sync(rt: Runtime) -> list[Finding]:
+    from kiosk.timekeeping import server_offset_s
     from sync.health import queue
     from sync.provision import endpoint
-    from sync.state import clock_offset
     from sync.targets.presensi_v1 import tls_context
 
     try:
@@ -41,7 +41,7 @@ def sync(rt: Runtime) -> list[Finding]:
             )
         else:
             findings.append(Finding("sync queue", Status.OK, f"{depth} punches unsent"))
-        offset = clock_offset(conn)
+        offset = server_offset_s(conn)
         limit = rt.config.clock.max_offset_s
         if offset is not None and abs(offset) > limit:
             findings.append(
