@@ -211,7 +211,8 @@ def configured_devices(rt: Runtime) -> list[Finding]:
                 "" if ok else "set camera.path to a video or image folder",
             )
         )
-    if cfg.cards.reader in ("serial", "evdev"):
+    if cfg.cards.reader in ("serial", "evdev") and cfg.cards.device.startswith("/dev/"):
+        # name:<text> devices are found by name; the card reader's own check covers them
         findings.append(_node("card reader", Path(cfg.cards.device), "check the reader's USB cable and cards.device"))
     if cfg.fingerprint.module in ("zhiantec", "gt521"):
         findings.append(_node("fingerprint module", Path(cfg.fingerprint.port), "check the module's wiring and fingerprint.port"))
