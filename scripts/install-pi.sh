@@ -9,11 +9,15 @@
 # Options:
 #   --wheel FILE       the presensi-kiosk wheel to install (default: build one from this tree)
 #   --wheelhouse DIR   install dependencies only from DIR (no index; the image build uses it)
+#   --models DIR       copy the liveness models (MiniFASNetV2.onnx, MiniFASNetV1SE.onnx) from DIR
+#                      to /opt/presensi/share/models, where the default configuration looks
 #   --no-apt           do not install Debian packages (pi-gen has installed them already)
 #   --no-enable        install the units but do not enable them
 #   --with-server      also enable the reference central server (small deployments)
 #   --no-start         do not (re)start the services after installing
-#   --readonly-root    install the guard that keeps the services off a volatile data directory
+#   --readonly-root    read-only root (Raspberry Pi OS overlay, switched on at the next boot) with
+#                      /var/lib/presensi on the PRESENSI-DATA partition, and the guard that keeps
+#                      the services off a volatile data directory
 #
 # Safe to run again: a second run upgrades in place and leaves one installation (the same
 # files, the same venv, one symlink, units enabled once). Nothing under /var/lib/presensi or
@@ -31,9 +35,11 @@ share=$prefix/share
 manifest=$share/manifest.txt
 unit_dir=/usr/local/lib/systemd/system
 libexec=/usr/local/lib/presensi
+fstab_line="LABEL=PRESENSI-DATA /var/lib/presensi ext4 defaults,noatime,commit=30,nofail,x-systemd.device-timeout=15s 0 2"
 
 wheel=""
 wheelhouse=""
+models=""
 apt=1
 enable=1
 start=1
@@ -52,6 +58,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --wheel) wheel=$(realpath "$2"); shift 2 ;;
         --wheelhouse) wheelhouse=$(realpath "$2"); shift 2 ;;
+        --models) models=$(realpath "$2"); shift 2 ;;
         --no-apt) apt=0; shift ;;
         --no-enable) enable=0; shift ;;
         --no-start) start=0; shift ;;
@@ -59,7 +66,7 @@ while [[ $# -gt 0 ]]; do
         --readonly-root) readonly_root=1; shift ;;
         --uninstall) action=uninstall; shift ;;
         --purge) purge=1; shift ;;
-        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
@@ -144,11 +151,27 @@ install_files() {
     put 0644 "$src/systemd/polkit-1/rules.d/50-presensi.rules" /etc/polkit-1/rules.d/50-presensi.rules
     put 0755 "$src/systemd/bin/presensi-provision" "$libexec/provision"
     put 0644 "$src/docs/install.md" "$share/docs/install.md"
+    if [[ -n "$models" ]]; then
+        for f in MiniFASNetV2.onnx MiniFASNetV1SE.onnx; do
+            [[ -f "$models/$f" ]] || die "$models has no $f"
+            put 0644 "$models/$f" "$share/models/$f"
+        done
+        if [[ -f "$models/LICENSE" ]]; then
+            put 0644 "$models/LICENSE" "$share/models/LICENSE"
+        fi
+    elif [[ ! -f "$share/models/MiniFASNetV2.onnx" ]]; then
+        say "no liveness models given (--models DIR): face punching stays refused until they are in $share/models"
+    else
+        # kept from an earlier install: record them again so the manifest stays whole
+        find "$share/models" -type f >> "$manifest.new"
+    fi
     if [[ $readonly_root -eq 1 ]]; then
         for f in kiosk bridge sync; do
             put 0644 "$src/image_build/stage-presensi/00-presensi/files/readonly-data.conf" \
                 "/etc/systemd/system/presensi-$f.service.d/readonly-data.conf"
         done
+        put 0644 "$src/image_build/stage-presensi/00-presensi/files/presensi-overlay.service" "$unit_dir/presensi-overlay.service"
+        grep -qxF "$fstab_line" /etc/fstab || printf '%s\n' "$fstab_line" >> /etc/fstab
     fi
     ln -sfn "$venv/bin/presensi" /usr/local/bin/presensi
     printf '%s\n' /usr/local/bin/presensi >> "$manifest.new"
@@ -173,6 +196,7 @@ units_to_enable() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
         presensi-sync.service presensi-screen.service)
     [[ $server -eq 1 ]] && units+=(presensi-server.service)
+    [[ $readonly_root -eq 1 ]] && units+=(presensi-overlay.service)
     printf '%s\n' "${units[@]}"
 }
 
@@ -208,7 +232,7 @@ do_install() {
 
 do_uninstall() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
-        presensi-sync.service presensi-screen.service presensi-server.service)
+        presensi-sync.service presensi-screen.service presensi-server.service presensi-overlay.service)
     if running_systemd; then
         systemctl stop "${units[@]}" 2>/dev/null || true
     fi
@@ -218,6 +242,7 @@ do_uninstall() {
             [[ -n "$path" ]] && rm -f -- "$path"
         done < "$manifest"
     fi
+    sed -i "\|^LABEL=PRESENSI-DATA /var/lib/presensi |d" /etc/fstab
     rmdir --ignore-fail-on-non-empty /etc/systemd/system/presensi-*.service.d "$libexec" 2>/dev/null || true
     rm -rf "$prefix"
     if running_systemd; then

@@ -38,8 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 SUBSTAGE = REPO / "image_build" / "stage-presensi" / "00-presensi"
 CACHE = Path(os.environ.get("PRESENSI_IMAGE_CACHE", "/var/tmp/presensi-image-test"))
 SUITE = "bookworm"
+SHARED = Path(os.environ.get("PRESENSI_SHARED", REPO.parent / "shared"))
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(3600)]
 
 
 def mirror_url() -> str | None:
@@ -184,6 +185,9 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             urllib.request.urlopen(f"{mirror}/dists/{SUITE}/Release", timeout=20).close()
         except OSError as exc:
             pytest.skip(f"the Debian mirror {mirror} cannot be reached from here: {exc}")
+    models = SHARED / "models" / "minifasnet"
+    if not (models / "MiniFASNetV2.onnx").is_file():
+        pytest.skip(f"needs the liveness models in {models}")
     wheel, house = wheel_and_wheelhouse()
     packaged = packaged_root(mirror)
     root = CACHE / "work-root"
@@ -206,6 +210,7 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "PRESENSI_RTC": "ds3231",
         "PRESENSI_UART": "1",
         "PRESENSI_WITH_SERVER": "0",
+        "PRESENSI_MODELS": str(models),
     }
     run(["bash", str(SUBSTAGE / "00-run.sh")], env=env, timeout=600)
     with Mounts(root):
@@ -221,7 +226,7 @@ def snapshot(root: Path) -> dict[str, object]:
         if p.is_file()
         and "__pycache__" not in p.parts
         and p.suffix != ".pyc"
-        and p.name not in ("RECORD", "INSTALLER", "REQUESTED")
+        and p.name not in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
     )
     wants = sorted(
         str(p.relative_to(root)) + " -> " + os.readlink(p)
@@ -260,12 +265,19 @@ def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_roo
         text=True,
         timeout=300,
     )
-    assert verify.returncode == 0 and not (verify.stdout + verify.stderr).strip(), verify.stderr
+    # The one complaint allowed: presensi-overlay.service runs Raspberry Pi OS's raspi-config,
+    # which plain Debian does not have (on the host it is verified with that path substituted).
+    complaints = [line for line in (verify.stdout + verify.stderr).splitlines() if line.strip()]
+    rpi_only = "presensi-overlay.service: Command /usr/bin/raspi-config is not executable: No such file or directory"
+    assert all(line == rpi_only for line in complaints), complaints
+    assert verify.returncode == (1 if complaints else 0), verify.stderr
+    assert "usr/local/lib/systemd/system/presensi-overlay.service" in units
     for unit in (
         "presensi.target",
         "presensi-kiosk.service",
         "presensi-screen.service",
         "presensi-provision.service",
+        "presensi-overlay.service",
         "ssh.service",
     ):
         assert in_root(root, "systemctl", "is-enabled", unit).strip() == "enabled", unit
@@ -316,6 +328,7 @@ def test_install_twice_leaves_one_consistent_installation(installed_root: Path) 
     assert len(dists) == 1, dists
     doctor = in_root(root, "/usr/local/bin/presensi", "doctor", user="presensi", timeout=300)
     assert "FAIL" not in doctor
+    assert (root / "opt/presensi/share/models/MiniFASNetV2.onnx").is_file()
 
     # and the uninstall: software gone, punches and key kept
     manifest = (root / "opt/presensi/share/manifest.txt").read_text().split()

@@ -51,7 +51,7 @@ REFERENCE = re.compile(r"\$\{?(src|files|payload|stage_dir)\}?/([A-Za-z0-9_./-]+
 
 
 def referenced(script: Path) -> set[tuple[str, str]]:
-    return {(m.group(1), m.group(2).rstrip(".")) for m in REFERENCE.finditer(script.read_text())}
+    return {(m.group(1), m.group(2).rstrip("./")) for m in REFERENCE.finditer(script.read_text())}
 
 
 @pytest.mark.parametrize("script", [*SCRIPTS[:2], REPO / "scripts" / "install-pi.sh"], ids=lambda p: p.name)
@@ -67,17 +67,21 @@ def test_every_referenced_file_exists(script: Path) -> None:
     refs = referenced(script)
     assert refs, "no references found: the pattern is out of date"
     for base, rel in refs:
-        if "*" in rel or rel in {"wheels", "wheelhouse", "build.env", "bin/python"} or rel.startswith(("wheels/", "bin/")):
+        if (
+            "*" in rel
+            or rel in {"wheels", "wheelhouse", "models", "build.env", "bin/python"}
+            or rel.startswith(("wheels/", "bin/"))
+        ):
             continue  # made by the host step or the venv, not part of the repository
         assert (bases[base] / rel).exists(), f"{script.name} references {base}/{rel}, which does not exist"
     copied = {"scripts", "systemd", "docs/install.md", "image_build/pi-constraints.txt", "image_build/stage-presensi"}
     for base, rel in referenced(SUBSTAGE / "01-run-chroot.sh"):
-        if base == "payload" and rel not in {"build.env", "wheels", "wheelhouse"}:
+        if base == "payload" and rel not in {"build.env", "wheels", "wheelhouse", "models"}:
             assert any(rel == c or rel.startswith(c + "/") for c in copied), f"{rel} is not copied into the image by 00-run.sh"
 
 
 def source_config(tmp_path: Path, key: str | None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PRESENSI_MODELS": str(tmp_path)}
     if key is not None:
         keyfile = tmp_path / "authorized_keys"
         keyfile.write_text(key)
@@ -103,6 +107,15 @@ def test_config_has_no_password_and_ssh_by_key_only(tmp_path: Path) -> None:
     assert Path(stage_list.split()[-1]) == STAGE
     # No key file, no image: pi-gen sources the config under `bash -e`.
     assert source_config(tmp_path, None).returncode != 0
+    # No liveness models, no image either.
+    no_models = subprocess.run(
+        ["bash", "-c", f'set -e; source "{IMAGE / "config"}"'],
+        env={"PATH": os.environ["PATH"], "PRESENSI_SSH_KEY_FILE": str(tmp_path / "authorized_keys")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert no_models.returncode != 0 and "PRESENSI_MODELS" in no_models.stderr
 
 
 def test_chroot_step_locks_passwords_and_hardens_ssh() -> None:
@@ -125,6 +138,7 @@ def run_host_step(rootfs: Path, wheel: Path, **options: str) -> subprocess.Compl
         "PRESENSI_RTC": "ds3231",
         "PRESENSI_UART": "1",
         "PRESENSI_WITH_SERVER": "0",
+        "PRESENSI_MODELS": str(wheel.parent / "models"),
         **options,
     }
     return subprocess.run(["bash", str(SUBSTAGE / "00-run.sh")], env=env, capture_output=True, text=True, timeout=60)
@@ -141,6 +155,9 @@ def fake_rootfs(tmp_path: Path) -> tuple[Path, Path]:
     )
     wheel = tmp_path / "presensi_kiosk-0.1.0-py3-none-any.whl"
     wheel.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: only copied here
+    (tmp_path / "models").mkdir()
+    for name in ("MiniFASNetV2.onnx", "MiniFASNetV1SE.onnx"):
+        (tmp_path / "models" / name).write_bytes(b"onnx")
     return rootfs, wheel
 
 
@@ -153,6 +170,7 @@ def test_host_step_stages_the_installer_and_sets_boot_options(fake_rootfs: tuple
     assert (payload / "scripts" / "install-pi.sh").is_file()
     assert (payload / "systemd" / "presensi-kiosk.service").is_file()
     assert (payload / "wheels" / wheel.name).is_file()
+    assert (payload / "models" / "MiniFASNetV2.onnx").is_file()
     assert (payload / "image_build" / "stage-presensi" / "00-presensi" / "files" / "sshd-presensi.conf").is_file()
     assert "PRESENSI_RTC=ds3231" in (payload / "build.env").read_text()
     config = (rootfs / "boot" / "firmware" / "config.txt").read_text().splitlines()

@@ -18,6 +18,11 @@ if [ -n "${PRESENSI_WHEEL}" ]; then
 else
     python3 -m pip wheel --quiet --no-deps --wheel-dir "${payload}/wheels" "${src}"
 fi
+install -d "${payload}/models"
+cp "${PRESENSI_MODELS:?PRESENSI_MODELS names the folder of the liveness models}"/*.onnx "${payload}/models/"
+if [ -f "${PRESENSI_MODELS}/LICENSE" ]; then
+    cp "${PRESENSI_MODELS}/LICENSE" "${payload}/models/"
+fi
 if [ -n "${PRESENSI_WHEELHOUSE}" ]; then
     cp -a "${PRESENSI_WHEELHOUSE}" "${payload}/wheelhouse"
 fi

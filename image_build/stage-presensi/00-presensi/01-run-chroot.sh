@@ -8,10 +8,12 @@ payload=/var/tmp/presensi-install
 . "${payload}/build.env"
 
 wheel=$(find "${payload}/wheels" -name 'presensi_kiosk-*.whl' | sort | tail -n 1)
-args=(--no-apt --no-start --wheel "${wheel}")
+args=(--no-apt --no-start --wheel "${wheel}" --models "${payload}/models")
 if [ -d "${payload}/wheelhouse" ]; then
     args+=(--wheelhouse "${payload}/wheelhouse")
 fi
+# Read-only root: the overlay is switched on at the first boot (raspi-config needs the running
+# kernel); the data directory lives on the PRESENSI-DATA partition (install-pi.sh sets both up).
 if [ "${PRESENSI_READONLY_ROOT}" = "1" ]; then
     args+=(--readonly-root)
 fi
@@ -40,15 +42,6 @@ if [ "${PRESENSI_RTC}" = "ds3231" ]; then
     if dpkg-query -W -f='${Status}' fake-hwclock 2> /dev/null | grep -q "install ok installed"; then
         apt-get purge -y fake-hwclock
     fi
-fi
-
-# Read-only root: the overlay is switched on at the first boot (raspi-config needs the running
-# kernel); the data directory lives on the PRESENSI-DATA partition.
-if [ "${PRESENSI_READONLY_ROOT}" = "1" ]; then
-    line="LABEL=PRESENSI-DATA /var/lib/presensi ext4 defaults,noatime,commit=30,nofail,x-systemd.device-timeout=15s 0 2"
-    grep -qxF "${line}" /etc/fstab || printf '%s\n' "${line}" >> /etc/fstab
-    install -D -m 0644 "${files}/presensi-overlay.service" /etc/systemd/system/presensi-overlay.service
-    systemctl enable presensi-overlay.service
 fi
 
 rm -rf "${payload}"
