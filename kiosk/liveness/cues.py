@@ -32,6 +32,7 @@ Image = npt.NDArray[np.uint8]
 
 SPECTRUM_SIZE = 128  # the square of the face the spectrum is taken over (pixels, no resampling)
 BAND = (0.14, 0.5)  # cycles per pixel: above what a face's own features put there
+BORDER_FACE_PX = 80
 
 
 def live_score(value: float, limit: float, softness: float) -> float:
@@ -96,12 +97,18 @@ def glare_area(frame: Image, box: Box) -> float:
 
 def border_sides(frame: Image, box: Box) -> int:
     """On how many sides of the face (left, right, top, bottom) a long straight edge runs."""
-    top, right, bottom, left = box
-    box_w, box_h = right - left, bottom - top
     r_top, r_right, r_bottom, r_left = _clamped(frame, box, 3.2)
     region = cv2.cvtColor(frame[r_top:r_bottom, r_left:r_right], cv2.COLOR_BGR2GRAY)
     if region.size == 0:
         return 0
+    # Edges are looked for at a face width of ~80 px whatever the resolution (cheap, and the
+    # same line lengths mean the same thing at 240p and 1080p).
+    shrink = min(1.0, BORDER_FACE_PX / max(box[1] - box[3], 1))
+    if shrink < 1.0:
+        region = cv2.resize(region, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    top, right, bottom, left = ((v - o) * shrink for v, o in zip(box, (r_top, r_left, r_top, r_left), strict=True))
+    r_top = r_left = 0
+    box_w, box_h = right - left, bottom - top
     edges = cv2.Canny(cv2.GaussianBlur(region, (5, 5), 0), 40, 120)
     min_len = int(0.9 * min(box_w, box_h))
     lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=max(min_len // 2, 10), minLineLength=max(min_len, 10), maxLineGap=4)
