@@ -28,10 +28,10 @@ UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", "
 #: A unit only the read-only image installs (it runs Raspberry Pi OS's raspi-config).
 OVERLAY_UNIT = REPO / "image_build" / "stage-presensi" / "00-presensi" / "files" / "presensi-overlay.service"
 PYTHON_SERVICES = {
-    "presensi-kiosk.service": "run",
-    "presensi-bridge.service": "bridge",
-    "presensi-sync.service": "sync",
-    "presensi-server.service": "server",
+    "presensi-kiosk.service": ["run"],
+    "presensi-bridge.service": ["bridge", "run"],
+    "presensi-sync.service": ["sync", "run"],
+    "presensi-server.service": ["server", "run"],
 }
 LONG_RUNNING = [*PYTHON_SERVICES, "presensi-screen.service"]
 MAX_EXPOSURE = 3.0
@@ -158,7 +158,8 @@ def test_python_services_notify_and_watchdog(name: str) -> None:
     starts_per_interval = int(unit["Unit"]["StartLimitIntervalSec"]) / int(service["RestartSec"])
     assert starts_per_interval < int(unit["Unit"]["StartLimitBurst"])
     assert service["ExecStartPre"] == "/usr/local/bin/presensi config check"
-    assert service["ExecStart"].split()[:2] == ["/usr/local/bin/presensi", PYTHON_SERVICES[name]]
+    words = PYTHON_SERVICES[name]
+    assert service["ExecStart"].split()[: 1 + len(words)] == ["/usr/local/bin/presensi", *words]
     assert service["User"] not in ("root", "0") and "DynamicUser" not in service
     for key in ("StateDirectory", "RuntimeDirectory", "LogsDirectory"):
         assert service[key]
