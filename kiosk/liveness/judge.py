@@ -1,7 +1,7 @@
 """Judge a file (an image or a video) with the liveness engine: what ``presensi liveness`` runs.
 
 Detection and landmarks come from face_recognition directly (HOG, one upsample), the largest face
-of each frame. The engine's clock follows the video's own timestamps, so a challenge deadline means
+of each frame, for the first approach in the file. The engine's clock follows the video's own timestamps, so a challenge deadline means
 seconds of video. A still image is fed as repeated frames (a still cannot answer a challenge).
 """
 
@@ -23,6 +23,10 @@ from kiosk.liveness.challenge import Prompt
 from kiosk.liveness.engine import build_engine
 
 log = logging.getLogger(__name__)
+
+#: A face absent for longer than this ends the approach: only the first approach in a file is
+#: judged (the kiosk's tracker would open a new session for the next person).
+APPROACH_GAP_S = 0.5
 
 
 def largest_face(frame: np.ndarray) -> tuple[Box, dict[str, list[tuple[int, int]]]] | None:
@@ -82,14 +86,19 @@ def judge_file(
     step = 1.0 / fps
     result = LivenessResult(Verdict.UNDECIDED, {}, reason="no face found")
     with_face = 0
+    last_face = 0
+    gap_frames = max(int(fps * APPROACH_GAP_S), 1)
     detection: tuple[Box, dict[str, list[tuple[int, int]]]] | None = None
     for index, frame in enumerate(frames):
         clock.advance(step)
         if not image or index == 0:
             detection = largest_face(frame)
         if detection is None:
+            if with_face and index - last_face > gap_frames:
+                break  # the first approach has ended (the face left for over half a second)
             continue
         with_face += 1
+        last_face = index
         session.add(FaceSample(frame, detection[0], detection[1], clock.monotonic_ns()))
         result = session.result()
         if result.verdict is not Verdict.UNDECIDED:
