@@ -125,6 +125,10 @@ class BridgeService:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Run in a background thread (the demo, tests); ``run()`` runs in the caller's."""
         self._thread = threading.Thread(target=self.run, name="fingerprint-bridge", daemon=True)
@@ -136,11 +140,14 @@ class BridgeService:
             self._thread.join(timeout)
             self._thread = None
 
-    def run(self) -> None:
+    def run(self, on_turn: Callable[[], None] | None = None) -> None:
+        """Turn until stopped; ``on_turn`` after each turn (the service's watchdog progress)."""
         log.info("fingerprint bridge for %s starting", self.module_id)
         try:
             while not self._stop.is_set():
                 self.turn()
+                if on_turn is not None:
+                    on_turn()
         finally:
             self._disconnect()
             log.info("fingerprint bridge for %s stopped", self.module_id)

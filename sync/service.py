@@ -10,6 +10,7 @@ from typing import Any
 
 from kiosk.errors import SyncError
 from kiosk.health import Health
+from kiosk.notify import Notifier, Watchdog
 from kiosk.runtime import Runtime
 from kiosk.store.punches import PunchStore
 from kiosk.timekeeping import server_offset_s
@@ -52,10 +53,12 @@ def run_forever(runtime: Runtime) -> int:
     lock.acquire(wait=True)
     client = build_client(runtime)
     cfg = runtime.config.sync
+    notifier = Notifier.from_env()
+    watchdog = Watchdog(notifier, runtime.clock)
     service = SyncService(
         client,
         backoff_for(runtime),
-        stop.wait,
+        lambda seconds: watchdog.idle_wait(stop, seconds),
         interval_s=cfg.interval_s,
         heartbeat_s=cfg.heartbeat_s,
         roster_s=cfg.roster_interval_s,
@@ -63,7 +66,9 @@ def run_forever(runtime: Runtime) -> int:
     )
     log.info("sync running: %r", client)
     try:
-        service.run()
+        with watchdog:
+            notifier.ready("sinkron berjalan")
+            service.run()
     finally:
         client.target.close()
         client.conn.close()

@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser = subparsers.add_parser("bridge", help="the fingerprint module bridge (service and tools)", parents=[common])
     parser.set_defaults(func=run_service)
     sub = parser.add_subparsers(dest="bridge_command", metavar="ACTION")
+    service = sub.add_parser("run", help="run the bridge service (the default action; what systemd starts)", parents=[common])
+    service.set_defaults(func=run_service)
 
     enrol = sub.add_parser("enrol", help="enrol a finger through the running bridge", parents=[common])
     enrol.add_argument("employee", help="employee id (NIP)")
@@ -57,17 +59,24 @@ def run_service(args: argparse.Namespace) -> int:
     from firmware_bridge.factory import build_service, start_simulated_bridge
     from kiosk.cli import make_runtime
     from kiosk.errors import ConfigError
+    from kiosk.notify import Notifier, Watchdog
 
     runtime = make_runtime(args)
     config = runtime.config.fingerprint
     stop = threading.Event()
     _stop_on_signals(stop)
+    notifier = Notifier.from_env()
     if config.module == "sim" or (runtime.config.unit.hardware == "sim" and config.module != "none"):
         unit = start_simulated_bridge(runtime)
         print(f"fingerprint bridge on a simulated {config.sim_family} module at {unit.simulator.port}", flush=True)
         if unit.service.connected.wait(30):
             print("module connected", flush=True)
-        stop.wait()
+        with Watchdog(notifier, runtime.clock) as watchdog:
+            notifier.ready("sidik jari (simulasi)")
+            while not stop.wait(2):
+                if not unit.service.running:
+                    return 1
+                watchdog.progress()
         unit.stop()
         return 0
     if config.module == "none":
@@ -79,7 +88,9 @@ def run_service(args: argparse.Namespace) -> int:
         service.stop(timeout=0)
 
     threading.Thread(target=relay, name="bridge-signals", daemon=True).start()
-    service.run()
+    with Watchdog(notifier, runtime.clock) as watchdog:
+        notifier.ready(f"sidik jari {config.module} di {config.port}")
+        service.run(on_turn=watchdog.progress)  # a turn stuck on the serial line stops the pings
     return 0
 
 

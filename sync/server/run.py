@@ -57,11 +57,39 @@ def build_server(config: ServerConfig, storage: Storage, clock: Clock | None = N
 
 
 def serve(config: ServerConfig, storage: Storage) -> None:
-    """Run until interrupted; prints ``listening on URL`` (flushed) once the socket is bound."""
+    """Run until interrupted; prints ``listening on URL`` (flushed) once the socket is bound.
+    Under systemd it says READY once serving, and pings the watchdog only while its own
+    ``/healthz`` answers (a wedged event loop or database gets the service restarted)."""
     server, sock, url = build_server(config, storage)
     print(f"listening on {url}", flush=True)
     sys.stdout.flush()
+    threading.Thread(target=_notify_while_healthy, args=(server, url), name="server-watchdog", daemon=True).start()
     server.run(sockets=[sock])
+
+
+def _notify_while_healthy(server: Any, url: str) -> None:
+    import httpx
+
+    from kiosk.notify import Notifier, Watchdog
+
+    notifier = Notifier.from_env()
+    if not notifier.enabled:
+        return
+    # Loopback to ourselves: the certificate names the public host, so skip its check here only.
+    client = httpx.Client(verify=False, timeout=5.0)  # noqa: S501
+    with Watchdog(notifier, SystemClock()) as watchdog:
+        ready = False
+        while not server.should_exit:
+            try:
+                healthy = client.get(f"{url}/healthz").status_code == 200
+            except httpx.HTTPError:
+                healthy = False
+            if healthy:
+                if not ready:
+                    notifier.ready("server melayani")
+                    ready = True
+                watchdog.progress()
+            threading.Event().wait(5)
 
 
 class ServerThread:
