@@ -140,7 +140,7 @@ install_files() {
     mkdir -p "$share"
     : > "$manifest.new"
     local f
-    for f in "$src"/systemd/*.service "$src"/systemd/*.target; do
+    for f in "$src"/systemd/*.service "$src"/systemd/*.target "$src"/systemd/*.timer; do
         put 0644 "$f" "$unit_dir/$(basename "$f")"
     done
     put 0644 "$src/systemd/journald.conf.d/presensi.conf" /etc/systemd/journald.conf.d/presensi.conf
@@ -194,7 +194,7 @@ install_config() {
 
 units_to_enable() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
-        presensi-sync.service presensi-screen.service)
+        presensi-sync.service presensi-screen.service presensi-retention.timer)
     [[ $server -eq 1 ]] && units+=(presensi-server.service)
     [[ $readonly_root -eq 1 ]] && units+=(presensi-overlay.service)
     printf '%s\n' "${units[@]}"

@@ -24,7 +24,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS_DIR = REPO / "systemd"
-UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".target"))
+UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".target", ".timer"))
 #: A unit only the read-only image installs (it runs Raspberry Pi OS's raspi-config).
 OVERLAY_UNIT = REPO / "image_build" / "stage-presensi" / "00-presensi" / "files" / "presensi-overlay.service"
 PYTHON_SERVICES = {
