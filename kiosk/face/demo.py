@@ -21,7 +21,7 @@ from kiosk.config import FaceConfig
 from kiosk.face.detect import FaceDetector
 from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
-from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
+from kiosk.face.pipeline import Decision, FacePipeline, Outcome, SkipLiveness
 from kiosk.face.track import Tracker
 from kiosk.store.punches import PunchStore
 
@@ -59,7 +59,8 @@ def punch_test_photos(
         from kiosk.camera.base import fit_within
 
         image = fit_within(read_image(path), camera.width, camera.height)
-        decisions, prompts = [], set()
+        decisions: list[Decision] = []
+        prompts: set[str] = set()
         for _ in range(frames_per_photo):
             seq += 1
             result = pipeline.process(Frame(image, _advance(clock, 1 / fps), seq))
