@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,12 @@ RGB = npt.NDArray[np.uint8]
 NEAR_FACE_PX = 100
 #: How far around the last box the re-detection window reaches, as a fraction of the box size.
 NEAR_PAD = 0.6
+#: face_recognition keeps one dlib detector, shape predictor and encoder for the whole process, and
+#: dlib's detector is not safe to call from two threads at once (it keeps scratch buffers in the
+#: object: two callers corrupt the heap). Every call goes through this lock; the face service is
+#: the only steady caller, so it costs nothing there, and an enrolment or the demo's video
+#: tracker waits its turn instead of crashing the kiosk.
+DLIB_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -83,7 +90,8 @@ class FaceDetector:
             small = cv2.resize(rgb, (max(1, round(w * self.scale)), max(1, round(h * self.scale))), interpolation=cv2.INTER_AREA)
         else:
             small = rgb
-        found = self.fr.face_locations(small, number_of_times_to_upsample=self.upsample, model="hog")
+        with DLIB_LOCK:
+            found = self.fr.face_locations(small, number_of_times_to_upsample=self.upsample, model="hog")
         boxes = [_clip(_scale_box(b, 1.0 / self.scale), w, h) for b in found]
         return sorted(boxes, key=box_area, reverse=True)
 
@@ -101,7 +109,8 @@ class FaceDetector:
         crop = rgb[y0:y1, x0:x1]
         size = (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor)))
         window = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
-        found = self.fr.face_locations(window, number_of_times_to_upsample=0, model="hog")
+        with DLIB_LOCK:
+            found = self.fr.face_locations(window, number_of_times_to_upsample=0, model="hog")
         if not found:
             return None
         candidates = [_clip(_offset(_scale_box(b, 1.0 / factor), x0, y0), w, h) for b in found]
@@ -110,12 +119,14 @@ class FaceDetector:
 
     def landmarks(self, rgb: RGB, box: Box) -> dict[str, list[tuple[int, int]]]:
         """face_recognition's 68 landmarks by feature (chin, left_eye, nose_tip, …), full-frame pixels."""
-        result = self.fr.face_landmarks(rgb, [box], model="large")
+        with DLIB_LOCK:
+            result = self.fr.face_landmarks(rgb, [box], model="large")
         return {k: [(int(x), int(y)) for x, y in v] for k, v in result[0].items()}
 
     def encode(self, rgb: RGB, box: Box) -> Encoding:
         """The 128-d encoding of the face in ``box`` (full resolution, one jitter)."""
-        encodings = self.fr.face_encodings(rgb, [box], num_jitters=1, model="small")
+        with DLIB_LOCK:
+            encodings = self.fr.face_encodings(rgb, [box], num_jitters=1, model="small")
         if not encodings:
             raise FaceError("no encoding could be made of the face")
         return as_encoding(encodings[0])
