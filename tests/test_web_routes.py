@@ -450,3 +450,16 @@ def test_openapi_schema_conformance_with_schemathesis(app: FastAPI, ctx: WebCont
 
         check()
     assert ops >= 7
+
+
+def test_day_bounds_at_the_ends_of_the_calendar_bound_nothing() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from kiosk.web.maintenance.records import day_bound
+
+    wib = ZoneInfo("Asia/Jakarta")
+    assert day_bound(date(2026, 11, 23), wib) == "2026-11-22T17:00:00.000Z"
+    assert day_bound(date(2026, 11, 23), wib, next_day=True) == "2026-11-23T17:00:00.000Z"
+    assert day_bound(date(1, 1, 1), wib) < "2000"  # from the beginning
+    assert day_bound(date(9999, 12, 31), wib, next_day=True) > "9999-12-31T23:59:59.999Z"  # to the end

@@ -14,13 +14,14 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.clock import Clock, zone_abbreviation
 from kiosk.errors import PresensiError
+from kiosk.web.maintenance.records import day_bound
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,10 @@ class CsvExporter:
         clauses, params = [], []
         if start is not None:
             clauses.append("p.instant >= ?")
-            params.append(_utc_bound(start, tz))
+            params.append(day_bound(start, tz))
         if end is not None:
             clauses.append("p.instant < ?")
-            params.append(_utc_bound(end + timedelta(days=1), tz))
+            params.append(day_bound(end, tz, next_day=True))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = conn.execute(
             f"SELECT p.*, e.name FROM punches p LEFT JOIN employees e ON e.id = p.employee_id {where} ORDER BY p.seq",  # noqa: S608
@@ -136,11 +137,6 @@ class CsvExporter:
         os.replace(tmp, path)
         log.info("exported %d punches to %s", count, path.name)
         return path
-
-
-def _utc_bound(day: date, tz: ZoneInfo) -> str:
-    instant = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(ZoneInfo("UTC"))
-    return instant.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @dataclass(frozen=True)

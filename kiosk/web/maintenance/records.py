@@ -143,10 +143,10 @@ def search_punches(
     clauses, params = [], []
     if start is not None:
         clauses.append("p.instant >= ?")
-        params.append(_bound(start, tz))
+        params.append(day_bound(start, tz))
     if end is not None:
         clauses.append("p.instant < ?")
-        params.append(_bound(end + timedelta(days=1), tz))
+        params.append(day_bound(end, tz, next_day=True))
     if employee.strip():
         clauses.append("(p.employee_id = ? OR e.name LIKE ?)")
         params += [employee.strip(), f"%{employee.strip()}%"]
@@ -178,6 +178,11 @@ def search_punches(
     return out
 
 
-def _bound(day: date, tz: ZoneInfo) -> str:
-    instant = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(ZoneInfo("UTC"))
-    return instant.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def day_bound(day: date, tz: ZoneInfo, *, next_day: bool = False) -> str:
+    """The UTC instant (as stored) at the start of ``day`` (or of the day after) in ``tz``; days
+    at the ends of the calendar (0001-01-01, 9999-12-31) bound nothing instead of overflowing."""
+    try:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(days=1 if next_day else 0)
+        return start.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    except OverflowError:
+        return "0000" if day.year < 5000 else "9999-99"
