@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from kiosk.clock import ZONES
 from kiosk.errors import ConfigError
@@ -96,13 +96,17 @@ class FaceConfig(Section):
         1, ge=0, le=2, description="HOG upsampling passes on the downscaled frame (1 at scale 0.5 finds faces from ~80 px)."
     )
     redetect_frames: int = Field(
-        6, ge=1, le=60, description="Full-frame detection every this many frames; in between a tracked face is re-found near its box."
+        6,
+        ge=1,
+        le=60,
+        description="Full-frame detection every this many frames; in between a tracked face is re-found near its box.",
     )
-    track_lost_s: float = Field(
-        0.8, gt=0, le=10, description="A tracked face unseen this long has left: its approach ends."
-    )
+    track_lost_s: float = Field(0.8, gt=0, le=10, description="A tracked face unseen this long has left: its approach ends.")
     threshold: float = Field(
-        0.5, gt=0.1, lt=1.0, description="Largest encoding distance accepted as a match (measured: genuine ≤ 0.44, others ≥ 0.70)."
+        0.5,
+        gt=0.1,
+        lt=1.0,
+        description="Largest encoding distance accepted as a match (measured: genuine ≤ 0.44, others ≥ 0.70).",
     )
     margin: float = Field(0.06, ge=0.0, lt=0.5, description="Least distance gap between best and best other employee.")
     agree_frames: int = Field(2, ge=1, le=10, description="Consecutive tracked frames that must agree on the identity.")
@@ -222,7 +226,10 @@ class CardsConfig(Section):
         500, ge=100, le=5000, description="Serial reader: a card counts as taken away after this long without a frame."
     )
     duplicate_interval_s: int = Field(
-        60, ge=0, le=86400, description="A card tap within this many seconds of the employee's last punch shows it instead of punching again."
+        60,
+        ge=0,
+        le=86400,
+        description="A card tap within this many seconds of the employee's last punch shows it instead of punching again.",
     )
     face_timeout_s: float = Field(8.0, ge=1, le=60, description="Card then face: how long the employee has to show their face.")
     enrol_timeout_s: int = Field(30, ge=5, le=600, description="Tap to register: how long the kiosk waits for the card.")
@@ -273,7 +280,9 @@ class GpioConfig(Section):
     red_led: int | None = Field(None, ge=0, le=27, description="BCM pin of the red LED.")
     buzzer: int | None = Field(None, ge=0, le=27, description="BCM pin of the (active) buzzer.")
     relay: int | None = Field(None, ge=0, le=27, description="BCM pin of a door/turnstile relay.")
-    relay_active_high: bool = Field(True, description="False for relay boards that switch on a low input (most opto-isolated ones).")
+    relay_active_high: bool = Field(
+        True, description="False for relay boards that switch on a low input (most opto-isolated ones)."
+    )
     relay_pulse_ms: int = Field(500, ge=50, le=10000, description="How long the relay is held on an accepted punch.")
     buzzer_enabled: bool = Field(True, description="Sound the buzzer (off: lights only, e.g. in a library or a prayer room).")
 
@@ -317,6 +326,11 @@ class WebConfig(Section):
         description="Address of the maintenance page (LAN).",
     )
     maintenance_port: int = Field(8443, ge=1, le=65535, description="Port of the maintenance page (TLS).")
+    screen_frame_ancestors: list[Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")]] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Origins that may show the kiosk screen in a frame (the demo's control panel: http://127.0.0.1:*); empty: none.",
+    )
     session_minutes: int = Field(30, ge=1, le=1440, description="Idle minutes before a maintenance session expires.")
     session_max_hours: int = Field(12, ge=1, le=168, description="Hours after login when a maintenance session ends regardless.")
     lockout_after: int = Field(5, ge=2, le=50, description="Consecutive failed logins (per name or address) before a lockout.")
@@ -337,7 +351,9 @@ class WebConfig(Section):
 
 class EventConfig(Section):
     pack_file: Path | None = Field(None, description="Event pack to load at start (event mode).")
-    unit: str = Field("", max_length=20, description="This unit's code in event packs (I … IX); empty: from the pack's device list.")
+    unit: str = Field(
+        "", max_length=20, description="This unit's code in event packs (I … IX); empty: from the pack's device list."
+    )
     server_public_key: str = Field(
         "", description="The central server's Ed25519 public key (64 hex digits) that signs event packs; empty: only local packs."
     )
@@ -367,8 +383,15 @@ class PrivacyConfig(Section):
         "keyfile",
         description="Where the template key comes from: the Pi's OTP customer key, a systemd credential, a key file outside the data directory, or a simulated OTP (tests).",
     )
-    key_file: Path = Field(Path("/etc/presensi/template.key"), description="Key file for key_provider='keyfile' (made on first use, mode 0600).")
-    credential: str = Field("presensi-template-key", min_length=1, max_length=100, description="Credential name in $CREDENTIALS_DIRECTORY for key_provider='credential'.")
+    key_file: Path = Field(
+        Path("/etc/presensi/template.key"), description="Key file for key_provider='keyfile' (made on first use, mode 0600)."
+    )
+    credential: str = Field(
+        "presensi-template-key",
+        min_length=1,
+        max_length=100,
+        description="Credential name in $CREDENTIALS_DIRECTORY for key_provider='credential'.",
+    )
     otp_command: list[str] = Field(
         default_factory=lambda: ["rpi-otp-private-key"],
         description="Command printing the OTP customer key as hex (key_provider='otp'; needs /dev/vcio).",
@@ -386,16 +409,23 @@ class Zk4370Config(Section):
     )
     port: int = Field(4370, ge=1, le=65535, description="TCP and UDP port.")
     comm_key_file: Path | None = secret("File holding the numeric comm key clients must send (none: no key).")
-    allow_set_time: bool = Field(False, description="Let a connector application set the unit's clock (recorded as a technician anchor).")
-    allow_clear_log: bool = Field(
-        False, description="Let a connector application clear the log; even then only punches the central server acknowledged are pruned."
+    allow_set_time: bool = Field(
+        False, description="Let a connector application set the unit's clock (recorded as a technician anchor)."
     )
-    central_target: str = Field("presensi_v1", min_length=1, max_length=40, description="Sync target whose acknowledgements allow clearing.")
+    allow_clear_log: bool = Field(
+        False,
+        description="Let a connector application clear the log; even then only punches the central server acknowledged are pruned.",
+    )
+    central_target: str = Field(
+        "presensi_v1", min_length=1, max_length=40, description="Sync target whose acknowledgements allow clearing."
+    )
 
 
 class FrappeTargetConfig(Section):
     type: Literal["frappe"] = Field("frappe", description="Frappe HR: Employee Checkin through add_log_based_on_employee_field.")
-    name: str = Field("frappe", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor).")
+    name: str = Field(
+        "frappe", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor)."
+    )
     url: str = Field(..., min_length=8, max_length=400, description="Base URL of the Frappe site (https://…).")
     api_key_file: Path = Field(..., description="File holding the API key of the integration user.")
     api_secret_file: Path = Field(..., description="File holding the API secret of the integration user.")
@@ -408,11 +438,17 @@ class FrappeTargetConfig(Section):
 
 class AdmsTargetConfig(Section):
     type: Literal["adms"] = Field("adms", description="A ZKTeco PUSH (ADMS) attendance server.")
-    name: str = Field("adms", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor).")
-    url: str = Field(..., min_length=8, max_length=400, description="Base URL of the server (https://… ; http only with allow_plain_http).")
+    name: str = Field(
+        "adms", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$", description="Name of this target (its cursor)."
+    )
+    url: str = Field(
+        ..., min_length=8, max_length=400, description="Base URL of the server (https://… ; http only with allow_plain_http)."
+    )
     serial_number: str = Field("", max_length=40, description="SN the unit announces (empty: the device id).")
     ca_file: Path | None = Field(None, description="CA to trust for the server (none: the system store).")
-    allow_plain_http: bool = Field(False, description="Permit http:// (many ADMS servers offer only that; warned on the maintenance page).")
+    allow_plain_http: bool = Field(
+        False, description="Permit http:// (many ADMS servers offer only that; warned on the maintenance page)."
+    )
     apply_user_commands: bool = Field(
         True, description="Apply the server's DATA UPDATE/DELETE USERINFO commands to the unit's roster (allow-listed)."
     )

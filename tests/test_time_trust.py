@@ -115,7 +115,7 @@ def test_a_technician_sets_the_time_and_the_boot_is_corrected(unit: tuple[PunchS
 
 
 def test_server_offset_beyond_the_limit_flags_new_punches(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
-    store, keeper, clock, facts = unit
+    store, keeper, _clock, facts = unit
     facts.synced = True
     keeper.note_server_offset(600.0)  # the server is ten minutes ahead
     assert keeper.state() is ClockState.UNSYNCED

@@ -14,9 +14,21 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         default=None,
         help="face test data folder with train/ and test/ (default: ../shared/testdata/faces if present)",
     )
-    parser.add_argument("--punches", type=int, default=5, help="simulated punches to record")
     parser.add_argument(
-        "--once", action="store_true", help="run the scripted part, print the results and exit (no servers left running)"
+        "--video", type=Path, default=None, help="a video whose faces are tracked (default: the clip beside the faces, if any)"
+    )
+    parser.add_argument("--event", action="store_true", help="event mode: a sample apel is running, this unit serves unit VIII")
+    parser.add_argument(
+        "--staff", type=int, default=3, help="staff with a simulated card and finger besides the faces (default 3)"
+    )
+    parser.add_argument("--panel-port", type=int, default=0, help="port of the demo control panel (default: a free one)")
+    parser.add_argument(
+        "--punches", type=int, default=4, help="with --once: card and finger presses by staff, alternating (default 4)"
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="play a short script (camera, cards, fingers, sync), print what happened and exit (nothing left running)",
     )
     parser.set_defaults(func=run)
 

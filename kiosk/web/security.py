@@ -44,11 +44,12 @@ CSP = (
 class SecurityHeaders:
     """Pure ASGI middleware adding the security headers to every response."""
 
-    def __init__(self, app: ASGIApp, *, tls: bool, csp: str = CSP) -> None:
+    def __init__(self, app: ASGIApp, *, tls: bool, csp: str = CSP, frameable: bool = False) -> None:
+        """``frameable``: the CSP's frame-ancestors names who may frame the pages (no X-Frame-Options)."""
         self.app = app
         self.headers = [
             (b"content-security-policy", csp.encode()),
-            (b"x-frame-options", b"DENY"),
+            *([] if frameable else [(b"x-frame-options", b"DENY")]),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), usb=()"),

@@ -3,6 +3,9 @@
 :class:`PunchWatcher` keeps its own connection and polls ``PRAGMA data_version`` (which changes
 only when another connection commits); on a change it reads the punches after the last one it
 saw and publishes each as a :class:`Decision`. The hub drops a punch a service already published.
+The fingerprint bridge (its own process) also writes its refusals to ``finger_feedback``
+(unknown finger, already recorded, module fault); those are published as refused decisions with
+the bridge's own text.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class PunchWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_seq = 0
+        self.last_feedback = 0
 
     def __repr__(self) -> str:
         return f"PunchWatcher(last_seq={self.last_seq}, running={self._thread is not None})"
@@ -36,6 +40,7 @@ class PunchWatcher:
         conn = self._connect()
         row = conn.execute("SELECT seq FROM chain_head").fetchone()
         self.last_seq = int(row["seq"]) if row else 0
+        self.last_feedback = int(conn.execute("SELECT coalesce(max(id), 0) FROM finger_feedback").fetchone()[0])
         self._thread = threading.Thread(target=self._run, args=(conn,), name="punch-watcher", daemon=True)
         self._thread.start()
 
@@ -54,6 +59,7 @@ class PunchWatcher:
                     if now_version != version:
                         version = now_version
                         self.poll_once(conn)
+                        self.poll_feedback(conn)
                 except sqlite3.Error as exc:
                     log.warning("punch watcher cannot read the database: %s", exc)
         finally:
@@ -83,3 +89,29 @@ class PunchWatcher:
                 )
             )
         return len(rows)
+
+    def poll_feedback(self, conn: sqlite3.Connection) -> int:
+        """Publish the fingerprint bridge's refusals after ``last_feedback``; returns how many.
+        (Its accepted punches arrive as punches.)"""
+        rows = conn.execute(
+            "SELECT id, kind, employee_id, text FROM finger_feedback WHERE id > ? ORDER BY id LIMIT 50",
+            (self.last_feedback,),
+        ).fetchall()
+        for r in rows:
+            self.last_feedback = int(r["id"])
+            if r["kind"] == "accepted":
+                continue
+            self.hub.publish(
+                Decision(
+                    accepted=False,
+                    employee_id=r["employee_id"],
+                    method="finger",
+                    reason=FINGER_REASONS.get(r["kind"], "error"),
+                    reason_text=r["text"],
+                )
+            )
+        return len(rows)
+
+
+#: ``finger_feedback.kind`` → the screen's reason code.
+FINGER_REASONS = {"unknown": "finger_unknown", "duplicate": "duplicate", "poor": "finger_unknown", "fault": "error"}

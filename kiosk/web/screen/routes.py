@@ -35,8 +35,13 @@ STATUS_EVERY_S = 2.0
 PREVIEW_FPS = 10.0
 SCREEN_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
 )
+
+
+def screen_csp(frame_ancestors: list[str]) -> str:
+    """The screen's policy; no page may frame it unless ``web.screen_frame_ancestors`` names it."""
+    return SCREEN_CSP.format(ancestors=" ".join(frame_ancestors) if frame_ancestors else "'none'")
 
 
 class LoopbackOnly:
@@ -89,7 +94,8 @@ def message_json(ctx: WebContext, message: Message) -> dict[str, Any]:
 
 
 def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
-    app.add_middleware(SecurityHeaders, tls=False, csp=SCREEN_CSP)
+    ancestors = ctx.config.web.screen_frame_ancestors
+    app.add_middleware(SecurityHeaders, tls=False, csp=screen_csp(ancestors), frameable=bool(ancestors))
     app.add_middleware(LoopbackOnly)
     watcher = PunchWatcher(ctx.db.new, ctx.hub)
 
