@@ -99,3 +99,15 @@ def test_config_show_redacts_and_runs_without_a_file(tmp_path: Path, presensi_cm
         [*presensi_cmd, "config", "show", "--json", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert '"zone": "Asia/Jakarta"' in result.stdout
+
+
+def test_configuration_reference_is_current() -> None:
+    """docs/configuration.md is the models' own reference; regenerate it when a field changes."""
+    from kiosk.config_doc import reference_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    assert doc.read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/configuration.md is stale: run presensi config show --markdown > docs/configuration.md"
+    )
+    for key in ("`[privacy]`", "`key_provider`", "`screen_frame_ancestors`", '`type = "adms"`'):
+        assert key in doc.read_text(encoding="utf-8")

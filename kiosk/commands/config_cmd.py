@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     show = sub.add_parser("show", help="print the effective configuration, secrets redacted", parents=[common])
     show.add_argument("--json", action="store_true", help="as JSON")
     show.add_argument("--describe", action="store_true", help="list every key with its default and description")
+    show.add_argument("--markdown", action="store_true", help="the configuration reference as Markdown (docs/configuration.md)")
     show.set_defaults(func=run_show)
 
 
@@ -31,6 +32,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    if args.markdown:
+        from kiosk.config_doc import reference_markdown
+
+        sys.stdout.write(reference_markdown())
+        return 0
     if args.describe:
         for key, default, text in describe():
             print(f"{key} = {default}\n    {text}")
