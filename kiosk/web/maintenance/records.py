@@ -85,6 +85,15 @@ def cards_of(conn: sqlite3.Connection, employee_id: str) -> list[dict[str, str]]
     return [dict(r) for r in rows]
 
 
+def fingers_of(conn: sqlite3.Connection, employee_id: str) -> list[dict[str, str]]:
+    """Which fingers are enrolled (never the template bytes). Read-only."""
+    rows = conn.execute(
+        "SELECT finger, family, source, created_at FROM finger_templates WHERE employee_id = ? ORDER BY finger, family",
+        (employee_id,),
+    )
+    return [dict(r) for r in rows]
+
+
 def register_card(conn: sqlite3.Connection, uid: str, employee_id: str, now: datetime) -> str:
     """Bind a card to an employee; refuses a card that belongs to someone else."""
     norm = normalise_uid(uid)

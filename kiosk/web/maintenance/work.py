@@ -20,8 +20,9 @@ from kiosk import audit
 from kiosk.config import parse_config
 from kiosk.errors import ConfigError, PresensiError
 from kiosk.web.auth import Session
-from kiosk.web.maintenance import records
+from kiosk.web.maintenance import fingers, records
 from kiosk.web.maintenance.export import UnsafePath, safe_child
+from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
 from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CARD_TAP_TIMEOUT_S = 30.0
 ENROL_TIMEOUT_S = 60.0
+FINGER_CAPTURES_MAX = 4  # placings plus lifts a module family asks for, each within fingerprint.enrol_timeout_s
 
 
 class EmployeeOut(BaseModel):
@@ -58,6 +60,20 @@ class PunchOut(BaseModel):
     minutes: int
     clock_state: str
     event_id: str | None
+
+
+class FingerProgressOut(BaseModel):
+    found: bool
+    id: int | None = None
+    employee_id: str | None = None
+    finger: int | None = None
+    state: str | None = None
+    step: int | None = None
+    message: str | None = None
+    prompt: str | None = None
+    finished: bool | None = None
+    requested_by: str | None = None
+    updated_at: str | None = None
 
 
 class LogLineOut(BaseModel):
@@ -109,12 +125,16 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         if row is None:
             return render(request, "error.html", 404, title="404", message=f"Pegawai {employee_id} tidak ditemukan")
         s = ctx.services
+        latest = fingers.latest_for(ctx.db.get(), employee_id)
         return render(
             request,
             "employee.html",
             status,
             e=row,
             cards=records.cards_of(ctx.db.get(), employee_id),
+            fingers=records.fingers_of(ctx.db.get(), employee_id),
+            finger_names=FINGER_NAMES,
+            finger_since=latest.id if latest is not None else 0,
             can_card=s.cards is not None,
             can_face=s.faces is not None,
             can_finger=s.fingers is not None,
@@ -173,15 +193,46 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         finger: Annotated[int, Form(ge=0, le=9)],
         session: Session = ADMIN_ONLY,
     ) -> Response:
+        """Ask the fingerprint bridge to enrol; the page polls ``/api/fingers/enrolment`` meanwhile
+        to show the bridge's prompts, and this answers when the bridge has finished."""
         if records.employee(ctx.db.get(), employee_id) is None:
             return employee_view(request, employee_id)
         if ctx.services.fingers is None:
             return employee_view(request, employee_id, 503, error="Modul sidik jari tidak tersambung ke layanan web.")
-        result = ctx.services.fingers.enrol_finger(employee_id, finger, ENROL_TIMEOUT_S)
-        note(session, "finger.enrol" if result.ok else "finger.enrol.failed", employee_id=employee_id, finger=finger)
+        timeout_s = max(ENROL_TIMEOUT_S, FINGER_CAPTURES_MAX * ctx.config.fingerprint.enrol_timeout_s)
+        result = ctx.services.fingers.enrol_finger(employee_id, finger, timeout_s)
+        note(
+            session,
+            "finger.enrol" if result.ok else "finger.enrol.failed",
+            employee_id=employee_id,
+            finger=finger,
+            enrolment=result.detail.get("enrolment"),
+            state=result.detail.get("state"),
+            message=result.message,
+        )
         return employee_view(
             request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
         )
+
+    @app.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
+    def finger_progress(
+        employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    ) -> FingerProgressOut:
+        """The employee's newest finger enrolment as the fingerprint bridge reports it: state
+        and the prompt for the person at the module (Bahasa Indonesia)."""
+        progress = fingers.latest_for(ctx.db.get(), employee_id)
+        return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+
+    @app.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
+    def finger_cancel(
+        employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    ) -> FingerProgressOut:
+        """Cancel the employee's unfinished finger enrolment (the bridge stops between captures)."""
+        cancelled = fingers.cancel_unfinished(ctx.db.get(), employee_id, clock=ctx.clock)
+        if cancelled is not None:
+            note(session, "finger.enrol.cancel", employee_id=employee_id, enrolment=cancelled)
+        progress = fingers.latest_for(ctx.db.get(), employee_id)
+        return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
 
     # -- punches (Admin PD) ------------------------------------------------------------------------
 
