@@ -295,7 +295,8 @@ class TimeKeeper:
                 anchor_id = item.pop("anchor_id")
                 text = canonical_json(item)
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO punch_corrections VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO punch_corrections "
+                    "(punch_id, seq, corrected_instant, anchor_id, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         item["punch_id"],
                         item["seq"],
@@ -308,6 +309,50 @@ class TimeKeeper:
                 )
         log.info("recorded %d punch corrections", len(made))
         return made
+
+
+@dataclass(frozen=True)
+class SignedCorrection:
+    """A stored correction as it travels: the signed statement and the device's signature."""
+
+    punch_id: str
+    seq: int
+    body: str  # canonical JSON, exactly the bytes signed
+    signature: str  # hex Ed25519 by the device key
+
+    def wire(self) -> dict[str, object]:
+        return {**json.loads(self.body), "signature": self.signature}
+
+
+def undelivered_corrections(conn: sqlite3.Connection, through_seq: int, limit: int) -> list[SignedCorrection]:
+    """Corrections the server has not acknowledged, of punches up to ``through_seq`` (those the
+    server already holds), oldest punch first. Read-only."""
+    rows = conn.execute(
+        "SELECT punch_id, seq, body, signature FROM punch_corrections WHERE acked_at IS NULL AND seq <= ? "
+        "ORDER BY seq LIMIT ?",
+        (through_seq, limit),
+    ).fetchall()
+    return [SignedCorrection(r["punch_id"], int(r["seq"]), r["body"], r["signature"]) for r in rows]
+
+
+def count_undelivered_corrections(conn: sqlite3.Connection) -> int:
+    """How many corrections still wait for the server's acknowledgement. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM punch_corrections WHERE acked_at IS NULL").fetchone()[0])
+
+
+def mark_corrections_delivered(conn: sqlite3.Connection, punch_ids: list[str], now: datetime) -> int:
+    """Record the server's acknowledgement of these corrections (once; a repeat changes nothing)."""
+    if not punch_ids:
+        return 0
+    stamp = format_instant(now)
+    with write_transaction(conn, "recording delivered corrections"):
+        changed = sum(
+            conn.execute(
+                "UPDATE punch_corrections SET acked_at = ? WHERE punch_id = ? AND acked_at IS NULL", (stamp, punch_id)
+            ).rowcount
+            for punch_id in punch_ids
+        )
+    return int(changed)
 
 
 def server_offset_s(conn: sqlite3.Connection) -> float | None:

@@ -273,6 +273,11 @@ CREATE TABLE evidence_photos (
 );
 """
 
+CORRECTION_DELIVERY = """
+ALTER TABLE punch_corrections ADD COLUMN acked_at TEXT;  -- when the server acknowledged it (sync)
+CREATE INDEX punch_corrections_unacked ON punch_corrections(seq) WHERE acked_at IS NULL;
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -284,6 +289,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0007_finger_bridge", FINGER_BRIDGE),
     ("0008_target_rejects", TARGET_REJECTS),
     ("0009_evidence_photos", EVIDENCE),
+    ("0010_correction_delivery", CORRECTION_DELIVERY),
 ]
 
 
