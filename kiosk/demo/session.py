@@ -26,11 +26,10 @@ from kiosk.config import KioskConfig
 from kiosk.demo.people import UNKNOWN_CARD, DemoPerson, add_staff, enrol_faces, load_sample_apel, register
 from kiosk.demo.sources import DemoSources
 from kiosk.demo.video import VideoTracking, track_video
-from kiosk.face.demo import DEMO_MAX_YAW_DEG
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.runtime import Runtime
 from kiosk.schedule.events import EventPack
-from kiosk.unit import KioskUnit
+from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.ports import Message, Services
 from kiosk.web.runner import start_web
@@ -50,6 +49,8 @@ DEMO_LIVENESS = SkipLiveness(
 DEMO_OTP_HEX = "d3" * 32
 #: The demo's working hours: a shipped preset in the demo's zone (Asia/Jakarta, WIB).
 DEMO_WORK_CODE = "JEMBER-5H"
+#: Some of the demo's posed portraits are turned about 33°: the demo allows a 40° head turn.
+DEMO_MAX_YAW_DEG = 40.0
 
 
 def demo_config(base: KioskConfig, sources: DemoSources, reel: Path | None) -> KioskConfig:
@@ -190,7 +191,11 @@ class DemoSession:
         self.reader = SimCardReader("Pembaca kartu demo", clock=self.clock)
         unit = self.unit = KioskUnit(runtime, camera=self.camera, reader=self.reader, liveness=DEMO_LIVENESS)
         unit.start(web=False)
-        services = Services(cards=unit.tap_capture, system=SimSystemActions(tuple(self.config.web.services)))
+        services = Services(
+            cards=unit.tap_capture,
+            faces=FaceEnrolmentPort(unit.face) if unit.face is not None else None,
+            system=SimSystemActions(tuple(self.config.web.services)),
+        )
         unit.web = start_web(runtime, services=services, hub=unit.hub, frames=unit.frames, screen_port=0, maintenance_port=0)
         unit.hub.subscribe(self._waker.kick)
         self.bridge = start_simulated_bridge(runtime, classify=self._finger_admission() if self.event else None)
