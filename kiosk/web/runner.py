@@ -11,6 +11,8 @@ from kiosk.runtime import Runtime
 from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
 from kiosk.web.auth import Accounts
 from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
+from kiosk.web.maintenance.export import PunchExporter
+from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.maintenance.hostinfo import HostInfo
 from kiosk.web.ports import DecisionHub, FrameSource, Services
 from kiosk.web.server import Running, serve_in_thread
@@ -61,7 +63,7 @@ def start_web(
     tls = ensure_certificate(runtime.data_dir / "tls", now=runtime.clock.now(), hostnames=web.tls_hostnames, addresses=addresses)
     if services is None:
         system = SimSystemActions(tuple(web.services)) if config.unit.hardware == "sim" else SystemdActions(web.services)
-        services = Services(system=system)
+        services = Services(system=system, fingers=finger_enrolment(runtime))
     identity = runtime.identity()
     port = maintenance_port if maintenance_port is not None else web.maintenance_port
     shown_host = addresses[0] if addresses else "127.0.0.1"
@@ -79,6 +81,7 @@ def start_web(
         config_path=config.source,
         tls_fingerprint=tls.fingerprint,
         device_id=identity.device_id,
+        exporter=PunchExporter(runtime.connect, identity, runtime.clock, config.unit.zone),
     )
     maintenance = serve_in_thread(
         create_maintenance_app(ctx), web.maintenance_host, port, certfile=tls.cert, keyfile=tls.key, name="maintenance"

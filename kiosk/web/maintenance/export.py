@@ -1,5 +1,6 @@
-"""Exports for Admin PD: a CSV people can read (and, once the sync side provides it, the signed
-bundle the central server imports), downloaded or written to a mounted USB stick.
+"""Exports for Admin PD: the signed bundle the central server imports (the same files as
+``presensi export``: ``sync.bundle``) and a CSV people can read, downloaded or written to a
+mounted USB stick; and the bundle check the page offers for a file brought back on a stick.
 
 File names are checked against a strict pattern and every path is resolved and required to stay
 inside its root, so no request can read or write outside the export folder or a USB stick.
@@ -11,16 +12,18 @@ import csv
 import logging
 import os
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from kiosk.clock import Clock, zone_abbreviation
 from kiosk.errors import PresensiError
+from kiosk.identity import DeviceIdentity
 from kiosk.web.maintenance.records import day_bound
 
 log = logging.getLogger(__name__)
@@ -137,6 +140,146 @@ class CsvExporter:
         os.replace(tmp, path)
         log.info("exported %d punches to %s", count, path.name)
         return path
+
+
+#: Bundle scopes offered on the page: the punches the server has not acknowledged, or all on the unit.
+BUNDLE_UNSENT, BUNDLE_ALL = "bundle", "bundle_all"
+FORMAT_LABELS = {
+    BUNDLE_UNSENT: "Bundel bertanda tangan — belum terkirim (untuk server pusat)",
+    BUNDLE_ALL: "Bundel bertanda tangan — semua presensi di alat",
+    "csv": "CSV (untuk dibaca orang; rentang tanggal)",
+}
+
+
+class NothingToExport(PresensiError):
+    """Every punch in the asked scope has already gone (or there are none)."""
+
+    screen_text = "Tidak ada presensi untuk diekspor"
+
+
+class PunchExporter:
+    """The signed bundle (with its CSV, named alike) and the date-range CSV.
+
+    ``connect`` makes a connection the export owns and closes; the device key signs the
+    bundle's manifest, so only the unit itself can make one. A bundle export moves the
+    ``bundle`` cursor as ``presensi export`` does; it never marks punches as sent."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], identity: DeviceIdentity, clock: Clock, zone: str) -> None:
+        self._connect = connect
+        self.identity = identity
+        self.clock = clock
+        self.zone = zone
+
+    def __repr__(self) -> str:
+        return f"PunchExporter({self.identity.device_id}, zone={self.zone})"
+
+    def formats(self) -> tuple[str, ...]:
+        return (BUNDLE_UNSENT, BUNDLE_ALL, "csv")
+
+    def export(self, fmt: str, start: date | None, end: date | None, dest_dir: Path) -> Path:
+        from sync.bundle import export_bundle
+        from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
+
+        conn = self._connect()
+        try:
+            if fmt == "csv":
+                return CsvExporter(lambda: conn, self.clock, self.zone).export(fmt, start, end, dest_dir)
+            if fmt not in (BUNDLE_UNSENT, BUNDLE_ALL):
+                raise PresensiError(f"format {fmt!r} is not available; choose one of {', '.join(self.formats())}")
+            after = get_cursor(conn, UPLOAD_CURSOR) if fmt == BUNDLE_UNSENT else 0
+            result = export_bundle(conn, self.identity, self.clock, dest_dir, after_seq=after)
+            if result is None:
+                raise NothingToExport(f"no punch after seq {after} to export")
+            set_cursor(conn, BUNDLE_CURSOR, result.last_seq, self.clock.now(), {"file": result.bundle.name, "by": "web"})
+            return result.bundle
+        finally:
+            conn.close()
+
+    def check(self, data: bytes) -> BundleCheck:
+        """Verify a bundle against this unit's own key (see :func:`check_bundle`)."""
+        return check_bundle(data, self.identity.public_hex)
+
+
+@runtime_checkable
+class BundleChecker(Protocol):
+    def check(self, data: bytes) -> BundleCheck:
+        """Verify a bundle's bytes against the unit's key."""
+
+
+def copy_to_stick(files: list[Path], stick: Path) -> None:
+    """Copy each file whole onto the stick (written aside, synced, renamed): a stick pulled
+    out halfway holds no half file under the real name."""
+    for source in files:
+        dest = safe_child(stick, source.name)
+        tmp = safe_child(stick, f"{source.name}.part")
+        shutil.copyfile(source, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+
+
+def companions(path: Path) -> list[Path]:
+    """The files one export made: ``path`` and those sharing its stem (a bundle's CSV)."""
+    return [path, *sorted(p for p in path.parent.glob(f"{path.stem}.*") if p != path and p.is_file())]
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    ok: bool
+    message: str  # Bahasa Indonesia, for the page
+    reason: str = ""  # the verifier's own words (English), for the technician and the audit log
+    device_id: str = ""
+    count: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+
+
+#: The verifier's reasons (sync.bundle, kiosk.store.chain) in plain Bahasa Indonesia, most specific first.
+_REJECTIONS = (
+    ("bundle must hold exactly", "isi bundel tidak lengkap atau ada berkas tambahan"),
+    ("not a readable bundle", "berkas bukan bundel presensi yang dapat dibaca (rusak atau bukan .zip dari alat)"),
+    ("manifest is not", "manifes bundel rusak"),
+    ("unknown device key", "bundel ini dari alat lain, bukan dari alat ini"),
+    ("manifest signature does not verify", "tanda tangan manifes tidak cocok — bundel telah diubah"),
+    ("punches.jsonl does not match", "isi presensi telah diubah setelah ditandatangani"),
+    ("a punch in the bundle is malformed", "ada presensi yang rusak di dalam bundel"),
+    ("the punches do not match the range", "jumlah atau urutan presensi tidak sesuai manifes"),
+    ("bundle is larger", "berkas terlalu besar untuk bundel presensi"),
+)
+
+
+def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
+    """The whole check the server makes: members, the manifest's signature by the device key,
+    the digest, range and count, then every punch's hash, link and signature."""
+    from kiosk.identity import device_id_for, public_key_from_hex
+    from kiosk.store.chain import verify_rows
+    from sync.bundle import BundleRejected, read_bundle
+    from sync.protocol import punch_from_wire
+
+    key = public_key_from_hex(public_key_hex)
+    own_id = device_id_for(bytes.fromhex(public_key_hex))
+    try:
+        opened = read_bundle(data, lambda device_id: key if device_id == own_id else None)
+    except BundleRejected as exc:
+        said = next((text for words, text in _REJECTIONS if words in exc.reason), "bundel tidak sah")
+        return BundleCheck(False, f"Bundel DITOLAK: {said}.", exc.reason, exc.device_id)
+    punches = [punch_from_wire(p).as_dict() for p in opened.punches]
+    report = verify_rows(
+        punches, key, device_id=opened.device_id, base_seq=punches[0]["seq"] - 1, base_hash=punches[0]["prev_hash"], workers=1
+    )
+    manifest = opened.manifest
+    if not report.ok or manifest.get("last_hash") != punches[-1]["hash"]:
+        reason = report.reason or "the last punch differs from the manifest's last_hash"
+        return BundleCheck(False, f"Bundel DITOLAK: presensi nomor {report.first_bad_seq} tidak sah.", reason, opened.device_id)
+    return BundleCheck(
+        True,
+        f"Bundel sah: {len(punches)} presensi (nomor {punches[0]['seq']}–{punches[-1]['seq']}) ditandatangani alat {opened.device_id}.",
+        "",
+        opened.device_id,
+        len(punches),
+        punches[0]["seq"],
+        punches[-1]["seq"],
+    )
 
 
 @dataclass(frozen=True)

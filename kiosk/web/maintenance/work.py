@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import FastAPI, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -21,7 +21,16 @@ from kiosk.config import parse_config
 from kiosk.errors import ConfigError, PresensiError
 from kiosk.web.auth import Session
 from kiosk.web.maintenance import fingers, records
-from kiosk.web.maintenance.export import UnsafePath, safe_child
+from kiosk.web.maintenance.export import (
+    FORMAT_LABELS,
+    BundleCheck,
+    BundleChecker,
+    NothingToExport,
+    UnsafePath,
+    companions,
+    copy_to_stick,
+    safe_child,
+)
 from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
 from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
@@ -33,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CARD_TAP_TIMEOUT_S = 30.0
 ENROL_TIMEOUT_S = 60.0
+MAX_CHECK_BYTES = 64 * 1024 * 1024
 FINGER_CAPTURES_MAX = 4  # placings plus lifts a module family asks for, each within fingerprint.enrol_timeout_s
 
 
@@ -266,15 +276,20 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     def export_view(request: Request, status: int = 200, **extra: object) -> Response:
         assert ctx.exporter is not None and ctx.usb is not None
-        files = sorted((p for p in ctx.export_dir.iterdir() if p.is_file() and not p.name.endswith(".part")), reverse=True)
+        files = sorted(
+            (p for p in ctx.export_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".tmp")) and p.name[0] != "."),
+            reverse=True,
+        )
         return render(
             request,
             "export.html",
             status,
             formats=ctx.exporter.formats(),
+            labels=FORMAT_LABELS,
+            can_check=isinstance(ctx.exporter, BundleChecker),
             sticks=ctx.usb.sticks(),
             files=[(p.name, p.stat().st_size) for p in files[:30]],
-            **{"message": None, "error": None, **extra},
+            **{"message": None, "error": None, "made": None, "verified": None, **extra},
         )
 
     @app.get("/export", include_in_schema=False)
@@ -301,25 +316,52 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             return export_view(request, 400, error="Tujuan ekspor tidak sah: pilih flashdisk dari daftar.")
         try:
             path = ctx.exporter.export(fmt, start, end, ctx.export_dir)
-            if stick is not None:
-                dest = safe_child(stick, path.name)
-                shutil.copyfile(path, dest)
-                with dest.open("rb") as fh:
-                    os.fsync(fh.fileno())
+        except NothingToExport as exc:
+            note(session, "export.empty", fmt=fmt)
+            return export_view(request, message=f"{exc.screen_text}: semua presensi sudah diterima server.")
         except (PresensiError, OSError) as exc:
             note(session, "export.failed", fmt=fmt, reason=str(exc))
             return export_view(request, 500, error=f"Ekspor gagal: {exc}")
+        made = companions(path)
+        if stick is not None:
+            try:
+                copy_to_stick(made, stick)
+            except (PresensiError, OSError) as exc:
+                note(session, "export.failed", fmt=fmt, file=path.name, target=target, reason=str(exc))
+                return export_view(request, 500, error=f"Menyalin ke flashdisk {target} gagal: {exc}", made=path.name)
+            if path.suffix == ".zip" and isinstance(ctx.exporter, BundleChecker):
+                check = ctx.exporter.check(safe_child(stick, path.name).read_bytes())  # what a stick really holds
+                if not check.ok:
+                    note(session, "export.failed", fmt=fmt, file=path.name, target=target, reason=check.reason)
+                    return export_view(request, 500, error=f"Salinan di flashdisk rusak — ulangi. {check.message}")
         note(
             session,
             "export",
             fmt=fmt,
             file=path.name,
+            files=len(made),
             target="download" if stick is None else target,
             start=str(start),
             end=str(end),
         )
         where = f" dan disalin ke flashdisk {target}" if stick is not None else ""
-        return export_view(request, message=f"Berkas {path.name} dibuat{where}.", made=path.name)
+        return export_view(request, message=f"Berkas {', '.join(p.name for p in made)} dibuat{where}.", made=path.name)
+
+    @app.post("/export/verify", include_in_schema=False)
+    def verify_bundle(request: Request, bundle: UploadFile, session: Session = ADMIN_ONLY) -> Response:
+        """Check a bundle (e.g. one brought back on a stick) against this unit's key."""
+        if not isinstance(ctx.exporter, BundleChecker):
+            return export_view(request, 503, error="Pemeriksaan bundel tidak tersedia di sini.")
+        data = bundle.file.read(MAX_CHECK_BYTES + 1)
+        name = (bundle.filename or "")[:120]
+        if len(data) > MAX_CHECK_BYTES:
+            check = BundleCheck(False, "Bundel DITOLAK: berkas terlalu besar.", "larger than the page checks")
+        else:
+            check = ctx.exporter.check(data)
+        note(session, "export.verify", file=name, ok=check.ok, reason=check.reason, count=check.count)
+        if check.ok:
+            return export_view(request, message=check.message, verified="ok")
+        return export_view(request, 422, error=f"{check.message} ({check.reason})", verified="refused")
 
     @app.get("/export/files/{name}", include_in_schema=False)
     def export_file(name: str, session: Session = ADMIN_ONLY) -> Response:
