@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("name")
     p = add("publish-event", "add an event pack (JSON) and publish the roster")
     p.add_argument("file", type=Path)
+    _add_event_report(add("event-report", "attendance at an event from every unit's punches (hadir / tidak hadir per unit)"))
     add("publish", "publish every roster change made since the last publication")
     p = add("issue-token", "issue a one-time provisioning token")
     p.add_argument("--unit", default="", help="unit code the device will serve")
@@ -62,6 +63,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = add("make-pki", "make a CA and a server certificate for HOSTS (demo or a first deployment)")
     p.add_argument("dir", type=Path)
     p.add_argument("--host", action="append", dest="hosts", help="DNS name or IP of the server (repeatable)")
+
+
+def _add_event_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("event_id")
+    p.add_argument("--unit", help="only the participants this event unit serves (e.g. IV)")
+    p.add_argument("--csv", type=Path, help="write the list as CSV (UTF-8 with BOM)")
+    p.add_argument("--pdf", type=Path, help="write the list as PDF, to print and sign")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +131,8 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
     elif action == "publish-event":
         event_id = admin.load_event_pack(args.file)
         print(f"event {event_id} published in roster version {admin.roster.publish()}")
+    elif action == "event-report":
+        return _event_report(admin, args)
     elif action == "publish":
         print(f"roster version {admin.roster.publish()} published")
     elif action == "issue-token":
@@ -150,4 +161,20 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
                 f"{d['id']}  unit={d['unit_code'] or '-'}  seen={d['last_seen'] or 'never'}  acked={d['acked_seq']}"
                 f"  queue={d['queue_depth']}  offset={d['clock_offset_s']}  rejections={d['rejections']}{gap}"
             )
+    return 0
+
+
+def _event_report(admin: Any, args: argparse.Namespace) -> int:
+    found = admin.event_report(args.event_id, args.unit)  # an unknown event: EventPackError, said by the CLI
+    if args.csv:
+        found.report.write_csv(args.csv)
+    if args.pdf:
+        found.report.write_pdf(args.pdf)
+    if args.json:
+        print(json.dumps(found.as_json(), ensure_ascii=False))
+    else:
+        print("\n".join(found.summary_lines()))
+        for label, path in (("CSV", args.csv), ("PDF", args.pdf)):
+            if path:
+                print(f"{label}: {path}")
     return 0

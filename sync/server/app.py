@@ -27,6 +27,7 @@ from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import BundleRejected, read_bundle
 from sync.server.config import ServerConfig
+from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
@@ -363,6 +364,8 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
                 "recent": recent,
             },
         )
+
+    add_event_routes(app, EventAttendance(storage, clock), templates, config.title)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

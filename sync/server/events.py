@@ -1,0 +1,288 @@
+"""Per-event attendance on the reference server: who came to an apel or senam, from the punches
+every unit uploaded (or brought on a flash disk) and the roster of the event's pack.
+
+The rules are the unit's own (:func:`kiosk.schedule.report.build_report`): a participant counts
+once however many units they punched at (the earliest punch counts, ties by punch id), each is
+hadir or tidak hadir under the unit that serves them, and a punch the unit classified
+``terlambat`` shows as "Terlambat N menit". Punches of people who are not in the pack are
+ignored (and counted, so an administrator sees them). The server adds what only it can see:
+how many punches arrived, from which devices, and how many were duplicates.
+
+:class:`EventAttendance` reads; :func:`add_event_routes` puts it on the server's web UI
+(``/events``, ``/events/{id}``) and its admin API (``/admin/events…``, JSON, CSV and PDF).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.clock import Clock
+from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack
+from kiosk.schedule.report import AttendanceReport, build_report
+from sync.server.storage import Storage
+
+log = logging.getLogger(__name__)
+
+PUNCH_FIELDS = "id, device_id, seq, employee_id, instant, method, kind, status, minutes, event_id"
+
+
+class UnknownEvent(EventPackError, LookupError):
+    """No event with that id is stored on the server."""
+
+
+@dataclass(frozen=True)
+class ServerEventReport:
+    """The attendance report plus what the server saw of the event's punches (over all units,
+    whatever ``report.unit`` filters)."""
+
+    report: AttendanceReport
+    received: int  # punches tagged with the event
+    devices: dict[str, int]  # device id → punches tagged with the event
+    duplicates: int  # punches of participants beyond the one that counts
+    not_participants: int  # punches of people the pack does not list (ignored)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for r in self.report.rows if r.note)
+
+    def summary_lines(self) -> list[str]:
+        """The report in a few lines of Bahasa Indonesia (the command prints these)."""
+        r = self.report
+        lines = [f"Daftar hadir {r.title()}"]
+        lines += [f"  {s.label}: hadir {s.present}, tidak hadir {s.absent}, dari {s.expected}" for s in r.summaries]
+        lines.append(f"  Jumlah: hadir {r.present} (terlambat {self.late}), tidak hadir {r.absent}, dari {r.expected}")
+        lines.append(
+            f"  Presensi diterima server: {self.received} dari {len(self.devices)} perangkat; "
+            f"{self.duplicates} ganda tidak dihitung; {self.not_participants} dari bukan peserta diabaikan"
+        )
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.report
+        pack = r.pack
+        return {
+            "event": {
+                "id": pack.id,
+                "kind": pack.kind,
+                "title": pack.title,
+                "location": pack.location.name,
+                "zone": pack.zone,
+                "starts_at": pack.starts_at,
+                "ends_at": pack.ends_at,
+                "on_time_until": pack.on_time_until,
+                "origin": pack.origin,
+                "version": pack.version,
+            },
+            "unit": r.unit,
+            "generated_at": r.generated_at,
+            "expected": r.expected,
+            "present": r.present,
+            "absent": r.absent,
+            "late": self.late,
+            "units": [
+                {"code": s.unit, "label": s.label, "expected": s.expected, "present": s.present, "absent": s.absent}
+                for s in r.summaries
+            ],
+            "punches": {
+                "received": self.received,
+                "duplicates": self.duplicates,
+                "not_participants": self.not_participants,
+                "devices": dict(sorted(self.devices.items())),
+            },
+            "rows": [
+                {
+                    "unit": row.unit,
+                    "office": row.office,
+                    "employee_id": row.employee_id,
+                    "name": row.name,
+                    "present": row.present,
+                    "status": row.status_text,
+                    "late": bool(row.note),
+                    "time": row.time,
+                    "note": row.note,
+                    "method": row.method,
+                    "device_id": row.device_id,
+                }
+                for row in r.rows
+            ],
+        }
+
+
+def stored_pack(text: str, event_id: str) -> EventPack:
+    """The pack of a stored event: the bare pack ``presensi server publish-event`` stores, or a
+    signed envelope (its ``pack`` member)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EventPackError(f"event {event_id}: the stored pack is not JSON ({exc}); publish it again") from exc
+    if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("pack"), dict):
+        data = data["pack"]
+    if not isinstance(data, dict):
+        raise EventPackError(f"event {event_id}: the stored pack is not a JSON object; publish it again")
+    try:
+        return parse_pack(data, f"event {event_id} on the server")
+    except EventPackError as exc:
+        raise EventPackError(f"{exc}; publish a corrected pack (presensi server publish-event FILE)") from exc
+
+
+class EventAttendance:
+    """Read-only views of the events stored on the server and their attendance."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"EventAttendance({self.storage!r})"
+
+    def events(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Stored events, latest start first, with participants, present and punches received. Read-only."""
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT id, kind, title, starts_at, ends_at, pack FROM events WHERE deleted = 0 ORDER BY starts_at DESC, id LIMIT ?",
+                (limit,),
+            )
+            punched: dict[str, list[str]] = {}
+            for r in rows:
+                punched[r["id"]] = [
+                    p["employee_id"] for p in tx.all("SELECT employee_id FROM punches WHERE event_id = ?", (r["id"],))
+                ]
+        listed = []
+        for r in rows:
+            entry: dict[str, Any] = {k: r[k] for k in ("id", "kind", "title", "starts_at", "ends_at")}
+            ids = punched[r["id"]]
+            entry["received"] = len(ids)
+            try:
+                pack = stored_pack(r["pack"], r["id"])
+            except EventPackError as exc:
+                entry.update(location="", participants=None, present=None, problem=str(exc))
+            else:
+                members = {p.id for p in pack.participants}
+                entry.update(
+                    location=pack.location.name, participants=len(members), present=len(members & set(ids)), problem=None
+                )
+            listed.append(entry)
+        return listed
+
+    def pack(self, event_id: str) -> EventPack:
+        """The event's pack as published on the server. Read-only."""
+        with self.storage.tx(write=False) as tx:
+            row = tx.one("SELECT pack FROM events WHERE id = ? AND deleted = 0", (event_id,))
+        if row is None:
+            raise UnknownEvent(
+                f"no event {event_id!r} on this server; publish its pack first (presensi server publish-event FILE)"
+            )
+        return stored_pack(row["pack"], event_id)
+
+    def punches(self, event_id: str) -> list[dict[str, Any]]:
+        """Every punch the units delivered tagged with ``event_id``, by device and sequence. Read-only."""
+        with self.storage.tx(write=False) as tx:
+            return tx.all(
+                f"SELECT {PUNCH_FIELDS} FROM punches WHERE event_id = ? ORDER BY device_id, seq",  # noqa: S608 - constant columns
+                (event_id,),
+            )
+
+    def report(self, event_id: str, unit: str | None = None) -> ServerEventReport:
+        """The attendance of ``unit``'s participants (everyone's when None). Read-only."""
+        pack = self.pack(event_id)
+        if unit is not None and pack.unit(unit) is None and not any(p.unit == unit for p in pack.participants):
+            codes = ", ".join(u.code for u in pack.units) or "(none)"
+            raise UnknownEvent(f"event {event_id} has no unit {unit!r}; its units are {codes}")
+        punches = self.punches(event_id)
+        report = build_report(pack, punches, unit=unit, generated_at=format_utc(self.clock.now()))
+        members = {p.id for p in pack.participants}
+        of_members = [p for p in punches if p["employee_id"] in members]
+        counted = len({p["employee_id"] for p in of_members})
+        return ServerEventReport(
+            report=report,
+            received=len(punches),
+            devices=dict(Counter(str(p["device_id"]) for p in punches)),
+            duplicates=len(of_members) - counted,
+            not_participants=len(punches) - len(of_members),
+        )
+
+
+# -- the web UI and the admin API ---------------------------------------------------------------
+
+
+def add_event_routes(app: FastAPI, attendance: EventAttendance, templates: Jinja2Templates, title: str) -> None:
+    """``/events`` and ``/events/{id}`` (pages, Bahasa Indonesia) and ``/admin/events``,
+    ``/admin/events/{id}/attendance`` (JSON; ``.csv`` and ``.pdf`` for the files). None of
+    these is part of the sync protocol; they sit with the device page, without a login of their
+    own (docs/sync-protocol.md, "The reference server")."""
+
+    async def report_or_error(event_id: str, unit: str | None) -> ServerEventReport | JSONResponse:
+        try:
+            return await run_in_threadpool(attendance.report, event_id, unit or None)
+        except UnknownEvent as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except EventPackError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.get("/admin/events", include_in_schema=False)
+    async def events_json() -> Response:
+        return JSONResponse({"events": await run_in_threadpool(attendance.events)})
+
+    @app.get("/admin/events/{event_id}/attendance", include_in_schema=False)
+    async def attendance_json(event_id: str, unit: str | None = None) -> Response:
+        found = await report_or_error(event_id, unit)
+        return found if isinstance(found, JSONResponse) else JSONResponse(found.as_json())
+
+    @app.get("/admin/events/{event_id}/attendance.csv", include_in_schema=False)
+    async def attendance_csv(event_id: str, unit: str | None = None) -> Response:
+        found = await report_or_error(event_id, unit)
+        if isinstance(found, JSONResponse):
+            return found
+        name = _filename(event_id, unit, "csv")
+        # UTF-8 with a byte order mark, as the unit writes it, for spreadsheet programs on Windows.
+        return Response(
+            found.report.csv_text().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @app.get("/admin/events/{event_id}/attendance.pdf", include_in_schema=False)
+    async def attendance_pdf(event_id: str, unit: str | None = None) -> Response:
+        found = await report_or_error(event_id, unit)
+        if isinstance(found, JSONResponse):
+            return found
+        pdf = await run_in_threadpool(found.report.pdf_bytes)
+        name = _filename(event_id, unit, "pdf")
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.get("/events", response_class=HTMLResponse, include_in_schema=False)
+    async def events_page(request: Request) -> Response:
+        events = await run_in_threadpool(attendance.events)
+        return templates.TemplateResponse(request, "events.html", {"title": title, "events": events})
+
+    @app.get("/events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def event_page(request: Request, event_id: str, unit: str | None = None) -> Response:
+        found = await report_or_error(event_id, unit)
+        if isinstance(found, JSONResponse):
+            status = found.status_code
+            reason = json.loads(bytes(found.body))["error"]
+            return templates.TemplateResponse(
+                request,
+                "event.html",
+                {"title": title, "event_id": event_id, "problem": reason, "found": None},
+                status_code=status,
+            )
+        return templates.TemplateResponse(
+            request,
+            "event.html",
+            {"title": title, "event_id": event_id, "problem": None, "found": found, "report": found.report, "unit": unit},
+        )
+
+
+def _filename(event_id: str, unit: str | None, suffix: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"hadir-{event_id}" + (f"-unit-{unit}" if unit else ""))
+    return f"{stem}.{suffix}"
