@@ -109,6 +109,12 @@ class FaceConfig(Section):
         description="Largest encoding distance accepted as a match (measured: genuine ≤ 0.44, others ≥ 0.70).",
     )
     margin: float = Field(0.06, ge=0.0, lt=0.5, description="Least distance gap between best and best other employee.")
+    verify_threshold: float = Field(
+        0.5,
+        gt=0.1,
+        lt=1.0,
+        description="Card then face (1:1 against the card holder's templates): largest distance accepted as the card holder.",
+    )
     agree_frames: int = Field(2, ge=1, le=10, description="Consecutive tracked frames that must agree on the identity.")
     decision_timeout_s: float = Field(
         8.0, gt=0, le=60, description="An approach with no decision after this long is refused with the reason so far."

@@ -29,7 +29,8 @@ from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
 from kiosk.runtime import Runtime
 from kiosk.store.punches import Punch, PunchStore
-from kiosk.web.ports import Decision, DecisionHub, FaceBox, LatestFrame, Prompt, Services, TapCapture
+from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
+from kiosk.web.ports import Decision, DecisionHub, EnrolResult, FaceBox, LatestFrame, Prompt, Services, TapCapture
 from kiosk.web.runner import WebRunning, start_web
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,29 @@ def card_to_screen(decision: CardDecision) -> Decision | Prompt | None:
     )
 
 
+class FaceEnrolmentPort:
+    """The maintenance page's face enrolment (:class:`kiosk.web.ports.FaceEnrolment`), served by
+    the running face service: samples from the kiosk camera, prompts on the kiosk screen."""
+
+    def __init__(self, face: FaceService) -> None:
+        self.face = face
+
+    def __repr__(self) -> str:
+        return f"FaceEnrolmentPort({self.face!r})"
+
+    def enrol_face(self, employee_id: str, timeout_s: float) -> EnrolResult:
+        result = self.face.enrol(employee_id, timeout_s)
+        return EnrolResult(result.ok, result.message, result.detail())
+
+
 @dataclass
 class KioskUnit:
     """The parts of ``presensi run`` and their lifecycle. Collaborators may be passed in (the
-    demo passes a simulated reader, a file camera and its documented liveness mode)."""
+    demo passes a simulated reader, a file camera and its documented liveness mode; tests pass
+    port 0 for the web servers).
+
+    With the face service running, the card service gets its 1:1 verifier (card then face) and
+    the maintenance page its face enrolment from the kiosk camera."""
 
     runtime: Runtime
     camera: Camera | None = None
@@ -94,6 +114,9 @@ class KioskUnit:
     hub: DecisionHub = field(default_factory=DecisionHub)
     frames: LatestFrame = field(default_factory=LatestFrame)
     tap_capture: TapCapture = field(default_factory=TapCapture)
+    screen_port: int | None = None  # None: web.screen_port
+    maintenance_port: int | None = None  # None: web.maintenance_port
+    services: Services = field(default_factory=Services)
     face: FaceService | None = None
     cards: CardService | None = None
     web: WebRunning | None = None
@@ -130,9 +153,19 @@ class KioskUnit:
         rt, config = self.runtime, self.runtime.config
         sim = config.unit.hardware == "sim"
         reader = self.reader or make_reader(config.cards, rt.clock, simulated=sim)
-        if web:  # first: the screen comes up before the camera and models load
-            services = Services(cards=self.tap_capture if reader is not None else None)
-            self.web = start_web(rt, services=services, hub=self.hub, frames=self.frames)
+        services = self.services
+        services.cards = self.tap_capture if reader is not None else None
+        if services.system is None:
+            services.system = SimSystemActions(tuple(config.web.services)) if sim else SystemdActions(config.web.services)
+        if web:  # first: the screen comes up before the camera and models load (faces joins below)
+            self.web = start_web(
+                rt,
+                services=services,
+                hub=self.hub,
+                frames=self.frames,
+                screen_port=self.screen_port,
+                maintenance_port=self.maintenance_port,
+            )
         if config.face.enabled:
             store = self._own_store()
             liveness = self.liveness or build_engine(config.liveness, clock=rt.clock, rng=random.SystemRandom())
@@ -142,6 +175,7 @@ class KioskUnit:
             self.face.subscribe_prompts(self._face_prompt)
             self.face.subscribe_frames(self._preview)
             self.face.start()
+            services.faces = FaceEnrolmentPort(self.face)
         if reader is not None:
             store = self._own_store()
             self.cards = CardService(
@@ -149,6 +183,7 @@ class KioskUnit:
                 store,
                 config=config.cards,
                 clock=rt.clock,
+                verify_face=self.face.verify_face if self.face is not None else None,
                 classify=UnitAdmission(config, store, rt.clock),
                 feedback=build_feedback(config.gpio, simulated=sim),
                 tap_capture=self.tap_capture.offer,
@@ -229,4 +264,4 @@ def run_until(unit: KioskUnit, stop: threading.Event, *, tick_s: float = 5.0) ->
     return 0
 
 
-__all__ = ["KioskUnit", "card_to_screen", "face_to_screen", "run_until", "status_text"]
+__all__ = ["FaceEnrolmentPort", "KioskUnit", "card_to_screen", "face_to_screen", "run_until", "status_text"]

@@ -159,6 +159,7 @@ class DemoSession:
     _sync_client: Any = None
     _sync_lock: Any = None
     _video_done: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # -- starting and stopping ------------------------------------------------------------------
 
@@ -247,7 +248,7 @@ class DemoSession:
     def _track_video(self) -> None:
         assert self.sources.video is not None
         try:
-            self.video = track_video(self.sources.video, self.config.face)
+            self.video = track_video(self.sources.video, self.config.face, stop=self._stopping)
         except Exception as exc:  # the demo goes on without the video's summary
             log.exception("tracking the video failed")
             self.video_error = str(exc)
@@ -263,6 +264,7 @@ class DemoSession:
 
     def stop(self) -> None:
         """Stop every part that was started (each once; errors logged, never raised)."""
+        self._stopping.set()
         self._waker.stop()
         for name, stop in (
             ("panel", self.panel.stop if self.panel else None),

@@ -199,8 +199,7 @@ class FacePipeline:
         with self._stage("prepare", timings):
             rgb = to_rgb(frame.image)
         with self._stage("detection", timings):
-            seen = self._detect(rgb, t)
-        self.tracker.expire(t)
+            seen = self.follow(rgb, t)
         if not seen:
             return FrameResult(t, 0, timings_ms=timings)
         dominant = max(seen, key=lambda tr: tr.area)
@@ -222,6 +221,22 @@ class FacePipeline:
         if track.age_s(t) > self.config.decision_timeout_s:
             return False
         return t >= int(track.extra.get("retry_at_ns", 0))
+
+    def follow(self, rgb: np.ndarray, t: int) -> list[Track]:
+        """Find and track the faces of one frame (RGB, taken at ``t``); returns the tracks seen in it
+        and ends those gone too long. The modes that borrow the camera (card then face, enrolment)
+        call it too, so an approach they handled keeps its track when the pipeline takes over."""
+        seen = self._detect(rgb, t)
+        self.tracker.expire(t)
+        return seen
+
+    def hold(self, reason: str, t: int) -> None:
+        """The faces now in view were handled by another mode (card then face, enrolment): their
+        approach makes no 1:N decision; a face that leaves and comes back is judged as usual."""
+        for track in self.tracker.tracks:
+            track.decision = Decision(
+                Outcome.REFUSED, "", track.id, reason=reason, t_first_seen_ns=track.first_seen_ns, t_decided_ns=t
+            )
 
     def _detect(self, rgb: np.ndarray, t: int) -> list[Track]:
         tracks = self.tracker.tracks

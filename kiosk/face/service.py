@@ -6,6 +6,12 @@ for prompt changes, then ``start()`` and ``stop()``. Health of the parts ``camer
 is reported through :mod:`kiosk.health` every ``health_interval_s`` and on every error. The
 gallery is reloaded when the templates or employees in the database change (an enrolment on the
 maintenance page, a roster pull by the sync process).
+
+Two modes borrow the camera from 1:N punching, each a :class:`~kiosk.face.task.CameraTask` run on
+the service thread while its caller blocks: :meth:`FaceService.verify_face` (card then face, a 1:1
+check for the card service) and :meth:`FaceService.enrol` (enrolment from the kiosk camera for the
+maintenance page). While one runs nobody is punched 1:N, and the approach it handled makes no 1:N
+decision afterwards (the card holder is not punched twice, a face just enrolled is not punched).
 """
 
 from __future__ import annotations
@@ -14,15 +20,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kiosk import health
 from kiosk.camera.base import Camera, CameraState, Frame
+from kiosk.cards.policy import FaceVerification
 from kiosk.clock import Clock
 from kiosk.config import KioskConfig
 from kiosk.errors import DeviceError, DeviceTimeout, PresensiError
 from kiosk.face.detect import FaceDetector
+from kiosk.face.enrol_live import CameraEnrolment, CameraEnrolResult
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import Classifier, Decision, FacePipeline, FrameResult, SkipLiveness, unscheduled
+from kiosk.face.task import CameraTask
+from kiosk.face.verify import FaceCheck
 from kiosk.liveness.base import LivenessEngine
 from kiosk.store.punches import PunchStore
 
@@ -30,6 +41,11 @@ log = logging.getLogger(__name__)
 
 DecisionCallback = Callable[[Decision], None]
 PromptCallback = Callable[[str | None], None]
+R = TypeVar("R")
+
+#: A caller of a camera task gives up this long (real time) after the task's own timeout, in case
+#: the service thread is stuck (a camera driver hanging): the task's deadline normally ends it.
+TASK_GRACE_S = 5.0
 
 
 def gallery_signature(store: PunchStore) -> tuple[object, ...]:
@@ -83,6 +99,9 @@ class FaceService:
         self.frames = 0
         self._window_start = time.monotonic()
         self._window_frames = 0
+        self._task: CameraTask[Any] | None = None
+        self._task_lock = threading.Lock()
+        self.tasks_done = 0
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -113,12 +132,93 @@ class FaceService:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread and close the camera; safe to call twice."""
+        """Stop the thread and close the camera; safe to call twice. A waiting task is answered."""
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
+        with self._task_lock:
+            task, self._task = self._task, None
+        if task is not None:
+            task.finish(task.failed("the face service stopped"))
         self.camera.close()
+
+    # -- modes that borrow the camera ---------------------------------------------------------
+
+    def verify_face(self, employee_id: str, *, timeout_s: float) -> FaceVerification:
+        """Card then face (a :class:`kiosk.cards.policy.FaceVerifier`): is the person in front of
+        the camera ``employee_id``, alive? Blocks until the answer or ``timeout_s``."""
+        return self._run_task(FaceCheck(employee_id, timeout_s))
+
+    def enrol(self, employee_id: str, timeout_s: float, *, samples: int | None = None) -> CameraEnrolResult:
+        """Enrol ``employee_id`` from the face in front of the camera (``face.enrol_samples``
+        samples unless ``samples``); replaces their earlier templates. Blocks until done or ``timeout_s``."""
+        return self._run_task(CameraEnrolment(employee_id, timeout_s, samples=samples))
+
+    @property
+    def busy_with(self) -> str | None:
+        """The name of the camera task running now, if any."""
+        with self._task_lock:
+            task = self._task
+        return task.name if task is not None and not task.done else None
+
+    def _run_task(self, task: CameraTask[R]) -> R:
+        if not self.running:
+            return task.failed("the face service is not running")
+        with self._task_lock:
+            other = self._task
+            if other is not None and not other.done:
+                return task.busy(other.name)
+            self._task = task
+        result = task.wait(task.timeout_s + TASK_GRACE_S)
+        if result is None:
+            log.error("the face service gave no answer to %r in time", task)
+            task.finish(task.failed("the face service gave no answer in time; see the camera's health"))
+            result = task.result
+        assert result is not None
+        return result
+
+    def _active_task(self) -> CameraTask[Any] | None:
+        """The task to feed frames to (started here, on the service thread), or None."""
+        with self._task_lock:
+            task = self._task
+        if task is None:
+            return None
+        if task.deadline_ns is None and not task.done:
+            self._maybe_reload_gallery()  # the templates as they are now (an enrolment moments ago)
+            task.begin(self.pipeline, self.clock.monotonic_ns())
+            log.info("camera task started: %r", task)
+        if not task.done and task.expired(self.clock.monotonic_ns()):
+            task.finish(task.timed_out())
+        if task.done:
+            self._end_task(task)
+            return None
+        return task
+
+    def _end_task(self, task: CameraTask[Any]) -> None:
+        with self._task_lock:
+            if self._task is task:
+                self._task = None
+        self.tasks_done += 1
+        self.pipeline.hold(f"handled:{task.name}", self.clock.monotonic_ns())
+        self._set_prompt(None)
+        self._maybe_reload_gallery()  # after an enrolment: identified from the next approach on
+
+    def _fail_task(self, task: CameraTask[Any] | None, detail: str) -> None:
+        if task is not None:
+            task.finish(task.failed(detail))
+            self._end_task(task)
+
+    def _task_frame(self, task: CameraTask[Any], frame: Frame) -> FrameResult:
+        try:
+            result = task.process(frame, self.pipeline)
+        except PresensiError as exc:
+            self._fault("face", str(exc), health.Health.WARN)
+            task.finish(task.failed(str(exc)))
+            result = FrameResult(frame.t_mono_ns, 0)
+        if task.done:
+            self._end_task(task)
+        return result
 
     def __enter__(self) -> FaceService:
         self.start()
@@ -137,8 +237,10 @@ class FaceService:
                 self._report_health()
                 self._maybe_reload_gallery()
                 next_health = time.monotonic() + self.health_interval_s
+            task = self._active_task()
             if self.camera.state is not CameraState.OPEN:
                 if not self._open_camera():
+                    self._fail_task(task, f"camera {self.camera.describe()} cannot be opened: {self.last_error}")
                     continue
                 last_seq = -1
             try:
@@ -149,10 +251,12 @@ class FaceService:
             except DeviceError as exc:
                 self._fault("camera", str(exc), health.Health.FAIL)
                 self.camera.close()
+                self._fail_task(self._active_task(), str(exc))
                 continue
             last_seq = frame.seq
+            task = self._active_task()
             try:
-                result = self.pipeline.process(frame)
+                result = self._task_frame(task, frame) if task is not None else self.pipeline.process(frame)
             except PresensiError as exc:
                 self._fault("face", str(exc), health.Health.WARN)
                 continue
@@ -172,11 +276,14 @@ class FaceService:
             self._stop.wait(self.reopen_after_s)
             return False
 
-    def _emit(self, result: FrameResult) -> None:
-        if result.prompt != self._last_prompt:
-            self._last_prompt = result.prompt
+    def _set_prompt(self, prompt: str | None) -> None:
+        if prompt != self._last_prompt:
+            self._last_prompt = prompt
             for prompt_cb in list(self._prompt_callbacks):
-                self._call(prompt_cb, result.prompt)
+                self._call(prompt_cb, prompt)
+
+    def _emit(self, result: FrameResult) -> None:
+        self._set_prompt(result.prompt)
         for decision in result.decisions:
             self.decisions += 1
             for decision_cb in list(self._decision_callbacks):
