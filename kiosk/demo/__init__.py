@@ -43,6 +43,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 return run_script(session, punches=args.punches)
             print("\nCtrl-C stops the demo.", flush=True)
             _serve_until_signal()
+            print("stopping …", flush=True)
             return 0
         finally:
             session.stop()

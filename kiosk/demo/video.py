@@ -5,6 +5,7 @@ video shows how approaches are told apart over time."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,18 @@ class VideoTracking:
         )
 
 
-def track_video(path: Path, config: FaceConfig) -> VideoTracking:
+def track_video(path: Path, config: FaceConfig, stop: threading.Event | None = None) -> VideoTracking:
     """Follow every face of ``path``, frame by frame at the video's own timing, as the face
-    pipeline does: a full detection every ``redetect_frames``, a local search in between."""
+    pipeline does: a full detection every ``redetect_frames``, a local search in between.
+    ``stop`` set: ends after the current frame (what was tracked so far is returned)."""
     detector = FaceDetector(scale=config.detect_scale, upsample=config.upsample)
     tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
     fps = video_fps(path)
     frames = read_video_frames(path)
     with_face = most = 0
     for i, image in enumerate(frames):
+        if stop is not None and stop.is_set():
+            break
         t_ns = int(i / fps * 1e9)
         rgb = to_rgb(image)
         if i % config.redetect_frames == 0 or not tracker.tracks:
