@@ -1,4 +1,10 @@
-"""Building modules, simulators and the bridge from the configuration."""
+"""Building modules, simulators and the bridge from the configuration.
+
+The bridge seals the templates it stores with the unit's key and opens them with it
+(:mod:`kiosk.privacy`, from ``[privacy]``): :class:`UnitFingerDB`. Templates this key cannot
+open (a data directory copied from another unit, a lost key) are not wanted on the module, and
+one log line says why; without a key nothing new is stored.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +20,13 @@ from firmware_bridge.gt521.driver import GT521Module
 from firmware_bridge.gt521.simulator import GT521Simulator
 from firmware_bridge.service import BridgeService, BridgeSettings, Classification, no_schedule
 from firmware_bridge.simcore import ModuleSimulator
-from firmware_bridge.templates import FingerDB
+from firmware_bridge.templates import PLAIN, FingerDB, TemplateRow
 from firmware_bridge.zhiantec.driver import ZhianTecModule
 from firmware_bridge.zhiantec.simulator import ZhianTecSimulator
 from kiosk.config import FingerprintConfig, read_secret
 from kiosk.errors import ConfigError, PresensiError
+from kiosk.privacy.seal import Sealer, TemplateKeyError
+from kiosk.privacy.vault import sealed_key_id, unit_sealer
 from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -71,6 +79,61 @@ def make_simulator(
     return GT521Simulator(link=link, library_file=library_file, baud=baud or 9600, pace=pace)
 
 
+class UnitFingerDB(FingerDB):
+    """The bridge's database view on a unit whose templates are sealed with its key.
+
+    ``sealer`` is None when the key cannot be read (``problem`` says why): then no template is
+    stored (TemplateKeyError) and sealed ones are not wanted on the module."""
+
+    def __init__(self, conn: sqlite3.Connection, *, sealer: Sealer | None, problem: str | None = None) -> None:
+        super().__init__(conn, sealer=sealer)
+        self.problem = problem
+        self._reported = 0
+
+    def _unopenable(self, family: str) -> set[int]:
+        """Ids of templates sealed with a key this unit does not hold. Read-only; reads only
+        each template's header, never decrypts."""
+        unopenable = set()
+        for row in self.conn.execute(
+            "SELECT id, substr(template, 1, 9), scheme FROM finger_templates WHERE family = ?", (family,)
+        ):
+            if row[2] == PLAIN:
+                continue
+            key_id = sealed_key_id(bytes(row[1]), row[2])
+            if self.sealer is None or key_id != self.sealer.key_id:
+                unopenable.add(int(row[0]))
+        return unopenable
+
+    def desired(self, family: str) -> dict[int, TemplateRow]:
+        wanted = super().desired(family)
+        left_out = self._unopenable(family) & set(wanted)
+        if len(left_out) != self._reported:
+            self._reported = len(left_out)
+            if left_out:
+                why = (
+                    self.problem
+                    or "templates were sealed with another unit's key: re-enrol (or pull the roster again) or restore the key"
+                )
+                log.error("%d finger templates cannot be opened and are left off the module: %s", len(left_out), why)
+        return {k: v for k, v in wanted.items() if k not in left_out}
+
+    def save_enrolled(
+        self, employee_id: str, finger: int, family: str, raw: bytes, *, module: str, slot: int, now: datetime
+    ) -> int:
+        if self.sealer is None:
+            raise TemplateKeyError(f"the enrolled fingerprint is not stored: {self.problem}")
+        return super().save_enrolled(employee_id, finger, family, raw, module=module, slot=slot, now=now)
+
+
+def unit_finger_db(runtime: Runtime, conn: sqlite3.Connection) -> UnitFingerDB:
+    """The bridge's view of ``runtime``'s database, sealing with the unit's key."""
+    try:
+        return UnitFingerDB(conn, sealer=runtime.template_key.sealer())
+    except TemplateKeyError as exc:
+        log.error("the template key cannot be read (%s): sealed finger templates stay off the module, enrolment is refused", exc)
+        return UnitFingerDB(conn, sealer=None, problem=f"the template key cannot be read: {exc}")
+
+
 def settings_from(config: FingerprintConfig) -> BridgeSettings:
     return BridgeSettings(
         poll_s=config.poll_ms / 1000,
@@ -111,11 +174,18 @@ def sim_finger_name(employee_id: str, finger: int = 0) -> str:
 
 
 def seed_sim_template(
-    conn: sqlite3.Connection, employee_id: str, *, finger: int = 0, family: str = "zhiantec", now: datetime
+    conn: sqlite3.Connection,
+    employee_id: str,
+    *,
+    finger: int = 0,
+    family: str = "zhiantec",
+    now: datetime,
+    sealer: Sealer | None = None,
 ) -> int:
     """Give an (existing) employee the template a simulated module would have made of
     :func:`sim_finger_name` — as if enrolled and synced — so the demo can place an enrolled
-    finger without an enrolment first. The bridge writes it to the module on its next check."""
+    finger without an enrolment first. The bridge writes it to the module on its next check.
+    Sealed with ``sealer``, by default the unit's key for ``conn``'s database."""
     from firmware_bridge import simfinger
     from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
     from firmware_bridge.templates import seal_template
@@ -126,7 +196,9 @@ def seed_sim_template(
     name = sim_finger_name(employee_id, finger)
     points = simfinger.combine(simfinger.capture(name, 1000), simfinger.capture(name, 1001))
     raw = (ZT_TEMPLATE if family == "zhiantec" else GT_TEMPLATE).pack(points)
-    stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=finger, family=family)
+    if sealer is None:
+        sealer = unit_sealer(conn)
+    stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=finger, family=family, sealer=sealer)
     with write_transaction(conn, "seeding a simulated finger template"):
         conn.execute(
             "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
@@ -192,7 +264,7 @@ def build_service(
     return BridgeService(
         module_factory=module_factory(config, family, port),
         module_id=config.module_id or (f"sim-{family}" if runtime.config.fingerprint.module == "sim" else f"{family}:{port}"),
-        db=FingerDB(conn),
+        db=unit_finger_db(runtime, conn),
         store=store,
         clock=runtime.clock,
         settings=settings_from(config),

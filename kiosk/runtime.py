@@ -15,6 +15,7 @@ from pathlib import Path
 from kiosk.clock import Clock, ClockState, ClockStateSource, SystemClock
 from kiosk.config import KioskConfig
 from kiosk.identity import DeviceIdentity
+from kiosk.privacy.vault import UnitKey, register_unit, seal_on_open
 from kiosk.store.db import DB_FILENAME, open_database
 from kiosk.store.punches import PunchStore
 from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
@@ -29,6 +30,12 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _conn: sqlite3.Connection | None = None
     _store: PunchStore | None = None
+    template_key: UnitKey = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Templates in this unit's database are sealed with the unit's key (read on first use).
+        self.template_key = UnitKey.from_config(self.config.privacy, self.data_dir)
+        register_unit(self.db_path, self.template_key)
 
     @property
     def db_path(self) -> Path:
@@ -50,8 +57,10 @@ class Runtime:
         return TimeKeeper(conn or self.connect(), self.clock, identity, facts=facts, max_offset_s=self.config.clock.max_offset_s)
 
     def connect(self) -> sqlite3.Connection:
-        """A new connection to the unit's database (migrated)."""
-        return open_database(self.db_path, busy_timeout_ms=self.config.store.busy_timeout_ms)
+        """A new connection to the unit's database (migrated; templates still stored plain sealed)."""
+        conn = open_database(self.db_path, busy_timeout_ms=self.config.store.busy_timeout_ms)
+        seal_on_open(conn)
+        return conn
 
     def identity(self) -> DeviceIdentity:
         return DeviceIdentity.load_or_create(self.data_dir)

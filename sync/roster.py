@@ -2,23 +2,35 @@
 
 Rows that came from the roster are marked ``source = 'roster'``; rows enrolled on the unit itself
 (``source = 'local'``) are left alone, except that a card uid the roster assigns moves to the
-roster's employee. Work codes, units and holidays have no table of their own on the unit yet:
-they are kept as JSON in ``settings`` (``roster.work_codes``, ``roster.units``,
-``roster.holidays``), merged by key, for the schedule rules to read.
+roster's employee, and that an employee the roster removes is erased from the unit altogether
+(:mod:`kiosk.privacy.erasure`: every face and finger template and card, whatever its source;
+the bridge then deletes their slots from the fingerprint modules). Templates arrive plain inside
+the signed document over TLS and are sealed with the unit's key before they are stored.
+
+Work codes, units and holidays have no table of their own on the unit yet: they are kept as
+JSON in ``settings`` (``roster.work_codes``, ``roster.units``, ``roster.holidays``), merged by
+key, for the schedule rules to read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import sqlite3
 from datetime import datetime
 from typing import Any
 
+from firmware_bridge.templates import seal_template
+from kiosk.errors import FaceError
+from kiosk.face.templates import PLAIN
+from kiosk.face.templates import seal as seal_face
+from kiosk.face.templates import unseal as unseal_face
 from kiosk.identity import public_key_from_hex
+from kiosk.privacy.erasure import Erased, erase_rows, record_erasure
+from kiosk.privacy.seal import Sealer, TemplateKeyError
+from kiosk.privacy.vault import unit_sealer
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import format_instant
 from sync.protocol import SyncRejected
@@ -56,9 +68,25 @@ def _b64(text: str, what: str) -> bytes:
         raise SyncRejected(f"{what} in the roster is not base64", reason="bad roster encoding") from exc
 
 
-def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -> int:
-    """Apply a verified document atomically; returns the roster version now held."""
+def _carries_templates(doc: dict[str, Any]) -> bool:
+    return any(e.get("faces") or e.get("fingers") for e in doc.get("employees", []))
+
+
+def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *, sealer: Sealer | None = None) -> int:
+    """Apply a verified document atomically; returns the roster version now held. Templates are
+    sealed with ``sealer`` (by default the unit's: :func:`kiosk.privacy.vault.unit_sealer`).
+    When the unit's key cannot be read, the employees the roster removes are still erased, then
+    TemplateKeyError says what to do (the rest waits for the next pull)."""
     stamp = format_instant(now)
+    version = int(doc["version"])
+    if sealer is None and _carries_templates(doc):
+        try:
+            sealer = unit_sealer(conn)
+        except TemplateKeyError:
+            with write_transaction(conn, "erasing employees removed from the roster"):
+                erased = _erase_removed(conn, doc, now)
+            _audit(conn, erased, now, version)
+            raise
     with write_transaction(conn, "applying the roster"):
         if doc.get("full"):
             conn.execute("DELETE FROM face_templates WHERE source = 'roster'")
@@ -69,11 +97,8 @@ def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -
             for key in ("roster.units", "roster.work_codes", "roster.holidays"):
                 conn.execute("DELETE FROM settings WHERE key = ?", (key,))
         for e in doc.get("employees", []):
-            _apply_employee(conn, e, stamp)
-        for employee_id in doc.get("removed_employees", []):
-            conn.execute("UPDATE employees SET active = 0, updated_at = ? WHERE id = ?", (stamp, employee_id))
-            for table in ("face_templates", "cards", "finger_templates"):
-                conn.execute(f"DELETE FROM {table} WHERE employee_id = ? AND source = 'roster'", (employee_id,))  # noqa: S608
+            _apply_employee(conn, e, stamp, sealer)
+        erased = _erase_removed(conn, doc, now)
         for event in doc.get("events", []):
             conn.execute(
                 "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
@@ -102,13 +127,29 @@ def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -
                 merged = {item[field]: item for item in json.loads(get_setting(conn, key) or "[]")}
                 merged.update({item[field]: item for item in items})
                 put_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
-        version = int(doc["version"])
         put_cursor(conn, ROSTER_CURSOR, version, now)
+    _audit(conn, erased, now, version)
     log.info("applied roster version %d (%d employees changed)", version, len(doc.get("employees", [])))
     return version
 
 
-def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str) -> None:
+def _erase_removed(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -> list[Erased]:
+    """Erase every removed employee the unit knows (inside the caller's transaction)."""
+    erased = []
+    for employee_id in doc.get("removed_employees", []):
+        if conn.execute("SELECT 1 FROM employees WHERE id = ?", (str(employee_id),)).fetchone() is None:
+            continue
+        erased.append(erase_rows(conn, str(employee_id), now=now))
+    return erased
+
+
+def _audit(conn: sqlite3.Connection, erased: list[Erased], now: datetime, version: int) -> None:
+    for e in erased:
+        if e.anything:
+            record_erasure(conn, e, now=now, actor="sync", reason=f"removed from the roster (version {version})")
+
+
+def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sealer: Sealer | None) -> None:
     employee_id = str(e["id"])
     conn.execute(
         "INSERT INTO employees (id, name, unit_code, work_code, card_policy, active, source, updated_at) "
@@ -127,12 +168,16 @@ def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str) -> 
     )
     conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
     for face in e.get("faces", []):
-        encoding = _b64(face["encoding"], "a face template")
-        if len(encoding) != FACE_ENCODING_BYTES:
+        raw = _b64(face["encoding"], "a face template")
+        if len(raw) != FACE_ENCODING_BYTES or face.get("scheme", PLAIN) != PLAIN:
             raise SyncRejected("a face template in the roster is not 128 float32 values", reason="bad face template")
+        try:
+            blob, scheme = seal_face(unseal_face(raw, PLAIN), employee_id=employee_id, sealer=sealer)
+        except FaceError as exc:
+            raise SyncRejected(f"a face template in the roster cannot be used: {exc}", reason="bad face template") from exc
         conn.execute(
             "INSERT INTO face_templates (employee_id, encoding, scheme, quality, source, created_at) VALUES (?, ?, ?, ?, 'roster', ?)",
-            (employee_id, encoding, face.get("scheme", "plain"), face.get("quality"), stamp),
+            (employee_id, blob, scheme, face.get("quality"), stamp),
         )
     conn.execute("DELETE FROM cards WHERE employee_id = ? AND source = 'roster'", (employee_id,))
     for uid in e.get("cards", []):
@@ -144,9 +189,12 @@ def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str) -> 
     conn.execute("DELETE FROM finger_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
     for finger in e.get("fingers", []):
         raw = _b64(finger["template"], "a finger template")
+        number, family = int(finger["finger"]), str(finger["family"])
+        stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=number, family=family, sealer=sealer)
         conn.execute(
             "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
-            "VALUES (?, ?, ?, ?, 'plain', ?, 'roster', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
-            "template = excluded.template, digest = excluded.digest, source = 'roster', created_at = excluded.created_at",
-            (employee_id, int(finger["finger"]), finger["family"], raw, hashlib.sha256(raw).hexdigest(), stamp),
+            "VALUES (?, ?, ?, ?, ?, ?, 'roster', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
+            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest, source = 'roster', "
+            "created_at = excluded.created_at",
+            (employee_id, number, family, stored, scheme, digest, stamp),
         )

@@ -8,6 +8,7 @@ unplug/replug and stalls mid-transfer without losing or doubling a punch.
 from __future__ import annotations
 
 import base64
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class Unit:
 def make_unit(path: Path, family: str = "zhiantec", **fp: object) -> Unit:
     config = KioskConfig()
     config.clock.state = "synced"
+    config.privacy.key_provider, config.privacy.sim_otp_hex = "sim", os.urandom(32).hex()  # each unit its own key
     settings = {
         "module": "sim",
         "sim_family": family,
@@ -110,7 +112,7 @@ def enrol_on(unit: Unit, employee_id: str, finger: int = 0) -> int:
 def roster_from(source: Unit, employee_id: str, version: int) -> dict[str, object]:
     """What the server would send unit B after unit A uploaded its enrolment."""
     row = source.conn.execute("SELECT * FROM finger_templates WHERE employee_id = ?", (employee_id,)).fetchone()
-    raw = FingerDB(source.conn).template_bytes(row["id"])
+    raw = FingerDB(source.conn, sealer=source.runtime.template_key.sealer()).template_bytes(row["id"])
     name = source.conn.execute("SELECT name FROM employees WHERE id = ?", (employee_id,)).fetchone()["name"]
     return {
         "version": version,
@@ -135,7 +137,7 @@ def test_enrol_on_a_sync_identify_on_b_then_remove(tmp_path: Path, units: list[U
     row = a.conn.execute(
         "SELECT source, scheme, length(template) AS n FROM finger_templates WHERE id = ?", (template_id,)
     ).fetchone()
-    assert (row["source"], row["scheme"]) == ("local", "plain")
+    assert (row["source"], row["scheme"]) == ("local", "aesgcm-v1")  # sealed with A's key
     assert len(a.sim.simulator.library) == 1
 
     # The same finger on A punches there too (a fresh touch after the enrolment).

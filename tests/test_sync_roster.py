@@ -17,6 +17,7 @@ import pytest
 from helpers.sync_support import unit_runtime
 
 from kiosk.clock import SystemClock
+from kiosk.face.templates import unseal
 from kiosk.health import Health, report
 from kiosk.store.punches import PunchRequest, PunchStore
 from sync.demo import ServerProcess
@@ -70,7 +71,11 @@ def test_roster_from_admin_commands_reaches_the_unit(server: ServerProcess, tmp_
         "DISKOMINFO",
         "5HARI",
     )
-    encoding = np.frombuffer(conn.execute("SELECT encoding FROM face_templates").fetchone()[0], dtype="<f4")
+    stored = conn.execute("SELECT encoding, scheme FROM face_templates").fetchone()
+    assert stored["scheme"] == "aesgcm-v1"  # sealed with the unit's key on arrival
+    encoding = unseal(
+        stored["encoding"], stored["scheme"], employee_id="198503302010011001", sealer=runtime.template_key.sealer()
+    )
     assert encoding.shape == (128,) and 0.5 < float(np.linalg.norm(encoding)) < 2.0  # a real dlib encoding
     assert conn.execute("SELECT uid FROM cards").fetchone()[0] == "04A1B2C3"
     assert conn.execute("SELECT title FROM events").fetchone()[0] == "Apel Senin"

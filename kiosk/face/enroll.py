@@ -5,7 +5,7 @@ on the command line may be turned further than the kiosk accepts (an operator's 
 samples may not. Before anything is stored, every sample is checked against the templates of all
 *other* active employees: a face that already matches someone else is refused (one person cannot
 hold two ids, and a mistaken id cannot inherit someone's face). Photos are never stored — only
-the 128-value templates, sealed by :mod:`kiosk.face.templates`.
+the 128-value templates, sealed with the unit's key by :mod:`kiosk.face.templates`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kiosk.face.detect import FaceDetector, box_area, to_rgb
 from kiosk.face.identify import Gallery
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.face.templates import Encoding, seal
+from kiosk.privacy.vault import unit_sealer
 from kiosk.store import roster
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class Enroller:
             raise EnrolmentError(f"employee {employee_id} is not on this unit; give their name (--name) to add them")
         self._check_consistent(samples)
         nearest, nearest_d = self.check_duplicate(employee_id, samples)
+        sealer = unit_sealer(self.conn)  # the unit's key, before anything is written (TemplateKeyError: none)
         now = self.clock.now()
         final_name = name or (existing.name if existing else employee_id)
         roster.upsert_employee(
@@ -143,7 +145,7 @@ class Enroller:
         )
         replaced = roster.remove_face_templates(self.conn, employee_id) if replace else 0
         for s in samples:
-            blob, scheme = seal(s.encoding)
+            blob, scheme = seal(s.encoding, employee_id=employee_id, sealer=sealer)
             roster.add_face_template(self.conn, employee_id, blob, scheme, now=now, quality=s.quality.metrics.get("sharpness"))
         total = roster.count_face_templates(self.conn, employee_id)
         warnings = tuple(

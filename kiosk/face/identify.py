@@ -19,7 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from kiosk.errors import FaceError
-from kiosk.face.templates import DIMENSIONS, Encoding, as_encoding, unseal
+from kiosk.face.templates import DIMENSIONS, PLAIN, Encoding, as_encoding, unseal
+from kiosk.privacy.seal import Sealer, TemplateKeyError
+from kiosk.privacy.vault import unit_sealer
 from kiosk.store.roster import active_face_templates
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,10 @@ class Match:
 class Gallery:
     """The templates of the active employees, as an (N, 128) float32 matrix."""
 
+    #: Stored templates left out because this unit's key cannot open them (see ``problem``).
+    unreadable: int = 0
+    problem: str | None = None
+
     def __init__(self, encodings: npt.ArrayLike, employee_ids: Sequence[str], names: dict[str, str] | None = None) -> None:
         matrix = np.asarray(encodings, dtype=np.float32)
         if matrix.size == 0:
@@ -81,13 +87,38 @@ class Gallery:
         return cls(np.zeros((0, DIMENSIONS), dtype=np.float32), [])
 
     @classmethod
-    def from_database(cls, conn: sqlite3.Connection) -> Gallery:
-        """Every template of every active employee. Read-only."""
+    def from_database(cls, conn: sqlite3.Connection, sealer: Sealer | None = None) -> Gallery:
+        """Every template of every active employee that this unit's key opens (``sealer``, by
+        default the unit's own: :func:`kiosk.privacy.vault.unit_sealer`). Templates it cannot
+        open (a copied card, a lost key) are left out, counted in ``unreadable`` and explained
+        in ``problem`` and one log line: the kiosk then refuses those faces as unknown. Read-only."""
         rows = active_face_templates(conn)
-        encodings = [unseal(t.blob, t.scheme) for t, _ in rows]
-        ids = [t.employee_id for t, _ in rows]
+        problem: str | None = None
+        if sealer is None and any(t.scheme != PLAIN for t, _ in rows):
+            try:
+                sealer = unit_sealer(conn)
+            except TemplateKeyError as exc:
+                problem = f"the template key cannot be read: {exc}"
+        encodings, ids = [], []
+        unreadable = 0
+        for t, _ in rows:
+            try:
+                encodings.append(unseal(t.blob, t.scheme, employee_id=t.employee_id, sealer=sealer))
+            except TemplateKeyError as exc:
+                unreadable += 1
+                problem = problem or str(exc)
+                continue
+            ids.append(t.employee_id)
         names = {e.id: e.name for _, e in rows}
         gallery = cls(np.stack(encodings) if encodings else np.zeros((0, DIMENSIONS), np.float32), ids, names)
+        if unreadable:
+            gallery.unreadable, gallery.problem = unreadable, problem
+            log.error(
+                "face gallery: %d of %d stored templates cannot be opened and are left out (those faces are refused as unknown): %s",
+                unreadable,
+                len(rows),
+                problem,
+            )
         log.info("face gallery loaded: %d templates of %d employees", len(gallery), gallery.employee_count)
         return gallery
 

@@ -1,18 +1,26 @@
 """The one place where a face template becomes bytes and back.
 
-A template is dlib's 128-dimensional face encoding. In the database (``face_templates.encoding``)
-it is stored as 128 float32 little-endian values (512 bytes) with ``scheme = 'plain'``. Every
-reader and writer of that column goes through :func:`seal` and :func:`unseal`, so that sealing
-(encryption at rest, the privacy issue) is added here and nowhere else. Templates are biometric
-data: never log them.
+A template is dlib's 128-dimensional face encoding: 128 float32 little-endian values (512
+bytes). In the database (``face_templates.encoding``) it is sealed with the unit's key
+(:mod:`kiosk.privacy`, ``scheme = 'aesgcm-v1'``) and bound to its employee, so a template moved
+to another employee's row fails to open; without a key (a bare test database) it is stored as
+the 512 bytes with ``scheme = 'plain'``. Every reader and writer of that column goes through
+:func:`seal` and :func:`unseal`. Templates are biometric data: never log them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from kiosk.errors import FaceError
+from kiosk.privacy.seal import SCHEME as SEALED
+from kiosk.privacy.seal import TemplateKeyError
+
+if TYPE_CHECKING:
+    from kiosk.privacy.seal import Sealer
 
 DIMENSIONS = 128
 PLAIN = "plain"
@@ -32,14 +40,31 @@ def as_encoding(values: npt.ArrayLike) -> Encoding:
     return vector
 
 
-def seal(encoding: npt.ArrayLike) -> tuple[bytes, str]:
-    """The stored form of ``encoding``: (bytes, scheme)."""
-    return as_encoding(encoding).astype(_DTYPE).tobytes(), PLAIN
+def context(employee_id: str) -> str:
+    """What a sealed face template is bound to (the AEAD's associated data)."""
+    return f"face_templates:{employee_id}"
 
 
-def unseal(blob: bytes, scheme: str) -> Encoding:
-    """The encoding stored as ``blob`` under ``scheme``; FaceError when it cannot be read."""
-    if scheme != PLAIN:
+def seal(encoding: npt.ArrayLike, *, employee_id: str = "", sealer: Sealer | None = None) -> tuple[bytes, str]:
+    """The stored form of ``encoding`` for ``employee_id``: (bytes, scheme); plain without a sealer."""
+    raw = as_encoding(encoding).astype(_DTYPE).tobytes()
+    if sealer is None:
+        return raw, PLAIN
+    if not employee_id:
+        raise ValueError("a sealed face template must name its employee")
+    return sealer.seal(raw, context(employee_id)), SEALED
+
+
+def unseal(blob: bytes, scheme: str, *, employee_id: str = "", sealer: Sealer | None = None) -> Encoding:
+    """The encoding stored as ``blob`` under ``scheme``; FaceError when it cannot be read,
+    TemplateKeyError when it is sealed and this unit's key cannot open it."""
+    if scheme == SEALED:
+        if sealer is None:
+            raise TemplateKeyError(
+                "a face template is sealed but this unit has no template key; check [privacy] (presensi doctor)"
+            )
+        blob = sealer.open(bytes(blob), context(employee_id))
+    elif scheme != PLAIN:
         raise FaceError(f"face template scheme {scheme!r} is not supported by this version; update the kiosk software")
     if len(blob) != TEMPLATE_BYTES:
         raise FaceError(f"a stored face template has {len(blob)} bytes, not {TEMPLATE_BYTES}; re-enrol the employee")

@@ -1,8 +1,11 @@
 """Erasure: an employee removed from the roster (or erased on the maintenance page) loses every
-biometric template and card on the unit at once. Their fingerprint module slots go with the
-templates (``finger_slots`` cascades); the fingerprint bridge deletes them from the module at its
-next reconciliation. Punches stay: they are attendance records the regency must keep, and hold
-no biometric data. The audit log records the erasure by counts, never the data."""
+biometric template and card on the unit at once, whatever their source (enrolled here or sent by
+the server). Their fingerprint module slots go with the templates (``finger_slots`` cascades);
+the fingerprint bridge sees the roster change and deletes the orphaned slots from every module
+at its next reconciliation (in a second or two while it runs). Punches stay: they are attendance
+records the regency must keep, and hold no biometric data. The audit log records the erasure by
+counts, never the data.
+"""
 
 from __future__ import annotations
 
@@ -25,17 +28,47 @@ class Erased:
     finger_templates: int
     cards: int
 
+    @property
+    def anything(self) -> bool:
+        return bool(self.face_templates or self.finger_templates or self.cards)
+
+
+def erase_rows(conn: sqlite3.Connection, employee_id: str, *, now: datetime) -> Erased:
+    """Deactivate the employee and delete their templates and cards, inside the caller's
+    transaction (the roster pull erases the removed employees in the transaction that applies
+    it). Call :func:`record_erasure` once it committed."""
+    faces = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee_id,)).rowcount
+    fingers = conn.execute("DELETE FROM finger_templates WHERE employee_id = ?", (employee_id,)).rowcount
+    cards = conn.execute("DELETE FROM cards WHERE employee_id = ?", (employee_id,)).rowcount
+    conn.execute("UPDATE employees SET active = 0, updated_at = ? WHERE id = ?", (format_instant(now), employee_id))
+    return Erased(employee_id, faces, fingers, cards)
+
+
+def record_erasure(conn: sqlite3.Connection, erased: Erased, *, now: datetime, actor: str, reason: str) -> None:
+    """The audit entry and log line of an erasure: counts only."""
+    audit.record(
+        conn,
+        actor,
+        "employee.erase",
+        now=now,
+        employee=erased.employee_id,
+        reason=reason,
+        faces=erased.face_templates,
+        fingers=erased.finger_templates,
+        cards=erased.cards,
+    )
+    log.info(
+        "erased employee %s: %d face, %d finger templates, %d cards",
+        erased.employee_id,
+        erased.face_templates,
+        erased.finger_templates,
+        erased.cards,
+    )
+
 
 def erase_employee(conn: sqlite3.Connection, employee_id: str, *, now: datetime, actor: str, reason: str) -> Erased:
     """Deactivate the employee and delete their templates and cards in one transaction."""
     with write_transaction(conn, f"erasing the biometric data of {employee_id}"):
-        faces = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee_id,)).rowcount
-        fingers = conn.execute("DELETE FROM finger_templates WHERE employee_id = ?", (employee_id,)).rowcount
-        cards = conn.execute("DELETE FROM cards WHERE employee_id = ?", (employee_id,)).rowcount
-        conn.execute("UPDATE employees SET active = 0, updated_at = ? WHERE id = ?", (format_instant(now), employee_id))
-    erased = Erased(employee_id, faces, fingers, cards)
-    audit.record(
-        conn, actor, "employee.erase", now=now, employee=employee_id, reason=reason, faces=faces, fingers=fingers, cards=cards
-    )
-    log.info("erased employee %s: %d face, %d finger templates, %d cards", employee_id, faces, fingers, cards)
+        erased = erase_rows(conn, employee_id, now=now)
+    record_erasure(conn, erased, now=now, actor=actor, reason=reason)
     return erased

@@ -15,15 +15,17 @@ from collections.abc import Callable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk.errors import PresensiError
+from kiosk.errors import StorageError
 
 MAGIC = b"PS1"
+KEY_ID_BYTES = 6
 SCHEME = "aesgcm-v1"
 PLAIN = "plain"
 
 
-class TemplateKeyError(PresensiError):
-    """Templates cannot be sealed or opened with this unit's key."""
+class TemplateKeyError(StorageError):
+    """Templates cannot be sealed or opened with this unit's key (stored data this unit cannot
+    use: services treat it as a storage fault and keep running)."""
 
     screen_text = "Data wajah/sidik jari tidak dapat dibuka — hubungi teknisi"
 
@@ -35,7 +37,7 @@ class Sealer:
         if len(key) != 32:
             raise ValueError("the template key must be 32 bytes")
         self._aead = AESGCM(key)
-        self.key_id = hashlib.sha256(b"presensi-key-id" + key).digest()[:6]
+        self.key_id = hashlib.sha256(b"presensi-key-id" + key).digest()[:KEY_ID_BYTES]
         self._randbytes = randbytes
 
     def __repr__(self) -> str:
@@ -51,8 +53,8 @@ class Sealer:
         key_id, nonce, body = sealed[3:9], sealed[9:21], sealed[21:]
         if key_id != self.key_id:
             raise TemplateKeyError(
-                f"templates were sealed by another unit's key ({key_id.hex()}, this unit {self.key_id.hex()}): "
-                "this data directory was copied from another unit; sync the roster from the server or re-enrol"
+                f"templates were sealed with another unit's key (key id {key_id.hex()}, this unit {self.key_id.hex()}): "
+                "re-enrol (or pull the roster again) or restore the key"
             )
         try:
             return self._aead.decrypt(nonce, body, context.encode())
