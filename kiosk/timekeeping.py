@@ -190,10 +190,7 @@ class TimeKeeper:
 
     def note_lower_bound(self, instant: datetime, source: str) -> None:
         """A time the clock cannot be earlier than (an event pack's issue time, a server Date)."""
-        current = get_setting(self.conn, LOWER_BOUND_KEY)
-        if current and parse_instant(current["instant"]) >= instant:
-            return
-        put_setting(self.conn, LOWER_BOUND_KEY, {"instant": format_instant(instant), "source": source}, now=self.clock.now())
+        note_lower_bound(self.conn, self.clock, instant, source)
 
     def note_server_offset(self, offset_s: float) -> None:
         """The server's clock as read from a response's Date header, as ``offset_s`` = server
@@ -328,8 +325,7 @@ def undelivered_corrections(conn: sqlite3.Connection, through_seq: int, limit: i
     """Corrections the server has not acknowledged, of punches up to ``through_seq`` (those the
     server already holds), oldest punch first. Read-only."""
     rows = conn.execute(
-        "SELECT punch_id, seq, body, signature FROM punch_corrections WHERE acked_at IS NULL AND seq <= ? "
-        "ORDER BY seq LIMIT ?",
+        "SELECT punch_id, seq, body, signature FROM punch_corrections WHERE acked_at IS NULL AND seq <= ? ORDER BY seq LIMIT ?",
         (through_seq, limit),
     ).fetchall()
     return [SignedCorrection(r["punch_id"], int(r["seq"]), r["body"], r["signature"]) for r in rows]
@@ -353,6 +349,17 @@ def mark_corrections_delivered(conn: sqlite3.Connection, punch_ids: list[str], n
             for punch_id in punch_ids
         )
     return int(changed)
+
+
+def note_lower_bound(conn: sqlite3.Connection, clock: Clock, instant: datetime, source: str) -> None:
+    """Raise the clock's lower bound to ``instant`` (kept when it is already later). The
+    keeper's report judges the clock against it; a clock behind it is logged here."""
+    current = get_setting(conn, LOWER_BOUND_KEY)
+    if not current or parse_instant(current["instant"]) < instant:
+        put_setting(conn, LOWER_BOUND_KEY, {"instant": format_instant(instant), "source": source}, now=clock.now())
+    behind = (instant - clock.now()).total_seconds()
+    if behind > 60:
+        log.warning("the clock is %.0f s earlier than %s (a lower bound): it is wrong; set it", behind, source)
 
 
 def server_offset_s(conn: sqlite3.Connection) -> float | None:

@@ -24,10 +24,11 @@ from typing import Any, Protocol
 from kiosk.clock import Clock, ClockStateSource
 from kiosk.errors import PresensiError, SyncError
 from kiosk.health import Health, report
+from kiosk.schedule.events import parse_utc
 from kiosk.store.punches import PunchStore, format_instant
-from kiosk.timekeeping import TimeKeeper
+from kiosk.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
 from sync.health import build_report, queue
-from sync.protocol import Ack, SyncRejected, SyncUnavailable
+from sync.protocol import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.roster import apply_roster, verify_roster
 from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
 
@@ -43,6 +44,7 @@ class Target(Protocol):
     offset_measured: bool
 
     def upload(self, punches: Any) -> Ack: ...
+    def upload_corrections(self, corrections: Any) -> CorrectionsAck: ...
     def roster(self, since: int) -> tuple[bytes, str]: ...
     def heartbeat(self, report: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
@@ -107,6 +109,7 @@ class UploaderLock:
 @dataclass(frozen=True)
 class RoundResult:
     uploaded: int
+    corrections: int
     acked_seq: int
     pending: int
     pruned: int
@@ -128,9 +131,17 @@ class SyncClient:
         batch_size: int = 500,
         retention_days: int = 90,
         max_offset_s: float = 120.0,
+        keeper: TimeKeeper | None = None,
     ) -> None:
         self.store = store
         self.max_offset_s = max_offset_s
+        if keeper is None:
+            keeper = (
+                clock_state
+                if isinstance(clock_state, TimeKeeper)
+                else TimeKeeper(store.conn, clock, store.identity, max_offset_s=max_offset_s)
+            )
+        self.keeper = keeper
         self.conn: sqlite3.Connection = store.conn
         self.target = target
         self.clock = clock
@@ -185,8 +196,27 @@ class SyncClient:
         if acked != cursor:
             set_cursor(self.conn, UPLOAD_CURSOR, acked, self.clock.now(), {"sent_last": sent_last})
 
+    def upload_corrections(self) -> int:
+        """Send the signed corrections the server has not acknowledged, of punches it already
+        holds; mark each one the server names in its answer. Returns how many it newly stored.
+        A failure leaves them pending for the next round (the server counts repeats as duplicates)."""
+        stored = 0
+        while True:
+            batch = undelivered_corrections(self.conn, self.acked_seq, self.batch_size)
+            if not batch:
+                break
+            log.info("uploading %d punch corrections (punches %d–%d)", len(batch), batch[0].seq, batch[-1].seq)
+            ack = self.target.upload_corrections([c.wire() for c in batch])
+            sent = {c.punch_id for c in batch}
+            marked = mark_corrections_delivered(self.conn, [p for p in ack.acked if p in sent], self.clock.now())
+            stored += ack.accepted
+            if marked == 0:  # the server acknowledged none of them: try again next round
+                break
+        return stored
+
     def pull_roster(self) -> int | None:
-        """Fetch and apply roster changes; returns the version held (None without a server key)."""
+        """Fetch and apply roster changes; returns the version held (None without a server key).
+        Each event pack in the roster raises the clock's lower bound to its issue time."""
         if not self.server_key_hex:
             return None
         since = get_cursor(self.conn, ROSTER_CURSOR)
@@ -194,7 +224,22 @@ class SyncClient:
         doc = verify_roster(body, signature, self.server_key_hex, self.store.identity.device_id, since)
         if int(doc["version"]) == since:
             return since
-        return apply_roster(self.conn, doc, self.clock.now())
+        version = apply_roster(self.conn, doc, self.clock.now())
+        for event in doc.get("events", []):
+            self._note_pack_issued(event)
+        return version
+
+    def _note_pack_issued(self, event: Any) -> None:
+        pack = event.get("pack", event) if isinstance(event, dict) else {}
+        issued = pack.get("issued_at") if isinstance(pack, dict) else None
+        if not isinstance(issued, str):
+            return
+        try:
+            instant = parse_utc(issued)
+        except ValueError:
+            log.warning("event pack %s in the roster has an unreadable issued_at; no lower bound taken", pack.get("id"))
+            return
+        self.keeper.note_lower_bound(instant, f"paket acara {pack.get('id', '?')}")
 
     def heartbeat(self) -> None:
         self.record_offset()
@@ -217,21 +262,30 @@ class SyncClient:
         """Hand the server's clock (from the last answer's Date header) to the unit's clock
         keeper: the offset, a lower bound, and a time anchor for correcting this boot's punches."""
         if self.target.offset_measured:
-            TimeKeeper(self.conn, self.clock, self.store.identity, max_offset_s=self.max_offset_s).note_server_offset(
-                self.target.offset_s
-            )
+            self.keeper.note_server_offset(self.target.offset_s)
+
+    def learn_time(self) -> int:
+        """Anchor this boot from the server's clock or NTP, then sign corrections of the punches
+        that can now be placed exactly; returns how many were made."""
+        self.record_offset()
+        return self.keeper.tick()
 
     def round(self, *, roster: bool = True, heartbeat: bool = True) -> RoundResult:
-        """Upload everything, then roster and heartbeat as asked, then prune."""
+        """Upload punches, learn the time and send corrections, then roster and heartbeat as
+        asked, then prune."""
         try:
-            uploaded = self.upload_pending()
+            try:
+                uploaded = self.upload_pending()
+            finally:
+                self.learn_time()  # also when the server is out of reach: NTP may still anchor
+            corrections = self.upload_corrections()
             version = self.pull_roster() if roster else None
             if heartbeat:
                 self.heartbeat()
         finally:
             self.record_offset()
         pruned = self.prune()
-        return RoundResult(uploaded, self.acked_seq, self.pending(), pruned, version)
+        return RoundResult(uploaded, corrections, self.acked_seq, self.pending(), pruned, version)
 
     def report_health(self, status: Health, detail: str, error: str | None = None) -> None:
         depth, age = queue(self.conn, self.clock.now())

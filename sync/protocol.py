@@ -30,6 +30,7 @@ PUNCHES_PATH = "/v1/punches"
 BUNDLES_PATH = "/v1/bundles"
 ROSTER_PATH = "/v1/roster"
 HEALTH_PATH = "/v1/health"
+CORRECTIONS_PATH = "/v1/corrections"
 
 #: The largest decompressed body either side accepts (a batch of 10,000 punches is ~8 MB).
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -38,6 +39,22 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 ROSTER_SIGNATURE_HEADER = "X-Presensi-Roster-Signature"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+#: Fields of a correction as signed (``kiosk.timekeeping.correction_body``), and of its anchor.
+CORRECTION_FIELDS = (
+    "v",
+    "type",
+    "device_id",
+    "punch_id",
+    "seq",
+    "punch_hash",
+    "recorded_instant",
+    "corrected_instant",
+    "anchor",
+)
+ANCHOR_FIELDS = ("boot_id", "mono_ns", "true_utc", "source")
+CORRECTION_SOURCES = ("ntp", "server", "technician")
 
 
 class SyncUnavailable(SyncError):
@@ -89,6 +106,95 @@ def punch_from_wire(data: Mapping[str, Any]) -> Punch:
     if not isinstance(data["signature"], str) or not re.fullmatch(r"[0-9a-f]{128}", data["signature"]):
         raise ValueError("punch signature must be 128 lower-case hex characters")
     return Punch.from_row(data)
+
+
+@dataclass(frozen=True)
+class WireCorrection:
+    """A correction from its wire form: the signed statement (``body``) and the signature."""
+
+    body: dict[str, Any]
+    signature: str
+
+    @property
+    def seq(self) -> int:
+        return int(self.body["seq"])
+
+    @property
+    def punch_id(self) -> str:
+        return str(self.body["punch_id"])
+
+    @property
+    def anchor(self) -> dict[str, Any]:
+        return dict(self.body["anchor"])
+
+    def canonical(self) -> bytes:
+        """The bytes the device signed: JSON, keys sorted, no whitespace, ASCII."""
+        return json.dumps(self.body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def correction_from_wire(data: Any) -> WireCorrection:
+    """A correction from its wire form (the signed fields plus ``signature``); raises
+    ValueError naming what is malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError("a correction must be a JSON object")
+    body = {k: v for k, v in data.items() if k != "signature"}
+    missing = [name for name in CORRECTION_FIELDS if name not in body]
+    if missing:
+        raise ValueError(f"correction lacks {', '.join(missing)}")
+    extra = sorted(set(body) - set(CORRECTION_FIELDS))
+    if extra:
+        raise ValueError(f"correction has unknown fields {', '.join(extra)}")
+    if body["v"] != 1 or body["type"] != "correction":
+        raise ValueError('correction must have "v": 1 and "type": "correction"')
+    if not _is_int(body["seq"]) or body["seq"] < 1:
+        raise ValueError("correction seq must be an integer ≥ 1")
+    for name in ("device_id", "punch_id"):
+        if not isinstance(body[name], str) or not body[name]:
+            raise ValueError(f"correction field {name} must be a non-empty string")
+    if not isinstance(body["punch_hash"], str) or not _HEX64.match(body["punch_hash"]):
+        raise ValueError("correction field punch_hash must be 64 lower-case hex characters")
+    for name in ("recorded_instant", "corrected_instant"):
+        if not isinstance(body[name], str) or not _INSTANT.match(body[name]):
+            raise ValueError(f"correction field {name} must be RFC 3339 UTC with milliseconds")
+    anchor = body["anchor"]
+    if not isinstance(anchor, Mapping) or sorted(anchor) != sorted(ANCHOR_FIELDS):
+        raise ValueError(f"correction anchor must be an object with exactly {', '.join(ANCHOR_FIELDS)}")
+    if not isinstance(anchor["boot_id"], str) or not anchor["boot_id"]:
+        raise ValueError("correction anchor boot_id must be a non-empty string")
+    if not _is_int(anchor["mono_ns"]) or anchor["mono_ns"] < 0:
+        raise ValueError("correction anchor mono_ns must be an integer ≥ 0")
+    if not isinstance(anchor["true_utc"], str) or not _INSTANT.match(anchor["true_utc"]):
+        raise ValueError("correction anchor true_utc must be RFC 3339 UTC with milliseconds")
+    if anchor["source"] not in CORRECTION_SOURCES:
+        raise ValueError(f"correction anchor source must be one of {', '.join(CORRECTION_SOURCES)}")
+    signature = data.get("signature")
+    if not isinstance(signature, str) or not re.fullmatch(r"[0-9a-f]{128}", signature):
+        raise ValueError("correction signature must be 128 lower-case hex characters")
+    return WireCorrection(body, signature)
+
+
+@dataclass(frozen=True)
+class CorrectionsAck:
+    """The server's answer to a corrections upload: the punch ids whose correction it now holds
+    (new or already held); only these may be marked delivered."""
+
+    acked: tuple[str, ...]
+    accepted: int = 0
+    duplicates: int = 0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CorrectionsAck:
+        acked = data["acked"]
+        if not isinstance(acked, list) or not all(isinstance(a, str) for a in acked):
+            raise ValueError("acked must be a list of punch ids")
+        return cls(tuple(acked), int(data.get("accepted", 0)), int(data.get("duplicates", 0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"acked": list(self.acked), "accepted": self.accepted, "duplicates": self.duplicates}
 
 
 def encode_body(document: Mapping[str, Any], *, compress: bool = True) -> tuple[bytes, dict[str, str]]:

@@ -13,7 +13,7 @@ from kiosk.health import Health
 from kiosk.notify import Notifier, Watchdog
 from kiosk.runtime import Runtime
 from kiosk.store.punches import PunchStore
-from kiosk.timekeeping import server_offset_s
+from kiosk.timekeeping import count_undelivered_corrections, server_offset_s
 from sync.bundle import ExportResult, export_bundle
 from sync.client import SyncService, UploaderLock
 from sync.health import queue
@@ -92,6 +92,8 @@ def run_once(runtime: Runtime) -> dict[str, Any]:
             return {
                 "ok": True,
                 "uploaded": result.uploaded,
+                "corrections_sent": result.corrections,
+                "corrections_pending": count_undelivered_corrections(client.conn),
                 "acked_seq": result.acked_seq,
                 "pending": result.pending,
                 "pruned": result.pruned,
@@ -116,6 +118,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
             "roster_version": get_cursor(conn, ROSTER_CURSOR),
             "last_exported_seq": get_cursor(conn, BUNDLE_CURSOR),
             "clock_offset_s": server_offset_s(conn),
+            "corrections_pending": count_undelivered_corrections(conn),
         }
     finally:
         conn.close()

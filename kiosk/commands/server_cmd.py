@@ -58,8 +58,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--hours", type=float, help="validity (default: the file's token_valid_hours)")
     p = add("import", "import flash-disk bundles (verified like uploads; repeats change nothing)")
     p.add_argument("bundles", nargs="+", type=Path)
-    p = add("devices", "list devices: last seen, acknowledged seq, queue, clock offset, gap, rejections")
+    p = add("devices", "list devices: last seen, acknowledged seq, queue, clock offset, gap, rejections, corrections")
     p.add_argument("--json", action="store_true")
+    _add_punches(add("punches", "list recent punches: recorded instant and, when the unit corrected it, the corrected one"))
     p = add("make-pki", "make a CA and a server certificate for HOSTS (demo or a first deployment)")
     p.add_argument("dir", type=Path)
     p.add_argument("--host", action="append", dest="hosts", help="DNS name or IP of the server (repeatable)")
@@ -71,6 +72,25 @@ def _add_event_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, help="write the list as CSV (UTF-8 with BOM)")
     p.add_argument("--pdf", type=Path, help="write the list as PDF, to print and sign")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+
+
+def _add_punches(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="only this device's punches")
+    p.add_argument("--limit", type=int, default=50, help="how many, newest first (default 50)")
+    p.add_argument("--json", action="store_true")
+
+
+def _print_punches(admin: Any, args: argparse.Namespace) -> None:
+    punches = admin.punches(args.device, args.limit)
+    if args.json:
+        print(json.dumps(punches, default=str))
+        return
+    for p in punches:
+        corrected = f"  corrected={p['corrected_instant']} ({p['correction_source']})" if p["corrected_instant"] else ""
+        print(
+            f"{p['device_id']}  seq={p['seq']}  recorded={p['instant']}  clock={p['clock_state']}{corrected}"
+            f"  {p['employee_id']}  {p['method']}  {p['kind']}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,8 +179,11 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
             gap = f" gap {d['gap'][0]}–{d['gap'][1]}" if d["gap"] else ""
             print(
                 f"{d['id']}  unit={d['unit_code'] or '-'}  seen={d['last_seen'] or 'never'}  acked={d['acked_seq']}"
-                f"  queue={d['queue_depth']}  offset={d['clock_offset_s']}  rejections={d['rejections']}{gap}"
+                f"  queue={d['queue_depth']}  offset={d['clock_offset_s']}  rejections={d['rejections']}"
+                f"  corrections={d['corrections']}{gap}"
             )
+    elif action == "punches":
+        _print_punches(admin, args)
     return 0
 
 

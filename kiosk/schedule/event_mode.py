@@ -26,9 +26,10 @@ from typing import Any
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.errors import PresensiError
 from kiosk.schedule.classify import HADIR, TERLAMBAT, duration_text, screen_text
-from kiosk.schedule.events import EventPack, EventPackError, format_utc, parse_pack
+from kiosk.schedule.events import EventPack, EventPackError, format_utc, parse_pack, parse_utc
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
+from kiosk.timekeeping import note_lower_bound
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ class EventBook:
         return "EventBook()"
 
     def save(self, pack: EventPack, envelope: Mapping[str, Any], *, activate: bool = False) -> None:
-        """Store (or replace, when newer or equal in version) a verified pack and its roster."""
+        """Store (or replace, when newer or equal in version) a verified pack and its roster.
+        Its issue time becomes a lower bound of the clock: a clock earlier than it is wrong."""
         with write_transaction(self.conn, f"loading event {pack.id}"):
             row = self.conn.execute("SELECT pack FROM events WHERE id = ?", (pack.id,)).fetchone()
             if row is not None:
@@ -143,6 +145,7 @@ class EventBook:
             if activate:
                 self._activate(pack.id)
         log.info("event %s loaded (%s, %d participants, origin %s)", pack.id, pack.kind, len(pack.participants), pack.origin)
+        note_lower_bound(self.conn, self.clock, parse_utc(pack.issued_at), f"paket acara {pack.id}")
 
     def _activate(self, event_id: str | None) -> None:
         self.conn.execute("UPDATE events SET active = 0 WHERE active = 1")

@@ -68,6 +68,11 @@ class ServerAdmin:
     def devices(self) -> list[dict[str, Any]]:
         return self.ledger.devices()
 
+    def punches(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent punches, newest first, each with its recorded instant (``instant``) and, when the
+        unit sent a correction, the corrected one (``corrected_instant``, ``correction_source``)."""
+        return self.ledger.recent_punches(device_id, limit)
+
 
 def face_encoding_from_photo(path: Path) -> bytes:
     """128 float32 little-endian from a photo holding exactly one face (face_recognition/dlib)."""

@@ -27,6 +27,7 @@ from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import BundleRejected, read_bundle
 from sync.server.config import ServerConfig
+from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -129,7 +130,43 @@ class ErrorResponse(BaseModel):
     error: str
 
 
-REQUEST_MODELS: list[type[BaseModel]] = [WirePunch, UploadRequest, ProvisionRequest, HealthReport]
+class WireAnchor(BaseModel):
+    """When the unit learnt the true time: its boot, monotonic clock and the true UTC then."""
+
+    boot_id: str
+    mono_ns: int = Field(ge=0)
+    true_utc: str = Field(description="RFC 3339 UTC with milliseconds")
+    source: str = Field(description="ntp, server or technician")
+
+
+class WireCorrection(BaseModel):
+    """A signed correction of one punch (see docs/sync-protocol.md, Corrections)."""
+
+    v: int = Field(description="1")
+    type: str = Field(description="correction")
+    device_id: str
+    punch_id: str
+    seq: int = Field(ge=1)
+    punch_hash: str
+    recorded_instant: str = Field(description="the punch's own instant, as stored")
+    corrected_instant: str = Field(description="anchor.true_utc + (punch.mono_ns - anchor.mono_ns)")
+    anchor: WireAnchor
+    signature: str = Field(description="hex Ed25519 by the device key over the other fields' canonical JSON")
+
+
+class CorrectionsUpload(BaseModel):
+    """Body of POST /v1/corrections (gzip-compressed JSON, Content-Encoding: gzip)."""
+
+    corrections: list[WireCorrection]
+
+
+class CorrectionsAckResponse(BaseModel):
+    acked: list[str] = Field(description="Punch ids whose correction the server now holds (new or already held).")
+    accepted: int
+    duplicates: int
+
+
+REQUEST_MODELS: list[type[BaseModel]] = [WirePunch, UploadRequest, ProvisionRequest, HealthReport, CorrectionsUpload]
 
 
 def _body_doc(model: str, content_type: str = "application/json") -> dict[str, Any]:
@@ -334,6 +371,30 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             return refuse(422, "malformed heartbeat")
         await run_in_threadpool(parts.ledger.record_health, device.id, report.model_dump(), remote(request))
         return Response(status_code=204)
+
+    corrections = CorrectionLedger(parts.ledger)
+
+    @app.post(
+        protocol.CORRECTIONS_PATH,
+        openapi_extra=_body_doc("CorrectionsUpload"),
+        responses={200: {"model": CorrectionsAckResponse}, 401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+        summary="Upload signed corrections of punches the server holds; the punches themselves are never changed",
+    )
+    async def upload_corrections(request: Request) -> Response:
+        body = await request.body()
+        device = await authenticate(request, body, "corrections")
+        if isinstance(device, JSONResponse):
+            return device
+        try:
+            doc = protocol.decode_body(body, request.headers.get("content-encoding"))
+            if not isinstance(doc, dict) or not isinstance(doc.get("corrections"), list):
+                raise CorrectionRejected("body must be an object with a list 'corrections'")
+            ack = await run_in_threadpool(corrections.ingest, device.id, doc["corrections"])
+        except (ValueError, PunchRejected) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            await run_in_threadpool(parts.ledger.reject, device.id, "corrections", reason, remote(request))
+            return refuse(422, reason)
+        return JSONResponse(ack.to_json())
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def devices_page(request: Request) -> Response:

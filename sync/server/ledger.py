@@ -32,6 +32,23 @@ _INSERT_PUNCH = (
 )
 
 
+_LISTED_PUNCH_COLUMNS = (
+    "device_id",
+    "seq",
+    "id",
+    "employee_id",
+    "instant",
+    "zone",
+    "method",
+    "kind",
+    "status",
+    "minutes",
+    "clock_state",
+    "received_at",
+    "source",
+)
+
+
 class PunchRejected(SyncError):
     """A batch or bundle failed verification; nothing of it was stored."""
 
@@ -333,11 +350,16 @@ class Ledger:
             rejected = {
                 r["device_id"]: r["n"] for r in tx.all("SELECT device_id, count(*) AS n FROM rejections GROUP BY device_id")
             }
+            corrected = {
+                r["device_id"]: r["n"]
+                for r in tx.all("SELECT device_id, count(*) AS n FROM punch_corrections GROUP BY device_id")
+            }
         for r in rows:
             h = held.get(r["id"])
             r["held"] = int(h["n"]) if h else 0
             r["gap"] = (r["acked_seq"] + 1, int(h["first"]) - 1) if h else None
             r["rejections"] = int(rejected.get(r["id"], 0))
+            r["corrections"] = int(corrected.get(r["id"], 0))
             r["health"] = json.loads(r["health"] or "{}")
         return rows
 
@@ -348,14 +370,17 @@ class Ledger:
             return tx.all("SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?", (device_id, limit))
 
     def recent_punches(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        cols = "device_id, seq, id, employee_id, instant, zone, method, kind, status, minutes, clock_state, received_at, source"
+        """Punches as recorded, each with its correction (``corrected_instant`` and
+        ``correction_source``, None when it has none): the server shows both instants."""
+        cols = ", ".join(f"p.{c}" for c in _LISTED_PUNCH_COLUMNS)
+        select = (
+            f"SELECT {cols}, c.corrected_instant, c.anchor_source AS correction_source FROM punches p "  # noqa: S608
+            "LEFT JOIN punch_corrections c ON c.device_id = p.device_id AND c.seq = p.seq"
+        )
         with self.storage.tx(write=False) as tx:
             if device_id is None:
-                return tx.all(f"SELECT {cols} FROM punches ORDER BY received_at DESC, seq DESC LIMIT ?", (limit,))  # noqa: S608
-            return tx.all(
-                f"SELECT {cols} FROM punches WHERE device_id = ? ORDER BY seq DESC LIMIT ?",  # noqa: S608
-                (device_id, limit),
-            )
+                return tx.all(f"{select} ORDER BY p.received_at DESC, p.seq DESC LIMIT ?", (limit,))
+            return tx.all(f"{select} WHERE p.device_id = ? ORDER BY p.seq DESC LIMIT ?", (device_id, limit))
 
 
 def server_now_offset(device_time: datetime | None, server_time: datetime) -> float | None:

@@ -163,6 +163,21 @@ CREATE TABLE IF NOT EXISTS rejections (
     remote TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS rejections_device ON rejections(device_id);
+CREATE TABLE IF NOT EXISTS punch_corrections (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    punch_id TEXT NOT NULL UNIQUE,
+    recorded_instant TEXT NOT NULL,
+    corrected_instant TEXT NOT NULL,
+    anchor_boot_id TEXT NOT NULL,
+    anchor_mono_ns BIGINT NOT NULL,
+    anchor_true_utc TEXT NOT NULL,
+    anchor_source TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
 """
 
 

@@ -163,6 +163,15 @@ class PresensiV1Target:
         except (ValueError, KeyError, TypeError) as exc:
             raise SyncUnavailable(f"the server's acknowledgement is malformed: {exc}") from exc
 
+    def upload_corrections(self, corrections: Sequence[dict[str, Any]]) -> protocol.CorrectionsAck:
+        """Send signed punch corrections (wire form); the answer names those the server holds."""
+        body, headers = protocol.encode_body({"corrections": list(corrections)}, compress=self.compress)
+        response = self._request("POST", protocol.CORRECTIONS_PATH, body=body, headers=headers)
+        try:
+            return protocol.CorrectionsAck.from_json(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SyncUnavailable(f"the server's acknowledgement of corrections is malformed: {exc}") from exc
+
     def roster(self, since: int) -> tuple[bytes, str]:
         """The roster document's bytes and the server's signature over them."""
         response = self._request("GET", protocol.ROSTER_PATH, query=f"since={int(since)}")
