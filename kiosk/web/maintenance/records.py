@@ -85,13 +85,21 @@ def cards_of(conn: sqlite3.Connection, employee_id: str) -> list[dict[str, str]]
     return [dict(r) for r in rows]
 
 
-def fingers_of(conn: sqlite3.Connection, employee_id: str) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class FingerRow:
+    finger: int  # 0 right thumb … 9 left little finger
+    family: str
+    source: str
+    created_at: str
+
+
+def fingers_of(conn: sqlite3.Connection, employee_id: str) -> list[FingerRow]:
     """Which fingers are enrolled (never the template bytes). Read-only."""
     rows = conn.execute(
         "SELECT finger, family, source, created_at FROM finger_templates WHERE employee_id = ? ORDER BY finger, family",
         (employee_id,),
     )
-    return [dict(r) for r in rows]
+    return [FingerRow(int(r["finger"]), r["family"], r["source"], r["created_at"]) for r in rows]
 
 
 def register_card(conn: sqlite3.Connection, uid: str, employee_id: str, now: datetime) -> str:

@@ -33,6 +33,7 @@ from kiosk.web.maintenance.export import (
 )
 from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
+from kiosk.web.ports import EnrolResult
 from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
 
 if TYPE_CHECKING:
@@ -84,6 +85,20 @@ class FingerProgressOut(BaseModel):
     finished: bool | None = None
     requested_by: str | None = None
     updated_at: str | None = None
+
+
+class FingerOut(BaseModel):
+    finger: int
+    name: str
+    family: str
+    created_at: str
+
+
+class FingerEnrolOut(BaseModel):
+    ok: bool
+    message: str
+    state: str
+    fingers: list[FingerOut]
 
 
 class LogLineOut(BaseModel):
@@ -196,19 +211,9 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
         )
 
-    @app.post("/employees/{employee_id}/finger", include_in_schema=False)
-    def enrol_finger(
-        request: Request,
-        employee_id: str,
-        finger: Annotated[int, Form(ge=0, le=9)],
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        """Ask the fingerprint bridge to enrol; the page polls ``/api/fingers/enrolment`` meanwhile
-        to show the bridge's prompts, and this answers when the bridge has finished."""
-        if records.employee(ctx.db.get(), employee_id) is None:
-            return employee_view(request, employee_id)
+    def enrol_finger_audited(session: Session, employee_id: str, finger: int) -> EnrolResult:
         if ctx.services.fingers is None:
-            return employee_view(request, employee_id, 503, error="Modul sidik jari tidak tersambung ke layanan web.")
+            return EnrolResult(False, "Modul sidik jari tidak tersambung ke layanan web.", {"state": "not_connected"})
         timeout_s = max(ENROL_TIMEOUT_S, FINGER_CAPTURES_MAX * ctx.config.fingerprint.enrol_timeout_s)
         result = ctx.services.fingers.enrol_finger(employee_id, finger, timeout_s)
         note(
@@ -220,8 +225,42 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             state=result.detail.get("state"),
             message=result.message,
         )
-        return employee_view(
-            request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
+        return result
+
+    @app.post("/employees/{employee_id}/finger", include_in_schema=False)
+    def enrol_finger(
+        request: Request,
+        employee_id: str,
+        finger: Annotated[int, Form(ge=0, le=9)],
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        """The form without scripts: answers when the bridge has finished."""
+        if records.employee(ctx.db.get(), employee_id) is None:
+            return employee_view(request, employee_id)
+        result = enrol_finger_audited(session, employee_id, finger)
+        status = 200 if result.ok else 503 if result.detail.get("state") == "not_connected" else 422
+        return employee_view(request, employee_id, status, **{"message" if result.ok else "error": result.message})
+
+    @app.post("/api/fingers/enrolment", response_model=FingerEnrolOut, tags=["enrolment"])
+    def finger_enrol_api(
+        employee_id: Annotated[str, Query(min_length=1, max_length=64)],
+        finger: Annotated[int, Query(ge=0, le=9)],
+        session: Session = ADMIN_ONLY,
+    ) -> FingerEnrolOut:
+        """Enrol ``finger`` (0 right thumb … 9 left little finger) through the fingerprint bridge;
+        answers when the bridge has finished (meanwhile ``GET`` shows its prompts). ``ok`` false
+        with a plain-language ``message`` when refused, timed out or not connected."""
+        if records.employee(ctx.db.get(), employee_id) is None:
+            return FingerEnrolOut(ok=False, message="Pegawai tidak ditemukan", state="refused", fingers=[])
+        result = enrol_finger_audited(session, employee_id, finger)
+        return FingerEnrolOut(
+            ok=result.ok,
+            message=result.message,
+            state=str(result.detail.get("state", "")),
+            fingers=[
+                FingerOut(finger=f.finger, name=FINGER_NAMES[f.finger], family=f.family, created_at=f.created_at)
+                for f in records.fingers_of(ctx.db.get(), employee_id)
+            ],
         )
 
     @app.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
