@@ -1,0 +1,246 @@
+"""Punch corrections travel to the real reference server over TLS (issue 11): a unit wakes in a
+field with a clock three days behind and no NTP, records punches, learns the true time from the
+server's Date header, signs corrections and sends them; the server shows both instants, refuses
+a tampered correction with its reason, and a repeat changes nothing."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kiosk.clock import ClockState, FakeClock
+from kiosk.config import KioskConfig
+from kiosk.identity import DeviceIdentity
+from kiosk.runtime import Runtime
+from kiosk.store.punches import PunchRequest, format_instant, parse_instant
+from kiosk.timekeeping import canonical_json, count_undelivered_corrections
+from sync import protocol
+from sync.demo import ServerProcess
+from sync.provision import provision
+from sync.service import run_once, status
+from sync.signing import sign_request
+from sync.targets.presensi_v1 import tls_context
+
+BEHIND = timedelta(days=3, hours=2)  # the saved time the Pi woke with, behind the truth
+STEPS_S = [0.0, 37.25, 95.5, 600.125, 1801.0]  # when each punch was made, after the first
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, verify=tls_context(server.ca_file)) as client:
+        yield client
+
+
+def field_unit(data_dir: Path, clock: FakeClock) -> Runtime:
+    """A unit whose kernel says the clock is not synchronised (no NTP, no RTC)."""
+    config = KioskConfig()
+    config.unit.hardware = "sim"
+    config.clock.state = "unsynced"
+    config.sync.backoff_base_s = 0.01
+    config.sync.backoff_max_s = 0.05
+    config.sync.timeout_s = 5
+    return Runtime(config=config, data_dir=data_dir, clock=clock)
+
+
+@pytest.fixture
+def field(tmp_path: Path, server: ServerProcess) -> tuple[Runtime, FakeClock]:
+    """Provisioned at the office, then rebooted in a field with the clock behind; five punches."""
+    clock = FakeClock(datetime.now(UTC) - BEHIND, boot_id="boot-field")
+    unit = field_unit(tmp_path / "unit", clock)
+    provision(unit, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = unit.store()
+    assert unit.timekeeper(store.conn).state() is ClockState.UNSYNCED
+    start_mono = clock.monotonic_ns()
+    for i, step in enumerate(STEPS_S):
+        clock.advance(step - (clock.monotonic_ns() - start_mono) / 1e9)
+        punch = store.record(PunchRequest(f"19850330201001100{i}", "card", kind="apel", status="hadir"))
+        assert punch.clock_state == "unsynced"
+    return unit, clock
+
+
+def server_punches(server: ServerProcess, device_id: str) -> list[dict[str, Any]]:
+    return sorted(server.admin().punches(device_id, 100), key=lambda p: p["seq"])
+
+
+def server_corrections(server: ServerProcess) -> list[dict[str, Any]]:
+    with server.admin().storage.tx(write=False) as tx:
+        return tx.all("SELECT * FROM punch_corrections ORDER BY device_id, seq")
+
+
+def unit_corrections(unit: Runtime) -> list[dict[str, Any]]:
+    rows = unit.store().conn.execute("SELECT body, signature FROM punch_corrections ORDER BY seq").fetchall()
+    return [{**json.loads(r["body"]), "signature": r["signature"]} for r in rows]
+
+
+def post_corrections(http: httpx.Client, identity: DeviceIdentity, corrections: list[dict[str, Any]]) -> httpx.Response:
+    body, headers = protocol.encode_body({"corrections": corrections})
+    signature = sign_request(
+        identity, "POST", protocol.CORRECTIONS_PATH, "", body, created=int(time.time()), randbytes=os.urandom
+    )
+    return http.post(protocol.CORRECTIONS_PATH, content=body, headers={**headers, **signature})
+
+
+def device_page(http: httpx.Client, device_id: str) -> str:
+    response = http.get(f"/devices/{device_id}")
+    assert response.status_code == 200
+    return html.unescape(response.text)
+
+
+def synced_field_unit(field: tuple[Runtime, FakeClock]) -> tuple[Runtime, FakeClock]:
+    unit, clock = field
+    outcome = run_once(unit)
+    assert outcome["ok"], outcome
+    return unit, clock
+
+
+def test_a_field_boot_is_corrected_and_the_server_shows_both_instants(
+    field: tuple[Runtime, FakeClock], server: ServerProcess, http: httpx.Client
+) -> None:
+    unit, clock = field
+    device_id = unit.identity().device_id
+    recorded = [p.instant for p in unit.store().iter_all()]
+    behind_before = datetime.now(UTC) - clock.now()
+    outcome = run_once(unit)  # the first request is refused for its time, retried with the server's clock
+    behind_after = datetime.now(UTC) - clock.now()
+    assert outcome["ok"], outcome
+    assert outcome["acked_seq"] == 5 and outcome["corrections_sent"] == 5 and outcome["corrections_pending"] == 0
+
+    rows = server_punches(server, device_id)
+    assert [r["instant"] for r in rows] == recorded  # the punches as recorded, never rewritten
+    assert all(r["clock_state"] == "unsynced" and r["correction_source"] == "server" for r in rows)
+    shifts = [parse_instant(r["corrected_instant"]) - parse_instant(r["instant"]) for r in rows]
+    # Every punch moves by the same amount — the unit's distance from the server's clock, which
+    # the Date header gives to the second — so each lands at its true instant to the second.
+    assert len(set(shifts)) == 1
+    assert behind_before - timedelta(seconds=1.5) <= shifts[0] <= behind_after + timedelta(seconds=1.5)
+    # and the spacing between punches is exactly what the monotonic clock measured
+    corrected = [parse_instant(r["corrected_instant"]) for r in rows]
+    assert [(c - corrected[0]).total_seconds() for c in corrected] == STEPS_S
+
+    page = device_page(http, device_id)
+    assert "5 presensi dikoreksi" in page
+    for r in rows:
+        assert r["instant"] in page and r["corrected_instant"] in page
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "server",
+            "punches",
+            "--device",
+            device_id,
+            "--server-config",
+            str(server.config_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"recorded={rows[0]['instant']}" in listed and f"corrected={rows[0]['corrected_instant']} (server)" in listed
+    devices = server.admin().devices()
+    assert next(d for d in devices if d["id"] == device_id)["corrections"] == 5
+
+
+def test_a_repeat_upload_changes_nothing(field: tuple[Runtime, FakeClock], server: ServerProcess, http: httpx.Client) -> None:
+    unit, _clock = synced_field_unit(field)
+    device_id = unit.identity().device_id
+    before = server_corrections(server)
+    assert run_once(unit)["corrections_sent"] == 0  # delivered ones are not sent again
+    # The server's answer was lost: the unit still thinks they are undelivered and sends them again.
+    conn = unit.store().conn
+    conn.execute("UPDATE punch_corrections SET acked_at = NULL")
+    assert status(unit)["corrections_pending"] == 5
+    again = run_once(unit)
+    assert again["ok"] and again["corrections_sent"] == 0 and count_undelivered_corrections(conn) == 0
+    assert server_corrections(server) == before
+    response = post_corrections(http, unit.identity(), unit_corrections(unit))
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 0 and response.json()["duplicates"] == 5
+    assert server_corrections(server) == before
+    assert sum(1 for c in before if c["device_id"] == device_id) == 5
+
+
+def test_tampered_corrections_are_refused_with_their_reason(
+    field: tuple[Runtime, FakeClock], server: ServerProcess, http: httpx.Client
+) -> None:
+    unit, _clock = field
+    identity = unit.identity()
+    store = unit.store()
+    # Punches reach the server, but the corrections are kept back to play with.
+    client_round = run_once(unit)
+    assert client_round["ok"]
+    held = unit_corrections(unit)
+    with server.admin().storage.tx() as tx:
+        tx.execute("DELETE FROM punch_corrections WHERE device_id = ?", (identity.device_id,))
+    before = server_corrections(server)
+
+    def refused(corrections: list[dict[str, Any]]) -> str:
+        response = post_corrections(http, identity, corrections)
+        assert response.status_code == 422, response.text
+        assert server_corrections(server) == before  # nothing of the request is stored
+        return str(response.json()["error"])
+
+    # 1. altered on the way (an hour earlier), the request itself validly signed by the device
+    moved = dict(held[1], corrected_instant=format_instant(parse_instant(held[1]["corrected_instant"]) - timedelta(hours=1)))
+    reason = refused([held[0], moved])
+    assert reason == "correction of punch 2 has a signature that does not verify with the device key (altered?)"
+    assert reason in device_page(http, identity.device_id)
+
+    # 2. signed by the device key, but the instant does not follow from the anchor and the punch
+    def resigned(body: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in body.items() if k != "signature"}
+        return {**body, "signature": identity.sign(canonical_json(body).encode("ascii"))}
+
+    assert "does not follow from its anchor" in refused([resigned(moved)])
+    # 3. a correction of a punch the server does not hold, and one naming another punch's hash
+    assert "does not hold" in refused([resigned(dict(held[0], seq=99))])
+    assert "does not match the stored punch" in refused([resigned(dict(held[0], punch_hash=held[1]["punch_hash"]))])
+    # 4. signed by another key
+    other = DeviceIdentity.generate()
+    body = {k: v for k, v in held[0].items() if k != "signature"}
+    assert "does not verify" in refused([{**body, "signature": other.sign(canonical_json(body).encode("ascii"))}])
+
+    # The genuine ones still go through, and a different correction of a corrected punch is refused.
+    response = post_corrections(http, identity, held)
+    assert response.status_code == 200 and response.json()["accepted"] == 5
+    later = dict(held[0], anchor={**held[0]["anchor"], "mono_ns": held[0]["anchor"]["mono_ns"] + 10**9})
+    later["corrected_instant"] = format_instant(parse_instant(held[0]["corrected_instant"]) - timedelta(seconds=1))
+    response = post_corrections(http, identity, [resigned(later)])
+    assert response.status_code == 422 and "differs from the correction of punch 1 already stored" in response.json()["error"]
+    first = store.get(1)
+    assert first is not None and first.clock_state == "unsynced"  # the unit's punch untouched
+
+
+def test_the_unit_refuses_to_mark_what_the_server_did_not_acknowledge(
+    field: tuple[Runtime, FakeClock], server: ServerProcess
+) -> None:
+    """A server answering 422 leaves every correction pending for the next round."""
+    unit, _clock = field
+    assert run_once(unit)["ok"]
+    conn = unit.store().conn
+    conn.execute("UPDATE punch_corrections SET acked_at = NULL")
+    # The server loses the punch the first correction names (a restored database, say).
+    with server.admin().storage.tx() as tx:
+        tx.execute("DELETE FROM punch_corrections WHERE device_id = ?", (unit.identity().device_id,))
+        tx.execute("UPDATE punches SET hash = ? WHERE device_id = ? AND seq = 1", ("0" * 64, unit.identity().device_id))
+    outcome = run_once(unit)
+    assert not outcome["ok"] and "does not match the stored punch" in outcome["error"]
+    assert count_undelivered_corrections(conn) == 5
