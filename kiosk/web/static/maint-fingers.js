@@ -17,6 +17,9 @@
     const step = document.getElementById("finger-step");
     const result = document.getElementById("finger-result");
     const list = document.getElementById("fingers");
+    const states = { pending: ["menunggu pemindai", "waiting for the module"], capturing: ["mengambil sidik jari", "capturing"],
+      done: ["selesai", "done"], failed: ["gagal", "failed"], cancelled: ["dibatalkan", "cancelled"] };
+    const stateText = (s) => (states[s] ? states[s][lang === "en" ? 1 : 0] : s);
     let since = Number(form.dataset.since || "0"); // requests made before this one are not shown
     let polling = false;
 
@@ -28,7 +31,7 @@
         const d = await r.json();
         if (polling && d.found && d.id > since) {
           prompt.textContent = d.prompt;
-          state.textContent = d.state;
+          state.textContent = stateText(d.state);
           step.textContent = String(d.step);
           box.dataset.state = d.state;
         }
