@@ -18,16 +18,27 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.sync_support import PG_BIN, postgres_cluster
 
 from kiosk.clock import ClockState, FakeClock
 from kiosk.config import KioskConfig
 from kiosk.identity import DeviceIdentity
 from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest, format_instant, parse_instant
-from kiosk.timekeeping import canonical_json, count_undelivered_corrections
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchRequest, PunchStore, format_instant, parse_instant
+from kiosk.timekeeping import (
+    FixedTimeFacts,
+    TimeKeeper,
+    canonical_json,
+    count_undelivered_corrections,
+    undelivered_corrections,
+)
 from sync import protocol
 from sync.demo import ServerProcess
 from sync.provision import provision
+from sync.server.corrections import CorrectionLedger, CorrectionRejected
+from sync.server.ledger import Ledger
+from sync.server.storage import Storage
 from sync.service import run_once, status
 from sync.signing import sign_request
 from sync.targets.presensi_v1 import tls_context
@@ -244,3 +255,73 @@ def test_the_unit_refuses_to_mark_what_the_server_did_not_acknowledge(
     outcome = run_once(unit)
     assert not outcome["ok"] and "does not match the stored punch" in outcome["error"]
     assert count_undelivered_corrections(conn) == 5
+
+
+# -- the server's storage, on SQLite and on a real PostgreSQL ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "sqlite":
+        db = Storage(f"sqlite:///{tmp_path / 'server.db'}")
+    else:
+        db = Storage(request.getfixturevalue("pg_url"))
+        with db.tx() as tx:  # a clean slate per test
+            tx.execute("DROP SCHEMA public CASCADE")
+            tx.execute("CREATE SCHEMA public")
+    db.create_schema()
+    yield db
+    db.close()
+
+
+def test_corrections_are_stored_beside_the_punches(storage: Storage, tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
+    identity = DeviceIdentity.generate()
+    conn = open_database(tmp_path / "unit.db")
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    punches = []
+    for i in range(3):
+        clock.advance(61.5)
+        punches.append(store.record(PunchRequest(f"EMP{i}", "card")))
+    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")  # a technician's phone
+    assert len(keeper.correct_punches()) == 3
+    wire = [c.wire() for c in undelivered_corrections(conn, 3, 10)]
+
+    ledger = Ledger(storage, FakeClock())
+    corrections = CorrectionLedger(ledger)
+    ledger.provision(ledger.issue_token("DISKOMINFO"), identity.public_hex)
+    with pytest.raises(CorrectionRejected, match="does not hold"):
+        corrections.ingest(identity.device_id, wire)  # punches first
+    ledger.ingest(identity.device_id, [protocol.punch_to_wire(p) for p in punches], "upload")
+    ack = corrections.ingest(identity.device_id, wire)
+    assert (ack.accepted, ack.duplicates, ack.acked) == (3, 0, tuple(p.id for p in punches))
+    assert corrections.ingest(identity.device_id, list(reversed(wire))).duplicates == 3
+    assert corrections.count(identity.device_id) == 3
+    listed = sorted(ledger.recent_punches(identity.device_id), key=lambda r: r["seq"])
+    assert [r["instant"] for r in listed] == [p.instant for p in punches]
+    assert [r["corrected_instant"] for r in listed] == [
+        "2026-11-23T00:07:57.000Z",  # the anchor was taken right after the third punch
+        "2026-11-23T00:08:58.500Z",
+        "2026-11-23T00:10:00.000Z",
+    ]
+    assert ledger.devices()[0]["corrections"] == 3
+    stored = corrections.of_device(identity.device_id)
+    assert [s["anchor_source"] for s in stored] == ["technician"] * 3
+
+
+def test_openapi_describes_the_corrections_upload(http: httpx.Client) -> None:
+    spec = http.get("/v1/openapi.json").json()
+    body = spec["paths"]["/v1/corrections"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/CorrectionsUpload"}
+    assert {"punch_hash", "recorded_instant", "corrected_instant", "anchor", "signature"} <= set(
+        spec["components"]["schemas"]["WireCorrection"]["properties"]
+    )
