@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from firmware_bridge.factory import SimulatedUnit, sim_finger_name, start_simulated_bridge
-from kiosk.clock import FakeClock
+from kiosk.clock import FakeClock, local_time
 from kiosk.config import KioskConfig
 from kiosk.health import Health, report
 from kiosk.runtime import Runtime
@@ -228,7 +228,7 @@ def test_fault_report_prefilled_from_health_prints_to_pdf(env: Env, browser: obj
     assert pdf.read_bytes().startswith(b"%PDF-")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
     device_id = env.runtime.identity().device_id
-    today = env.runtime.clock.now().astimezone(__import__("zoneinfo").ZoneInfo(env.runtime.config.unit.zone)).strftime("%Y-%m-%d")
+    today = local_time(env.runtime.clock.now(), env.runtime.config.unit.zone).strftime("%Y-%m-%d")
     for expected in ("LAPORAN KERUSAKAN ALAT PRESENSI", device_id, "Kamera tidak berfungsi", today, "Andi (teknisi Diskominfo)"):
         assert expected in text, expected
     assert "Keluar" not in text and "Cetak / simpan PDF" not in text  # the page's controls are not printed
