@@ -61,6 +61,20 @@ class LoopbackOnly:
         await self.app(scope, receive, send)
 
 
+def clock_status(ctx: WebContext) -> dict[str, Any]:
+    """The clock's state for the screen; with the unit's TimeKeeper also why, and whether the
+    clock is certainly wrong (earlier than an event pack's issue time or the server's clock)."""
+    report = getattr(ctx.clock_state, "report", None)
+    if not callable(report):
+        return {"clock_state": ClockState(ctx.clock_state.state()).value, "clock_wrong": False, "clock_detail": ""}
+    found = report()
+    return {
+        "clock_state": ClockState(found.state).value,
+        "clock_wrong": bool(found.certainly_wrong),
+        "clock_detail": str(found.detail),
+    }
+
+
 def status_payload(ctx: WebContext) -> dict[str, Any]:
     conn = ctx.db.get()
     now = ctx.clock.now()
@@ -74,7 +88,7 @@ def status_payload(ctx: WebContext) -> dict[str, Any]:
         "local": local_time(now, ctx.zone).strftime("%H:%M:%S"),
         "zone": ctx.zone,
         "zone_abbr": ctx.zone_abbr,
-        "clock_state": ClockState(ctx.clock_state.state()).value,
+        **clock_status(ctx),
         "online": sync.online,
         "unsent": sync.unsent,
         "event": None if event is None else {"title": event.title, "kind": event.kind, "location": event.location},

@@ -4,10 +4,11 @@
   const T = {
     id: { idle: "Silakan lihat ke kamera, tempelkan kartu, atau letakkan jari", online: "Daring", offline: "Luring", unknown: "Jaringan ?",
           unsent: "belum terkirim", setup: "Kode penyiapan halaman pemeliharaan:", nocam: "Kamera tidak tersedia",
-          clock_rtc: "Jam: RTC", clock_unsynced: "Jam belum tersinkron", other: "EN" },
+          clock_rtc: "Jam: RTC", clock_unsynced: "Jam belum tersinkron", clock_wrong: "Jam perangkat salah — hubungi teknisi",
+          other: "EN" },
     en: { idle: "Look at the camera, tap your card or place your finger", online: "Online", offline: "Offline", unknown: "Network ?",
           unsent: "unsent", setup: "Maintenance page setup code:", nocam: "No camera", clock_rtc: "Clock: RTC",
-          clock_unsynced: "Clock not synchronised", other: "ID" },
+          clock_unsynced: "Clock not synchronised", clock_wrong: "Device clock is wrong — call a technician", other: "ID" },
   };
   let lang = localStorage.getItem("presensi_lang") || document.body.dataset.lang || "id";
   let zone = "Asia/Jakarta", zoneAbbr = "WIB", offsetMs = 0, lastStatus = null, resetTimer = null, lastMessage = null;
@@ -55,7 +56,8 @@
     $("unsent").className = "pill" + (s.unsent > 0 && s.online === false ? " warn" : "");
     const cs = $("clockstate");
     cs.hidden = s.clock_state === "synced";
-    cs.textContent = s.clock_state === "rtc" ? t("clock_rtc") : t("clock_unsynced");
+    cs.textContent = s.clock_wrong ? t("clock_wrong") : s.clock_state === "rtc" ? t("clock_rtc") : t("clock_unsynced");
+    cs.title = s.clock_detail || "";
     cs.className = "pill " + (s.clock_state === "unsynced" ? "off" : "warn");
     const banner = $("banner");
     if (s.event) { banner.hidden = false; banner.textContent = s.event.title + (s.event.location ? " — " + s.event.location : ""); }
