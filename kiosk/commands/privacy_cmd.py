@@ -1,0 +1,85 @@
+"""``presensi privacy …``: what personal data the unit holds, and erasing one employee's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from kiosk.cli import make_runtime
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("privacy", help="personal data on this unit: inventory and erasure", parents=[common])
+    sub = parser.add_subparsers(dest="privacy_command", metavar="COMMAND")
+
+    p = sub.add_parser("status", help="what is stored (counts only), the template key, retention settings", parents=[common])
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_status)
+
+    p = sub.add_parser(
+        "erase",
+        help="erase an employee's face and finger templates and cards (punches stay); the bridge clears the module",
+        parents=[common],
+    )
+    p.add_argument("employee", help="employee id (NIP or staff id)")
+    p.add_argument("--reason", required=True, help="why (kept in the audit log), e.g. 'pindah tugas'")
+    p.add_argument("--actor", default="cli", help="who is erasing (for the audit log)")
+    p.set_defaults(func=run_erase)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from kiosk.privacy import TemplateKeyError
+    from kiosk.privacy.inventory import take
+
+    runtime = make_runtime(args)
+    try:
+        sealer = runtime.template_key.sealer()
+        key = f"{runtime.template_key.provider().describe()}, key id {sealer.key_id.hex()}"
+    except TemplateKeyError as exc:
+        sealer, key = None, f"cannot be read: {exc}"
+    conn = runtime.connect()
+    try:
+        inventory = take(conn, runtime.config, sealer, key)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(inventory.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"template key      {inventory.key}")
+    print(f"employees         {inventory.employees_active} active, {inventory.employees_inactive} inactive")
+    for c in inventory.templates:
+        print(
+            f"{c.table:<17} {c.total} ({c.sealed_here} sealed with this unit's key, {c.sealed_elsewhere} with another key, {c.plain} unsealed)"
+        )
+    print(f"cards             {inventory.cards}")
+    print(f"punches           {inventory.punches} ({inventory.punches_unacknowledged} not yet acknowledged by the server)")
+    print(f"evidence photos   {inventory.evidence_photos}")
+    print(f"audit entries     {inventory.audit_entries}")
+    print(f"web accounts      {inventory.web_accounts}")
+    r = inventory.retention
+    print(
+        f"retention         punches {r['punches_days_after_acknowledgement']} days after acknowledgement; evidence photos "
+        f"{'on' if r['evidence_photos'] else 'off'}, {r['evidence_days_after_acknowledgement']} days after acknowledgement"
+    )
+    return 0
+
+
+def run_erase(args: argparse.Namespace) -> int:
+    from kiosk.privacy.erasure import erase_employee
+    from kiosk.store.roster import get_employee
+
+    runtime = make_runtime(args)
+    conn = runtime.connect()
+    try:
+        if get_employee(conn, args.employee) is None:
+            print(f"employee {args.employee} is not on this unit")
+            return 1
+        erased = erase_employee(conn, args.employee, now=runtime.clock.now(), actor=args.actor, reason=args.reason)
+    finally:
+        conn.close()
+    print(
+        f"erased {erased.employee_id}: {erased.face_templates} face and {erased.finger_templates} finger templates, "
+        f"{erased.cards} cards; the fingerprint bridge deletes the module slots at its next check"
+    )
+    return 0
