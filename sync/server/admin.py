@@ -12,7 +12,7 @@ from kiosk.errors import EnrolmentError, FaceError
 from sync.protocol import Ack
 from sync.server.app import import_bundle_bytes, server_key, server_public_hex
 from sync.server.config import ServerConfig
-from sync.server.events import EventAttendance, ServerEventReport
+from sync.server.events import EventAttendance, ServerEventReport, roster_entry
 from sync.server.ledger import Ledger
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
@@ -50,7 +50,7 @@ class ServerAdmin:
             raise EnrolmentError(f"cannot read the event pack {path}: {exc}") from exc
         if not isinstance(pack, dict):
             raise EnrolmentError(f"the event pack {path} must be a JSON object")
-        return self.roster.add_event(pack)
+        return self.roster.add_event(roster_entry(pack, server_key(self.storage)))
 
     def event_report(self, event_id: str, unit: str | None = None) -> ServerEventReport:
         return EventAttendance(self.storage, self.clock).report(event_id, unit)

@@ -17,16 +17,18 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.clock import Clock
-from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack
+from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack
 from kiosk.schedule.report import AttendanceReport, build_report
 from sync.server.storage import Storage
 
@@ -132,6 +134,32 @@ def stored_pack(text: str, event_id: str) -> EventPack:
         return parse_pack(data, f"event {event_id} on the server")
     except EventPackError as exc:
         raise EventPackError(f"{exc}; publish a corrected pack (presensi server publish-event FILE)") from exc
+
+
+def roster_entry(raw: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """What ``presensi server publish-event`` stores and the roster document carries for a pack:
+    the envelope signed with the server's key (the key units pin at provisioning, so a unit can
+    check it like a pack loaded from a file), plus the fields units index events by (``id``,
+    ``kind``, ``title``, ``location`` as its name, ``starts_at``, ``ends_at``).
+
+    ``raw`` is a bare pack or an envelope (its signature is not trusted; the server signs again).
+    A pack that is not a complete event pack comes back as it was, with a warning: units can list
+    it but not run it, and the server cannot report on it."""
+    data = raw.get("pack") if raw.get("format") == FORMAT and isinstance(raw.get("pack"), Mapping) else raw
+    assert isinstance(data, Mapping)
+    try:
+        pack = parse_pack(data, f"event {data.get('id')!r}")
+    except EventPackError as exc:
+        log.warning("publishing an incomplete event pack as it is (units cannot run it): %s", exc)
+        return dict(data)
+    if pack.origin != "server":
+        raise EventPackError(
+            f"event {pack.id} is a local pack (made on a unit); the server publishes only its own packs: "
+            "set origin to server and publish it again"
+        )
+    envelope = sign_pack(pack, key, signer="server")
+    summary = {"id": pack.id, "kind": pack.kind, "title": pack.title, "location": pack.location.name}
+    return {**summary, "starts_at": pack.starts_at, "ends_at": pack.ends_at, **envelope}
 
 
 class EventAttendance:
