@@ -81,3 +81,17 @@ def test_credential_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     (tmp_path / "k").write_text(OTP_A)
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     assert CredentialKeyProvider("k").secret() == bytes.fromhex(OTP_A)
+
+
+def test_a_keyfile_that_cannot_be_made_says_how_to_make_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "etc"
+    blocker.write_text("a file where the key's directory should be")  # as a read-only /etc would refuse
+    with pytest.raises(TemplateKeyError, match="install -m 600"):
+        KeyFileProvider(blocker / "presensi" / "template.key").secret()
+
+
+def test_a_credential_that_is_not_hex_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "k").write_text("not hex")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    with pytest.raises(TemplateKeyError, match="did not give a hex key"):
+        CredentialKeyProvider("k").secret()

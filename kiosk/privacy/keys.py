@@ -90,9 +90,10 @@ class CredentialKeyProvider(KeyProvider):
             )
         path = Path(directory) / self.name
         try:
-            return _hex_secret(path.read_text(), str(path))
+            text = path.read_text()
         except OSError as exc:
             raise TemplateKeyError(f"cannot read the credential {path}: {exc.strerror}") from exc
+        return _hex_secret(text, str(path))
 
 
 class KeyFileProvider(KeyProvider):
@@ -107,18 +108,30 @@ class KeyFileProvider(KeyProvider):
             )
 
     def secret(self) -> bytes:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, os.urandom(32).hex().encode() + b"\n")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            log.warning("made a new template key file %s", self.path)
-        if self.path.stat().st_mode & 0o077:
+        try:
+            if not self.path.exists():
+                self._make()
+            mode = self.path.stat().st_mode
+            text = self.path.read_text()
+        except OSError as exc:  # TemplateKeyError is one too, but none is raised in here
+            raise TemplateKeyError(
+                f"cannot read or make the template key file {self.path} ({exc.strerror or exc}); make it once as root: "
+                f"install -m 600 -o presensi /dev/null {self.path} && openssl rand -hex 32 > {self.path} "
+                "(or use the Pi's OTP key, docs/privacy.md)"
+            ) from exc
+        if mode & 0o077:
             raise TemplateKeyError(f"the template key file {self.path} is readable by others; run: chmod 600 {self.path}")
-        return _hex_secret(self.path.read_text(), str(self.path))
+        return _hex_secret(text, str(self.path))
+
+    def _make(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, os.urandom(32).hex().encode() + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.warning("made a new template key file %s", self.path)
 
     def describe(self) -> str:
         return f"keyfile {self.path}"
