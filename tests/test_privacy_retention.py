@@ -83,3 +83,21 @@ def test_erasure_removes_every_template_and_card_and_audits_without_data(tmp_pat
     assert store.count() == 1  # attendance records stay
     detail = conn.execute("SELECT detail FROM audit_log WHERE action = 'employee.erase'").fetchone()[0]
     assert "0102" not in detail and "0304" not in detail and '"faces": 1' in detail
+
+
+def test_old_export_files_are_deleted(tmp_path: Path) -> None:
+    import os
+
+    from kiosk.privacy.retention import prune_exports
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    old, fresh = exports / "presensi-old.csv", exports / "presensi-new.csv"
+    old.write_text("seq,name\n1,Ani\n")
+    fresh.write_text("seq,name\n2,Budi\n")
+    os.utime(old, (now.timestamp() - 8 * 86400,) * 2)
+    os.utime(fresh, (now.timestamp() - 6 * 86400,) * 2)
+    assert prune_exports(exports, now=now) == 1
+    assert not old.exists() and fresh.exists()
+    assert prune_exports(tmp_path / "none", now=now) == 0

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.cli import make_runtime
-    from kiosk.privacy.retention import CENTRAL_CURSOR, enforce
+    from kiosk.privacy.retention import CENTRAL_CURSOR, enforce, prune_exports
 
     runtime = make_runtime(args)
     config = runtime.config
@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
         evidence_days=config.privacy.evidence_days,
         cursors=cursors,
     )
+    exports = prune_exports(runtime.data_dir / "exports", now=runtime.clock.now())
     if args.json:
-        print(json.dumps(report.__dict__))
+        print(json.dumps(report.__dict__ | {"exports_deleted": exports}))
     else:
-        print(report.summary())
+        print(f"{report.summary()}; {exports} old export files deleted")
     return 0

@@ -6,6 +6,9 @@
 - An evidence photo (off by default) is deleted ``privacy.evidence_days`` after its punch was
   acknowledged — or with the punch, whichever comes first.
 - Enrolment photos are never stored at all.
+- Export files the maintenance page leaves in ``<data dir>/exports`` (CSV with names, bundles)
+  are deleted ``EXPORT_KEEP_DAYS`` after they were made: they are meant to be downloaded or
+  copied to a flash disk, not kept on the unit.
 
 ``enforce`` is run daily (``presensi retention``, from a systemd timer) and reports what it
 removed; the audit log records the counts.
@@ -18,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from kiosk import audit
 from kiosk.store.db import write_transaction
@@ -26,6 +30,7 @@ from kiosk.store.punches import PunchStore, format_instant
 log = logging.getLogger(__name__)
 
 CENTRAL_CURSOR = "presensi_v1"
+EXPORT_KEEP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -82,3 +87,21 @@ def enforce(
         audit.record(conn, actor, "retention.enforce", now=now, punches=pruned, through_seq=through, evidence=deleted)
     log.info("retention: %s", report.summary())
     return report
+
+
+def prune_exports(directory: Path, *, now: datetime, keep_days: int = EXPORT_KEEP_DAYS) -> int:
+    """Delete export files in ``directory`` made more than ``keep_days`` ago; returns how many."""
+    if not directory.is_dir():
+        return 0
+    cutoff = (now - timedelta(days=keep_days)).timestamp()
+    removed = 0
+    for path in directory.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError as exc:
+            log.warning("cannot delete the old export %s: %s", path.name, exc.strerror)
+    if removed:
+        log.info("retention: %d export files older than %d days deleted", removed, keep_days)
+    return removed
