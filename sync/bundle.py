@@ -209,3 +209,61 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
     ):
         raise BundleRejected("the punches do not match the range and count in the manifest", device_id)
     return OpenedBundle(device_id, manifest, punches)
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    ok: bool
+    message: str  # Bahasa Indonesia, for the page
+    reason: str = ""  # the verifier's own words (English), for the technician and the audit log
+    device_id: str = ""
+    count: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+
+
+#: The verifier's reasons (sync.bundle, kiosk.store.chain) in plain Bahasa Indonesia, most specific first.
+_REJECTIONS = (
+    ("bundle must hold exactly", "isi bundel tidak lengkap atau ada berkas tambahan"),
+    ("not a readable bundle", "berkas bukan bundel presensi yang dapat dibaca (rusak atau bukan .zip dari alat)"),
+    ("manifest is not", "manifes bundel rusak"),
+    ("unknown device key", "bundel ini dari alat lain, bukan dari alat ini"),
+    ("manifest signature does not verify", "tanda tangan manifes tidak cocok — bundel telah diubah"),
+    ("punches.jsonl does not match", "isi presensi telah diubah setelah ditandatangani"),
+    ("a punch in the bundle is malformed", "ada presensi yang rusak di dalam bundel"),
+    ("the punches do not match the range", "jumlah atau urutan presensi tidak sesuai manifes"),
+    ("bundle is larger", "berkas terlalu besar untuk bundel presensi"),
+)
+
+
+def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
+    """The whole check the server makes: members, the manifest's signature by the device key,
+    the digest, range and count, then every punch's hash, link and signature."""
+    from kiosk.identity import device_id_for, public_key_from_hex
+    from kiosk.store.chain import verify_rows
+    from sync.protocol import punch_from_wire
+
+    key = public_key_from_hex(public_key_hex)
+    own_id = device_id_for(bytes.fromhex(public_key_hex))
+    try:
+        opened = read_bundle(data, lambda device_id: key if device_id == own_id else None)
+    except BundleRejected as exc:
+        said = next((text for words, text in _REJECTIONS if words in exc.reason), "bundel tidak sah")
+        return BundleCheck(False, f"Bundel DITOLAK: {said}.", exc.reason, exc.device_id)
+    punches = [punch_from_wire(p).as_dict() for p in opened.punches]
+    report = verify_rows(
+        punches, key, device_id=opened.device_id, base_seq=punches[0]["seq"] - 1, base_hash=punches[0]["prev_hash"], workers=1
+    )
+    manifest = opened.manifest
+    if not report.ok or manifest.get("last_hash") != punches[-1]["hash"]:
+        reason = report.reason or "the last punch differs from the manifest's last_hash"
+        return BundleCheck(False, f"Bundel DITOLAK: presensi nomor {report.first_bad_seq} tidak sah.", reason, opened.device_id)
+    return BundleCheck(
+        True,
+        f"Bundel sah: {len(punches)} presensi (nomor {punches[0]['seq']}–{punches[-1]['seq']}) ditandatangani alat {opened.device_id}.",
+        "",
+        opened.device_id,
+        len(punches),
+        punches[0]["seq"],
+        punches[-1]["seq"],
+    )

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser = subparsers.add_parser(
         "verify", help="verify the punch chain and signatures; exit 0 only if all verify", parents=[common]
     )
-    parser.add_argument("db", nargs="?", type=Path, help="database file (default: the data directory's)")
+    parser.add_argument(
+        "db", nargs="?", type=Path, help="database file (default: the data directory's), or a flash-disk bundle (.zip)"
+    )
     parser.add_argument(
         "--public-key",
         help="device public key (hex) to verify against (default: the data directory's key, else the one the database records)",
@@ -27,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run(args: argparse.Namespace) -> int:
     runtime = make_runtime(args)
+    if args.db is not None and args.db.suffix == ".zip":
+        return run_bundle(args, runtime.data_dir / KEY_FILENAME)
     db_path = args.db or runtime.db_path
     if not db_path.exists():
         print(f"presensi verify: {db_path} does not exist (give the database file, or --data-dir)")
@@ -62,3 +66,43 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"FAIL at seq {report.first_bad_seq}: {report.reason}")
     return 0 if report.ok else 1
+
+
+def run_bundle(args: argparse.Namespace, key_path: Path) -> int:
+    """A bundle is checked as the server checks it: the manifest's signature by the device key,
+    digest, range and count, then every punch's hash, link and signature."""
+    from sync.bundle import check_bundle
+
+    bundle: Path = args.db
+    if not bundle.is_file():
+        print(f"presensi verify: {bundle} does not exist")
+        return 1
+    key_hex = args.public_key
+    if key_hex is None:
+        if not key_path.exists():
+            print(
+                f"presensi verify: no device key at {key_path}: give --data-dir of the unit that made the bundle, or --public-key"
+            )
+            return 1
+        key_hex = DeviceIdentity.load(key_path).public_hex
+    result = check_bundle(bundle.read_bytes(), key_hex)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "checked": result.count,
+                    "first_seq": result.first_seq,
+                    "last_seq": result.last_seq,
+                    "device_id": result.device_id,
+                    "reason": result.reason,
+                }
+            )
+        )
+    elif result.ok:
+        print(
+            f"OK: {result.count} punches verify (seq {result.first_seq}–{result.last_seq}), bundle of device {result.device_id}"
+        )
+    else:
+        print(f"FAIL: {result.reason or result.message}")
+    return 0 if result.ok else 1
