@@ -176,6 +176,8 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
         manifest_bytes = zf.read("manifest.json")
         signature = zf.read("manifest.sig").decode("ascii").strip()
         lines = zf.read("punches.jsonl")
+    except BundleRejected:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise BundleRejected(f"not a readable bundle: {exc}") from exc
     except Exception as exc:  # zlib.error and friends from a damaged archive

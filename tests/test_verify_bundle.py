@@ -57,3 +57,11 @@ def test_a_bundle_of_another_unit_is_refused(presensi_cmd: list[str], tmp_path: 
     Runtime(KioskConfig(), tmp_path / "other", SystemClock()).store()
     result = verify(presensi_cmd, tmp_path / "other", bundle)
     assert result.returncode == 1 and "unknown device key" in result.stdout, result.stdout
+
+
+def test_a_bundle_with_an_extra_member_says_so(presensi_cmd: list[str], tmp_path: Path) -> None:
+    bundle = make_bundle(presensi_cmd, tmp_path / "unit", tmp_path / "usb")
+    with zipfile.ZipFile(bundle, "a") as zf:
+        zf.writestr("extra.txt", b"hello")
+    result = verify(presensi_cmd, tmp_path / "unit", bundle)
+    assert result.returncode == 1 and "bundle must hold exactly" in result.stdout and "not a readable" not in result.stdout
