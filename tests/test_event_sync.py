@@ -153,6 +153,7 @@ def check_server_report(
         report = answer.json()
         page = http.get(f"/events/{pack_id}")
         listing = http.get("/events")
+        devices_page = http.get("/")
         unit_v = http.get(f"/admin/events/{pack_id}/attendance", params={"unit": "V"}).json()
         assert http.get("/admin/events/NO-SUCH-EVENT/attendance").status_code == 404
 
@@ -187,6 +188,7 @@ def check_server_report(
     assert f"<th>Jumlah</th><th>500</th><th>450 (terlambat {len(outcome.late)})</th><th>50</th>" in page.text
     assert "460 dari 10 perangkat" in page.text and "10 ganda tidak dihitung" in page.text
     assert listing.status_code == 200 and f"/events/{pack_id}" in listing.text
+    assert devices_page.status_code == 200 and 'href="/events"' in devices_page.text
 
     # the command, with the files
     out = tmp_path / "report"

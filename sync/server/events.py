@@ -10,6 +10,8 @@ how many punches arrived, from which devices, and how many were duplicates.
 
 :class:`EventAttendance` reads; :func:`add_event_routes` puts it on the server's web UI
 (``/events``, ``/events/{id}``) and its admin API (``/admin/events…``, JSON, CSV and PDF).
+:func:`roster_entry` is what publishing a pack stores: the pack signed with the server's key, so
+a unit receives it with the roster in the form ``presensi event load`` verifies.
 """
 
 from __future__ import annotations

@@ -139,6 +139,7 @@ CREATE TABLE IF NOT EXISTS punches (
     PRIMARY KEY (device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS punches_received ON punches(received_at);
+CREATE INDEX IF NOT EXISTS punches_event ON punches(event_id, employee_id);
 CREATE TABLE IF NOT EXISTS held_punches (
     device_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
