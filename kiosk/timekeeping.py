@@ -240,7 +240,11 @@ class TimeKeeper:
     def tick(self) -> int:
         """Called from a service's loop: anchors the boot when NTP has synchronised the clock,
         then corrects what can be corrected. Returns the number of new corrections."""
-        if self.facts.ntp_synchronized() and not self._has_anchor(self.clock.boot_id(), "ntp"):
+        if (
+            self.facts.ntp_synchronized()
+            and not self._has_anchor(self.clock.boot_id(), "ntp")
+            and not self.report().certainly_wrong  # "synchronised" to a time the unit knows is wrong
+        ):
             self.record_anchor(self.clock.now(), "ntp")
         return len(self.correct_punches())
 

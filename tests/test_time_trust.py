@@ -96,6 +96,9 @@ def test_a_clock_earlier_than_the_event_pack_is_wrong_at_once(unit: tuple[PunchS
     assert report.state is ClockState.UNSYNCED and report.certainly_wrong
     assert "paket acara apel" in report.detail
     assert store.record(PunchRequest("1", "face")).clock_state == "unsynced"
+    # NTP's word is not taken as an anchor while the clock is known to be wrong: no corrections.
+    assert keeper.tick() == 0
+    assert store.conn.execute("SELECT count(*) FROM time_anchors").fetchone()[0] == 0
 
 
 def test_a_technician_sets_the_time_and_the_boot_is_corrected(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
