@@ -463,3 +463,32 @@ def test_day_bounds_at_the_ends_of_the_calendar_bound_nothing() -> None:
     assert day_bound(date(2026, 11, 23), wib, next_day=True) == "2026-11-23T17:00:00.000Z"
     assert day_bound(date(1, 1, 1), wib) < "2000"  # from the beginning
     assert day_bound(date(9999, 12, 31), wib, next_day=True) > "9999-12-31T23:59:59.999Z"  # to the end
+
+
+def test_setting_the_time_records_a_technician_anchor_and_corrects_the_boot(
+    app: FastAPI, ctx: WebContext, clock: FakeClock
+) -> None:
+    """The maintenance page sets the clock through the unit's TimeKeeper: the audit entry, a
+    technician anchor, and a signed correction for the punch recorded while the clock was wrong."""
+    from kiosk.identity import DeviceIdentity
+    from kiosk.store.punches import PunchRequest, PunchStore
+    from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
+
+    conn = ctx.db.new()
+    identity = DeviceIdentity.generate()
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    punch = store.record(PunchRequest("198503302010011001", "card"))
+    assert punch.clock_state == "unsynced"
+    ctx.clock_state = keeper
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    client.post("/system/time", data={"csrf_token": csrf, "local": "2026-11-23T08:00", "confirmed": "yes"})
+    system = ctx.services.system
+    assert isinstance(system, SimSystemActions) and system.calls[-1] == ("set_time", "2026-11-23T01:00:00+00:00")
+    anchor = conn.execute("SELECT source, true_utc FROM time_anchors").fetchone()
+    assert anchor["source"] == "technician" and anchor["true_utc"].startswith("2026-11-23T01:00:00")
+    corrected = conn.execute("SELECT punch_id FROM punch_corrections").fetchall()
+    assert [r["punch_id"] for r in corrected] == [punch.id]
+    audit = conn.execute("SELECT action, detail FROM audit_log WHERE action = 'system.set_time'").fetchone()
+    assert audit is not None and '"anchor": true' in audit["detail"]

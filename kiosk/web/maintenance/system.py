@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
@@ -125,8 +125,20 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         if ctx.services.system is None:
             return system_view(request, 503, error="Aksi sistem tidak tersambung.")
         before = ctx.clock.now()
-        ctx.services.system.set_time(instant)
-        note(session, "system.set_time", to=instant.isoformat(), before=before.isoformat(timespec="seconds"))
+        keeper_set_time = getattr(ctx.clock_state, "set_time", None)
+        if callable(keeper_set_time):
+            # The TimeKeeper steps the clock through the system actions, records a technician
+            # anchor and corrects this boot's punches (signed, beside them; docs/time.md).
+            keeper_set_time(instant.astimezone(UTC), ctx.services.system)
+        else:
+            ctx.services.system.set_time(instant)
+        note(
+            session,
+            "system.set_time",
+            to=instant.isoformat(),
+            before=before.isoformat(timespec="seconds"),
+            anchor=callable(keeper_set_time),
+        )
         return system_view(request, message=f"Jam disetel ke {local.replace('T', ' ')} {ctx.zone_abbr}.")
 
     # -- fault report ------------------------------------------------------------------------------
