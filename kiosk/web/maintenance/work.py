@@ -23,7 +23,6 @@ from kiosk.web.auth import Session
 from kiosk.web.maintenance import fingers, records
 from kiosk.web.maintenance.export import (
     FORMAT_LABELS,
-    BundleCheck,
     BundleChecker,
     NothingToExport,
     UnsafePath,
@@ -35,6 +34,7 @@ from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
 from kiosk.web.ports import EnrolResult
 from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+from sync.bundle import BundleCheck
 
 if TYPE_CHECKING:
     from kiosk.web.app import WebContext
