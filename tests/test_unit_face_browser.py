@@ -6,9 +6,10 @@ photo of a face and an empty wall in turn (the person stands at the kiosk, steps
 back), liveness in the demo's documented mode (photos cannot pass it: verdict 'skipped'):
 
 first-boot setup code from the kiosk screen → account → add an employee → "Daftarkan wajah dari
-kamera kiosk" → the kiosk screen is sent the quality/progress prompts → the page says the face is
+kamera kiosk" → the kiosk screen is sent the quality/progress prompts and the page shows them
+while it waits → the page says the face is
 enrolled → the face, coming back, is identified on the kiosk screen with the employee's name.
-Time is a FakeClock moved a quarter second per processed frame.
+Time is a FakeClock moved a tenth of a second per processed frame.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PASSWORD = "Rahasia-Kantor-2026"
 EMPLOYEE = "196108041985031002"
 NAME = "Barack Obama"
-FRAME_S = 0.25
+FRAME_S = 0.1  # virtual seconds per processed frame: samples 0.4 s apart are a few frames apart
 
 
 @pytest.fixture
@@ -115,9 +116,18 @@ def test_enrol_a_face_from_the_video_source_then_it_is_identified(unit: KioskUni
             page.click("#add-employee")
             page.wait_for_selector("#enrol-face:not([disabled])", timeout=10000)
 
+            polled: list[str] = []
+
+            def record(route: object) -> None:  # what the page's live feedback (maint-face.js) received
+                response = route.fetch()  # type: ignore[attr-defined]
+                polled.append(response.text())
+                route.fulfill(response=response)  # type: ignore[attr-defined]
+
+            page.route("**/api/face/prompt", record)
             page.click("#enrol-face")  # the request waits while the face service takes samples
             expect(page.locator(".msg.ok")).to_contain_text(f"Wajah {NAME} terdaftar: 3 sampel", timeout=90000)
             assert "Wajah: 3" in page.inner_text("main")
+            assert any('"prompt":"Pendaftaran wajah' in body for body in polled), polled  # it polled live prompts
             page.screenshot(path=str(artifacts_dir / "web_face_enrolled.png"), full_page=True)
 
             # the face steps away and comes back: the kiosk screen names it

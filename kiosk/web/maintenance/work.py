@@ -32,7 +32,7 @@ from kiosk.web.maintenance.export import (
 )
 from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
-from kiosk.web.ports import EnrolResult
+from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
 from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
 from sync.bundle import BundleCheck
 
@@ -92,6 +92,10 @@ class FingerOut(BaseModel):
     name: str
     family: str
     created_at: str
+
+
+class FacePromptOut(BaseModel):
+    prompt: str | None  # what the kiosk screen tells the person in front of the camera now
 
 
 class FingerEnrolOut(BaseModel):
@@ -226,6 +230,22 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             message=result.message,
         )
         return result
+
+    face_prompt: dict[str, str | None] = {"text": None}
+
+    def follow_face_prompts(message: Message) -> None:
+        if isinstance(message, Prompt) and message.code == "face":
+            face_prompt["text"] = message.text
+        elif isinstance(message, Decision):
+            face_prompt["text"] = None
+
+    ctx.hub.subscribe(follow_face_prompts)
+
+    @app.get("/api/face/prompt", response_model=FacePromptOut, tags=["enrolment"])
+    def face_prompt_api(session: Session = ADMIN_ONLY) -> FacePromptOut:
+        """The face service's current prompt on the kiosk screen (quality, liveness challenge, or
+        enrolment progress): the employee page shows it live while a face is being enrolled."""
+        return FacePromptOut(prompt=face_prompt["text"])
 
     @app.post("/employees/{employee_id}/finger", include_in_schema=False)
     def enrol_finger(
