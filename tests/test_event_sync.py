@@ -1,5 +1,6 @@
 """The apel of tests/test_event_run.py, then sync delivering everything once: after the offline
-run (500 participants at ten units) every unit is provisioned to the real reference server (a
+run (500 participants at ten units, three of them by face when the face libraries and the shared
+photos are here) every unit is provisioned to the real reference server (a
 child process, TLS on 127.0.0.1) and syncs; unit IV-a first delivers by flash disk (``presensi
 export`` → ``presensi server import``) and then syncs the same punches too. The server's event
 report (admin API, web page, ``presensi server event-report``) must equal what happened at the
@@ -9,6 +10,7 @@ absent, duplicates not counted; a repeated sync and a repeated import change not
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -82,13 +84,31 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "generated_at"}
 
 
-def test_event_then_sync_delivers_everything_once(tmp_path: Path, server: ServerProcess, presensi_cmd: list[str]) -> None:
-    units, by_name, outcome, _, envelope, _ = run_event(tmp_path, None)
+@pytest.fixture
+def punched_by(request: pytest.FixtureRequest) -> Path | None:
+    """The bundled photos when the face libraries and the shared test data are here (three
+    participants then come by face at unit IV-a); None otherwise (everyone by card)."""
+    if importlib.util.find_spec("face_recognition") is None:
+        return None
+    try:
+        faces: Path = request.getfixturevalue("faces_dir")
+    except pytest.skip.Exception:
+        return None
+    return faces
+
+
+def test_event_then_sync_delivers_everything_once(
+    tmp_path: Path, server: ServerProcess, presensi_cmd: list[str], punched_by: Path | None
+) -> None:
+    units, by_name, outcome, _, envelope, _ = run_event(tmp_path, punched_by)
     pack_id = envelope["pack"]["id"]
     recorded = {name: unit.mode.punches() for name, unit in by_name.items()}
     expected = build_report(units[0].mode.pack, [p for punches in recorded.values() for p in punches])
     outsiders = {p.id for p in sample_people(540)[500:]}
-    assert len(outcome.came) == 450 and sum(map(len, recorded.values())) == 460  # ten tapped at both unit IV kiosks
+    total = sum(map(len, recorded.values()))
+    assert total == len(outcome.came) + 10  # ten tapped at both unit IV kiosks
+    assert len(outcome.came) == 450
+    assert sum(p["method"] == "face" for p in recorded[FLASH_DISK_UNIT]) == (0 if punched_by is None else 3)
 
     # the pack on the server (the bare pack, as `presensi server publish-event` takes it)
     (tmp_path / "apel.json").write_text(json.dumps(envelope["pack"]), encoding="utf-8")
@@ -113,7 +133,7 @@ def test_event_then_sync_delivers_everything_once(tmp_path: Path, server: Server
             assert result["acked_seq"] == len(recorded[name])
         for name, device_id in device_of.items():
             assert admin.ledger.punch_seqs(device_id) == list(range(1, len(recorded[name]) + 1)), name
-        assert admin.ledger.punch_count() == 460
+        assert admin.ledger.punch_count() == total
         # the pack came back with the roster, signed by this server: a unit can verify and run it
         conn = runtimes["unit-V"].connect()
         found = EventBook(conn, runtimes["unit-V"].clock).get(pack_id)
@@ -128,7 +148,7 @@ def test_event_then_sync_delivers_everything_once(tmp_path: Path, server: Server
             result = run_once(runtime)
             assert result["ok"] and result["uploaded"] == 0 and result["pending"] == 0
         assert f"0 new, {count} already held" in cli(presensi_cmd, "server", "import", bundle, *config)
-        assert admin.ledger.punch_count() == 460
+        assert admin.ledger.punch_count() == total
         again = check_server_report(tmp_path, server, admin, presensi_cmd, outcome, expected, outsiders, device_of, recorded)
         assert comparable(again) == comparable(first)
     finally:
@@ -147,6 +167,7 @@ def check_server_report(
     recorded: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     pack_id = expected.pack.id
+    came, total = len(outcome.came), sum(map(len, recorded.values()))
     with httpx.Client(base_url=server.url, verify=tls_context(server.ca_file), timeout=30) as http:
         answer = http.get(f"/admin/events/{pack_id}/attendance")
         assert answer.status_code == 200, answer.text
@@ -158,7 +179,7 @@ def check_server_report(
         assert http.get("/admin/events/NO-SUCH-EVENT/attendance").status_code == 404
 
     # each participant once, whatever units they punched at
-    assert (report["expected"], report["present"], report["absent"]) == (500, 450, 50)
+    assert (report["expected"], report["present"], report["absent"]) == (500, came, 500 - came)
     rows = {r["employee_id"]: r for r in report["rows"]}
     assert len(rows) == 500 and not outsiders & set(rows)
     assert {i for i, r in rows.items() if r["present"]} == outcome.came
@@ -173,7 +194,7 @@ def check_server_report(
     ]
     # what the server received: every punch once; the ten second punches at unit IV are duplicates
     assert report["punches"] == {
-        "received": 460,
+        "received": total,
         "duplicates": 10,
         "not_participants": 0,
         "devices": dict(sorted((device_of[n], len(p)) for n, p in recorded.items())),
@@ -185,8 +206,8 @@ def check_server_report(
 
     # the page
     assert page.status_code == 200
-    assert f"<th>Jumlah</th><th>500</th><th>450 (terlambat {len(outcome.late)})</th><th>50</th>" in page.text
-    assert "460 dari 10 perangkat" in page.text and "10 ganda tidak dihitung" in page.text
+    assert f"<th>Jumlah</th><th>500</th><th>{came} (terlambat {len(outcome.late)})</th><th>{500 - came}</th>" in page.text
+    assert f"{total} dari 10 perangkat" in page.text and "10 ganda tidak dihitung" in page.text
     assert listing.status_code == 200 and f"/events/{pack_id}" in listing.text
     assert devices_page.status_code == 200 and 'href="/events"' in devices_page.text
 
@@ -205,20 +226,20 @@ def check_server_report(
         "--server-config",
         server.config_path,
     )
-    assert f"Jumlah: hadir 450 (terlambat {len(outcome.late)}), tidak hadir 50, dari 500" in text
-    assert "Presensi diterima server: 460 dari 10 perangkat; 10 ganda tidak dihitung" in text
+    assert f"Jumlah: hadir {came} (terlambat {len(outcome.late)}), tidak hadir {500 - came}, dari 500" in text
+    assert f"Presensi diterima server: {total} dari 10 perangkat; 10 ganda tidak dihitung" in text
     for summary in expected.summaries:
         assert f"{summary.label}: hadir {summary.present}, tidak hadir {summary.absent}, dari {summary.expected}" in text
     listed = list(csv.DictReader(io.StringIO((out / "apel.csv").read_text(encoding="utf-8-sig"))))
     assert [r["nip"] for r in listed] == [r.employee_id for r in expected.rows]
-    assert sum(r["kehadiran"] == "Hadir" for r in listed) == 450
+    assert sum(r["kehadiran"] == "Hadir" for r in listed) == came
     assert (out / "apel.pdf").read_bytes().startswith(b"%PDF-")
     if shutil.which("pdftotext"):
         pdf_text = subprocess.run(
             ["pdftotext", "-layout", str(out / "apel.pdf"), "-"], capture_output=True, text=True, check=True
         ).stdout
-        assert "Jumlah: hadir 450, tidak hadir 50, dari 500" in pdf_text
-    assert admin.event_report(pack_id).as_json()["present"] == 450
+        assert f"Jumlah: hadir {came}, tidak hadir {500 - came}, dari 500" in pdf_text
+    assert admin.event_report(pack_id).as_json()["present"] == came
     return dict(report)
 
 
