@@ -95,3 +95,29 @@ def test_a_credential_that_is_not_hex_says_so(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     with pytest.raises(TemplateKeyError, match="did not give a hex key"):
         CredentialKeyProvider("k").secret()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a key made by a command run with sudo")
+def test_a_keyfile_made_by_root_belongs_to_the_data_directory_owner(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 4321, 4321)  # the service user
+    KeyFileProvider(tmp_path / "etc" / "template.key", data_dir=data).secret()
+    made = (tmp_path / "etc" / "template.key").stat()
+    assert (made.st_uid, made.st_gid, stat.S_IMODE(made.st_mode)) == (4321, 4321, 0o600)
+
+
+def test_doctor_makes_no_key_file_and_says_how(tmp_path: Path) -> None:
+    from kiosk.checks.privacy import stored_templates, template_key
+    from kiosk.config import KioskConfig
+    from kiosk.doctor import Status
+    from kiosk.runtime import Runtime
+
+    config = KioskConfig()
+    config.privacy.key_file = tmp_path / "etc" / "template.key"
+    rt = Runtime(config=config, data_dir=tmp_path / "data")
+    rt.connect().close()
+    finding = template_key(rt)[0]
+    assert finding.status is Status.FAIL and "does not exist" in finding.detail and "openssl rand" in finding.todo
+    assert [f.status for f in stored_templates(rt)] == [Status.OK]  # nothing stored yet
+    assert not config.privacy.key_file.exists()

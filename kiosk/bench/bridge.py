@@ -9,6 +9,7 @@ baud; the ratio is what the software adds on top.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sqlite3
 import statistics
 import tempfile
@@ -109,6 +110,8 @@ def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
 
     config = KioskConfig()
     config.clock.state = "synced"
+    # A throwaway template key: the bench never touches the machine's own key file.
+    config.privacy.key_provider, config.privacy.sim_otp_hex = "sim", secrets.token_hex(32)
     config.fingerprint.module = "sim"
     config.fingerprint.baud = args.baud
     config.fingerprint.poll_ms = 20

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from kiosk.doctor import Finding, Status, check
 from kiosk.errors import PresensiError
+from kiosk.privacy.keys import KeyFileProvider
 from kiosk.privacy.seal import Sealer, TemplateKeyError
 from kiosk.privacy.vault import FOREIGN_TODO, census
 from kiosk.runtime import Runtime
+from kiosk.store.db import open_database
 
 _WHAT = {"face_templates": "face", "finger_templates": "finger"}
+
+
+def _missing_key_file(provider: KeyFileProvider) -> Finding:
+    path = provider.path
+    return Finding(
+        "template key",
+        Status.FAIL,
+        f"the template key file {path} does not exist: no face or finger template can be stored or read",
+        f"make it once as root: install -m 600 -o presensi /dev/null {path} && openssl rand -hex 32 > {path} "
+        "(on a Raspberry Pi 4/5 prefer the OTP key, docs/privacy.md)",
+    )
 
 
 @check
@@ -16,6 +29,8 @@ def template_key(rt: Runtime) -> list[Finding]:
     """The key that seals templates can be read, and where it lives."""
     try:
         provider = rt.template_key.provider()
+        if isinstance(provider, KeyFileProvider) and not provider.path.exists():
+            return [_missing_key_file(provider)]
         sealer = rt.template_key.sealer()
     except TemplateKeyError as exc:
         return [
@@ -46,13 +61,15 @@ def stored_templates(rt: Runtime) -> list[Finding]:
     """Every stored template is sealed, and with this unit's key."""
     if not rt.db_path.exists():
         return []
-    sealer: Sealer | None
+    sealer: Sealer | None = None
     try:
-        sealer = rt.template_key.sealer()
+        provider = rt.template_key.provider()
+        if not (isinstance(provider, KeyFileProvider) and not provider.path.exists()):  # doctor makes no key
+            sealer = rt.template_key.sealer()
     except TemplateKeyError:
-        sealer = None  # template_key says why; count what cannot be opened here
+        pass  # template_key says why; count what cannot be opened here
     try:
-        conn = rt.connect()
+        conn = open_database(rt.db_path, busy_timeout_ms=rt.config.store.busy_timeout_ms)
     except PresensiError as exc:
         return [Finding("stored templates", Status.FAIL, f"cannot read the database: {exc}")]
     try:

@@ -102,6 +102,7 @@ class KeyFileProvider(KeyProvider):
 
     def __init__(self, path: Path, data_dir: Path | None = None) -> None:
         self.path = path
+        self.data_dir = data_dir
         if data_dir is not None and _inside(path, data_dir):
             raise TemplateKeyError(
                 f"the template key file {path} must not be inside the data directory {data_dir}; a copied data directory would carry its key"
@@ -131,6 +132,9 @@ class KeyFileProvider(KeyProvider):
             os.fsync(fd)
         finally:
             os.close(fd)
+        if os.geteuid() == 0 and self.data_dir is not None and self.data_dir.exists():
+            owner = self.data_dir.stat()  # made by root (a command run with sudo): the services' key
+            os.chown(self.path, owner.st_uid, owner.st_gid)
         log.warning("made a new template key file %s", self.path)
 
     def describe(self) -> str:
