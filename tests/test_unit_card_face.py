@@ -100,3 +100,14 @@ def test_card_tap_prompts_look_at_the_camera_then_shows_the_card_plus_face_punch
     store = kiosk._stores[0]  # the face service's own connection
     row = store.conn.execute("SELECT method, liveness_verdict, match_distance FROM punches").fetchall()
     assert [tuple(r)[:2] for r in row] == [("card+face", "skipped")] and float(row[0][2]) < 0.5
+
+
+def test_a_card_then_face_employee_is_not_punched_by_face_alone(unit: tuple[KioskUnit, SimCardReader]) -> None:
+    kiosk, _reader = unit
+    screen = Screen()
+    kiosk.hub.subscribe(screen)
+    decision = screen.wait_decision()  # the face in view, no card tapped
+    assert not decision.accepted and decision.reason == "policy", decision
+    assert decision.reason_text == "Tempelkan kartu, lalu lihat ke kamera"
+    store = kiosk._stores[0]
+    assert store.conn.execute("SELECT count(*) FROM punches").fetchone()[0] == 0

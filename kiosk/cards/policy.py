@@ -11,7 +11,8 @@ Everything here is pure: the card service does the I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -126,3 +127,20 @@ def judge_face(verification: FaceVerification) -> Reason | None:
         FaceOutcome.TIMEOUT: Reason.FACE_TIMEOUT,
         FaceOutcome.UNAVAILABLE: Reason.FACE_UNAVAILABLE,
     }[verification.outcome]
+
+
+def card_first_rule(conn: sqlite3.Connection, unit_policy: CardPolicy) -> Callable[[str], bool]:
+    """For the face pipeline: True for an employee whose effective policy is card then face, whose
+    face alone must not punch (the card names them, then the 1:1 check). Reads the roster on each
+    call, so a policy changed by sync applies at once."""
+
+    def card_first(employee_id: str) -> bool:
+        row = conn.execute("SELECT card_policy FROM employees WHERE id = ?", (employee_id,)).fetchone()
+        own = row[0] if row is not None else None
+        try:
+            policy = CardPolicy(own) if own else unit_policy
+        except ValueError:  # an unknown value: the unit's policy applies (doctor reports it)
+            policy = unit_policy
+        return policy is CardPolicy.CARD_FACE
+
+    return card_first

@@ -38,6 +38,9 @@ from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
 
+#: Shown when a card-then-face employee shows only their face (cards.policy / employees.card_policy).
+CARD_FIRST_TEXT = "Tempelkan kartu, lalu lihat ke kamera"
+
 #: (employee id, instant) → the schedule's verdict on a punch: a (kind, status, minutes) tuple,
 #: a classification, or an event admission that may refuse (see kiosk.admission).
 Classifier = Callable[[str, datetime], Any]
@@ -154,7 +157,10 @@ class FacePipeline:
         clock: Clock,
         detector: FaceDetector | None = None,
         classify: Classifier = unscheduled,
+        card_first: Callable[[str], bool] = lambda _employee_id: False,
     ) -> None:
+        """``card_first(employee_id)``: that employee's policy is card then face (1:1), so their
+        face alone does not punch; the screen asks for the card first."""
         self.config = config
         self.store = store
         self.gallery = gallery
@@ -162,6 +168,7 @@ class FacePipeline:
         self.clock = clock
         self.detector = detector or FaceDetector(scale=config.detect_scale, upsample=config.upsample)
         self.classify = classify
+        self.card_first = card_first
         self.tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
         self.stats = StageStats()
         self.frames = 0
@@ -403,6 +410,8 @@ class FacePipeline:
             return self._decide(
                 track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at}", match=match, at=at, zone_abbr=abbr
             )
+        if self.card_first(employee):
+            return self._decide(track, t, Outcome.REFUSED, "card_first", CARD_FIRST_TEXT, match=match)
         admitted = self.classify(employee, now)
         refused = refusal(admitted)
         if refused is not None:  # event mode: not a participant here, already counted, …

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from kiosk import health
 from kiosk.camera.base import Camera, CameraState, Frame
-from kiosk.cards.policy import FaceVerification
+from kiosk.cards.policy import CardPolicy, FaceVerification, card_first_rule
 from kiosk.clock import Clock
 from kiosk.config import KioskConfig
 from kiosk.errors import DeviceError, DeviceTimeout, PresensiError
@@ -87,6 +87,7 @@ class FaceService:
             clock=clock,
             detector=detector,
             classify=classify,
+            card_first=card_first_rule(store.conn, CardPolicy(config.cards.policy)),
         )
         self._decision_callbacks: list[DecisionCallback] = []
         self._frame_callbacks: list[Callable[[Frame, FrameResult], None]] = []
