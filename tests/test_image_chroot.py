@@ -253,6 +253,10 @@ def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_roo
     assert (root / "etc" / "hostname").read_text().strip() == "presensi-" + device_id.group(1)[3:].lower()
     key = root / "var" / "lib" / "presensi" / "device_key.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+    template_key = root / "etc" / "presensi" / "template.key"  # outside the data directory
+    assert "template key /etc/presensi/template.key made" in provision, provision
+    assert oct(template_key.stat().st_mode & 0o777) == "0o600"
+    assert template_key.stat().st_uid == key.stat().st_uid  # the services' user, like the device key
 
     doctor = in_root(root, "/usr/local/bin/presensi", "doctor", user="presensi", timeout=300)
     print(doctor)
