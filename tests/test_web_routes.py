@@ -492,3 +492,35 @@ def test_setting_the_time_records_a_technician_anchor_and_corrects_the_boot(
     assert [r["punch_id"] for r in corrected] == [punch.id]
     audit = conn.execute("SELECT action, detail FROM audit_log WHERE action = 'system.set_time'").fetchone()
     assert audit is not None and '"anchor": true' in audit["detail"]
+
+
+def test_erasing_an_employee_on_the_page_needs_admin_and_confirmation(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
+    import numpy as np
+
+    from kiosk.face.templates import seal
+    from kiosk.store import roster
+
+    conn = ctx.db.new()
+    roster.upsert_employee(conn, "1990", "Siti Rahmawati", now=clock.now())
+    blob, scheme = seal(np.zeros(128, np.float32))
+    conn.execute(
+        "INSERT INTO face_templates (employee_id, encoding, scheme, created_at) VALUES ('1990', ?, ?, '2026-11-23T00:00:00Z')",
+        (blob, scheme),
+    )
+    conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES ('04AABBCC', '1990', '2026-11-23T00:00:00Z')")
+    conn.commit()
+    technician = client_for(app)
+    csrf = login(technician, "teknisi")
+    assert technician.post("/employees/1990/erase", data={"csrf_token": csrf, "confirmed": "yes"}).status_code == 403
+    admin = client_for(app)
+    csrf = login(admin, "adminpd")
+    asked = admin.post("/employees/1990/erase", data={"csrf_token": csrf})
+    assert 'id="confirm"' in asked.text and "Siti Rahmawati" in asked.text
+    assert conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 1  # nothing yet
+    done = admin.post("/employees/1990/erase", data={"csrf_token": csrf, "confirmed": "yes"})
+    assert done.status_code == 200 and "Dihapus: 1 templat wajah, 0 templat sidik jari, 1 kartu" in done.text
+    assert conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM cards").fetchone()[0] == 0
+    assert conn.execute("SELECT active FROM employees WHERE id = '1990'").fetchone()[0] == 0
+    audit = conn.execute("SELECT actor, detail FROM audit_log WHERE action = 'employee.erase'").fetchone()
+    assert audit["actor"] == "adminpd" and '"faces": 1' in audit["detail"] and "encoding" not in audit["detail"]

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from kiosk import audit
 from kiosk.config import parse_config
 from kiosk.errors import ConfigError, PresensiError
+from kiosk.privacy.erasure import erase_employee
 from kiosk.web.auth import Session
 from kiosk.web.maintenance import fingers, records
 from kiosk.web.maintenance.export import (
@@ -202,6 +203,37 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         if owner:
             note(session, "card.remove", employee_id=owner, uid=records.normalise_uid(uid))
         return RedirectResponse(f"/employees/{employee_id}", status_code=303)
+
+    @app.post("/employees/{employee_id}/erase", include_in_schema=False)
+    def erase(
+        request: Request,
+        employee_id: str,
+        confirmed: Annotated[str, Form(max_length=5)] = "",
+        session: Session = ADMIN_ONLY,
+    ) -> Response:
+        """Every template (face, finger) and card of the employee, after a confirmation; the
+        bridge removes the finger slots from its modules when it sees the change."""
+        row = records.employee(ctx.db.get(), employee_id)
+        if row is None:
+            return employee_view(request, employee_id)
+        if confirmed != "yes":
+            return render(
+                request,
+                "confirm.html",
+                action=f"/employees/{employee_id}/erase",
+                what=f"Hapus semua templat wajah, sidik jari dan kartu {row.name} ({employee_id})? / Erase them?",
+                fields={},
+                back=f"/employees/{employee_id}",
+            )
+        erased = erase_employee(ctx.db.get(), employee_id, now=ctx.clock.now(), actor=session.username, reason="maintenance page")
+        return employee_view(
+            request,
+            employee_id,
+            message=(
+                f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
+                f"{erased.cards} kartu; pegawai dinonaktifkan."
+            ),
+        )
 
     @app.post("/employees/{employee_id}/face", include_in_schema=False)
     def enrol_face(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
