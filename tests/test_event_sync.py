@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,17 @@ import pytest
 from helpers.sync_support import unit_runtime
 from test_event_run import DEVICES, Outcome, run_event
 
-from kiosk.bench.event import SimEventUnit
+from kiosk.bench.event import SimEventUnit, load_roster
+from kiosk.clock import FakeClock, FixedClockState
 from kiosk.identity import KEY_FILENAME
 from kiosk.runtime import Runtime
-from kiosk.schedule.event_mode import EventBook
-from kiosk.schedule.events import EventPackError, verify_pack
-from kiosk.schedule.local_packs import sample_people
+from kiosk.schedule.event_mode import BUKAN_PESERTA, DITERIMA, SUDAH_HADIR, EventBook, EventMode
+from kiosk.schedule.events import EventPackError, verify_pack, write_envelope
+from kiosk.schedule.local_packs import create_local_pack, sample_people
 from kiosk.schedule.report import build_report
 from kiosk.store.db import DB_FILENAME
+from kiosk.store.punches import PunchStore
+from sync.bundle import export_bundle
 from sync.demo import ServerProcess
 from sync.provision import provision
 from sync.server.admin import ServerAdmin
@@ -288,5 +292,86 @@ def test_unknown_event_and_unit_are_refused_with_what_to_do(tmp_path: Path, pres
         listed = {e["id"]: e for e in EventAttendance(admin.storage, admin.clock).events()}
         assert listed["SENAM-1"]["participants"] == 3 and listed["SENAM-1"]["problem"] is None
         assert "publish a corrected pack" in listed["LOOSE"]["problem"]
+    finally:
+        admin.storage.close()
+
+
+def test_a_local_pack_brought_back_on_the_flash_disk_is_reported(tmp_path: Path, presensi_cmd: list[str]) -> None:
+    """A senam with no network at all: the unit makes a local pack, punches, and the operator
+    brings the bundle and the pack file back; the server verifies the pack with the key it
+    registered for that unit, keeps it for reports only, and reports like for its own packs."""
+    server = ServerProcess(tmp_path / "server")  # not started: the commands work on the database
+    start = datetime(2026, 11, 26, 22, 30, tzinfo=UTC)  # Friday 27 November 06:30 WITA
+    clock = FakeClock(start - timedelta(minutes=5))
+    runtime = unit_runtime(tmp_path / "unit")
+    identity = runtime.identity()
+    conn = runtime.connect()
+    store = PunchStore(conn, identity, clock, FixedClockState(), zone="Asia/Makassar")
+    people = sample_people(120)
+    load_roster(store, people, "2026-11-01T00:00:00Z")
+    envelope = create_local_pack(
+        conn,
+        identity,
+        event_id="SENAM-LOKAL-1",
+        kind="senam",
+        title="Senam Jumat",
+        location="Halaman Kantor Bupati",
+        starts_at=start,
+        ends_at=start + timedelta(minutes=90),
+        zone="Asia/Makassar",
+        offices=["DINKES", "RSUD", "DISDIK"],
+        on_time_until=start + timedelta(minutes=15),
+        issued_at=clock.now(),
+    )
+    pack = verify_pack(envelope, None, device_public_key_hex=identity.public_hex)
+    EventBook(conn, clock).save(pack, envelope, activate=True)
+    mode = EventMode.for_device(pack, store, clock)
+    members = [p.id for p in pack.participants]
+    outsider = next(p.id for p in people if p.id not in members)
+    on_time, late, away = members[:-3], members[-3:-1], members[-1]
+    for employee_id in on_time:
+        clock.advance(20.0)
+        assert mode.punch(employee_id, "card")[0].code == DITERIMA
+    clock.advance((start + timedelta(minutes=20) - clock.now()).total_seconds())  # on time until 06:45
+    for employee_id in late:
+        assert mode.punch(employee_id, "card")[0].code == DITERIMA
+    assert mode.punch(members[0], "card")[0].code == SUDAH_HADIR
+    assert mode.punch(outsider, "card")[0].code == BUKAN_PESERTA
+    write_envelope(envelope, tmp_path / "senam-lokal.json")
+    bundle = export_bundle(conn, identity, clock, tmp_path / "usb")
+    assert bundle is not None
+    tampered = json.loads(json.dumps(envelope))
+    tampered["pack"]["participants"][0]["name"] = "Orang lain"
+    write_envelope(tampered, tmp_path / "tampered.json")
+    conn.close()
+
+    admin = server.admin()
+    try:
+        with pytest.raises(EventPackError, match="which this server does not know; provision that unit"):
+            admin.load_event_pack(tmp_path / "senam-lokal.json")
+        admin.ledger.provision(admin.issue_token("DINKES"), identity.public_hex)
+        assert admin.import_bundle(bundle.bundle).accepted == len(members) - 1
+        with pytest.raises(EventPackError, match="signature does not verify"):
+            admin.load_event_pack(tmp_path / "tampered.json")
+        (tmp_path / "bare.json").write_text(json.dumps(envelope["pack"]), encoding="utf-8")
+        with pytest.raises(EventPackError, match="is a local pack"):  # not the server's to publish and sign
+            admin.load_event_pack(tmp_path / "bare.json")
+        out = cli(presensi_cmd, "server", "publish-event", tmp_path / "senam-lokal.json", "--server-config", server.config_path)
+        assert f"the local pack of {identity.device_id} is kept for reports" in out
+        assert admin.roster.document(0)["events"] == []  # never sent to units
+        found = admin.event_report("SENAM-LOKAL-1")
+        report = found.as_json()
+        assert (report["expected"], report["present"], report["late"]) == (len(members), len(members) - 1, 2)
+        assert {r["employee_id"] for r in report["rows"] if not r["present"]} == {away}
+        assert {r["employee_id"] for r in report["rows"] if r["late"]} == set(late)
+        assert all(r["note"] == "Terlambat 5 menit" for r in report["rows"] if r["late"])
+        assert report["punches"] == {
+            "received": len(members) - 1,
+            "duplicates": 0,
+            "not_participants": 0,
+            "devices": {identity.device_id: len(members) - 1},
+        }
+        listed = {e["id"]: e for e in EventAttendance(admin.storage, admin.clock).events()}
+        assert listed["SENAM-LOKAL-1"]["origin"] == "local" and listed["SENAM-LOKAL-1"]["present"] == len(members) - 1
     finally:
         admin.storage.close()

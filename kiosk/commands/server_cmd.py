@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = add("add-holiday", "add a holiday")
     p.add_argument("day", help="YYYY-MM-DD")
     p.add_argument("name")
-    p = add("publish-event", "add an event pack (JSON) and publish the roster")
+    p = add("publish-event", "add an event pack (JSON) and publish the roster (a unit's local pack: kept for reports)")
     p.add_argument("file", type=Path)
     _add_event_report(add("event-report", "attendance at an event from every unit's punches (hadir / tidak hadir per unit)"))
     add("publish", "publish every roster change made since the last publication")
@@ -150,7 +150,11 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
         admin.roster.add_holiday(args.day, args.name)
     elif action == "publish-event":
         event_id = admin.load_event_pack(args.file)
-        print(f"event {event_id} published in roster version {admin.roster.publish()}")
+        device = admin.local_event_device(event_id)
+        if device:
+            print(f"event {event_id}: the local pack of {device} is kept for reports (local packs are not sent to units)")
+        else:
+            print(f"event {event_id} published in roster version {admin.roster.publish()}")
     elif action == "event-report":
         return _event_report(admin, args)
     elif action == "publish":

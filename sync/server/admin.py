@@ -9,10 +9,11 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.errors import EnrolmentError, FaceError
+from kiosk.store.punches import format_instant
 from sync.protocol import Ack
 from sync.server.app import import_bundle_bytes, server_key, server_public_hex
 from sync.server.config import ServerConfig
-from sync.server.events import EventAttendance, ServerEventReport, roster_entry
+from sync.server.events import EventAttendance, ServerEventReport, keep_local_pack, local_signer, roster_entry
 from sync.server.ledger import Ledger
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
@@ -50,7 +51,15 @@ class ServerAdmin:
             raise EnrolmentError(f"cannot read the event pack {path}: {exc}") from exc
         if not isinstance(pack, dict):
             raise EnrolmentError(f"the event pack {path} must be a JSON object")
+        if local_signer(pack) is not None:  # a unit's own pack, for reports only: never sent to units
+            return keep_local_pack(self.storage, self.ledger, pack, format_instant(self.clock.now())).id
         return self.roster.add_event(roster_entry(pack, server_key(self.storage)))
+
+    def local_event_device(self, event_id: str) -> str | None:
+        """The device whose local pack the server keeps for ``event_id`` (None: not a local event)."""
+        with self.storage.tx(write=False) as tx:
+            row = tx.one("SELECT device_id FROM local_events WHERE id = ?", (event_id,))
+        return str(row["device_id"]) if row else None
 
     def event_report(self, event_id: str, unit: str | None = None) -> ServerEventReport:
         return EventAttendance(self.storage, self.clock).report(event_id, unit)

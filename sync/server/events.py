@@ -30,12 +30,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.clock import Clock
-from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack
+from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack, verify_pack
 from kiosk.schedule.report import AttendanceReport, build_report
+from sync.server.ledger import Ledger
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)
 
+LOCAL_SIGNER_PREFIX = "device:"
 PUNCH_FIELDS = "id, device_id, seq, employee_id, instant, method, kind, status, minutes, event_id"
 
 
@@ -156,12 +158,56 @@ def roster_entry(raw: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, An
         return dict(data)
     if pack.origin != "server":
         raise EventPackError(
-            f"event {pack.id} is a local pack (made on a unit); the server publishes only its own packs: "
-            "set origin to server and publish it again"
+            f"event {pack.id} is a local pack (made on a unit); the server publishes only its own packs "
+            "(give the unit's signed pack file as it is, and the server keeps it for reports)"
         )
     envelope = sign_pack(pack, key, signer="server")
     summary = {"id": pack.id, "kind": pack.kind, "title": pack.title, "location": pack.location.name}
     return {**summary, "starts_at": pack.starts_at, "ends_at": pack.ends_at, **envelope}
+
+
+def local_signer(envelope: Mapping[str, Any]) -> str | None:
+    """The device id that signed a local pack's envelope (``signer`` = ``device:PK-…``), or None
+    when ``envelope`` is not the envelope of a local pack."""
+    pack, signature = envelope.get("pack"), envelope.get("signature")
+    if envelope.get("format") != FORMAT or not isinstance(pack, Mapping) or not isinstance(signature, Mapping):
+        return None
+    signer = signature.get("signer")
+    if pack.get("origin") != "local" or not isinstance(signer, str) or not signer.startswith(LOCAL_SIGNER_PREFIX):
+        return None
+    return signer.removeprefix(LOCAL_SIGNER_PREFIX)
+
+
+def keep_local_pack(storage: Storage, ledger: Ledger, envelope: Mapping[str, Any], received_at: str) -> EventPack:
+    """Keep a local pack (made on a unit with no network, brought back on the flash disk) so the
+    server can report on that event. It is verified against the key the server registered for
+    the device that signed it, and it is never sent to other units. Storing it again is harmless."""
+    device_id = local_signer(envelope)
+    if device_id is None:
+        raise EventPackError("not the envelope of a local pack (origin local, signed by a device)")
+    device = ledger.device(device_id)
+    if device is None:
+        raise EventPackError(
+            f"the local pack was signed by {device_id}, which this server does not know; "
+            "provision that unit (or import its bundle) first, then add the pack again"
+        )
+    pack = verify_pack(envelope, None, device_public_key_hex=device.public_hex)
+    with storage.tx() as tx:
+        if tx.one("SELECT id FROM events WHERE id = ? AND deleted = 0", (pack.id,)) is not None:
+            raise EventPackError(f"event {pack.id} is already published by this server; a local pack cannot replace it")
+        held = tx.one("SELECT device_id FROM local_events WHERE id = ?" + tx.for_update, (pack.id,))  # noqa: S608
+        if held is not None and held["device_id"] != device_id:
+            raise EventPackError(
+                f"event {pack.id} already holds the local pack of {held['device_id']}; the pack of {device_id} "
+                "has the same id: make one server pack for both units instead"
+            )
+        tx.execute(
+            "INSERT INTO local_events (id, device_id, starts_at, pack, received_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, pack = excluded.pack, received_at = excluded.received_at",
+            (pack.id, device_id, pack.starts_at, json.dumps(dict(envelope), sort_keys=True), received_at),
+        )
+    log.info("kept the local pack of event %s from %s for reports", pack.id, device_id)
+    return pack
 
 
 class EventAttendance:
@@ -175,20 +221,28 @@ class EventAttendance:
         return f"EventAttendance({self.storage!r})"
 
     def events(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Stored events, latest start first, with participants, present and punches received. Read-only."""
+        """Stored events (published, and local packs kept for reports), latest start first, with
+        participants, present and punches received. Read-only."""
         with self.storage.tx(write=False) as tx:
-            rows = tx.all(
-                "SELECT id, kind, title, starts_at, ends_at, pack FROM events WHERE deleted = 0 ORDER BY starts_at DESC, id LIMIT ?",
-                (limit,),
-            )
-            punched: dict[str, list[str]] = {}
-            for r in rows:
-                punched[r["id"]] = [
-                    p["employee_id"] for p in tx.all("SELECT employee_id FROM punches WHERE event_id = ?", (r["id"],))
-                ]
+            rows = [
+                {**r, "origin": "server"}
+                for r in tx.all(
+                    "SELECT id, kind, title, starts_at, ends_at, pack FROM events WHERE deleted = 0 ORDER BY starts_at DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
+            published = {r["id"] for r in rows}
+            for r in tx.all("SELECT id, starts_at, pack FROM local_events ORDER BY starts_at DESC LIMIT ?", (limit,)):
+                if r["id"] not in published:
+                    rows.append({**r, "origin": "local", "kind": "", "title": "", "ends_at": ""})
+            rows = sorted(rows, key=lambda r: (r["starts_at"], r["id"]), reverse=True)[:limit]
+            punched = {
+                r["id"]: [p["employee_id"] for p in tx.all("SELECT employee_id FROM punches WHERE event_id = ?", (r["id"],))]
+                for r in rows
+            }
         listed = []
         for r in rows:
-            entry: dict[str, Any] = {k: r[k] for k in ("id", "kind", "title", "starts_at", "ends_at")}
+            entry: dict[str, Any] = {k: r[k] for k in ("id", "kind", "title", "starts_at", "ends_at", "origin")}
             ids = punched[r["id"]]
             entry["received"] = len(ids)
             try:
@@ -198,15 +252,23 @@ class EventAttendance:
             else:
                 members = {p.id for p in pack.participants}
                 entry.update(
-                    location=pack.location.name, participants=len(members), present=len(members & set(ids)), problem=None
+                    kind=pack.kind,
+                    title=pack.title,
+                    ends_at=pack.ends_at,
+                    location=pack.location.name,
+                    participants=len(members),
+                    present=len(members & set(ids)),
+                    problem=None,
                 )
             listed.append(entry)
         return listed
 
     def pack(self, event_id: str) -> EventPack:
-        """The event's pack as published on the server. Read-only."""
+        """The event's pack as published on the server (or a local pack kept for reports). Read-only."""
         with self.storage.tx(write=False) as tx:
             row = tx.one("SELECT pack FROM events WHERE id = ? AND deleted = 0", (event_id,))
+            if row is None:
+                row = tx.one("SELECT pack FROM local_events WHERE id = ?", (event_id,))
         if row is None:
             raise UnknownEvent(
                 f"no event {event_id!r} on this server; publish its pack first (presensi server publish-event FILE)"

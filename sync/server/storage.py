@@ -140,6 +140,13 @@ CREATE TABLE IF NOT EXISTS punches (
 );
 CREATE INDEX IF NOT EXISTS punches_received ON punches(received_at);
 CREATE INDEX IF NOT EXISTS punches_event ON punches(event_id, employee_id);
+CREATE TABLE IF NOT EXISTS local_events (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    pack TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS held_punches (
     device_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
