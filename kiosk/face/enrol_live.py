@@ -19,17 +19,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from kiosk.camera.base import Frame
 from kiosk.errors import EnrolmentError, PresensiError
-from kiosk.face.detect import to_rgb
 from kiosk.face.enroll import LIVE_SAMPLE_GAP_S, Enroller, EnrolSample
 from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
-from kiosk.face.quality import Prompt, assess
-from kiosk.face.task import CameraTask
-from kiosk.liveness.base import FaceSample, LivenessEngine, LivenessResult, LivenessSession, Verdict
+from kiosk.face.quality import Prompt
+from kiosk.face.task import FaceTask
+from kiosk.liveness.base import LivenessEngine, Verdict
 from kiosk.store import roster
 
 log = logging.getLogger(__name__)
@@ -64,7 +62,7 @@ def progress_prompt(taken: int, needed: int) -> str:
     return f"Pendaftaran wajah: {taken} dari {needed} — tahan"
 
 
-class CameraEnrolment(CameraTask[CameraEnrolResult]):
+class CameraEnrolment(FaceTask[CameraEnrolResult]):
     """Enrol ``employee_id`` (already on the unit) from the faces the camera sees."""
 
     name = "enrolment"
@@ -76,13 +74,8 @@ class CameraEnrolment(CameraTask[CameraEnrolResult]):
         self.needed = samples or 1
         self.replace = replace
         self.samples: list[EnrolSample] = []
-        self.frames = 0
         self.restarts = 0
-        self._track_id: int | None = None
         self._last_ns: int | None = None
-        self._session: LivenessSession | None = None
-        self._liveness: LivenessResult | None = None
-        self._missing = "no face seen"
 
     def __repr__(self) -> str:
         return f"CameraEnrolment({self.employee_id}, {len(self.samples)}/{self.needed}, {'done' if self.done else 'pending'})"
@@ -108,54 +101,34 @@ class CameraEnrolment(CameraTask[CameraEnrolResult]):
             log.info("enrolment of %s starts again: %s", self.employee_id, why)
         self.samples, self._last_ns = [], None
 
-    def process(self, frame: Frame, pipeline: FacePipeline) -> FrameResult:
-        self.frames += 1
-        t = frame.t_mono_ns
-        rgb = to_rgb(frame.image)
-        seen = pipeline.follow(rgb, t)
-        if not seen:
-            self._missing = "no face seen"
-            return FrameResult(t, 0, Prompt.LOOK_AT_CAMERA.value)
-        dominant = max(seen, key=lambda tr: tr.area)
-        config = pipeline.config
-        if any(tr is not dominant and tr.area >= config.dominance_ratio * dominant.area for tr in seen):
-            self._missing = "more than one face"
-            return FrameResult(t, len(seen), Prompt.ONE_PERSON.value, dominant.id)
-        if dominant.id != self._track_id:  # a new approach: samples and liveness start again
-            self._restart("the face left the camera")
-            self._track_id, self._session, self._liveness = dominant.id, None, None
-        landmarks = pipeline.detector.landmarks(rgb, dominant.box)
-        gray = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-        quality = assess(gray, dominant.box, landmarks, config)
-        prompt = quality.prompt.value if quality.prompt else None
-        if not quality.ok:
-            self._missing = f"quality: {quality.reason}"
+    def new_approach(self) -> None:  # samples start again too
+        self._restart("the face left the camera")
 
-        engine = pipeline.liveness
-        if isinstance(engine, LivenessEngine) and quality.for_liveness:
-            if self._session is None:
-                self._session = engine.new_session()
-            self._session.add(FaceSample(frame.image, dominant.box, landmarks, t))
-            self._liveness = self._session.result()
-            if self._liveness.verdict is Verdict.SPOOF:
-                log.warning("enrolment of %s refused by liveness: %s", self.employee_id, self._liveness.reason)
-                self.finish(
-                    CameraEnrolResult(
-                        False,
-                        "Wajah tidak lolos pemeriksaan keaslian — pendaftaran dibatalkan",
-                        "spoof",
-                        samples=len(self.samples),
-                        liveness_verdict=Verdict.SPOOF.value,
-                    )
+    def process(self, frame: Frame, pipeline: FacePipeline) -> FrameResult:
+        look = self.look(frame, pipeline)
+        if isinstance(look, FrameResult):
+            return look
+        t, seen, quality, prompt, rgb = look.t, look.faces, look.quality, look.prompt, look.rgb
+        config, engine = pipeline.config, pipeline.liveness
+        if look.liveness is not None and look.liveness.verdict is Verdict.SPOOF:
+            log.warning("enrolment of %s refused by liveness: %s", self.employee_id, look.liveness.reason)
+            self.finish(
+                CameraEnrolResult(
+                    False,
+                    "Wajah tidak lolos pemeriksaan keaslian — pendaftaran dibatalkan",
+                    "spoof",
+                    samples=len(self.samples),
+                    liveness_verdict=Verdict.SPOOF.value,
                 )
-                return FrameResult(t, len(seen), None, dominant.id, quality)
+            )
+            return FrameResult(t, seen, None, look.track_id, quality)
 
         if (
             quality.ok
             and len(self.samples) < self.needed
             and (self._last_ns is None or t - self._last_ns >= LIVE_SAMPLE_GAP_S * 1e9)
         ):
-            sample = EnrolSample(pipeline.detector.encode(rgb, dominant.box), quality, "camera")
+            sample = EnrolSample(pipeline.detector.encode(rgb, look.box), quality, "camera")
             first = self.samples[0].encoding if self.samples else sample.encoding
             if float(np.linalg.norm(first - sample.encoding)) >= config.threshold:
                 self._restart("a different face")
@@ -164,17 +137,17 @@ class CameraEnrolment(CameraTask[CameraEnrolResult]):
                 self.samples.append(sample)
                 self._last_ns = t
         if len(self.samples) < self.needed:
-            return FrameResult(t, len(seen), prompt or progress_prompt(len(self.samples), self.needed), dominant.id, quality)
+            return FrameResult(t, seen, prompt or progress_prompt(len(self.samples), self.needed), look.track_id, quality)
 
         if isinstance(engine, LivenessEngine):
             live = self._liveness
             if live is None or live.verdict is not Verdict.LIVE:
                 self._missing = f"liveness undecided: {live.reason if live else 'no sample yet'}"
                 return FrameResult(
-                    t, len(seen), (live.prompt if live else None) or prompt or Prompt.LOOK_AT_CAMERA.value, dominant.id, quality
+                    t, seen, (live.prompt if live else None) or prompt or Prompt.LOOK_AT_CAMERA.value, look.track_id, quality
                 )
         self._commit(pipeline)
-        return FrameResult(t, len(seen), None, dominant.id, quality)
+        return FrameResult(t, seen, None, look.track_id, quality)
 
     def _commit(self, pipeline: FacePipeline) -> None:
         verdict = "skipped" if isinstance(pipeline.liveness, SkipLiveness) else Verdict.LIVE.value

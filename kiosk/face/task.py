@@ -16,9 +16,16 @@ from __future__ import annotations
 import abc
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import cv2
+import numpy as np
+
 from kiosk.camera.base import Frame
+from kiosk.face.detect import RGB, to_rgb
+from kiosk.face.quality import Prompt, Quality, assess
+from kiosk.liveness.base import Box, FaceSample, LivenessEngine, LivenessResult, LivenessSession
 
 if TYPE_CHECKING:
     from kiosk.face.pipeline import FacePipeline, FrameResult
@@ -101,3 +108,68 @@ class CameraTask(abc.ABC, Generic[R]):
         """Block until the task has its result (None if ``timeout_s`` real seconds pass first)."""
         self._done.wait(timeout_s)
         return self.result
+
+
+@dataclass(frozen=True)
+class Look:
+    """The one face in view on a frame: its box, quality and the approach's liveness so far."""
+
+    t: int
+    rgb: RGB
+    faces: int
+    track_id: int
+    box: Box
+    quality: Quality
+    prompt: str | None  # the quality gate's, if any
+    liveness: LivenessResult | None
+
+
+class FaceTask(CameraTask[R]):
+    """A camera task about the one person in front of the camera (card then face, enrolment):
+    the same rules as 1:N punching for what counts as a usable face — one dominant face, the
+    quality gates, liveness fed with every usable frame of the approach."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(timeout_s)
+        self.frames = 0
+        self._track_id: int | None = None
+        self._session: LivenessSession | None = None
+        self._liveness: LivenessResult | None = None
+        self._missing = "no face seen"  # what kept the task from an answer, for the timeout
+
+    def new_approach(self) -> None:
+        """A different face is in view (or the first one): the task's own per-approach state
+        starts again. Liveness starts again in any case."""
+
+    def look(self, frame: Frame, pipeline: FacePipeline) -> Look | FrameResult:
+        """The face to work on, or what the screen shows when there is none to work on."""
+        from kiosk.face.pipeline import FrameResult
+
+        self.frames += 1
+        t = frame.t_mono_ns
+        rgb = to_rgb(frame.image)
+        seen = pipeline.follow(rgb, t)
+        if not seen:
+            self._missing = "no face seen"
+            return FrameResult(t, 0, Prompt.LOOK_AT_CAMERA.value)
+        dominant = max(seen, key=lambda tr: tr.area)
+        config = pipeline.config
+        if any(tr is not dominant and tr.area >= config.dominance_ratio * dominant.area for tr in seen):
+            self._missing = "more than one face"
+            return FrameResult(t, len(seen), Prompt.ONE_PERSON.value, dominant.id)
+        if dominant.id != self._track_id:
+            self.new_approach()
+            self._track_id, self._session, self._liveness = dominant.id, None, None
+        landmarks = pipeline.detector.landmarks(rgb, dominant.box)
+        gray = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+        quality = assess(gray, dominant.box, landmarks, config)
+        if not quality.ok:
+            self._missing = f"quality: {quality.reason}"
+        engine = pipeline.liveness
+        if isinstance(engine, LivenessEngine) and quality.for_liveness:
+            if self._session is None:
+                self._session = engine.new_session()
+            self._session.add(FaceSample(frame.image, dominant.box, landmarks, t))
+            self._liveness = self._session.result()
+        prompt = quality.prompt.value if quality.prompt else None
+        return Look(t, rgb, len(seen), dominant.id, dominant.box, quality, prompt, self._liveness)

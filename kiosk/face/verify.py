@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import logging
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from kiosk.camera.base import Frame
 from kiosk.cards.policy import FaceOutcome, FaceVerification
-from kiosk.face.detect import to_rgb
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
-from kiosk.face.quality import Prompt, assess
-from kiosk.face.task import CameraTask
+from kiosk.face.quality import Prompt
+from kiosk.face.task import FaceTask
 from kiosk.face.templates import Encoding
-from kiosk.liveness.base import FaceSample, LivenessEngine, LivenessResult, LivenessSession, Verdict
+from kiosk.liveness.base import LivenessEngine, LivenessResult, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,7 @@ def nearest(templates: npt.NDArray[np.float32], probe: Encoding) -> float:
     return float(np.sqrt(np.min(np.sum((templates - probe) ** 2, axis=1))))
 
 
-class FaceCheck(CameraTask[FaceVerification]):
+class FaceCheck(FaceTask[FaceVerification]):
     """A 1:1 verification of ``employee_id``; see the module docstring for the rules."""
 
     name = "card+face"
@@ -61,11 +59,6 @@ class FaceCheck(CameraTask[FaceVerification]):
         self.templates: npt.NDArray[np.float32] = np.zeros((0, 0), np.float32)
         self.distances: list[float] = []  # the probes of the current approach
         self.matched: float | None = None  # the distance once the card holder is recognised
-        self.frames = 0
-        self._track_id: int | None = None
-        self._session: LivenessSession | None = None
-        self._liveness: LivenessResult | None = None
-        self._missing = "no face seen"
 
     def __repr__(self) -> str:
         return f"FaceCheck({self.employee_id}, {'done' if self.done else 'pending'}, frames={self.frames})"
@@ -86,63 +79,43 @@ class FaceCheck(CameraTask[FaceVerification]):
                 )
             )
 
-    def process(self, frame: Frame, pipeline: FacePipeline) -> FrameResult:
-        self.frames += 1
-        t = frame.t_mono_ns
-        rgb = to_rgb(frame.image)
-        seen = pipeline.follow(rgb, t)
-        if not seen:
-            self._missing = "no face seen"
-            return FrameResult(t, 0, Prompt.LOOK_AT_CAMERA.value)
-        dominant = max(seen, key=lambda tr: tr.area)
-        config = pipeline.config
-        if any(tr is not dominant and tr.area >= config.dominance_ratio * dominant.area for tr in seen):
-            self._missing = "more than one face"
-            return FrameResult(t, len(seen), Prompt.ONE_PERSON.value, dominant.id)
-        if dominant.id != self._track_id:  # another approach: its own liveness and probes
-            self._track_id, self._session, self._liveness = dominant.id, None, None
-            self.distances, self.matched = [], None
-        landmarks = pipeline.detector.landmarks(rgb, dominant.box)
-        gray = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-        quality = assess(gray, dominant.box, landmarks, config)
-        prompt = quality.prompt.value if quality.prompt else None
-        if not quality.ok:
-            self._missing = f"quality: {quality.reason}"
+    def new_approach(self) -> None:  # another approach: its own probes
+        self.distances, self.matched = [], None
 
-        engine = pipeline.liveness
-        if isinstance(engine, LivenessEngine) and quality.for_liveness:
-            if self._session is None:
-                self._session = engine.new_session()
-            self._session.add(FaceSample(frame.image, dominant.box, landmarks, t))
-            self._liveness = self._session.result()
-            if self._liveness.verdict is Verdict.SPOOF:
-                log.warning("card then face for %s: liveness refused the face (%s)", self.employee_id, self._liveness.reason)
-                self._answer(FaceOutcome.SPOOF, min(self.distances, default=None), self._liveness, "liveness: spoof")
-                return FrameResult(t, len(seen), None, dominant.id, quality)
+    def process(self, frame: Frame, pipeline: FacePipeline) -> FrameResult:
+        look = self.look(frame, pipeline)
+        if isinstance(look, FrameResult):
+            return look
+        t, seen, quality, prompt, rgb = look.t, look.faces, look.quality, look.prompt, look.rgb
+        config, engine = pipeline.config, pipeline.liveness
+        if look.liveness is not None and look.liveness.verdict is Verdict.SPOOF:
+            log.warning("card then face for %s: liveness refused the face (%s)", self.employee_id, look.liveness.reason)
+            self._answer(FaceOutcome.SPOOF, min(self.distances, default=None), look.liveness, "liveness: spoof")
+            return FrameResult(t, seen, None, look.track_id, quality)
 
         if quality.ok and self.matched is None:
-            self.distances.append(nearest(self.templates, pipeline.detector.encode(rgb, dominant.box)))
+            self.distances.append(nearest(self.templates, pipeline.detector.encode(rgb, look.box)))
             recent = self.distances[-config.agree_frames :]
             if len(recent) == config.agree_frames:
                 if all(d < config.verify_threshold for d in recent):
                     self.matched = min(recent)
                 elif all(d >= config.verify_threshold for d in recent):
                     self._answer(FaceOutcome.MISMATCH, min(recent), self._liveness, "not the card holder")
-                    return FrameResult(t, len(seen), None, dominant.id, quality)
+                    return FrameResult(t, seen, None, look.track_id, quality)
 
         if self.matched is not None:
             if isinstance(engine, SkipLiveness):
                 self._answer(FaceOutcome.MATCH, self.matched, None, f"liveness skipped: {engine.reason}")
-                return FrameResult(t, len(seen), None, dominant.id, quality)
+                return FrameResult(t, seen, None, look.track_id, quality)
             if self._liveness is not None and self._liveness.verdict is Verdict.LIVE:
                 self._answer(FaceOutcome.MATCH, self.matched, self._liveness, "")
-                return FrameResult(t, len(seen), None, dominant.id, quality)
+                return FrameResult(t, seen, None, look.track_id, quality)
             self._missing = f"liveness undecided: {self._liveness.reason if self._liveness else 'no sample yet'}"
             if self._liveness is not None and self._liveness.prompt:
                 prompt = self._liveness.prompt
             elif prompt is None:
                 prompt = Prompt.LOOK_AT_CAMERA.value
-        return FrameResult(t, len(seen), prompt, dominant.id, quality)
+        return FrameResult(t, seen, prompt, look.track_id, quality)
 
     def _answer(self, outcome: FaceOutcome, distance: float | None, liveness: LivenessResult | None, detail: str) -> None:
         verdict = "skipped" if liveness is None and outcome is FaceOutcome.MATCH else None
