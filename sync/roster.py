@@ -31,6 +31,7 @@ from kiosk.identity import public_key_from_hex
 from kiosk.privacy.erasure import Erased, erase_rows, record_erasure
 from kiosk.privacy.seal import Sealer, TemplateKeyError
 from kiosk.privacy.vault import unit_sealer
+from kiosk.schedule.events import EventPackError, parse_pack
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import format_instant
 from sync.protocol import SyncRejected
@@ -68,6 +69,44 @@ def _b64(text: str, what: str) -> bytes:
         raise SyncRejected(f"{what} in the roster is not base64", reason="bad roster encoding") from exc
 
 
+def _apply_event(conn: sqlite3.Connection, event: dict[str, Any], stamp: str) -> None:
+    """One event of the roster, stored as `presensi event load` stores a pack: the signed envelope
+    (the roster's own signature covers it) and, for a complete pack, its participants, so the
+    unit can run it. Whether it is the running event is the unit's own choice: kept as it was."""
+    location = event.get("location", "")
+    if isinstance(location, dict):  # a server sending the pack's location object
+        location = location.get("name", "")
+    participants: list[tuple[str, str, str, str, str]] = []
+    if isinstance(event.get("pack"), dict):
+        try:
+            pack = parse_pack(event["pack"], f"roster event {event.get('id')}")
+        except EventPackError as exc:
+            log.warning("roster event %s cannot be run on this unit: %s", event.get("id"), exc)
+        else:
+            participants = [(pack.id, p.id, p.name, p.office, p.unit) for p in pack.participants]
+    conn.execute(
+        "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
+        "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
+        "ends_at = excluded.ends_at, pack = excluded.pack, loaded_at = excluded.loaded_at",
+        (
+            event["id"],
+            event["kind"],
+            event["title"],
+            str(location),
+            event["starts_at"],
+            event["ends_at"],
+            json.dumps(event, sort_keys=True),
+            stamp,
+        ),
+    )
+    if participants:
+        conn.execute("DELETE FROM event_participants WHERE event_id = ?", (event["id"],))
+        conn.executemany(
+            "INSERT INTO event_participants (event_id, employee_id, name, office, unit) VALUES (?, ?, ?, ?, ?)", participants
+        )
+
+
 def _carries_templates(doc: dict[str, Any]) -> bool:
     return any(e.get("faces") or e.get("fingers") for e in doc.get("employees", []))
 
@@ -93,29 +132,19 @@ def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *
             conn.execute("DELETE FROM cards WHERE source = 'roster'")
             conn.execute("DELETE FROM finger_templates WHERE source = 'roster'")
             conn.execute("UPDATE employees SET active = 0 WHERE source = 'roster'")
-            conn.execute("DELETE FROM events WHERE origin = 'server'")
+            # The server's event list is replaced, but never the running event: a unit at an apel
+            # that syncs mid-ceremony stays in event mode (it leaves with `presensi event stop`
+            # or when the server removes the event).
+            listed = [str(e.get("id", "")) for e in doc.get("events", []) if isinstance(e, dict)]
+            keep = f" AND id NOT IN ({', '.join('?' * len(listed))})" if listed else ""
+            conn.execute(f"DELETE FROM events WHERE origin = 'server' AND active = 0{keep}", listed)  # noqa: S608 - placeholders only
             for key in ("roster.units", "roster.work_codes", "roster.holidays"):
                 conn.execute("DELETE FROM settings WHERE key = ?", (key,))
         for e in doc.get("employees", []):
             _apply_employee(conn, e, stamp, sealer)
         erased = _erase_removed(conn, doc, now)
         for event in doc.get("events", []):
-            conn.execute(
-                "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
-                "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
-                "ends_at = excluded.ends_at, pack = excluded.pack, loaded_at = excluded.loaded_at",
-                (
-                    event["id"],
-                    event["kind"],
-                    event["title"],
-                    event.get("location", ""),
-                    event["starts_at"],
-                    event["ends_at"],
-                    json.dumps(event, sort_keys=True),
-                    stamp,
-                ),
-            )
+            _apply_event(conn, event, stamp)
         for event_id in doc.get("removed_events", []):
             conn.execute("DELETE FROM events WHERE id = ? AND origin = 'server'", (event_id,))
         for key, items, field in (
