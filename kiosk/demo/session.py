@@ -31,6 +31,7 @@ from kiosk.runtime import Runtime
 from kiosk.schedule.events import EventPack
 from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.maintenance.actions import SimSystemActions
+from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.ports import Message, Services
 from kiosk.web.runner import start_web
 from kiosk.web.server import Running, serve_in_thread
@@ -196,6 +197,7 @@ class DemoSession:
             cards=unit.tap_capture,
             faces=FaceEnrolmentPort(unit.face) if unit.face is not None else None,
             system=SimSystemActions(tuple(self.config.web.services)),
+            fingers=finger_enrolment(runtime),
         )
         unit.web = start_web(runtime, services=services, hub=unit.hub, frames=unit.frames, screen_port=0, maintenance_port=0)
         unit.hub.subscribe(self._waker.kick)
