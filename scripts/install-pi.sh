@@ -232,7 +232,8 @@ do_install() {
 
 do_uninstall() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
-        presensi-sync.service presensi-screen.service presensi-server.service presensi-overlay.service)
+        presensi-sync.service presensi-screen.service presensi-server.service presensi-overlay.service
+        presensi-retention.timer presensi-retention.service)
     if running_systemd; then
         systemctl stop "${units[@]}" 2>/dev/null || true
     fi
