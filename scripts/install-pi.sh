@@ -18,6 +18,9 @@
 #   --readonly-root    read-only root (Raspberry Pi OS overlay, switched on at the next boot) with
 #                      /var/lib/presensi on the PRESENSI-DATA partition, and the guard that keeps
 #                      the services off a volatile data directory
+#   --otp-key          keep the template key in the Raspberry Pi 4/5's OTP (programmed once at the
+#                      next boot while empty) and hand it to the services as a systemd credential;
+#                      set privacy.key_provider = "credential" in kiosk.toml (docs/privacy.md)
 #
 # Safe to run again: a second run upgrades in place and leaves one installation (the same
 # files, the same venv, one symlink, units enabled once). Nothing under /var/lib/presensi or
@@ -45,6 +48,7 @@ enable=1
 start=1
 server=0
 readonly_root=0
+otp_key=0
 action=install
 purge=0
 
@@ -64,9 +68,10 @@ while [[ $# -gt 0 ]]; do
         --no-start) start=0; shift ;;
         --with-server) server=1; shift ;;
         --readonly-root) readonly_root=1; shift ;;
+        --otp-key) otp_key=1; shift ;;
         --uninstall) action=uninstall; shift ;;
         --purge) purge=1; shift ;;
-        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
@@ -172,6 +177,11 @@ install_files() {
         done
         put 0644 "$src/image_build/stage-presensi/00-presensi/files/presensi-overlay.service" "$unit_dir/presensi-overlay.service"
         grep -qxF "$fstab_line" /etc/fstab || printf '%s\n' "$fstab_line" >> /etc/fstab
+    fi
+    if [[ $otp_key -eq 1 ]]; then
+        for f in kiosk bridge sync retention; do
+            put 0644 "$src/systemd/template-key-credential.conf" "/etc/systemd/system/presensi-$f.service.d/template-key.conf"
+        done
     fi
     ln -sfn "$venv/bin/presensi" /usr/local/bin/presensi
     printf '%s\n' /usr/local/bin/presensi >> "$manifest.new"

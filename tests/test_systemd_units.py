@@ -256,3 +256,18 @@ def test_default_config_passes_config_check(presensi_cmd: list[str]) -> None:
         env=env,
     )
     assert result.returncode == 0, result.stderr
+
+
+@needs_systemd
+def test_the_template_key_credential_drop_in_verifies(verify_root: Path, tmp_path: Path) -> None:
+    """systemd/template-key-credential.conf (install-pi.sh --otp-key) on the kiosk unit."""
+    unit = tmp_path / "presensi-kiosk.service"
+    unit.write_text(
+        (verify_root / "presensi-kiosk.service").read_text()
+        + "\n"
+        + "[Service]"
+        + (UNITS_DIR / "template-key-credential.conf").read_text().split("[Service]", 1)[1]
+    )
+    result = verify(unit)
+    assert result.returncode == 0 and (result.stdout + result.stderr).strip() == "", result.stderr
+    assert "LoadCredential=presensi-template-key:/run/presensi/template-key" in unit.read_text()

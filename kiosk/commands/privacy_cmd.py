@@ -25,6 +25,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--reason", required=True, help="why (kept in the audit log), e.g. 'pindah tugas'")
     p.add_argument("--actor", default="cli", help="who is erasing (for the audit log)")
     p.set_defaults(func=run_erase)
+
+    p = sub.add_parser(
+        "prepare-key",
+        help="at boot, as root (presensi-provision): make the key file, or program an empty OTP key once",
+        parents=[common],
+    )
+    p.add_argument("--root", default="", help="another root's /etc (tests of the image)")
+    p.set_defaults(func=run_prepare_key)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -82,4 +90,12 @@ def run_erase(args: argparse.Namespace) -> int:
         f"erased {erased.employee_id}: {erased.face_templates} face and {erased.finger_templates} finger templates, "
         f"{erased.cards} cards; the fingerprint bridge deletes the module slots at its next check"
     )
+    return 0
+
+
+def run_prepare_key(args: argparse.Namespace) -> int:
+    from kiosk.privacy.provision import prepare_template_key
+
+    runtime = make_runtime(args)
+    print(prepare_template_key(runtime.config, runtime.data_dir, root=args.root))
     return 0
