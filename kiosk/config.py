@@ -384,13 +384,30 @@ class ScheduleConfig(Section):
     )
 
 
+def default_key_file() -> Path:
+    """Where the template key file lives unless configured: /etc/presensi on an installed unit
+    (the installer made /etc/presensi) or for root; otherwise the user's own configuration
+    folder, so that `presensi enroll` works for a developer with no configuration at all.
+    $PRESENSI_TEMPLATE_KEY_FILE overrides it (the test suite keeps its keys out of /etc)."""
+    override = os.environ.get("PRESENSI_TEMPLATE_KEY_FILE")
+    if override:
+        return Path(override)
+    if os.geteuid() == 0 or Path("/etc/presensi").is_dir():
+        return Path("/etc/presensi/template.key")
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "presensi" / "template.key"
+
+
 class PrivacyConfig(Section):
     key_provider: Literal["otp", "credential", "keyfile", "sim"] = Field(
         "keyfile",
         description="Where the template key comes from: the Pi's OTP customer key, a systemd credential, a key file outside the data directory, or a simulated OTP (tests).",
     )
     key_file: Path = Field(
-        Path("/etc/presensi/template.key"), description="Key file for key_provider='keyfile' (made on first use, mode 0600)."
+        default_factory=default_key_file,
+        description="Key file for key_provider='keyfile' (made on first use, mode 0600).",
+        json_schema_extra={
+            "default_doc": "/etc/presensi/template.key on an installed unit (or as root); else ~/.config/presensi/template.key"
+        },
     )
     credential: str = Field(
         "presensi-template-key",

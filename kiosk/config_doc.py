@@ -59,6 +59,9 @@ def _targets_note(field: FieldInfo) -> str:
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "(required)"
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("default_doc"), str):
+        return str(extra["default_doc"])
     value = field.get_default(call_default_factory=True)
     if value is None:
         return "(not set)"

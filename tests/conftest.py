@@ -20,6 +20,16 @@ SHARED = Path(os.environ.get("PRESENSI_SHARED", REPO.parent / "shared"))
 ARTIFACTS = REPO / "artifacts"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The template key file of every unit a test makes without naming one (key_provider
+    'keyfile' on built-in defaults) lives in a temporary folder, never in /etc/presensi or the
+    home directory; subprocesses inherit it."""
+    if "PRESENSI_TEMPLATE_KEY_FILE" not in os.environ:
+        import tempfile
+
+        os.environ["PRESENSI_TEMPLATE_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="presensi-test-keys-")) / "template.key")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", default=False, help="also run the long soak/fault-injection tests")
 

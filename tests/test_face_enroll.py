@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def test_live_enrolment_takes_spaced_quality_samples(
 
 def test_enroll_and_identify_commands_without_a_config_file(presensi_cmd: list[str], tmp_path: Path, faces_dir: Path) -> None:
     data = tmp_path / "unit"
-    env = {"PATH": "/usr/bin:/bin", "PRESENSI_CONFIG": ""}
+    # nothing but the path; the template key goes where conftest keeps test keys, not /etc
+    env = {"PATH": "/usr/bin:/bin", "PRESENSI_CONFIG": "", "PRESENSI_TEMPLATE_KEY_FILE": os.environ["PRESENSI_TEMPLATE_KEY_FILE"]}
     enrol = subprocess.run(
         [
             *presensi_cmd,

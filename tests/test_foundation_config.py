@@ -111,3 +111,19 @@ def test_configuration_reference_is_current() -> None:
     )
     for key in ("`[privacy]`", "`key_provider`", "`screen_frame_ancestors`", '`type = "adms"`'):
         assert key in doc.read_text(encoding="utf-8")
+
+
+def test_the_template_key_file_default_follows_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed unit (or root) keeps it in /etc/presensi; a developer's run with no
+    configuration keeps it in their own config folder, so `presensi enroll` works unprivileged."""
+    from kiosk.config import default_key_file
+
+    monkeypatch.delenv("PRESENSI_TEMPLATE_KEY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setattr("kiosk.config.Path.is_dir", lambda self: False)
+    assert default_key_file() == tmp_path / "xdg" / "presensi" / "template.key"
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    assert default_key_file() == Path("/etc/presensi/template.key")
+    monkeypatch.setenv("PRESENSI_TEMPLATE_KEY_FILE", str(tmp_path / "k"))
+    assert default_key_file() == tmp_path / "k"

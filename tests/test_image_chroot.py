@@ -270,7 +270,10 @@ def snapshot(root: Path) -> dict[str, object]:
 
 def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_root: Path) -> None:
     root = installed_root
-    provision = run(["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300).stdout
+    host_env = {k: v for k, v in os.environ.items() if k != "PRESENSI_TEMPLATE_KEY_FILE"}  # the unit's own default
+    provision = run(
+        ["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300, env=host_env
+    ).stdout
     device_id = re.search(r"device id (PK-[A-Z2-7]{12})", provision)
     assert device_id, provision
     assert (root / "etc" / "hostname").read_text().strip() == "presensi-" + device_id.group(1)[3:].lower()
@@ -323,7 +326,11 @@ def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_roo
 def test_install_twice_leaves_one_consistent_installation(installed_root: Path) -> None:
     root = installed_root
     if not (root / "var/lib/presensi/device_key.pem").exists():
-        run(["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300)
+        run(
+            ["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"],
+            timeout=300,
+            env={k: v for k, v in os.environ.items() if k != "PRESENSI_TEMPLATE_KEY_FILE"},
+        )
     before = snapshot(root)
     # The installer as a technician would rerun it for an upgrade, from a copy of the checkout.
     payload = root / "var" / "tmp" / "presensi-again"
