@@ -84,11 +84,13 @@ def test_the_key_file_is_made_once_under_the_given_root(tmp_path: Path) -> None:
     data = tmp_path / "root" / "var" / "lib" / "presensi"
     data.mkdir(parents=True)
     root = str(tmp_path / "root")
-    line = prepare_template_key(config_for("keyfile"), data, root=root)
+    config = config_for("keyfile")
+    config.privacy.key_file = Path("/etc/presensi/template.key")  # an installed unit's
+    line = prepare_template_key(config, data, root=root)
     key = tmp_path / "root" / "etc" / "presensi" / "template.key"
     assert line == f"template key {key} made" and oct(key.stat().st_mode & 0o777) == "0o600"
     before = key.read_text()
-    assert prepare_template_key(config_for("keyfile"), data, root=root) == f"template key {key} kept"
+    assert prepare_template_key(config, data, root=root) == f"template key {key} kept"
     assert key.read_text() == before
 
 
