@@ -233,7 +233,8 @@ class TimeKeeper:
         mono = self.clock.monotonic_ns()
         setter.set_time(true_utc)
         anchor = self.record_anchor(true_utc, "technician", mono_ns=mono)
-        self.note_lower_bound(true_utc, "technician")
+        # No lower bound from a typed time: a wrong year would mark the clock "certainly wrong"
+        # (and refuse NTP) until that date passed. Lower bounds come only from outside the unit.
         self.correct_punches()
         return anchor
 

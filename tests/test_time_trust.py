@@ -146,3 +146,40 @@ def test_without_rtc_or_ntp_the_clock_is_unsynced(tmp_path: Path) -> None:
     keeper = TimeKeeper(open_database(tmp_path / "p.db"), FakeClock(), DeviceIdentity.generate(), facts=Facts(tmp_path / "r"))
     report = keeper.report()
     assert report.state is ClockState.UNSYNCED and report.rtc is None and not report.certainly_wrong
+
+
+def test_a_mistyped_year_does_not_condemn_the_clock(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
+    """A technician's typed time anchors the boot but is no lower bound: a wrong year would
+    otherwise mark the clock certainly wrong (and refuse NTP) until that date passed."""
+    store, keeper, clock, facts = unit
+
+    class Setter:
+        def set_time(self, instant: datetime) -> None:
+            clock.set_wall(instant)
+
+    keeper.set_time(TRUE_START + timedelta(days=365), Setter())  # 2027 instead of 2026
+    clock.set_wall(TRUE_START + timedelta(hours=1))  # the next boot: NTP has the true time
+    facts.synced = True
+    report = keeper.report()
+    assert not report.certainly_wrong and report.state is ClockState.SYNCED, report
+    assert store.record(PunchRequest("1", "card")).clock_state == "synced"
+
+
+def test_a_local_pack_is_no_lower_bound_but_a_server_pack_is(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
+    """A pack made on a unit carries only that unit's own clock; the server's pack is evidence."""
+    from kiosk.identity import DeviceIdentity
+    from kiosk.schedule.event_mode import EventBook
+    from kiosk.schedule.events import format_utc, sign_pack
+    from kiosk.schedule.local_packs import sample_pack, sample_people
+
+    store, keeper, clock, facts = unit
+    facts.synced = True
+    ahead = clock.now() + timedelta(days=30)  # issued by a clock running a month fast
+    pack = sample_pack(sample_people(5), start=ahead + timedelta(days=2), event_id="LOKAL")
+    local = pack.model_copy(update={"origin": "local", "issued_at": format_utc(ahead)})
+    device = DeviceIdentity.generate()
+    EventBook(store.conn, clock).save(local, sign_pack(local, device, signer="device"))
+    assert not keeper.report().certainly_wrong
+    server = pack.model_copy(update={"id": "SERVER", "issued_at": format_utc(ahead)})
+    EventBook(store.conn, clock).save(server, sign_pack(server, device, signer="server"))
+    assert keeper.report().certainly_wrong

@@ -145,7 +145,8 @@ class EventBook:
             if activate:
                 self._activate(pack.id)
         log.info("event %s loaded (%s, %d participants, origin %s)", pack.id, pack.kind, len(pack.participants), pack.origin)
-        note_lower_bound(self.conn, self.clock, parse_utc(pack.issued_at), f"paket acara {pack.id}")
+        if pack.origin == "server":  # a local pack's issue time is only this unit's own clock
+            note_lower_bound(self.conn, self.clock, parse_utc(pack.issued_at), f"paket acara {pack.id}")
 
     def _activate(self, event_id: str | None) -> None:
         self.conn.execute("UPDATE events SET active = 0 WHERE active = 1")
