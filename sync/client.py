@@ -114,6 +114,7 @@ class RoundResult:
     pending: int
     pruned: int
     roster_version: int | None
+    corrections_refused: str | None = None  # the server's reason, when it refused the corrections
 
 
 class SyncClient:
@@ -278,14 +279,21 @@ class SyncClient:
                 uploaded = self.upload_pending()
             finally:
                 self.learn_time()  # also when the server is out of reach: NTP may still anchor
-            corrections = self.upload_corrections()
+            corrections, refused = 0, None
+            try:
+                corrections = self.upload_corrections()
+            except SyncRejected as exc:
+                # A server refusing corrections (an older server without the endpoint, a punch it
+                # lost) must not hold back the roster, the heartbeat or pruning: they stay pending.
+                refused = str(exc)
+                log.warning("the server refused the time corrections (%s); they stay pending", exc)
             version = self.pull_roster() if roster else None
             if heartbeat:
                 self.heartbeat()
         finally:
             self.record_offset()
         pruned = self.prune()
-        return RoundResult(uploaded, corrections, self.acked_seq, self.pending(), pruned, version)
+        return RoundResult(uploaded, corrections, self.acked_seq, self.pending(), pruned, version, refused)
 
     def report_health(self, status: Health, detail: str, error: str | None = None) -> None:
         depth, age = queue(self.conn, self.clock.now())
@@ -351,7 +359,11 @@ class SyncService:
         if roster_due:
             self._last_roster = mono
         offset = self.client.target.offset_s if self.client.target.offset_measured else 0.0
-        if abs(offset) > self.max_offset_s:
+        if result.corrections_refused:
+            self.client.report_health(
+                Health.WARN, f"Koreksi waktu ditolak server: {result.corrections_refused}", result.corrections_refused
+            )
+        elif abs(offset) > self.max_offset_s:
             self.client.report_health(
                 Health.WARN, f"Jam perangkat selisih {offset:+.0f} dtk dari server; presensi ditandai belum tersinkron"
             )

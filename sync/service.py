@@ -88,9 +88,15 @@ def run_once(runtime: Runtime) -> dict[str, Any]:
                 status = Health.WARN if isinstance(exc, SyncUnavailable) else Health.FAIL
                 client.report_health(status, f"Sinkron gagal: {exc}", str(exc))
                 return {"ok": False, "error": str(exc), "acked_seq": client.acked_seq, "pending": client.pending()}
-            client.report_health(Health.OK, f"Tersinkron; antrean {result.pending}")
+            if result.corrections_refused:
+                client.report_health(
+                    Health.WARN, f"Koreksi waktu ditolak server: {result.corrections_refused}", result.corrections_refused
+                )
+            else:
+                client.report_health(Health.OK, f"Tersinkron; antrean {result.pending}")
             return {
                 "ok": True,
+                "corrections_refused": result.corrections_refused,
                 "uploaded": result.uploaded,
                 "corrections_sent": result.corrections,
                 "corrections_pending": count_undelivered_corrections(client.conn),

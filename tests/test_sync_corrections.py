@@ -253,8 +253,12 @@ def test_the_unit_refuses_to_mark_what_the_server_did_not_acknowledge(
         tx.execute("DELETE FROM punch_corrections WHERE device_id = ?", (unit.identity().device_id,))
         tx.execute("UPDATE punches SET hash = ? WHERE device_id = ? AND seq = 1", ("0" * 64, unit.identity().device_id))
     outcome = run_once(unit)
-    assert not outcome["ok"] and "does not match the stored punch" in outcome["error"]
+    # the round goes on (roster, heartbeat, pruning); the corrections wait, and health says why
+    assert outcome["ok"] and "does not match the stored punch" in outcome["corrections_refused"], outcome
+    assert outcome["roster_version"] is not None
     assert count_undelivered_corrections(conn) == 5
+    sync_health = conn.execute("SELECT status, detail FROM health WHERE part = 'sync'").fetchone()
+    assert sync_health["status"] == "warn" and "Koreksi waktu ditolak" in sync_health["detail"]
 
 
 # -- the server's storage, on SQLite and on a real PostgreSQL ---------------------------------------
