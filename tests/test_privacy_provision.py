@@ -22,7 +22,7 @@ state=${OTP_STATE:?}
 [[ -f "$state" ]] || printf '%064d\\n' 0 > "$state"
 key=$(tr -d '\\n' < "$state")
 case "${1:-}" in
-  -c) [[ "$key" =~ ^0+$ ]] && exit 1; exit 0 ;;
+  -c) exit 1 ;;  # the real tool's -c also exits 1 on any error: provisioning must not rely on it
   -y) [[ "$2" == "-w" ]] || exit 3
       [[ "$key" =~ ^0+$ ]] || { echo "OTP already programmed" >&2; exit 2; }
       printf '%s\\n' "$3" > "$state"; echo "$3" >> "$state.writes" ;;
@@ -73,6 +73,15 @@ def test_an_otp_unit_is_programmed_but_nothing_is_copied(otp_tool: Path, tmp_pat
     line = prepare_template_key(config_for("otp", otp_tool), tmp_path / "data", run_key=run_key)
     assert line == "OTP template key programmed (first boot)"
     assert not run_key.exists()
+
+
+def test_an_unreadable_otp_is_never_programmed(otp_tool: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken-otp"
+    broken.write_text("#!/bin/sh\nexit 1\n")  # e.g. no /dev/vcio in the service's sandbox
+    broken.chmod(0o755)
+    line = prepare_template_key(config_for("credential", broken), tmp_path / "data", run_key=tmp_path / "k")
+    assert line.startswith("cannot read the OTP key") and "/dev/vcio" in line
+    assert not (tmp_path / "otp-row.writes").exists() and not (tmp_path / "k").exists()
 
 
 def test_without_the_otp_tool_the_unit_still_boots_and_says_why(tmp_path: Path) -> None:

@@ -51,15 +51,26 @@ def prepare_template_key(config: KioskConfig, data_dir: Path, *, root: str = "",
     return f"template key from {provider}: nothing to prepare"
 
 
-def _program_otp_if_empty(command: list[str]) -> str:
+def _read_otp(command: list[str]) -> tuple[str | None, str]:
+    """(the key as 64 hex digits, or None; what went wrong)."""
     try:
-        check = subprocess.run([*command, "-c"], capture_output=True, text=True, timeout=20, check=False)
+        read = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot read the OTP key with {command[0]} ({exc}); is this a Raspberry Pi 4/5 with raspberrypi-utils?"
-    if check.returncode == 0:
+        return None, f"cannot read the OTP key with {command[0]} ({exc}); is this a Raspberry Pi 4/5 with raspberrypi-utils?"
+    value = read.stdout.strip().lower()
+    if read.returncode != 0 or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        return None, f"cannot read the OTP key: {command[0]} exited {read.returncode} (it needs /dev/vcio)"
+    return value, ""
+
+
+def _program_otp_if_empty(command: list[str]) -> str:
+    # Empty is decided from the key itself (64 zeros), never from an exit status: the tool's
+    # "-c" exits 1 for any error too, and programming OTP cannot be undone.
+    value, problem = _read_otp(command)
+    if value is None:
+        return problem
+    if set(value) != {"0"}:
         return "OTP template key present"
-    if check.returncode != 1:
-        return f"cannot read the OTP key: {command[0]} -c exited {check.returncode}"
     key = secrets.token_hex(32)
     try:
         write = subprocess.run([*command, "-y", "-w", key], capture_output=True, text=True, timeout=60, check=False)
@@ -73,13 +84,9 @@ def _program_otp_if_empty(command: list[str]) -> str:
 
 def _copy_to_run(command: list[str], run_key: Path) -> str:
     """The OTP key, read as root, into a root-only file on tmpfs for LoadCredential=."""
-    try:
-        read = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot read the OTP key ({exc})"
-    value = read.stdout.strip()
-    if read.returncode != 0 or len(value) != 64 or set(value) == {"0"}:
-        return f"cannot read the OTP key: {command[0]} exited {read.returncode}"
+    value, problem = _read_otp(command)
+    if value is None or set(value) == {"0"}:
+        return problem or "the OTP key is still empty"
     run_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = run_key.with_name(run_key.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
