@@ -83,12 +83,34 @@ class UnitFingerDB(FingerDB):
     """The bridge's database view on a unit whose templates are sealed with its key.
 
     ``sealer`` is None when the key cannot be read (``problem`` says why): then no template is
-    stored (TemplateKeyError) and sealed ones are not wanted on the module."""
+    stored (TemplateKeyError), the module keeps what it holds, and none is written until the key
+    can be read. Templates sealed with another unit's key are left off the module."""
 
-    def __init__(self, conn: sqlite3.Connection, *, sealer: Sealer | None, problem: str | None = None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        sealer: Sealer | None,
+        problem: str | None = None,
+        key: Callable[[], Sealer] | None = None,
+    ) -> None:
+        """``key``: asked again at each reconciliation while ``sealer`` is None (a key file made
+        or restored after the bridge started takes effect without a restart)."""
         super().__init__(conn, sealer=sealer)
         self.problem = problem
+        self._key = key
         self._reported = 0
+
+    def _retry_key(self) -> None:
+        if self.sealer is not None or self._key is None:
+            return
+        try:
+            self.sealer = self._key()
+        except TemplateKeyError as exc:
+            self.problem = f"the template key cannot be read: {exc}"
+            return
+        self.problem = None
+        log.info("the template key can be read now: sealed finger templates go back on the module")
 
     def _unopenable(self, family: str) -> set[int]:
         """Ids of templates sealed with a key this unit does not hold. Read-only; reads only
@@ -105,7 +127,15 @@ class UnitFingerDB(FingerDB):
         return unopenable
 
     def desired(self, family: str) -> dict[int, TemplateRow]:
+        self._retry_key()
         wanted = super().desired(family)
+        if self.sealer is None:
+            # The key cannot be read now: keep what the module holds (nothing is deleted for
+            # it); templates that would have to be written wait for the key.
+            if wanted and self._reported != -1:
+                self._reported = -1
+                log.error("the template key cannot be read (%s): the module keeps its templates, none is written", self.problem)
+            return wanted
         left_out = self._unopenable(family) & set(wanted)
         if len(left_out) != self._reported:
             self._reported = len(left_out)
@@ -128,10 +158,10 @@ class UnitFingerDB(FingerDB):
 def unit_finger_db(runtime: Runtime, conn: sqlite3.Connection) -> UnitFingerDB:
     """The bridge's view of ``runtime``'s database, sealing with the unit's key."""
     try:
-        return UnitFingerDB(conn, sealer=runtime.template_key.sealer())
+        return UnitFingerDB(conn, sealer=runtime.template_key.sealer(), key=runtime.template_key.sealer)
     except TemplateKeyError as exc:
-        log.error("the template key cannot be read (%s): sealed finger templates stay off the module, enrolment is refused", exc)
-        return UnitFingerDB(conn, sealer=None, problem=f"the template key cannot be read: {exc}")
+        log.error("the template key cannot be read (%s): the module keeps its templates, enrolment is refused", exc)
+        return UnitFingerDB(conn, sealer=None, problem=f"the template key cannot be read: {exc}", key=runtime.template_key.sealer)
 
 
 def settings_from(config: FingerprintConfig) -> BridgeSettings:

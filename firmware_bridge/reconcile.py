@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from firmware_bridge.base import FingerprintModule
 from firmware_bridge.errors import LibraryFull, ModuleRefused
 from firmware_bridge.templates import FingerDB
+from kiosk.privacy.seal import TemplateKeyError
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,13 @@ class Reconciler:
         for template_id, row in desired.items():
             if template_id in seen_templates:
                 continue
+            try:
+                raw = self.db.template_bytes(template_id)
+            except TemplateKeyError as exc:  # the key cannot be read now: written once it can
+                report.failed.append(f"{row.employee_id}/{row.finger}: template key")
+                log.warning("template %d not written to %s: %s", template_id, self.module_id, exc)
+                continue
             slot = self.free_slot(used)
-            raw = self.db.template_bytes(template_id)
             try:
                 self.module.write_template(slot, raw)
             except ModuleRefused as exc:

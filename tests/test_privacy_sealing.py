@@ -202,3 +202,33 @@ def test_no_key_yields_no_template_refuses_enrolment_and_doctor_fails(
     assert conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 1  # nothing stored plain
     assert conn.execute("SELECT count(*) FROM employees WHERE id = 'E2'").fetchone()[0] == 0
     conn.close()
+
+
+def test_while_the_key_cannot_be_read_the_module_keeps_its_templates(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A key that cannot be read for a while (a key file not yet restored) must not wipe the
+    fingerprint module: nothing is deleted, nothing written, and the bridge says why."""
+    a = unit(tmp_path / "u", KEY_A)
+    conn = a.connect()
+    roster.upsert_employee(conn, OBAMA, "Barack Obama", now=a.clock.now())
+    seed_sim_template(conn, OBAMA, now=a.clock.now())
+    conn.close()
+    bridge = start_simulated_bridge(a, pace=False)
+    try:
+        assert bridge.service.connected.wait(10)
+        assert bridge.simulator.wait_for(lambda: len(bridge.simulator.library) == 1, 10)
+    finally:
+        bridge.stop()
+    a.close()
+
+    caplog.set_level(logging.INFO)
+    same = unit(tmp_path / "u", "")  # the same unit, its key unreadable now
+    bridge = start_simulated_bridge(same, pace=False)
+    try:
+        assert bridge.service.connected.wait(10)
+        assert bridge.service.stats.reconciles >= 1
+        assert len(bridge.simulator.library) == 1  # kept
+        lines = errors_from(caplog, "firmware_bridge.factory")
+        assert any("the module keeps its templates" in line for line in lines), lines
+    finally:
+        bridge.stop()
+    same.close()
