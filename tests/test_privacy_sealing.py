@@ -232,3 +232,50 @@ def test_while_the_key_cannot_be_read_the_module_keeps_its_templates(tmp_path: P
     finally:
         bridge.stop()
     same.close()
+
+
+def test_a_key_restored_while_the_kiosk_runs_brings_the_faces_back(tmp_path: Path, faces_dir: Path) -> None:
+    """The face service reports templates it cannot open (health FAIL, not "N enrolled") and
+    loads them again once the key can be read, without a restart."""
+    config = KioskConfig()
+    config.unit.hardware, config.clock.state = "sim", "synced"
+    config.privacy.key_provider, config.privacy.key_file = "keyfile", tmp_path / "keys" / "template.key"
+    clock = FakeClock()
+    first = Runtime(config=config, data_dir=tmp_path / "data", clock=clock)
+    enrol_obama(first, faces_dir)
+    first.close()
+    saved = (tmp_path / "keys" / "template.key").read_bytes()
+    shutil.rmtree(tmp_path / "keys")
+    (tmp_path / "keys").write_text("not a folder")  # the key cannot be read (nor made) for now
+
+    rt = Runtime(config=config, data_dir=tmp_path / "data", clock=clock)
+    store = rt.store()
+    camera = SimCamera(clock, width=640, height=480, fps=10)
+    service = FaceService(config, store, camera, SkipLiveness("test"), clock, health_interval_s=0.05)
+    assert len(service.pipeline.gallery) == 0 and service.pipeline.gallery.unreadable == 1
+    watch = rt.connect()
+    pause = threading.Event()
+
+    def face_health() -> tuple[str, str] | None:
+        row = watch.execute("SELECT status, detail FROM health WHERE part = 'face'").fetchone()
+        return (row[0], row[1]) if row else None
+
+    with service:
+        for _ in range(200):
+            if face_health() is not None:
+                break
+            pause.wait(0.05)
+        status = face_health()
+        assert status is not None and status[0] == "fail" and "cannot be opened" in status[1], status
+        (tmp_path / "keys").unlink()
+        (tmp_path / "keys").mkdir()
+        (tmp_path / "keys" / "template.key").write_bytes(saved)
+        (tmp_path / "keys" / "template.key").chmod(0o600)
+        clock.advance(61)  # the next retry is due
+        for _ in range(200):
+            if len(service.pipeline.gallery) == 1:
+                break
+            pause.wait(0.05)
+    assert len(service.pipeline.gallery) == 1 and service.pipeline.gallery.unreadable == 0
+    watch.close()
+    rt.close()

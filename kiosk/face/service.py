@@ -46,6 +46,9 @@ R = TypeVar("R")
 #: A caller of a camera task gives up this long (real time) after the task's own timeout, in case
 #: the service thread is stuck (a camera driver hanging): the task's deadline normally ends it.
 TASK_GRACE_S = 5.0
+#: While some templates cannot be opened (the key is missing or restored later), the gallery is
+#: loaded again this often, so a restored key takes effect without a restart.
+GALLERY_RETRY_S = 60.0
 
 
 def gallery_signature(store: PunchStore) -> tuple[object, ...]:
@@ -79,6 +82,7 @@ class FaceService:
         self.health_interval_s = health_interval_s
         self.reopen_after_s = reopen_after_s
         self._signature = gallery_signature(store)
+        self._gallery_loaded_ns = clock.monotonic_ns()
         self.pipeline = FacePipeline(
             config.face,
             store=store,
@@ -307,8 +311,10 @@ class FaceService:
     def _maybe_reload_gallery(self) -> None:
         try:
             signature = gallery_signature(self.store)
-            if signature != self._signature:
-                self._signature = signature
+            now_ns = self.clock.monotonic_ns()
+            retry = bool(self.pipeline.gallery.unreadable) and now_ns - self._gallery_loaded_ns >= GALLERY_RETRY_S * 1e9
+            if signature != self._signature or retry:
+                self._signature, self._gallery_loaded_ns = signature, now_ns
                 self.pipeline.set_gallery(Gallery.from_database(self.store.conn))
         except PresensiError as exc:
             self._fault("face", f"cannot reload the face gallery: {exc}", health.Health.WARN)
@@ -329,13 +335,18 @@ class FaceService:
                 metrics={"fps": round(self.camera.measured_fps(), 2), "frames": float(self.camera.frames_captured)},
             )
             gallery = self.pipeline.gallery
+            if gallery.unreadable:
+                status = health.Health.FAIL
+                detail = f"{gallery.unreadable} face templates cannot be opened: {gallery.problem} (presensi doctor)"
+            elif len(gallery):
+                status, detail = health.Health.OK, f"{gallery.employee_count} employees enrolled"
+            else:
+                status, detail = health.Health.WARN, "no faces enrolled: face punching cannot identify anyone"
             health.report(
                 self.store.conn,
                 "face",
-                health.Health.OK if len(gallery) else health.Health.WARN,
-                f"{gallery.employee_count} employees enrolled"
-                if len(gallery)
-                else "no faces enrolled: face punching cannot identify anyone",
+                status,
+                detail,
                 now=now,
                 metrics={
                     "processed_fps": round(processed_fps, 2),
