@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = "presensi-bundle-v1"
 MEMBERS = ("manifest.json", "manifest.sig", "punches.jsonl")
+#: What a bundle's members may hold once expanded (about 400,000 punches).
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 CSV_HEADER = ["urut", "waktu_lokal", "zona", "nip", "nama", "metode", "jenis", "status", "menit", "jam", "id_presensi"]
 
@@ -173,6 +175,9 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
         names = sorted(zf.namelist())
         if names != sorted(MEMBERS):
             raise BundleRejected(f"bundle must hold exactly {', '.join(MEMBERS)}")
+        expanded = sum(zf.getinfo(name).file_size for name in MEMBERS)
+        if expanded > MAX_EXPANDED_BYTES:  # a small file that would expand into gigabytes
+            raise BundleRejected(f"bundle expands to {expanded} bytes, more than {MAX_EXPANDED_BYTES}")
         manifest_bytes = zf.read("manifest.json")
         signature = zf.read("manifest.sig").decode("ascii").strip()
         lines = zf.read("punches.jsonl")

@@ -84,6 +84,10 @@ def _apply_event(conn: sqlite3.Connection, event: dict[str, Any], stamp: str) ->
             log.warning("roster event %s cannot be run on this unit: %s", event.get("id"), exc)
         else:
             participants = [(pack.id, p.id, p.name, p.office, p.unit) for p in pack.participants]
+    held = conn.execute("SELECT origin FROM events WHERE id = ?", (event["id"],)).fetchone()
+    if held is not None and held[0] != "server":
+        log.warning("roster event %s has the id of a pack made on this unit; the unit's own pack is kept", event["id"])
+        return
     conn.execute(
         "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "

@@ -60,3 +60,19 @@ def test_a_full_roster_keeps_the_running_event_and_brings_runnable_packs(store: 
     book.activate(None)
     apply_roster(store.conn, {"version": 9, "full": True, "employees": [], "events": []}, clock.now())
     assert book.get("APEL-SENIN") is None
+
+
+def test_a_server_event_never_overwrites_a_pack_made_on_the_unit(store: PunchStore, clock: FakeClock) -> None:
+    device = DeviceIdentity.generate()
+    local = sample_pack(sample_people(8), start=clock.now() + timedelta(days=1), event_id="APEL-X")
+    local = local.model_copy(update={"origin": "local"})
+    book = EventBook(store.conn, clock)
+    book.save(local, sign_pack(local, device, signer="device"))
+    other = sample_pack(sample_people(3), start=clock.now() + timedelta(days=1), event_id="APEL-X", kind="senam")
+    apply_roster(
+        store.conn,
+        {"version": 3, "employees": [], "events": [roster_event(sign_pack(other, device, signer="server"))]},
+        clock.now(),
+    )
+    got = book.get("APEL-X")
+    assert got is not None and got[0].origin == "local" and len(got[0].participants) == 8 and got[0].kind == "apel"

@@ -65,3 +65,19 @@ def test_a_bundle_with_an_extra_member_says_so(presensi_cmd: list[str], tmp_path
         zf.writestr("extra.txt", b"hello")
     result = verify(presensi_cmd, tmp_path / "unit", bundle)
     assert result.returncode == 1 and "bundle must hold exactly" in result.stdout and "not a readable" not in result.stdout
+
+
+def test_a_bundle_that_would_expand_into_gigabytes_is_refused_unread(presensi_cmd: list[str], tmp_path: Path) -> None:
+    bundle = make_bundle(presensi_cmd, tmp_path / "unit", tmp_path / "usb")
+    with zipfile.ZipFile(bundle) as zf:
+        members = {name: zf.read(name) for name in zf.namelist() if name != "punches.jsonl"}
+    with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+        with zf.open("punches.jsonl", "w") as member:
+            block = b"0" * (1 << 20)
+            for _ in range(300):  # 300 MB of zeros: a few hundred kB compressed
+                member.write(block)
+    assert bundle.stat().st_size < 2 * (1 << 20)
+    result = verify(presensi_cmd, tmp_path / "unit", bundle)
+    assert result.returncode == 1 and "expands to" in result.stdout, result.stdout
