@@ -278,7 +278,10 @@ class SyncClient:
             try:
                 uploaded = self.upload_pending()
             finally:
-                self.learn_time()  # also when the server is out of reach: NTP may still anchor
+                try:
+                    self.learn_time()  # also when the server is out of reach: NTP may still anchor
+                except PresensiError as exc:  # never hides why the upload failed
+                    log.warning("learning the time failed: %s", exc)
             corrections, refused = 0, None
             try:
                 corrections = self.upload_corrections()
