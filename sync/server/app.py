@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,7 @@ from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import BundleRejected, read_bundle
 from sync.server.config import ServerConfig
-from sync.server.corrections import CorrectionLedger, CorrectionRejected
+from sync.server.corrections import CorrectionLedger
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -300,6 +301,24 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             }
         )
 
+    async def signed_list_upload(request: Request, action: str, key: str, ingest: Callable[[str, list[Any]], Any]) -> Response:
+        """A signed upload of a list (punches, corrections): authenticated, decoded, ingested;
+        a refusal is recorded for the device page and answered 422 with its reason."""
+        body = await request.body()
+        device = await authenticate(request, body, action)
+        if isinstance(device, JSONResponse):
+            return device
+        try:
+            doc = protocol.decode_body(body, request.headers.get("content-encoding"))
+            if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+                raise PunchRejected(f"body must be an object with a list '{key}'")
+            ack = await run_in_threadpool(ingest, device.id, doc[key])
+        except (ValueError, PunchRejected) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            await run_in_threadpool(parts.ledger.reject, device.id, action, reason, remote(request))
+            return refuse(422, reason)
+        return JSONResponse(ack.to_json())
+
     @app.post(
         protocol.PUNCHES_PATH,
         openapi_extra=_body_doc("UploadRequest"),
@@ -307,20 +326,9 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload a batch of signed, chained punches; answers with the acknowledged sequence number",
     )
     async def upload(request: Request) -> Response:
-        body = await request.body()
-        device = await authenticate(request, body, "upload")
-        if isinstance(device, JSONResponse):
-            return device
-        try:
-            doc = protocol.decode_body(body, request.headers.get("content-encoding"))
-            if not isinstance(doc, dict) or not isinstance(doc.get("punches"), list):
-                raise PunchRejected("body must be an object with a list 'punches'")
-            ack = await run_in_threadpool(parts.ledger.ingest, device.id, doc["punches"], "upload")
-        except (ValueError, PunchRejected) as exc:
-            reason = getattr(exc, "reason", str(exc))
-            await run_in_threadpool(parts.ledger.reject, device.id, "upload", reason, remote(request))
-            return refuse(422, reason)
-        return JSONResponse(ack.to_json())
+        return await signed_list_upload(
+            request, "upload", "punches", lambda device_id, items: parts.ledger.ingest(device_id, items, "upload")
+        )
 
     @app.post(
         protocol.BUNDLES_PATH,
@@ -381,20 +389,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload signed corrections of punches the server holds; the punches themselves are never changed",
     )
     async def upload_corrections(request: Request) -> Response:
-        body = await request.body()
-        device = await authenticate(request, body, "corrections")
-        if isinstance(device, JSONResponse):
-            return device
-        try:
-            doc = protocol.decode_body(body, request.headers.get("content-encoding"))
-            if not isinstance(doc, dict) or not isinstance(doc.get("corrections"), list):
-                raise CorrectionRejected("body must be an object with a list 'corrections'")
-            ack = await run_in_threadpool(corrections.ingest, device.id, doc["corrections"])
-        except (ValueError, PunchRejected) as exc:
-            reason = getattr(exc, "reason", str(exc))
-            await run_in_threadpool(parts.ledger.reject, device.id, "corrections", reason, remote(request))
-            return refuse(422, reason)
-        return JSONResponse(ack.to_json())
+        return await signed_list_upload(request, "corrections", "corrections", corrections.ingest)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def devices_page(request: Request) -> Response:
