@@ -185,8 +185,9 @@ class BridgeService:
         self.reconcile()
         self._safe_led(Led.IDLE)
         self.last_error = None
-        self.connected.set()
+        # health first: whoever waits on ``connected`` finds it recorded
         self._health(Health.OK, f"{info.family} module at {info.baud} baud, {len(self.db.slots(self.module_id))} templates")
+        self.connected.set()
 
     def _disconnect(self) -> None:
         self.connected.clear()
