@@ -15,6 +15,7 @@ it would have taken on the wire, so round trips over the pty are those of a real
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ class Glass:
         return self.finger is None and not self.smudge
 
 
-class ModuleSimulator:
+class ModuleSimulator(abc.ABC):
     """A simulated module on a pty. Start with ``start()`` or ``with``; ``port`` is what to open."""
 
     family = ""
@@ -131,8 +132,9 @@ class ModuleSimulator:
                 except Exception:
                     log.exception("%s simulator failed on a command", self.family)
 
+    @abc.abstractmethod
     def handle(self, data: bytes) -> None:
-        raise NotImplementedError
+        """Answer one command frame as the module family does."""
 
     def power_on(self) -> None:
         """What the module does when power comes (start, replug, unstall)."""
@@ -278,7 +280,7 @@ class ModuleSimulator:
         """Non-volatile settings a family keeps beside its library (baud, password …)."""
         return {}
 
-    def apply_settings(self, settings: dict[str, Any]) -> None:
+    def apply_settings(self, settings: dict[str, Any]) -> None:  # noqa: B027 - optional hook: families without settings keep none
         """Restore what :meth:`settings` saved."""
 
     def _load_library(self) -> None:

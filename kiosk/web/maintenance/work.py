@@ -48,32 +48,6 @@ MAX_CHECK_BYTES = 64 * 1024 * 1024
 FINGER_CAPTURES_MAX = 4  # placings plus lifts a module family asks for, each within fingerprint.enrol_timeout_s
 
 
-class EmployeeOut(BaseModel):
-    id: str
-    name: str
-    unit_code: str
-    active: bool
-    source: str
-    faces: int
-    cards: int
-    fingers: int
-
-
-class PunchOut(BaseModel):
-    seq: int
-    id: str
-    employee_id: str
-    name: str | None
-    local_time: str
-    zone: str
-    method: str
-    kind: str
-    status: str
-    minutes: int
-    clock_state: str
-    event_id: str | None
-
-
 class FingerProgressOut(BaseModel):
     found: bool
     id: int | None = None
@@ -126,14 +100,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
     def employees_page(request: Request, q: str = "", session: Session = ADMIN_ONLY) -> Response:
         return render(request, "employees.html", rows=records.employees(ctx.db.get(), q[:80]), q=q[:80], error=None)
 
-    @app.get("/api/employees", response_model=list[EmployeeOut], tags=["employees"])
+    @app.get("/api/employees", response_model=list[records.EmployeeRow], tags=["employees"])
     def employees_api(
         q: Annotated[str, Query(max_length=80)] = "",
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         session: Session = ADMIN_ONLY,
-    ) -> list[EmployeeOut]:
+    ) -> list[records.EmployeeRow]:
         """Employees with how many faces, cards and fingers each has enrolled."""
-        return [EmployeeOut(**asdict(r)) for r in records.employees(ctx.db.get(), q, limit)]
+        return records.employees(ctx.db.get(), q, limit)
 
     @app.post("/employees", include_in_schema=False)
     def add_employee(
@@ -337,9 +311,8 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     # -- punches (Admin PD) ------------------------------------------------------------------------
 
-    def punch_rows(start: date | None, end: date | None, employee: str, limit: int) -> list[PunchOut]:
-        rows = records.search_punches(ctx.db.get(), ctx.zone, start=start, end=end, employee=employee, limit=limit)
-        return [PunchOut(**asdict(r)) for r in rows]
+    def punch_rows(start: date | None, end: date | None, employee: str, limit: int) -> list[records.PunchRow]:
+        return records.search_punches(ctx.db.get(), ctx.zone, start=start, end=end, employee=employee, limit=limit)
 
     @app.get("/punches", include_in_schema=False)
     def punches_page(
@@ -352,14 +325,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         rows = punch_rows(start, end, employee, 500)
         return render(request, "punches.html", rows=rows, start=start or "", end=end or "", employee=employee)
 
-    @app.get("/api/punches", response_model=list[PunchOut], tags=["punches"])
+    @app.get("/api/punches", response_model=list[records.PunchRow], tags=["punches"])
     def punches_api(
         start: date | None = None,
         end: date | None = None,
         employee: Annotated[str, Query(max_length=80)] = "",
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         session: Session = ADMIN_ONLY,
-    ) -> list[PunchOut]:
+    ) -> list[records.PunchRow]:
         """Punches by local date range (inclusive) and employee id or name, newest first."""
         return punch_rows(start, end, employee, limit)
 
