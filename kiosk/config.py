@@ -131,7 +131,23 @@ class FaceConfig(Section):
     max_brightness: float = Field(215.0, ge=0, le=255, description="Largest mean brightness of the face crop.")
     max_yaw_deg: float = Field(25.0, ge=5, le=60, description="Largest head turn accepted for identification.")
     max_pitch_deg: float = Field(25.0, ge=5, le=60, description="Largest head nod (up or down) accepted for identification.")
+    frontal_yaw_deg: float = Field(
+        15.0,
+        ge=0,
+        le=60,
+        description="A face turned more than this (within max_yaw_deg) may be recognised, but matching nobody it is "
+        "asked to face the camera instead of being judged unknown.",
+    )
     enrol_samples: int = Field(3, ge=1, le=20, description="Quality-checked samples taken in a live camera enrolment.")
+
+    @model_validator(mode="after")
+    def _frontal_within_gate(self) -> FaceConfig:
+        if self.frontal_yaw_deg > self.max_yaw_deg:
+            raise ValueError(
+                f"frontal_yaw_deg ({self.frontal_yaw_deg:g}) is larger than max_yaw_deg ({self.max_yaw_deg:g}); "
+                "expected at most max_yaw_deg"
+            )
+        return self
 
 
 class LivenessConfig(Section):

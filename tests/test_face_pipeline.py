@@ -234,3 +234,17 @@ def test_an_unknown_approach_is_probed_again_and_can_still_punch(
     later = kiosk.show(obama_scene, 12)
     assert [d.outcome for d in later] == [Outcome.ACCEPTED] and later[0].employee_id == "obama"
     assert kiosk.pipeline.tracker.started == 1
+
+
+def test_a_turned_face_that_matches_nobody_is_asked_to_face_the_camera(
+    store: PunchStore, clock: FakeClock, pipeline_detector: FaceDetector, gallery: Gallery, obama_scene: np.ndarray
+) -> None:
+    # frontal_yaw_deg = 0: the portrait (a few degrees off straight) counts as turned. Someone
+    # walking in turned is not told "Wajah tidak dikenali" before they have faced the camera.
+    kiosk = make(store, clock, pipeline_detector, gallery.without("obama"), ScriptedLiveness(), frontal_yaw_deg=0.0)
+    assert kiosk.show(obama_scene, 8) == []
+    assert kiosk.results[-1].prompt == "Hadap lurus ke kamera"
+    assert kiosk.pipeline.encodings >= 2 and store.count() == 0
+    kiosk.pipeline.set_gallery(gallery)  # a turned face that matches still counts
+    later = kiosk.show(obama_scene, 4)
+    assert [d.outcome for d in later] == [Outcome.ACCEPTED] and later[0].employee_id == "obama"

@@ -313,7 +313,13 @@ class FacePipeline:
             self.encodings += 1
             with self._stage("matching", timings):
                 match = self.gallery.identify(encoding, threshold=self.config.threshold, margin=self.config.margin)
-            track.voter.add(match)
+            if match.accepted or abs(quality.metrics.get("yaw_deg", 0.0)) <= self.config.frontal_yaw_deg:
+                track.voter.add(match)
+            else:
+                # A turned face that matches nobody may be an employee not yet facing the camera:
+                # no vote either way (it breaks any run of matches) and no "unknown" verdict.
+                track.voter.history.clear()
+                prompt = Prompt.FACE_FORWARD.value
 
         if track.voter.agreed_unknown:
             last = track.voter.history[-1]

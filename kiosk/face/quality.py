@@ -1,7 +1,7 @@
 """Quality gates on a detected face, each with the prompt the kiosk screen shows.
 
 The gates, in the order an employee can act on them: size (eye distance), exposure, head pose
-(yaw and pitch estimated from the 68 landmarks with a generic 3-D face and ``solvePnP``), and
+(yaw and pitch fitted to the rigid landmarks of a generic 3-D face with ``solvePnP``), and
 sharpness. A face that fails a gate is neither encoded nor used for liveness, except that a
 head turned for a liveness challenge still feeds liveness (``for_liveness``). The scene-level
 gate ("Satu orang saja") is the pipeline's, which sees every face in the frame.
@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from kiosk.config import FaceConfig
 from kiosk.face.detect import Landmarks
+from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import Box
 
 
@@ -35,23 +36,20 @@ class Prompt(enum.StrEnum):
     LOOK_AT_CAMERA = "Lihat ke kamera"
 
 
-#: A generic face in millimetres (x right, y up, z toward the camera), for solvePnP.
-_MODEL_POINTS = np.array(
-    [
-        (0.0, 0.0, 0.0),  # nose tip (landmark 30)
-        (0.0, -330.0, -65.0),  # chin (8)
-        (-225.0, 170.0, -135.0),  # outer corner of the image-left eye (36)
-        (225.0, 170.0, -135.0),  # outer corner of the image-right eye (45)
-        (-150.0, -150.0, -125.0),  # image-left mouth corner (48)
-        (150.0, -150.0, -125.0),  # image-right mouth corner (54)
-    ],
-    dtype=np.float64,
-)
+#: The landmarks that do not move with expression: the nose (bridge and base) and the four eye
+#: corners. The chin and the mouth corners move when someone talks, sings or smiles, and a pose
+#: fitted to them reads an open mouth as a turned or nodding head.
+RIGID_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
 
+#: :data:`kiosk.liveness.landmarks.GENERIC_FACE` in OpenCV camera axes (x right, y down, z away
+#: from the camera), in eye distances.
+_MODEL_POINTS = np.column_stack(
+    [lm.GENERIC_FACE[RIGID_POINTS, 0], lm.GENERIC_FACE[RIGID_POINTS, 1], -lm.GENERIC_FACE[RIGID_POINTS, 2]]
+).astype(np.float64)
 
-#: The generic model reads frontal faces as looking up by about this much (mean over the frontal
-#: photos of the test data: 2.5°–13.5°); subtracted so 0 means level.
-PITCH_BIAS_DEG = 8.0
+#: The generic face reads frontal faces as looking down by about this much (median over the
+#: frontal photos of the shared test data); added back so 0 means level.
+PITCH_BIAS_DEG = -11.0
 
 
 @dataclass(frozen=True)
@@ -79,44 +77,37 @@ def eye_distance(landmarks: Landmarks) -> float:
 def head_pose(landmarks: Landmarks, frame_width: int, frame_height: int) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees; 0, 0, 0 is a face looking straight at the camera.
 
-    Yaw is positive when the face turns toward the image's right. A generic face model and a
-    pinhole camera with focal length = frame width: good to a few degrees, which is what a gate
+    Yaw is positive when the face turns toward the image's right, pitch when it looks up. The
+    rigid landmarks are fitted to the generic face with ``solvePnP`` (a pinhole camera with focal
+    length = frame width), starting from a frontal face at the distance its eye spacing gives, so
+    the fit cannot settle on the mirrored solution; good to a few degrees, which is what a gate
     needs.
     """
-    image_points = np.array(
-        [
-            landmarks["nose_bridge"][3],
-            landmarks["chin"][8],
-            landmarks["left_eye"][0],
-            landmarks["right_eye"][3],
-            landmarks["top_lip"][0],
-            landmarks["top_lip"][6],
-        ],
-        dtype=np.float64,
-    )
-    image_points[:, 1] = frame_height - image_points[:, 1]  # y up, as the model
+    points = lm.as_array(landmarks)
+    image_points = points[list(RIGID_POINTS)]
+    left, right = lm.eye_centres(points)
+    eyes = float(np.linalg.norm(right - left))
+    if eyes < 1.0:
+        return 90.0, 90.0, 0.0
     focal = float(frame_width)
     camera = np.array([[focal, 0, frame_width / 2], [0, focal, frame_height / 2], [0, 0, 1]], dtype=np.float64)
-    ok, rvec, _tvec = cv2.solvePnP(_MODEL_POINTS, image_points, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
+    middle = (left + right) / 2
+    depth = focal / eyes  # the model is one eye distance wide between the eye centres
+    guess_t = np.array(
+        [[(middle[0] - frame_width / 2) * depth / focal], [(middle[1] - frame_height / 2) * depth / focal], [depth]]
+    )
+    ok, rvec, _tvec = cv2.solvePnP(
+        _MODEL_POINTS, image_points, camera, None, np.zeros((3, 1)), guess_t, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE
+    )
     if not ok:
         return 90.0, 90.0, 0.0
     rotation, _ = cv2.Rodrigues(rvec)
-    # The model faces +z and the camera looks down -z in this y-up frame: angles of the face
-    # relative to facing the camera.
-    sy = math.hypot(rotation[0, 0], rotation[1, 0])
-    pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
-    yaw = math.degrees(math.atan2(-rotation[2, 0], sy))
-    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
-    return yaw, _wrap(pitch) - PITCH_BIAS_DEG, _wrap(roll)
-
-
-def _wrap(angle: float) -> float:
-    """An angle folded into (-90, 90]: solvePnP may return the face model mirrored through z."""
-    while angle > 90:
-        angle -= 180
-    while angle <= -90:
-        angle += 180
-    return angle
+    facing = rotation @ np.array([0.0, 0.0, -1.0])  # where the face looks, in camera axes
+    across = rotation @ np.array([1.0, 0.0, 0.0])  # the line through the eyes
+    yaw = math.degrees(math.atan2(facing[0], -facing[2]))
+    pitch = math.degrees(math.atan2(-facing[1], math.hypot(facing[0], facing[2])))
+    roll = math.degrees(math.atan2(across[1], across[0]))
+    return yaw, pitch - PITCH_BIAS_DEG, roll
 
 
 def face_crop(gray: npt.NDArray[np.uint8], box: Box) -> npt.NDArray[np.uint8]:

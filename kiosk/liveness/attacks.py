@@ -308,40 +308,6 @@ def plane_motion(
 
 # --- landmark tracks ----------------------------------------------------------------------------
 
-#: A generic face in :func:`kiosk.liveness.landmarks.as_array` order: x, y in eye distances from
-#: the point between the eyes (the mean of six frontal faces in the shared test photos), z (towards
-#: the camera) from anthropometric depths: nose tip 0.4 in front of the inner eye corners, outer eye
-#: corners 0.2 behind them, mouth corners behind the lips, the jaw curving back to 0.65 at the ears.
-_FRONTAL_XY = [
-    (-1.197, 0.049), (-1.19, 0.356), (-1.167, 0.667), (-1.124, 0.97), (-1.021, 1.257), (-0.84, 1.507), (-0.612, 1.721),
-    (-0.346, 1.888), (-0.045, 1.931), (0.245, 1.877), (0.475, 1.705), (0.685, 1.488), (0.843, 1.245), (0.935, 0.969),
-    (0.984, 0.679), (1.019, 0.394), (1.034, 0.111), (-0.925, -0.131), (-0.783, -0.293), (-0.575, -0.354), (-0.348, -0.339),
-    (-0.139, -0.263), (0.185, -0.254), (0.394, -0.316), (0.602, -0.317), (0.798, -0.241), (0.899, -0.073), (0.016, -0.046),
-    (0.017, 0.148), (0.019, 0.344), (0.017, 0.547), (-0.265, 0.664), (-0.14, 0.704), (-0.006, 0.747), (0.12, 0.712),
-    (0.238, 0.681), (-0.682, -0.012), (-0.56, -0.081), (-0.419, -0.079), (-0.294, 0.008), (-0.425, 0.024), (-0.564, 0.026),
-    (0.292, 0.033), (0.428, -0.048), (0.561, -0.04), (0.672, 0.04), (0.563, 0.07), (0.427, 0.059), (-0.536, 1.036),
-    (-0.348, 0.975), (-0.16, 0.955), (-0.023, 0.985), (0.115, 0.962), (0.287, 0.993), (0.456, 1.054), (0.391, 1.062),
-    (0.113, 1.043), (-0.025, 1.054), (-0.163, 1.035), (-0.472, 1.046), (0.456, 1.054), (0.293, 1.221), (0.121, 1.293),
-    (-0.026, 1.308), (-0.172, 1.289), (-0.359, 1.21), (-0.536, 1.036), (-0.472, 1.046), (-0.163, 1.143), (-0.025, 1.165),
-    (0.117, 1.152), (0.391, 1.062),
-]  # fmt: skip
-
-
-def _depths() -> npt.NDArray[np.float64]:
-    z: list[float] = []
-    z += [-0.05 - 0.6 * (abs(i - 8) / 8) ** 1.5 for i in range(17)]  # jaw
-    z += [-0.15, -0.07, 0.0, 0.04, 0.05]  # image-left brow, outer to inner
-    z += [0.05, 0.04, 0.0, -0.07, -0.15]  # image-right brow, inner to outer
-    z += [0.1, 0.2, 0.3, 0.4]  # nose bridge down to the tip
-    z += [0.12, 0.22, 0.28, 0.22, 0.12]  # base of the nose
-    z += [-0.2, -0.08, -0.04, 0.0, -0.04, -0.08]  # image-left eye, outer corner first
-    z += [0.0, -0.04, -0.08, -0.2, -0.08, -0.04]  # image-right eye, inner corner first
-    z += [-0.05, 0.05, 0.12, 0.15, 0.12, 0.05, -0.05, 0.02, 0.1, 0.12, 0.1, 0.02]  # top lip
-    z += [-0.05, 0.03, 0.08, 0.1, 0.08, 0.03, -0.05, 0.02, 0.08, 0.1, 0.08, 0.02]  # bottom lip
-    return np.asarray(z)
-
-
-FACE_MODEL: npt.NDArray[np.float64] = np.column_stack([np.asarray(_FRONTAL_XY), _depths()])
 #: The head turns about the neck, about 1.3 eye distances behind the eyes.
 PIVOT = np.array([0.0, 0.5, -1.3])
 
@@ -379,7 +345,7 @@ def head_track(
     if prompt == "blink":
         yaws = sway
         pitches = [math.radians(rng.uniform(-2, 2)) for _ in range(frames)]
-        track = _track(FACE_MODEL, rng, yaws, pitches, pivot=PIVOT, iod_px=iod_px, noise_px=noise_px)
+        track = _track(lm.GENERIC_FACE, rng, yaws, pitches, pivot=PIVOT, iod_px=iod_px, noise_px=noise_px)
         closed_at = rng.randint(3, frames - 4)
         for index in (closed_at, closed_at + 1):
             track[index] = _close_eyes(track[index], 0.15)
@@ -389,7 +355,7 @@ def head_track(
     target = sign * math.radians(rng.uniform(15, 35))
     yaws = [target * min(1.0, i / (frames * 0.6)) + sway[i] for i in range(frames)]
     pitches = [math.radians(rng.uniform(-3, 3)) for _ in range(frames)]
-    return _track(FACE_MODEL, rng, yaws, pitches, pivot=PIVOT, iod_px=iod_px, noise_px=noise_px)
+    return _track(lm.GENERIC_FACE, rng, yaws, pitches, pivot=PIVOT, iod_px=iod_px, noise_px=noise_px)
 
 
 def plane_track(
@@ -404,7 +370,7 @@ def plane_track(
 ) -> list[lm.Points]:
     """The same face printed on a sheet (flat or bent with ``radius`` eye distances), turned up to
     20–50° towards ``direction`` and tilted: what the landmarks of a moved photo do."""
-    flat = np.column_stack([np.asarray(_FRONTAL_XY), np.zeros(len(_FRONTAL_XY))])
+    flat = np.column_stack([lm.GENERIC_FACE[:, :2], np.zeros(len(lm.GENERIC_FACE))])
     sheet = _sheet_points(flat[:, :2], bend, radius)
     target = direction * math.radians(rng.uniform(20, 50))
     pitch = math.radians(rng.uniform(-25, 25))
