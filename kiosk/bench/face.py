@@ -8,7 +8,8 @@ liveness through the injected engine.
 
 Decision latency is replayed in *virtual real time*: the video plays at its own frame rate, and
 each system always gets the newest frame available when it finishes the previous one (what a
-camera with a newest-frame capture thread gives it). The clock starts before the face is in
+camera with a newest-frame capture thread gives it), and a system done before the next frame
+waits for it (as ``Camera.read(after_seq=…)``: no frame is processed twice). The clock starts before the face is in
 view; latency is from the capture of the first frame in which the baseline's detector sees the
 face to the commit of the punch. The video's people are not enrolled anywhere: the bench enrols
 the person of the clip from two frames of the clip itself (the two largest views of his face).
@@ -258,12 +259,15 @@ def _latency_ours(  # noqa: PLR0917 - the replay's inputs, named
     clock = FakeClock()
     store = _store(root, f"ours-{trial}", clock)
     pipeline = FacePipeline(face_cfg, store=store, gallery=gallery, liveness=liveness, clock=clock, detector=detector)
-    v, seq = 0.0, 0
+    v, seq, last = 0.0, 0, -1
     while True:
         index = start + int(v * fps)
+        if index <= last:  # as the camera's read(after_seq=…): wait for the next frame
+            index = last + 1
+            v = (index - start) / fps
         if index >= len(frames):
             return float("inf")
-        seq += 1
+        seq, last = seq + 1, index
         captured = (index - start) / fps
         t0 = time.perf_counter()
         result = pipeline.process(Frame(frames[index], int(captured * 1e9) + 1, seq))
@@ -284,11 +288,15 @@ def _latency_baseline(  # noqa: PLR0917 - the replay's inputs, named
     trial: int,
 ) -> float:
     store = _store(root, f"base-{trial}", FakeClock())
-    v = 0.0
+    v, last = 0.0, -1
     while True:
         index = start + int(v * fps)
+        if index <= last:
+            index = last + 1
+            v = (index - start) / fps
         if index >= len(frames):
             return float("inf")
+        last = index
         captured = (index - start) / fps
         t0 = time.perf_counter()
         rgb = to_rgb(frames[index])
