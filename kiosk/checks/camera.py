@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from kiosk.doctor import Finding, Status, check
-from kiosk.errors import PresensiError
+from kiosk.errors import ConfigError, PresensiError
 from kiosk.runtime import Runtime
 
 
@@ -25,6 +25,20 @@ def camera_driver(rt: Runtime) -> list[Finding]:
             )
         ]
     return [Finding("camera", Status.OK, "picamera2 available")]
+
+
+@check
+def face_encoder(rt: Runtime) -> list[Finding]:
+    """The face encodings run dlib's network through numpy (kiosk.face.encoder), not dlib's slower code."""
+    if not rt.config.face.enabled or importlib.util.find_spec("face_recognition_models") is None:
+        return []  # face_gallery reports both
+    from kiosk.face.encoder import ResnetEncoder, model_path
+
+    try:
+        encoder = ResnetEncoder(model_path())
+    except ConfigError as exc:
+        return [Finding("face encoder", Status.WARN, f"{exc}; encodings use dlib's own code, several times slower")]
+    return [Finding("face encoder", Status.OK, f"dlib's face network through numpy ({encoder!r})")]
 
 
 @check
