@@ -108,6 +108,7 @@ def test_roster_removal_erases_every_template_on_the_unit_and_the_module(tmp_pat
         "faces": 2,
         "fingers": 2,
         "cards": 1,
+        "evidence": 0,
     }
     text = rows[0]["detail"]
     for data in [*gone_raw, face.tobytes(), *sealed]:

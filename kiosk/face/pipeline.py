@@ -33,7 +33,7 @@ from kiosk.face.detect import FaceDetector, to_rgb
 from kiosk.face.identify import Gallery, Match
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.face.track import Track, Tracker
-from kiosk.liveness.base import FaceSample, LivenessEngine, LivenessResult, Verdict
+from kiosk.liveness.base import Box, FaceSample, LivenessEngine, LivenessResult, Verdict
 from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ CARD_FIRST_TEXT = "Tempelkan kartu, lalu lihat ke kamera"
 #: (employee id, instant) → the schedule's verdict on a punch: a (kind, status, minutes) tuple,
 #: a classification, or an event admission that may refuse (see kiosk.admission).
 Classifier = Callable[[str, datetime], Any]
+
+#: (punch, frame BGR, face box) → whether a photo was kept; called after a face punch committed.
+EvidenceHook = Callable[[Punch, np.ndarray, Box], bool]
 
 #: After "Wajah tidak dikenali", how long before the same approach is probed again.
 UNKNOWN_RETRY_S = 1.0
@@ -158,9 +161,11 @@ class FacePipeline:
         detector: FaceDetector | None = None,
         classify: Classifier = unscheduled,
         card_first: Callable[[str], bool] = lambda _employee_id: False,
+        evidence: EvidenceHook | None = None,
     ) -> None:
         """``card_first(employee_id)``: that employee's policy is card then face (1:1), so their
-        face alone does not punch; the screen asks for the card first."""
+        face alone does not punch; the screen asks for the card first. ``evidence(punch, frame,
+        box)`` is called after each face punch is committed (``kiosk.privacy.evidence``)."""
         self.config = config
         self.store = store
         self.gallery = gallery
@@ -169,6 +174,7 @@ class FacePipeline:
         self.detector = detector or FaceDetector(scale=config.detect_scale, upsample=config.upsample)
         self.classify = classify
         self.card_first = card_first
+        self.evidence = evidence
         self.tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
         self.stats = StageStats()
         self.frames = 0
@@ -336,11 +342,11 @@ class FacePipeline:
         if agreed is not None:
             if isinstance(self.liveness, SkipLiveness):
                 with self._stage("commit", timings):
-                    decision = self._commit(track, t, agreed, "skipped", {})
+                    decision = self._commit(track, frame, agreed, "skipped", {})
                 return [decision], None, quality
             if result is not None and result.verdict is Verdict.LIVE:
                 with self._stage("commit", timings):
-                    decision = self._commit(track, t, agreed, Verdict.LIVE.value, result.scores)
+                    decision = self._commit(track, frame, agreed, Verdict.LIVE.value, result.scores)
                 return [decision], None, quality
             if result is not None and result.prompt:
                 prompt = result.prompt
@@ -403,8 +409,9 @@ class FacePipeline:
         )
         return decision
 
-    def _commit(self, track: Track, t: int, match: Match, verdict: str, scores: Mapping[str, float]) -> Decision:
+    def _commit(self, track: Track, frame: Frame, match: Match, verdict: str, scores: Mapping[str, float]) -> Decision:
         assert match.employee_id is not None
+        t = frame.t_mono_ns
         employee = match.employee_id
         name = match.name or employee
         zone = self.store.zone
@@ -436,6 +443,8 @@ class FacePipeline:
         except PresensiError as exc:
             log.error("punch for track %d not recorded: %s", track.id, exc)
             return self._decide(track, t, Outcome.REFUSED, "store_error", exc.screen_text, match=match)
+        if self.evidence is not None:
+            self.evidence(punch, frame.image, track.box)
         at = local_time(punch.at, zone).strftime("%H:%M")
         decision = Decision(
             outcome=Outcome.ACCEPTED,

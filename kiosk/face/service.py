@@ -35,6 +35,7 @@ from kiosk.face.pipeline import Classifier, Decision, FacePipeline, FrameResult,
 from kiosk.face.task import CameraTask
 from kiosk.face.verify import FaceCheck
 from kiosk.liveness.base import LivenessEngine
+from kiosk.privacy.evidence import EvidenceKeeper
 from kiosk.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class FaceService:
             detector=detector,
             classify=classify,
             card_first=card_first_rule(store.conn, CardPolicy(config.cards.policy)),
+            evidence=EvidenceKeeper(store.conn, clock) if config.privacy.evidence_photos else None,
         )
         self._decision_callbacks: list[DecisionCallback] = []
         self._frame_callbacks: list[Callable[[Frame, FrameResult], None]] = []

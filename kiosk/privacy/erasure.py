@@ -1,5 +1,5 @@
 """Erasure: an employee removed from the roster (or erased on the maintenance page) loses every
-biometric template and card on the unit at once, whatever their source (enrolled here or sent by
+biometric template, card and evidence photo on the unit at once, whatever their source (enrolled here or sent by
 the server). Their fingerprint module slots go with the templates (``finger_slots`` cascades);
 the fingerprint bridge sees the roster change and deletes the orphaned slots from every module
 at its next reconciliation (in a second or two while it runs). Punches stay: they are attendance
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk import audit
+from kiosk.privacy import evidence
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import format_instant
 
@@ -27,10 +28,11 @@ class Erased:
     face_templates: int
     finger_templates: int
     cards: int
+    evidence_photos: int = 0
 
     @property
     def anything(self) -> bool:
-        return bool(self.face_templates or self.finger_templates or self.cards)
+        return bool(self.face_templates or self.finger_templates or self.cards or self.evidence_photos)
 
 
 def erase_rows(conn: sqlite3.Connection, employee_id: str, *, now: datetime) -> Erased:
@@ -40,8 +42,9 @@ def erase_rows(conn: sqlite3.Connection, employee_id: str, *, now: datetime) -> 
     faces = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee_id,)).rowcount
     fingers = conn.execute("DELETE FROM finger_templates WHERE employee_id = ?", (employee_id,)).rowcount
     cards = conn.execute("DELETE FROM cards WHERE employee_id = ?", (employee_id,)).rowcount
+    photos = evidence.erase_for(conn, employee_id)
     conn.execute("UPDATE employees SET active = 0, updated_at = ? WHERE id = ?", (format_instant(now), employee_id))
-    return Erased(employee_id, faces, fingers, cards)
+    return Erased(employee_id, faces, fingers, cards, photos)
 
 
 def record_erasure(conn: sqlite3.Connection, erased: Erased, *, now: datetime, actor: str, reason: str) -> None:
@@ -56,13 +59,15 @@ def record_erasure(conn: sqlite3.Connection, erased: Erased, *, now: datetime, a
         faces=erased.face_templates,
         fingers=erased.finger_templates,
         cards=erased.cards,
+        evidence=erased.evidence_photos,
     )
     log.info(
-        "erased employee %s: %d face, %d finger templates, %d cards",
+        "erased employee %s: %d face, %d finger templates, %d cards, %d evidence photos",
         erased.employee_id,
         erased.face_templates,
         erased.finger_templates,
         erased.cards,
+        erased.evidence_photos,
     )
 
 

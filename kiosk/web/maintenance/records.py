@@ -144,6 +144,7 @@ class PunchRow:
     minutes: int
     clock_state: str
     event_id: str | None
+    photo: bool = False  # an evidence photo is kept with it (GET /punches/<id>/photo)
 
 
 def search_punches(
@@ -169,7 +170,8 @@ def search_punches(
         params += [employee.strip(), f"%{employee.strip()}%"]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(
-        f"""SELECT p.*, e.name FROM punches p LEFT JOIN employees e ON e.id = p.employee_id
+        f"""SELECT p.*, e.name, EXISTS (SELECT 1 FROM evidence_photos v WHERE v.punch_id = p.id) AS photo
+            FROM punches p LEFT JOIN employees e ON e.id = p.employee_id
             {where} ORDER BY p.seq DESC LIMIT ?""",  # noqa: S608 - fixed clauses, values bound
         (*params, limit),
     ).fetchall()
@@ -190,6 +192,7 @@ def search_punches(
                 r["minutes"],
                 r["clock_state"],
                 r["event_id"],
+                bool(r["photo"]),
             )
         )
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from kiosk import audit
 from kiosk.config import parse_config
 from kiosk.errors import ConfigError, PresensiError
+from kiosk.privacy import evidence
 from kiosk.privacy.erasure import erase_employee
 from kiosk.web.auth import Session
 from kiosk.web.maintenance import fingers, records
@@ -205,7 +207,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             employee_id,
             message=(
                 f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
-                f"{erased.cards} kartu; pegawai dinonaktifkan."
+                f"{erased.cards} kartu, {erased.evidence_photos} foto bukti; pegawai dinonaktifkan."
             ),
         )
 
@@ -335,6 +337,18 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
     ) -> list[records.PunchRow]:
         """Punches by local date range (inclusive) and employee id or name, newest first."""
         return punch_rows(start, end, employee, limit)
+
+    @app.get("/punches/{punch_id}/photo", include_in_schema=False)
+    def punch_photo(punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY) -> Response:
+        """The evidence photo kept with a face punch (privacy.evidence_photos); every view is audited."""
+        try:
+            photo = evidence.photo_of(ctx.db.get(), punch_id)
+        except PresensiError as exc:
+            return Response(f"Foto tidak dapat dibuka / cannot be opened: {exc}", status_code=409, media_type="text/plain")
+        if photo is None:
+            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+        note(session, "evidence.view", punch=punch_id)
+        return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     # -- export (Admin PD) -------------------------------------------------------------------------
 

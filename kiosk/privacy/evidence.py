@@ -1,0 +1,110 @@
+"""Evidence photos (``privacy.evidence_photos``, off by default): a small picture of the face with
+each face punch, for a dispute ("that was not me").
+
+The photo is a JPEG of the face and a margin around it, at most :data:`MAX_SIDE` pixels a side
+— enough for a person to recognise, too small to enrol from a photo. It is sealed with the
+unit's template key (AES-GCM, bound to the punch id, so it cannot be moved to another punch) and
+stored in ``evidence_photos``; a unit without a key stores none (a photo is never kept in the
+clear). The punch is committed first: keeping the photo can fail (full disk, no key) without
+losing or delaying the punch. Retention (:mod:`kiosk.privacy.retention`) deletes each photo
+``privacy.evidence_days`` after its punch was acknowledged; erasing an employee deletes theirs.
+Admin PD sees a photo on the maintenance page's punch list; each view is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kiosk.clock import Clock
+from kiosk.errors import PresensiError, StorageError
+from kiosk.liveness.base import Box
+from kiosk.privacy.seal import SCHEME
+from kiosk.privacy.vault import unit_sealer
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import Punch, format_instant
+
+log = logging.getLogger(__name__)
+
+#: Largest side of a kept photo, in pixels.
+MAX_SIDE = 160
+#: Margin kept around the face box, as a fraction of its size.
+MARGIN = 0.3
+JPEG_QUALITY = 80
+
+
+def context(punch_id: str) -> str:
+    """What a sealed photo is bound to (the AEAD's associated data)."""
+    return f"evidence_photos:{punch_id}"
+
+
+def face_jpeg(frame_bgr: npt.NDArray[np.uint8], box: Box) -> bytes:
+    """The face in ``box`` with a margin, scaled down to at most :data:`MAX_SIDE` a side, as JPEG."""
+    height, width = frame_bgr.shape[:2]
+    top, right, bottom, left = box
+    pad_x, pad_y = int((right - left) * MARGIN), int((bottom - top) * MARGIN)
+    crop = frame_bgr[max(0, top - pad_y) : min(height, bottom + pad_y), max(0, left - pad_x) : min(width, right + pad_x)]
+    if crop.size == 0:
+        raise ValueError(f"the face box {box} lies outside the frame")
+    scale = min(1.0, MAX_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError("the face could not be encoded as JPEG")
+    return encoded.tobytes()
+
+
+class EvidenceKeeper:
+    """Keeps the photo of each accepted face punch; the pipeline calls it after the commit, on
+    the pipeline's thread and connection."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.kept = 0
+
+    def __repr__(self) -> str:
+        return f"EvidenceKeeper(kept={self.kept})"
+
+    def __call__(self, punch: Punch, frame_bgr: npt.NDArray[np.uint8], box: Box) -> bool:
+        """Seal and store the photo; False (logged, punch untouched) when it cannot be kept."""
+        try:
+            sealer = unit_sealer(self.conn)
+            if sealer is None:
+                log.warning("evidence photo of punch seq %d not kept: this database has no unit key", punch.seq)
+                return False
+            sealed = sealer.seal(face_jpeg(frame_bgr, box), context(punch.id))
+            with write_transaction(self.conn, "keeping an evidence photo"):
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO evidence_photos (punch_id, seq, photo, scheme, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (punch.id, punch.seq, sealed, SCHEME, format_instant(self.clock.now())),
+                )
+        except (PresensiError, ValueError, sqlite3.Error) as exc:
+            log.error("evidence photo of punch seq %d not kept (the punch is recorded): %s", punch.seq, exc)
+            return False
+        self.kept += 1
+        return True
+
+
+def photo_of(conn: sqlite3.Connection, punch_id: str) -> bytes | None:
+    """The JPEG kept with a punch, or None; TemplateKeyError when it cannot be opened here."""
+    row = conn.execute("SELECT photo, scheme FROM evidence_photos WHERE punch_id = ?", (punch_id,)).fetchone()
+    if row is None:
+        return None
+    sealer = unit_sealer(conn)
+    if sealer is None or row["scheme"] != SCHEME:
+        raise StorageError("the evidence photo cannot be opened: this database has no unit key")
+    return sealer.open(bytes(row["photo"]), context(punch_id))
+
+
+def erase_for(conn: sqlite3.Connection, employee_id: str) -> int:
+    """Delete the photos of an employee's punches, inside the caller's transaction."""
+    return conn.execute(
+        "DELETE FROM evidence_photos WHERE punch_id IN (SELECT id FROM punches WHERE employee_id = ?)", (employee_id,)
+    ).rowcount
