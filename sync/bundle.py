@@ -1,10 +1,15 @@
 """Flash-disk bundles: a signed zip of punches the server imports like an upload, and a CSV for people.
 
-A bundle ``presensi-<device>-<first>-<last>.zip`` holds exactly three members:
+A bundle ``presensi-<device>-<first>-<last>.zip`` holds three members, and a fourth when the
+unit has time corrections:
 
 - ``punches.jsonl``: one punch per line, in its wire form (every stored column), by sequence;
+- ``corrections.jsonl`` (when there are any): the signed time corrections (docs/time.md) of the
+  punches up to the bundle's last, one per line in their wire form, so a unit that never reaches
+  the network still delivers them; the server stores those of punches it holds;
 - ``manifest.json``: format, device id and public key, sequence range, count, SHA-256 of
-  ``punches.jsonl``, the hash of the last punch, the device's signed chain head, time of export;
+  ``punches.jsonl`` (and of ``corrections.jsonl`` with their count), the hash of the last punch,
+  the device's signed chain head, time of export;
 - ``manifest.sig``: hex Ed25519 signature by the device key over ``presensi-bundle-v1\\n`` + the
   manifest bytes.
 
@@ -23,7 +28,7 @@ import os
 import sqlite3
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +38,13 @@ from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.errors import StorageError, SyncError
 from kiosk.identity import DeviceIdentity, verify_signature
 from kiosk.store.punches import Punch, format_instant
-from sync.protocol import punch_from_wire, punch_to_wire
+from sync.protocol import correction_from_wire, punch_from_wire, punch_to_wire
 
 log = logging.getLogger(__name__)
 
 FORMAT = "presensi-bundle-v1"
 MEMBERS = ("manifest.json", "manifest.sig", "punches.jsonl")
+CORRECTIONS = "corrections.jsonl"
 #: What a bundle's members may hold once expanded (about 400,000 punches).
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
@@ -78,7 +84,14 @@ def export_bundle(
         return None
     head = dict(conn.execute("SELECT * FROM chain_head").fetchone())
     lines = b"".join(json.dumps(punch_to_wire(p), separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n" for p in punches)
-    manifest = {
+    corrections = b"".join(
+        json.dumps({**json.loads(r["body"]), "signature": r["signature"]}, separators=(",", ":"), sort_keys=True).encode("ascii")
+        + b"\n"
+        for r in conn.execute(
+            "SELECT body, signature FROM punch_corrections WHERE seq <= ? ORDER BY seq", (punches[-1].seq,)
+        ).fetchall()
+    )
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "device_id": identity.device_id,
         "public_key": identity.public_hex,
@@ -90,6 +103,9 @@ def export_bundle(
         "head": {k: head[k] for k in ("device_id", "base_seq", "base_hash", "seq", "hash", "signature")},
         "created_at": format_instant(clock.now()),
     }
+    if corrections:
+        manifest["corrections_sha256"] = hashlib.sha256(corrections).hexdigest()
+        manifest["corrections_count"] = corrections.count(b"\n")
     manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode("ascii")
     signature = identity.sign(_manifest_message(manifest_bytes))
     stem = f"presensi-{identity.device_id}-{punches[0].seq:07d}-{punches[-1].seq:07d}"
@@ -99,6 +115,8 @@ def export_bundle(
         zf.writestr("manifest.json", manifest_bytes)
         zf.writestr("manifest.sig", signature.encode("ascii"))
         zf.writestr("punches.jsonl", lines)
+        if corrections:
+            zf.writestr(CORRECTIONS, corrections)
     bundle_path = to_dir / f"{stem}.zip"
     csv_path = to_dir / f"{stem}.csv"
     _write_whole(bundle_path, buffer.getvalue())
@@ -161,6 +179,7 @@ class OpenedBundle:
     device_id: str
     manifest: dict[str, Any]
     punches: list[dict[str, Any]]
+    corrections: list[dict[str, Any]] = field(default_factory=list)  # wire form; each signed on its own
 
 
 def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) -> OpenedBundle:
@@ -173,14 +192,15 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         names = sorted(zf.namelist())
-        if names != sorted(MEMBERS):
-            raise BundleRejected(f"bundle must hold exactly {', '.join(MEMBERS)}")
-        expanded = sum(zf.getinfo(name).file_size for name in MEMBERS)
+        if names not in (sorted(MEMBERS), sorted((*MEMBERS, CORRECTIONS))):
+            raise BundleRejected(f"bundle must hold exactly {', '.join(MEMBERS)} (and {CORRECTIONS} when there are any)")
+        expanded = sum(zf.getinfo(name).file_size for name in names)
         if expanded > MAX_EXPANDED_BYTES:  # a small file that would expand into gigabytes
             raise BundleRejected(f"bundle expands to {expanded} bytes, more than {MAX_EXPANDED_BYTES}")
         manifest_bytes = zf.read("manifest.json")
         signature = zf.read("manifest.sig").decode("ascii").strip()
         lines = zf.read("punches.jsonl")
+        correction_lines = zf.read(CORRECTIONS) if CORRECTIONS in names else None
     except BundleRejected:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
@@ -215,7 +235,27 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
         or seqs != list(range(seqs[0], seqs[-1] + 1))
     ):
         raise BundleRejected("the punches do not match the range and count in the manifest", device_id)
-    return OpenedBundle(device_id, manifest, punches)
+    return OpenedBundle(device_id, manifest, punches, _corrections(correction_lines, manifest, device_id))
+
+
+def _corrections(lines: bytes | None, manifest: dict[str, Any], device_id: str) -> list[dict[str, Any]]:
+    """The corrections member, bound to the signed manifest by digest and count; each correction
+    is checked again (its own signature, the punch it corrects) when the server stores it."""
+    if lines is None:
+        if "corrections_sha256" in manifest:
+            raise BundleRejected(f"{CORRECTIONS} named in the signed manifest is missing", device_id)
+        return []
+    if hashlib.sha256(lines).hexdigest() != manifest.get("corrections_sha256"):
+        raise BundleRejected(f"{CORRECTIONS} does not match the digest in the signed manifest", device_id)
+    try:
+        corrections = [json.loads(line) for line in lines.splitlines() if line.strip()]
+        for item in corrections:
+            correction_from_wire(item)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise BundleRejected(f"a correction in the bundle is malformed: {exc}", device_id) from exc
+    if len(corrections) != manifest.get("corrections_count"):
+        raise BundleRejected("the corrections do not match the count in the manifest", device_id)
+    return corrections
 
 
 @dataclass(frozen=True)
@@ -237,6 +277,9 @@ _REJECTIONS = (
     ("unknown device key", "bundel ini dari alat lain, bukan dari alat ini"),
     ("manifest signature does not verify", "tanda tangan manifes tidak cocok — bundel telah diubah"),
     ("punches.jsonl does not match", "isi presensi telah diubah setelah ditandatangani"),
+    ("corrections.jsonl", "koreksi waktu di dalam bundel telah diubah atau hilang"),
+    ("a correction in the bundle", "ada koreksi waktu yang rusak di dalam bundel"),
+    ("the corrections do not match", "jumlah koreksi waktu tidak sesuai manifes"),
     ("a punch in the bundle is malformed", "ada presensi yang rusak di dalam bundel"),
     ("the punches do not match the range", "jumlah atau urutan presensi tidak sesuai manifes"),
     ("bundle is larger", "berkas terlalu besar untuk bundel presensi"),

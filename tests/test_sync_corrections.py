@@ -6,11 +6,13 @@ a tampered correction with its reason, and a repeat changes nothing."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,8 +36,10 @@ from kiosk.timekeeping import (
     undelivered_corrections,
 )
 from sync import protocol
+from sync.bundle import BundleRejected, check_bundle, export_bundle
 from sync.demo import ServerProcess
 from sync.provision import provision
+from sync.server.app import import_bundle_bytes
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.ledger import Ledger
 from sync.server.storage import Storage
@@ -329,3 +333,59 @@ def test_openapi_describes_the_corrections_upload(http: httpx.Client) -> None:
     assert {"punch_hash", "recorded_instant", "corrected_instant", "anchor", "signature"} <= set(
         spec["components"]["schemas"]["WireCorrection"]["properties"]
     )
+
+
+def test_a_flash_disk_bundle_carries_the_corrections(tmp_path: Path) -> None:
+    # A unit that never reaches the network: a technician sets its time, the bundle goes by
+    # flash disk, and the server shows the corrected instants all the same.
+    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
+    identity = DeviceIdentity.generate()
+    conn = open_database(tmp_path / "unit.db")
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    for i in range(3):
+        clock.advance(61.5)
+        store.record(PunchRequest(f"EMP{i}", "card"))
+    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
+    assert len(keeper.correct_punches()) == 3
+    exported = export_bundle(conn, identity, clock, tmp_path / "usb")
+    assert exported is not None
+    with zipfile.ZipFile(exported.bundle) as zf:
+        assert sorted(zf.namelist()) == ["corrections.jsonl", "manifest.json", "manifest.sig", "punches.jsonl"]
+        assert json.loads(zf.read("manifest.json"))["corrections_count"] == 3
+
+    storage = Storage(f"sqlite:///{tmp_path / 'server.db'}")
+    storage.create_schema()
+    ledger = Ledger(storage, FakeClock())
+    ledger.provision(ledger.issue_token("DISKOMINFO"), identity.public_hex)
+    data = exported.bundle.read_bytes()
+    assert import_bundle_bytes(ledger, data).accepted == 3
+    listed = sorted(ledger.recent_punches(identity.device_id), key=lambda r: r["seq"])
+    assert [r["corrected_instant"] for r in listed] == [
+        "2026-11-23T00:07:57.000Z",
+        "2026-11-23T00:08:58.500Z",
+        "2026-11-23T00:10:00.000Z",
+    ]
+    assert import_bundle_bytes(ledger, data).duplicates == 3  # a second import changes nothing
+    assert CorrectionLedger(ledger).count(identity.device_id) == 3
+    assert check_bundle(data, identity.public_hex).ok
+
+    # A changed correction no longer matches the signed manifest; a dropped one is missed.
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    for change, reason in [
+        (members["corrections.jsonl"].replace(b"00:10:00.000Z", b"00:11:00.000Z"), "corrections.jsonl does not match"),
+        (None, "corrections.jsonl named in the signed manifest is missing"),
+    ]:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for name, content in members.items():
+                if name != "corrections.jsonl":
+                    zf.writestr(name, content)
+                elif change is not None:
+                    zf.writestr(name, change)
+        with pytest.raises(BundleRejected, match=reason):
+            import_bundle_bytes(ledger, buffer.getvalue())
+        assert not check_bundle(buffer.getvalue(), identity.public_hex).ok
+    storage.close()
+    conn.close()

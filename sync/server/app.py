@@ -28,7 +28,7 @@ from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import BundleRejected, read_bundle
 from sync.server.config import ServerConfig
-from sync.server.corrections import CorrectionLedger
+from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -457,6 +457,25 @@ def import_bundle_bytes(ledger: Ledger, data: bytes) -> protocol.Ack:
 
     opened = read_bundle(data, key_for)
     try:
-        return ledger.ingest(opened.device_id, opened.punches, "bundle")
+        ack = ledger.ingest(opened.device_id, opened.punches, "bundle")
     except PunchRejected as exc:
         raise BundleRejected(exc.reason, opened.device_id) from exc
+    if opened.corrections:
+        _import_corrections(ledger, opened.device_id, opened.corrections)
+    return ack
+
+
+def _import_corrections(ledger: Ledger, device_id: str, corrections: list[dict[str, Any]]) -> None:
+    """Store a bundle's corrections of punches this server holds (those of punches it lacks
+    wait for the unit's next delivery). A refused set is recorded on the device page; the
+    bundle's punches, already stored, stay."""
+    held = ledger.held_seqs(device_id, [int(c["seq"]) for c in corrections])
+    mine = [c for c in corrections if int(c["seq"]) in held]
+    if not mine:
+        return
+    try:
+        result = CorrectionLedger(ledger).ingest(device_id, mine)
+    except CorrectionRejected as exc:
+        ledger.reject(device_id, "bundle", f"corrections not stored: {exc.reason}", "bundle")
+        return
+    log.info("bundle of %s: %d corrections stored, %d already held", device_id, result.accepted, result.duplicates)

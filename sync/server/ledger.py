@@ -336,6 +336,16 @@ class Ledger:
                 row = tx.one("SELECT count(*) AS n FROM punches WHERE device_id = ?", (device_id,))
         return int(row["n"]) if row else 0
 
+    def held_seqs(self, device_id: str, seqs: Sequence[int]) -> set[int]:
+        """Which of ``seqs`` this server stores for the device (in its chain, not waiting)."""
+        if not seqs:
+            return set()
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT seq FROM punches WHERE device_id = ? AND seq >= ? AND seq <= ?", (device_id, min(seqs), max(seqs))
+            )
+        return {int(r["seq"]) for r in rows} & set(seqs)
+
     def punch_seqs(self, device_id: str) -> list[int]:
         with self.storage.tx(write=False) as tx:
             return [int(r["seq"]) for r in tx.all("SELECT seq FROM punches WHERE device_id = ? ORDER BY seq", (device_id,))]
