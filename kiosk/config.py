@@ -142,11 +142,15 @@ class FaceConfig(Section):
 
     @model_validator(mode="after")
     def _frontal_within_gate(self) -> FaceConfig:
-        if self.frontal_yaw_deg > self.max_yaw_deg:
+        if self.frontal_yaw_deg <= self.max_yaw_deg:
+            return self
+        if "frontal_yaw_deg" in self.model_fields_set:
             raise ValueError(
                 f"frontal_yaw_deg ({self.frontal_yaw_deg:g}) is larger than max_yaw_deg ({self.max_yaw_deg:g}); "
                 "expected at most max_yaw_deg"
             )
+        # a configuration written before the setting existed, with a tighter gate: follow the gate
+        self.frontal_yaw_deg = self.max_yaw_deg
         return self
 
 

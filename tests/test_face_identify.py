@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from helpers.face_data import TEST_TRUTH, faces, train_gallery
@@ -11,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.config import FaceConfig
+from kiosk.face.detect import FaceDetector, to_rgb
 from kiosk.face.identify import Gallery, IdentityVoter, Match
+from kiosk.face.quality import head_pose
 
 CONFIG = FaceConfig()
 
@@ -74,6 +77,39 @@ def test_threshold_sits_between_measured_genuine_and_impostor_distances(faces_di
             impostor += [d for e, d in ranked.items() if e != truth]
     assert max(genuine) < CONFIG.threshold - 0.03
     assert min(impostor) > CONFIG.threshold + 0.15
+
+
+def test_a_turned_stranger_is_no_closer_to_the_gallery_than_a_frontal_one(faces_dir: Path) -> None:
+    # The pose gate lets faces turned up to max_yaw_deg vote. The clip's performer is enrolled
+    # nowhere: at every head turn the gate lets through, he stays as far from everyone enrolled
+    # as when he faces the camera (every third frame: 15 turned 15–25°, nearest 0.68; 26 within
+    # 15°, nearest 0.61; threshold 0.5).
+    gallery = train_gallery(faces_dir)
+    detector = FaceDetector(scale=CONFIG.detect_scale, upsample=CONFIG.upsample)
+    capture = cv2.VideoCapture(str(faces_dir / "short_hamilton_clip.mp4"))
+    turned, frontal = [], []
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        index += 1
+        if index % 3:
+            continue
+        rgb = to_rgb(frame)
+        boxes = detector.detect(rgb)
+        if not boxes:
+            continue
+        yaw = head_pose(detector.landmarks(rgb, boxes[0]), frame.shape[1], frame.shape[0])[0]
+        if abs(yaw) > CONFIG.max_yaw_deg:
+            continue
+        nearest = identify(gallery, detector.encode(rgb, boxes[0])).distance
+        assert nearest is not None
+        (turned if abs(yaw) > CONFIG.frontal_yaw_deg else frontal).append(nearest)
+    capture.release()
+    assert len(turned) >= 10 and len(frontal) >= 10
+    assert min(turned) >= CONFIG.threshold + 0.1, sorted(turned)[:5]
+    assert min(turned) >= min(frontal) - 0.02
 
 
 def test_margin_refuses_a_face_between_two_employees() -> None:

@@ -175,8 +175,9 @@ def _add(a: Array, b: Array) -> Array:
 
 
 class ResnetEncoder:
-    """The network with its weights read from dlib's model file; not thread-safe (no state is
-    kept between calls, but numpy's BLAS uses every core for one call anyway)."""
+    """The network with its weights read from dlib's model file. It keeps no state between
+    calls (the weights are only read), so threads may share it; numpy's BLAS already spreads one
+    call over every core."""
 
     def __init__(self, path: Path) -> None:
         data = Path(path).read_bytes()
@@ -212,15 +213,16 @@ class ResnetEncoder:
                 raise ValueError(f"block {len(self._blocks) + 1} does not have {filters} filters")
             if halves:
                 reader.after("avg_pool_2")
-                if [reader.int() for _ in range(4)] != [2, 2, 2, 2]:
-                    raise ValueError("a shortcut pool is not 2x2/2")
+                if [reader.int() for _ in range(6)] != [2, 2, 2, 2, 0, 0]:
+                    raise ValueError("a shortcut pool is not 2x2/2 without padding")
             if reader.next_tag(("add_prev_", "con_4")) != "add_prev_":
                 raise ValueError(f"block {len(self._blocks) + 1} has no shortcut")
             reader.after("add_prev_")
             self._blocks.append((first, second, halves))
         reader.after("avg_pool_2")
-        if [reader.int() for _ in range(2)] != [0, 0]:
-            raise ValueError("the last pool is not over the whole image")
+        last_pool = [reader.int() for _ in range(6)]
+        if last_pool[:2] != [0, 0] or last_pool[4:] != [0, 0]:
+            raise ValueError(f"the last pool is {last_pool}, not over the whole image")
         reader.after("fc_2")
         outputs, inputs = reader.int(), reader.int()
         weights = reader.tensor().reshape(-1)
