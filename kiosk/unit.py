@@ -27,6 +27,7 @@ from kiosk.face.service import FaceService
 from kiosk.feedback.gpio import build_feedback
 from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
+from kiosk.privacy.evidence import EvidenceKeeper
 from kiosk.runtime import Runtime
 from kiosk.store.punches import Punch, PunchStore
 from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
@@ -190,6 +191,7 @@ class KioskUnit:
                 classify=UnitAdmission(config, store, rt.clock),
                 feedback=build_feedback(config.gpio, simulated=sim),
                 tap_capture=self.tap_capture.offer,
+                evidence=EvidenceKeeper(store.conn, rt.clock).keep_jpeg if config.privacy.evidence_photos else None,
             )
             self.cards.subscribe(self._card_decision)
             self.cards.start()

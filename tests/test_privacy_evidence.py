@@ -60,6 +60,8 @@ def punch_obama(store: PunchStore, clock: FakeClock, faces_dir: Path, keeper: ev
         decisions = pipeline.process(Frame(scene, clock.monotonic_ns(), seq)).decisions
         if decisions:
             assert decisions[0].outcome is Outcome.ACCEPTED
+            assert keeper is None or keeper.kept == 0  # nothing written before the decision is shown
+            pipeline.keep_evidence()  # as FaceService does once the decision is shown
             return pipeline
     raise AssertionError("obama was not punched")
 
@@ -93,11 +95,21 @@ def test_without_a_unit_key_no_photo_is_kept_and_the_punch_stands(
     assert any("no unit key" in r.getMessage() for r in caplog.records)
 
 
-def test_a_failing_photo_store_never_loses_the_punch(sealed_store: PunchStore, clock: FakeClock, faces_dir: Path) -> None:
+def test_a_failing_photo_store_never_loses_the_punch(
+    sealed_store: PunchStore, clock: FakeClock, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sealed_store.conn.execute("DROP TABLE evidence_photos")  # e.g. a damaged or full database
     keeper = evidence.EvidenceKeeper(sealed_store.conn, clock)
     punch_obama(sealed_store, clock, faces_dir, keeper)
     assert sealed_store.count() == 1 and keeper.kept == 0
+
+    def broken(*_: object) -> bytes:
+        raise cv2.error("the JPEG encoder failed")  # not one of ours: the face thread must survive it
+
+    monkeypatch.setattr(evidence, "face_jpeg", broken)
+    clock.advance(3600)
+    pipeline = punch_obama(sealed_store, clock, faces_dir, evidence.EvidenceKeeper(sealed_store.conn, clock))
+    assert sealed_store.count() == 2 and pipeline.keep_evidence() == 0
 
 
 def test_photos_are_kept_only_when_turned_on(tmp_path: Path, clock: FakeClock) -> None:

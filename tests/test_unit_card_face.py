@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -22,6 +23,7 @@ from kiosk.clock import FakeClock
 from kiosk.config import KioskConfig
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import SkipLiveness
+from kiosk.privacy import evidence
 from kiosk.runtime import Runtime
 from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.ports import Decision, Message, Prompt
@@ -49,12 +51,13 @@ class Screen:
             return next(m for m in self.messages if isinstance(m, Decision))
 
 
-@pytest.fixture
-def unit(tmp_path: Path, faces_dir: Path) -> Iterator[tuple[KioskUnit, SimCardReader]]:
+@contextmanager
+def card_face_unit(tmp_path: Path, faces_dir: Path, *, evidence: bool = False) -> Iterator[tuple[KioskUnit, SimCardReader]]:
     clock = FakeClock()
     config = KioskConfig()
     config.unit.hardware = "sim"
     config.clock.state = "synced"
+    config.privacy.evidence_photos = evidence
     runtime = Runtime(config, tmp_path / "data", clock)
     runtime.data_dir.mkdir()
     conn = runtime.connect()
@@ -78,6 +81,12 @@ def unit(tmp_path: Path, faces_dir: Path) -> Iterator[tuple[KioskUnit, SimCardRe
     finally:
         kiosk.stop()
         runtime.close()
+
+
+@pytest.fixture
+def unit(tmp_path: Path, faces_dir: Path) -> Iterator[tuple[KioskUnit, SimCardReader]]:
+    with card_face_unit(tmp_path, faces_dir) as started:
+        yield started
 
 
 def test_card_tap_prompts_look_at_the_camera_then_shows_the_card_plus_face_punch(
@@ -111,3 +120,19 @@ def test_a_card_then_face_employee_is_not_punched_by_face_alone(unit: tuple[Kios
     assert decision.reason_text == "Tempelkan kartu, lalu lihat ke kamera"
     store = kiosk._stores[0]
     assert store.conn.execute("SELECT count(*) FROM punches").fetchone()[0] == 0
+
+
+def test_card_then_face_keeps_an_evidence_photo_when_turned_on(tmp_path: Path, faces_dir: Path) -> None:
+    with card_face_unit(tmp_path, faces_dir, evidence=True) as (kiosk, reader):
+        assert kiosk.cards is not None and kiosk.cards.wait_connected(WAIT_S)
+        screen = Screen()
+        kiosk.hub.subscribe(screen)
+        reader.tap(CARD)
+        decision = screen.wait_decision()
+        assert decision.accepted and decision.method == "card+face", decision
+        kiosk.stop()  # joins the card thread, which keeps the photo after the decision is shown
+        conn = kiosk.runtime.connect()
+        punch_id = conn.execute("SELECT id FROM punches").fetchone()[0]
+        jpeg = evidence.photo_of(conn, punch_id)
+        conn.close()
+    assert jpeg is not None and jpeg.startswith(b"\xff\xd8\xff")

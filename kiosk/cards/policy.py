@@ -77,6 +77,7 @@ class FaceVerification:
     liveness_verdict: str | None = None  # live | spoof | skipped
     liveness_scores: Mapping[str, float] = field(default_factory=dict)
     detail: str = ""  # for the log and the technician: never biometric data
+    photo: bytes = field(default=b"", repr=False)  # JPEG of the matched face, only when evidence photos are on
 
 
 class FaceVerifier(Protocol):

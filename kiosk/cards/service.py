@@ -153,8 +153,12 @@ class CardService:
         feedback: Feedback | None = None,
         enrolment: CardEnrolment | None = None,
         tap_capture: Callable[[str], bool] | None = None,
+        evidence: Callable[[Punch, bytes], bool] | None = None,
     ) -> None:
+        """``evidence(punch, jpeg)`` keeps the photo of a card-then-face punch
+        (``kiosk.privacy.evidence.EvidenceKeeper.keep_jpeg``; privacy.evidence_photos)."""
         self.reader = reader
+        self.evidence = evidence
         self.tap_capture = tap_capture  # the maintenance page's "tap to register": True = taken
         self.store = store
         self.config = config
@@ -381,6 +385,7 @@ class CardService:
             return
         request_extra: dict[str, Any] = {}
         method = "card"
+        photo = b""
         if check.policy is CardPolicy.CARD_FACE:
             verification = self._verify_face(event, employee)
             if verification is None:
@@ -391,7 +396,13 @@ class CardService:
                 "liveness_scores": dict(verification.liveness_scores),
                 "match_distance": verification.distance,
             }
-        self._punch(event, employee, method, request_extra)
+            photo = verification.photo
+        punch = self._punch(event, employee, method, request_extra)
+        if punch is not None and photo and self.evidence is not None:
+            try:  # after the decision is shown; a photo never costs the punch
+                self.evidence(punch, photo)
+            except Exception:
+                log.exception("evidence photo of punch seq %d not kept (the punch is recorded)", punch.seq)
 
     def _verify_face(self, event: CardEvent, employee: Employee) -> FaceVerification | None:
         if self.verify_face is None:
@@ -425,13 +436,14 @@ class CardService:
             return None
         return verification
 
-    def _punch(self, event: CardEvent, employee: Employee, method: str, extra: dict[str, Any]) -> None:
+    def _punch(self, event: CardEvent, employee: Employee, method: str, extra: dict[str, Any]) -> Punch | None:
+        """Record and show the punch; the punch, or None when it was refused."""
         now = self.clock.now()
         classification = self.classify(employee.id, now)
         refused = refusal(classification)
         if refused is not None:  # event mode: not a participant here, already counted, …
             self._refuse(event, Reason.EVENT, employee, method=method, text=refused[1])
-            return
+            return None
         status_text, status_text_en = _status_texts(classification)
         try:
             punch = self.store.record(
@@ -439,11 +451,11 @@ class CardService:
             )
         except ClockError as exc:
             self._refuse(event, Reason.CLOCK, employee, method=method, text=exc.screen_text)
-            return
+            return None
         except StorageError as exc:
             log.error("card punch for %s not recorded: %s", employee.id, exc)
             self._refuse(event, Reason.STORAGE, employee, method=method, text=exc.screen_text)
-            return
+            return None
         clock_text = self._clock_text(punch)
         self.feedback.accepted()
         self._publish(
@@ -462,6 +474,7 @@ class CardService:
                 status_text_en=status_text_en,
             )
         )
+        return punch
 
     def _duplicate(self, event: CardEvent, employee: Employee, last: Punch) -> None:
         clock_text = self._clock_text(last)

@@ -165,7 +165,8 @@ class FacePipeline:
     ) -> None:
         """``card_first(employee_id)``: that employee's policy is card then face (1:1), so their
         face alone does not punch; the screen asks for the card first. ``evidence(punch, frame,
-        box)`` is called after each face punch is committed (``kiosk.privacy.evidence``)."""
+        box)`` keeps a photo of each face punch, called by :meth:`keep_evidence` after the decision
+        was shown (``kiosk.privacy.evidence``)."""
         self.config = config
         self.store = store
         self.gallery = gallery
@@ -175,6 +176,7 @@ class FacePipeline:
         self.classify = classify
         self.card_first = card_first
         self.evidence = evidence
+        self._evidence_due: list[tuple[Punch, np.ndarray, Box]] = []
         self.tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
         self.stats = StageStats()
         self.frames = 0
@@ -443,8 +445,8 @@ class FacePipeline:
         except PresensiError as exc:
             log.error("punch for track %d not recorded: %s", track.id, exc)
             return self._decide(track, t, Outcome.REFUSED, "store_error", exc.screen_text, match=match)
-        if self.evidence is not None:
-            self.evidence(punch, frame.image, track.box)
+        if self.evidence is not None:  # kept by keep_evidence(), once the decision is on the screen
+            self._evidence_due.append((punch, frame.image, track.box))
         at = local_time(punch.at, zone).strftime("%H:%M")
         decision = Decision(
             outcome=Outcome.ACCEPTED,
@@ -467,6 +469,20 @@ class FacePipeline:
         track.decision = decision
         log.info("track %d: punch seq %d after %.0f ms, %d encodings", track.id, punch.seq, decision.latency_ms, track.encodings)
         return decision
+
+    def keep_evidence(self) -> int:
+        """Hand the punches committed since the last call to the evidence hook (the service calls
+        this after showing the decisions, so the photo's write never delays "Terima kasih").
+        A failing hook is logged and never touches the punch. Returns the photos kept."""
+        due, self._evidence_due = self._evidence_due, []
+        kept = 0
+        for punch, image, box in due:
+            assert self.evidence is not None
+            try:
+                kept += bool(self.evidence(punch, image, box))
+            except Exception:  # a photo must never cost a punch or the face thread
+                log.exception("evidence photo of punch seq %d not kept (the punch is recorded)", punch.seq)
+        return kept
 
     def faces_in(self, frame: Frame) -> int:
         """How many faces a full detection finds in ``frame`` (for tools; does not touch tracks)."""

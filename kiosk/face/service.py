@@ -272,6 +272,8 @@ class FaceService:
             for frame_cb in list(self._frame_callbacks):
                 self._call(frame_cb, frame, result)
             self._emit(result)
+            if result.decisions:
+                self.pipeline.keep_evidence()
         self._report_health()
 
     def _open_camera(self) -> bool:

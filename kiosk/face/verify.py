@@ -33,6 +33,7 @@ from kiosk.face.quality import Prompt
 from kiosk.face.task import FaceTask
 from kiosk.face.templates import Encoding
 from kiosk.liveness.base import LivenessEngine, LivenessResult, Verdict
+from kiosk.privacy.evidence import face_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,13 @@ class FaceCheck(FaceTask[FaceVerification]):
                     return FrameResult(t, seen, None, look.track_id, quality)
 
         if self.matched is not None:
+            # the evidence photo (privacy.evidence_photos), kept by the card service with the punch
+            photo = face_jpeg(frame.image, look.box) if pipeline.evidence is not None else b""
             if isinstance(engine, SkipLiveness):
-                self._answer(FaceOutcome.MATCH, self.matched, None, f"liveness skipped: {engine.reason}")
+                self._answer(FaceOutcome.MATCH, self.matched, None, f"liveness skipped: {engine.reason}", photo)
                 return FrameResult(t, seen, None, look.track_id, quality)
             if self._liveness is not None and self._liveness.verdict is Verdict.LIVE:
-                self._answer(FaceOutcome.MATCH, self.matched, self._liveness, "")
+                self._answer(FaceOutcome.MATCH, self.matched, self._liveness, "", photo)
                 return FrameResult(t, seen, None, look.track_id, quality)
             self._missing = f"liveness undecided: {self._liveness.reason if self._liveness else 'no sample yet'}"
             if self._liveness is not None and self._liveness.prompt:
@@ -117,7 +120,9 @@ class FaceCheck(FaceTask[FaceVerification]):
                 prompt = Prompt.LOOK_AT_CAMERA.value
         return FrameResult(t, seen, prompt, look.track_id, quality)
 
-    def _answer(self, outcome: FaceOutcome, distance: float | None, liveness: LivenessResult | None, detail: str) -> None:
+    def _answer(
+        self, outcome: FaceOutcome, distance: float | None, liveness: LivenessResult | None, detail: str, photo: bytes = b""
+    ) -> None:
         verdict = "skipped" if liveness is None and outcome is FaceOutcome.MATCH else None
         if liveness is not None:
             verdict = liveness.verdict.value
@@ -128,6 +133,7 @@ class FaceCheck(FaceTask[FaceVerification]):
                 liveness_verdict=verdict,
                 liveness_scores=dict(liveness.scores) if liveness else {},
                 detail=detail,
+                photo=photo,
             )
         )
         log.info(

@@ -2,13 +2,16 @@
 each face punch, for a dispute ("that was not me").
 
 The photo is a JPEG of the face and a margin around it, at most :data:`MAX_SIDE` pixels a side
-— enough for a person to recognise, too small to enrol from a photo. It is sealed with the
-unit's template key (AES-GCM, bound to the punch id, so it cannot be moved to another punch) and
-stored in ``evidence_photos``; a unit without a key stores none (a photo is never kept in the
-clear). The punch is committed first: keeping the photo can fail (full disk, no key) without
-losing or delaying the punch. Retention (:mod:`kiosk.privacy.retention`) deletes each photo
-``privacy.evidence_days`` after its punch was acknowledged; erasing an employee deletes theirs.
-Admin PD sees a photo on the maintenance page's punch list; each view is audited.
+— enough for a person to recognise. It is biometric data as sensitive as a template (a face
+encoding made from it lies ~0.1 from one of the full frame), so it is treated like one: sealed
+with the unit's template key (AES-GCM, bound to the punch id, so it cannot be moved to another
+punch) and stored in ``evidence_photos``; a unit without a key stores none (a photo is never kept
+in the clear). The punch is committed first and the photo kept only after the decision was
+shown (:meth:`kiosk.face.pipeline.FacePipeline.keep_evidence`, and after a card-then-face punch
+by the card service): keeping it can fail (full disk, no key) without losing or delaying the
+punch. Retention (:mod:`kiosk.privacy.retention`) deletes each photo ``privacy.evidence_days``
+after its punch was acknowledged; erasing an employee deletes theirs. Admin PD sees a photo on
+the maintenance page's punch list; each view is audited.
 """
 
 from __future__ import annotations
@@ -73,19 +76,29 @@ class EvidenceKeeper:
         return f"EvidenceKeeper(kept={self.kept})"
 
     def __call__(self, punch: Punch, frame_bgr: npt.NDArray[np.uint8], box: Box) -> bool:
-        """Seal and store the photo; False (logged, punch untouched) when it cannot be kept."""
+        """Seal and store the photo of the face in ``box``; False (logged, punch untouched) when
+        it cannot be kept."""
+        try:
+            jpeg = face_jpeg(frame_bgr, box)
+        except (ValueError, cv2.error) as exc:
+            log.error("evidence photo of punch seq %d not kept (the punch is recorded): %s", punch.seq, exc)
+            return False
+        return self.keep_jpeg(punch, jpeg)
+
+    def keep_jpeg(self, punch: Punch, jpeg: bytes) -> bool:
+        """Seal and store a photo already cut (card then face: the face service cut it)."""
         try:
             sealer = unit_sealer(self.conn)
             if sealer is None:
                 log.warning("evidence photo of punch seq %d not kept: this database has no unit key", punch.seq)
                 return False
-            sealed = sealer.seal(face_jpeg(frame_bgr, box), context(punch.id))
+            sealed = sealer.seal(jpeg, context(punch.id))
             with write_transaction(self.conn, "keeping an evidence photo"):
                 self.conn.execute(
                     "INSERT OR IGNORE INTO evidence_photos (punch_id, seq, photo, scheme, created_at) VALUES (?, ?, ?, ?, ?)",
                     (punch.id, punch.seq, sealed, SCHEME, format_instant(self.clock.now())),
                 )
-        except (PresensiError, ValueError, sqlite3.Error) as exc:
+        except (PresensiError, sqlite3.Error) as exc:
             log.error("evidence photo of punch seq %d not kept (the punch is recorded): %s", punch.seq, exc)
             return False
         self.kept += 1
