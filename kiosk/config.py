@@ -342,6 +342,11 @@ class SyncConfig(Section):
     heartbeat_s: float = Field(60.0, ge=5, le=3600, description="Seconds between health heartbeats.")
     timeout_s: float = Field(20.0, ge=1, le=300, description="Per-request timeout.")
     allow_plain_http: bool = Field(False, description="Permit http:// (only for a loopback test server).")
+    bundle_corrections: bool = Field(
+        True,
+        description="Put the time corrections in flash-disk bundles (corrections.jsonl); false for a central "
+        "server older than 2026-11 that accepts only three-member bundles.",
+    )
 
 
 class WebConfig(Section):

@@ -74,22 +74,33 @@ class ExportResult:
 
 
 def export_bundle(
-    conn: sqlite3.Connection, identity: DeviceIdentity, clock: Clock, to_dir: Path, *, after_seq: int = 0
+    conn: sqlite3.Connection,
+    identity: DeviceIdentity,
+    clock: Clock,
+    to_dir: Path,
+    *,
+    after_seq: int = 0,
+    corrections: bool = True,
 ) -> ExportResult | None:
     """Write the bundle and the CSV of every punch after ``after_seq`` into ``to_dir``; None when
-    there is nothing to export. Files appear whole (written aside, synced, then renamed)."""
+    there is nothing to export. Files appear whole (written aside, synced, then renamed).
+    ``corrections=False`` leaves the time corrections out (``sync.bundle_corrections``: a server
+    older than the corrections member accepts only the three members)."""
     store_rows = conn.execute("SELECT * FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)).fetchall()
     punches = [Punch.from_row(r) for r in store_rows]
     if not punches:
         return None
     head = dict(conn.execute("SELECT * FROM chain_head").fetchone())
     lines = b"".join(json.dumps(punch_to_wire(p), separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n" for p in punches)
-    corrections = b"".join(
+    correction_rows = (
+        conn.execute("SELECT body, signature FROM punch_corrections WHERE seq <= ? ORDER BY seq", (punches[-1].seq,)).fetchall()
+        if corrections
+        else []
+    )
+    correction_lines = b"".join(
         json.dumps({**json.loads(r["body"]), "signature": r["signature"]}, separators=(",", ":"), sort_keys=True).encode("ascii")
         + b"\n"
-        for r in conn.execute(
-            "SELECT body, signature FROM punch_corrections WHERE seq <= ? ORDER BY seq", (punches[-1].seq,)
-        ).fetchall()
+        for r in correction_rows
     )
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -103,9 +114,9 @@ def export_bundle(
         "head": {k: head[k] for k in ("device_id", "base_seq", "base_hash", "seq", "hash", "signature")},
         "created_at": format_instant(clock.now()),
     }
-    if corrections:
-        manifest["corrections_sha256"] = hashlib.sha256(corrections).hexdigest()
-        manifest["corrections_count"] = corrections.count(b"\n")
+    if correction_lines:
+        manifest["corrections_sha256"] = hashlib.sha256(correction_lines).hexdigest()
+        manifest["corrections_count"] = len(correction_rows)
     manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode("ascii")
     signature = identity.sign(_manifest_message(manifest_bytes))
     stem = f"presensi-{identity.device_id}-{punches[0].seq:07d}-{punches[-1].seq:07d}"
@@ -115,8 +126,8 @@ def export_bundle(
         zf.writestr("manifest.json", manifest_bytes)
         zf.writestr("manifest.sig", signature.encode("ascii"))
         zf.writestr("punches.jsonl", lines)
-        if corrections:
-            zf.writestr(CORRECTIONS, corrections)
+        if correction_lines:
+            zf.writestr(CORRECTIONS, correction_lines)
     bundle_path = to_dir / f"{stem}.zip"
     csv_path = to_dir / f"{stem}.csv"
     _write_whole(bundle_path, buffer.getvalue())
@@ -308,6 +319,15 @@ def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
     if not report.ok or manifest.get("last_hash") != punches[-1]["hash"]:
         reason = report.reason or "the last punch differs from the manifest's last_hash"
         return BundleCheck(False, f"Bundel DITOLAK: presensi nomor {report.first_bad_seq} tidak sah.", reason, opened.device_id)
+    for item in opened.corrections:  # each signed on its own, as the server checks them
+        correction = correction_from_wire(item)
+        if correction.body["device_id"] != opened.device_id or not verify_signature(
+            key, correction.signature, correction.canonical()
+        ):
+            reason = f"the correction of punch {correction.seq} is not signed by this device"
+            return BundleCheck(
+                False, f"Bundel DITOLAK: koreksi waktu presensi nomor {correction.seq} tidak sah.", reason, opened.device_id
+            )
     return BundleCheck(
         True,
         f"Bundel sah: {len(punches)} presensi (nomor {punches[0]['seq']}–{punches[-1]['seq']}) ditandatangani alat {opened.device_id}.",

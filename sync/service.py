@@ -143,7 +143,9 @@ def export(runtime: Runtime, to_dir: Path, *, all_punches: bool = False, since: 
             after = 0
         else:
             after = get_cursor(conn, UPLOAD_CURSOR)
-        result = export_bundle(conn, store.identity, runtime.clock, to_dir, after_seq=after)
+        result = export_bundle(
+            conn, store.identity, runtime.clock, to_dir, after_seq=after, corrections=runtime.config.sync.bundle_corrections
+        )
         if result is not None:
             set_cursor(conn, BUNDLE_CURSOR, result.last_seq, runtime.clock.now(), {"file": result.bundle.name})
         return result

@@ -5,6 +5,7 @@ a tampered correction with its reason, and a repeat changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
@@ -387,5 +388,71 @@ def test_a_flash_disk_bundle_carries_the_corrections(tmp_path: Path) -> None:
         with pytest.raises(BundleRejected, match=reason):
             import_bundle_bytes(ledger, buffer.getvalue())
         assert not check_bundle(buffer.getvalue(), identity.public_hex).ok
+
+    # Re-signed by the device itself, a correction altered after it was signed is refused on
+    # its own signature; the bundle's punches stay and the device page says why.
+    altered = members["corrections.jsonl"].replace(b"00:10:00.000Z", b"00:11:00.000Z")
+    manifest = json.loads(members["manifest.json"])
+    manifest["corrections_sha256"] = hashlib.sha256(altered).hexdigest()
+    manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode("ascii")
+    forged = bundle_of(
+        {
+            **members,
+            "corrections.jsonl": altered,
+            "manifest.json": manifest_bytes,
+            "manifest.sig": identity.sign(b"presensi-bundle-v1\n" + manifest_bytes).encode("ascii"),
+        }
+    )
+    other = Ledger(Storage(f"sqlite:///{tmp_path / 'other.db'}"), FakeClock())
+    other.storage.create_schema()
+    other.provision(other.issue_token("DISKOMINFO"), identity.public_hex)
+    assert import_bundle_bytes(other, forged).accepted == 3
+    assert CorrectionLedger(other).count(identity.device_id) == 0
+    assert any("corrections not stored" in r["reason"] for r in other.rejections(identity.device_id))
+    check = check_bundle(forged, identity.public_hex)
+    assert not check.ok and "koreksi waktu" in check.message
+    other.storage.close()
     storage.close()
+    conn.close()
+
+
+def bundle_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_bundle_corrections_of_punches_the_server_lacks_wait_and_can_be_left_out(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
+    identity = DeviceIdentity.generate()
+    conn = open_database(tmp_path / "unit.db")
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    for i in range(3):
+        clock.advance(61.5)
+        store.record(PunchRequest(f"EMP{i}", "card"))
+    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
+    keeper.correct_punches()
+    ledger = Ledger(Storage(f"sqlite:///{tmp_path / 'server.db'}"), FakeClock())
+    ledger.storage.create_schema()
+    ledger.provision(ledger.issue_token("DISKOMINFO"), identity.public_hex)
+    # Only punch 3 travels (1 and 2 went on a flash disk that was lost): the server holds it back
+    # behind the gap, so none of the three corrections can be stored yet, and nothing is refused.
+    late = export_bundle(conn, identity, clock, tmp_path / "late", after_seq=2)
+    assert late is not None
+    import_bundle_bytes(ledger, late.bundle.read_bytes())
+    assert CorrectionLedger(ledger).count(identity.device_id) == 0 and not ledger.rejections(identity.device_id)
+    whole = export_bundle(conn, identity, clock, tmp_path / "whole")
+    assert whole is not None
+    import_bundle_bytes(ledger, whole.bundle.read_bytes())
+    assert CorrectionLedger(ledger).count(identity.device_id) == 3
+    # For a server older than the corrections member: three members, as before.
+    plain = export_bundle(conn, identity, clock, tmp_path / "plain", corrections=False)
+    assert plain is not None
+    with zipfile.ZipFile(plain.bundle) as zf:
+        assert sorted(zf.namelist()) == ["manifest.json", "manifest.sig", "punches.jsonl"]
+        assert "corrections_sha256" not in json.loads(zf.read("manifest.json"))
+    ledger.storage.close()
     conn.close()

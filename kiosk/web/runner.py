@@ -81,7 +81,9 @@ def start_web(
         config_path=config.source,
         tls_fingerprint=tls.fingerprint,
         device_id=identity.device_id,
-        exporter=PunchExporter(runtime.connect, identity, runtime.clock, config.unit.zone),
+        exporter=PunchExporter(
+            runtime.connect, identity, runtime.clock, config.unit.zone, corrections=config.sync.bundle_corrections
+        ),
     )
     maintenance = serve_in_thread(
         create_maintenance_app(ctx), web.maintenance_host, port, certfile=tls.cert, keyfile=tls.key, name="maintenance"

@@ -165,11 +165,20 @@ class PunchExporter:
     bundle's manifest, so only the unit itself can make one. A bundle export moves the
     ``bundle`` cursor as ``presensi export`` does; it never marks punches as sent."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], identity: DeviceIdentity, clock: Clock, zone: str) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        identity: DeviceIdentity,
+        clock: Clock,
+        zone: str,
+        *,
+        corrections: bool = True,
+    ) -> None:
         self._connect = connect
         self.identity = identity
         self.clock = clock
         self.zone = zone
+        self.corrections = corrections  # sync.bundle_corrections
 
     def __repr__(self) -> str:
         return f"PunchExporter({self.identity.device_id}, zone={self.zone})"
@@ -188,7 +197,7 @@ class PunchExporter:
             if fmt not in (BUNDLE_UNSENT, BUNDLE_ALL):
                 raise PresensiError(f"format {fmt!r} is not available; choose one of {', '.join(self.formats())}")
             after = get_cursor(conn, UPLOAD_CURSOR) if fmt == BUNDLE_UNSENT else 0
-            result = export_bundle(conn, self.identity, self.clock, dest_dir, after_seq=after)
+            result = export_bundle(conn, self.identity, self.clock, dest_dir, after_seq=after, corrections=self.corrections)
             if result is None:
                 raise NothingToExport(f"no punch after seq {after} to export")
             set_cursor(conn, BUNDLE_CURSOR, result.last_seq, self.clock.now(), {"file": result.bundle.name, "by": "web"})
