@@ -148,6 +148,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
                 ours_costs.append(dt)
         stages = pipeline.stats.mean_ms()
         stages["capture"] = round(capture_ms, 3)
+        from kiosk.liveness.engine import Engine
+
+        if isinstance(liveness, Engine):  # each liveness check's time per sample
+            stages.update({f"liveness_{name}": ms for name, ms in liveness.check_mean_ms().items()})
         base_costs: list[float] = []
         base_stage = {"detection": 0.0, "encoding": 0.0, "matching": 0.0}
         for i in range(first, last + 1, max(1, args.baseline_every)):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections.abc import Callable
 
 from kiosk.clock import Clock
 from kiosk.config import LivenessConfig
@@ -40,6 +42,12 @@ class Engine(LivenessEngine):
         self.challenge = challenge
         self.policy = policy
         self.problems = problems or []
+        #: check → [seconds, samples] over every session (health and ``presensi bench face``)
+        self.check_time: dict[str, list[float]] = {"texture": [0.0, 0], "cues": [0.0, 0], "challenge": [0.0, 0]}
+
+    def check_mean_ms(self) -> dict[str, float]:
+        """Mean time per sample of each check that ran."""
+        return {name: round(total / n * 1000, 3) for name, (total, n) in self.check_time.items() if n}
 
     @property
     def ready(self) -> bool:
@@ -74,10 +82,17 @@ class EngineSession(LivenessSession):
             return
         self.frames += 1
         if self._texture is not None:
-            self._texture.add(sample)
+            self._timed("texture", self._texture.add, sample)
         if self._cues is not None:
-            self._cues.add(sample)
-        self.challenge.add(sample)
+            self._timed("cues", self._cues.add, sample)
+        self._timed("challenge", self.challenge.add, sample)
+
+    def _timed(self, name: str, add: Callable[[FaceSample], None], sample: FaceSample) -> None:
+        started = time.perf_counter()
+        add(sample)
+        spent = self._engine.check_time[name]
+        spent[0] += time.perf_counter() - started
+        spent[1] += 1
 
     def check_scores(self) -> dict[str, CheckScore | None]:
         return {
