@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from helpers.face_data import detector, image, on_wall, train_gallery
-from test_web_routes import PASSWORD, client_for, login, make_ctx
+from test_web_routes import client_for, login, make_ctx, with_accounts
 
 from kiosk.camera.base import Frame
 from kiosk.camera.sim import SimCamera
@@ -29,7 +29,6 @@ from kiosk.privacy.vault import UnitKey, register_unit
 from kiosk.store.db import open_database
 from kiosk.store.punches import PunchStore
 from kiosk.web.app import WebContext, create_maintenance_app
-from kiosk.web.auth import Role
 
 KEY = "c3" * 32
 
@@ -135,13 +134,7 @@ def test_erasing_an_employee_deletes_their_photos(sealed_store: PunchStore, cloc
 @pytest.fixture
 def web(tmp_path: Path, clock: FakeClock) -> Iterator[WebContext]:
     register_unit(tmp_path / "presensi.db", UnitKey(SimOtpKeyProvider(KEY)))
-    context = make_ctx(tmp_path, clock)
-    accounts = context.accounts()
-    code = accounts.setup_code()
-    assert code
-    accounts.create_first(code, "kepala", PASSWORD, "127.0.0.1")
-    accounts.create("teknisi", PASSWORD, [Role.TECHNICIAN], by="kepala")
-    accounts.create("adminpd", PASSWORD, [Role.ADMIN], by="kepala")
+    context = with_accounts(make_ctx(tmp_path, clock))
     yield context
     context.db.close_all()
 

@@ -10,6 +10,7 @@ import html
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ from kiosk.config import KioskConfig
 from kiosk.identity import DeviceIdentity
 from kiosk.runtime import Runtime
 from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore, format_instant, parse_instant
+from kiosk.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
 from kiosk.timekeeping import (
     FixedTimeFacts,
     TimeKeeper,
@@ -269,6 +270,23 @@ def test_the_unit_refuses_to_mark_what_the_server_did_not_acknowledge(
 # -- the server's storage, on SQLite and on a real PostgreSQL ---------------------------------------
 
 
+def field_boot_corrected(path: Path) -> tuple[sqlite3.Connection, DeviceIdentity, FakeClock, list[Punch]]:
+    """A unit's database: three punches 61.5 s apart in a field boot with the clock behind, then a
+    technician's time (their phone) anchors the boot and the three corrections are signed."""
+    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
+    identity = DeviceIdentity.generate()
+    conn = open_database(path)
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    punches = []
+    for i in range(3):
+        clock.advance(61.5)
+        punches.append(store.record(PunchRequest(f"EMP{i}", "card")))
+    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
+    assert len(keeper.correct_punches()) == 3
+    return conn, identity, clock, punches
+
+
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     if not (PG_BIN / "initdb").exists():
@@ -292,17 +310,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 
 
 def test_corrections_are_stored_beside_the_punches(storage: Storage, tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
-    identity = DeviceIdentity.generate()
-    conn = open_database(tmp_path / "unit.db")
-    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
-    store = PunchStore(conn, identity, clock, keeper)
-    punches = []
-    for i in range(3):
-        clock.advance(61.5)
-        punches.append(store.record(PunchRequest(f"EMP{i}", "card")))
-    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")  # a technician's phone
-    assert len(keeper.correct_punches()) == 3
+    conn, identity, _clock, punches = field_boot_corrected(tmp_path / "unit.db")
     wire = [c.wire() for c in undelivered_corrections(conn, 3, 10)]
 
     ledger = Ledger(storage, FakeClock())
@@ -339,16 +347,7 @@ def test_openapi_describes_the_corrections_upload(http: httpx.Client) -> None:
 def test_a_flash_disk_bundle_carries_the_corrections(tmp_path: Path) -> None:
     # A unit that never reaches the network: a technician sets its time, the bundle goes by
     # flash disk, and the server shows the corrected instants all the same.
-    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
-    identity = DeviceIdentity.generate()
-    conn = open_database(tmp_path / "unit.db")
-    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
-    store = PunchStore(conn, identity, clock, keeper)
-    for i in range(3):
-        clock.advance(61.5)
-        store.record(PunchRequest(f"EMP{i}", "card"))
-    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
-    assert len(keeper.correct_punches()) == 3
+    conn, identity, clock, _punches = field_boot_corrected(tmp_path / "unit.db")
     exported = export_bundle(conn, identity, clock, tmp_path / "usb")
     assert exported is not None
     with zipfile.ZipFile(exported.bundle) as zf:
@@ -378,16 +377,11 @@ def test_a_flash_disk_bundle_carries_the_corrections(tmp_path: Path) -> None:
         (members["corrections.jsonl"].replace(b"00:10:00.000Z", b"00:11:00.000Z"), "corrections.jsonl does not match"),
         (None, "corrections.jsonl named in the signed manifest is missing"),
     ]:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as zf:
-            for name, content in members.items():
-                if name != "corrections.jsonl":
-                    zf.writestr(name, content)
-                elif change is not None:
-                    zf.writestr(name, change)
+        kept = {name: content for name, content in members.items() if name != "corrections.jsonl"}
+        tampered = bundle_of(kept if change is None else {**kept, "corrections.jsonl": change})
         with pytest.raises(BundleRejected, match=reason):
-            import_bundle_bytes(ledger, buffer.getvalue())
-        assert not check_bundle(buffer.getvalue(), identity.public_hex).ok
+            import_bundle_bytes(ledger, tampered)
+        assert not check_bundle(tampered, identity.public_hex).ok
 
     # Re-signed by the device itself, a correction altered after it was signed is refused on
     # its own signature; the bundle's punches stay and the device page says why.
@@ -425,16 +419,7 @@ def bundle_of(members: dict[str, bytes]) -> bytes:
 
 
 def test_bundle_corrections_of_punches_the_server_lacks_wait_and_can_be_left_out(tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), boot_id="boot-field")
-    identity = DeviceIdentity.generate()
-    conn = open_database(tmp_path / "unit.db")
-    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
-    store = PunchStore(conn, identity, clock, keeper)
-    for i in range(3):
-        clock.advance(61.5)
-        store.record(PunchRequest(f"EMP{i}", "card"))
-    keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
-    keeper.correct_punches()
+    conn, identity, clock, _punches = field_boot_corrected(tmp_path / "unit.db")
     ledger = Ledger(Storage(f"sqlite:///{tmp_path / 'server.db'}"), FakeClock())
     ledger.storage.create_schema()
     ledger.provision(ledger.issue_token("DISKOMINFO"), identity.public_hex)

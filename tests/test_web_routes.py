@@ -102,15 +102,20 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
 
 @pytest.fixture
 def ctx(tmp_path: Path, clock: FakeClock) -> Iterator[WebContext]:
-    context = make_ctx(tmp_path, clock)
+    context = with_accounts(make_ctx(tmp_path, clock))
+    yield context
+    context.db.close_all()
+
+
+def with_accounts(context: WebContext) -> WebContext:
+    """The first account (kepala, both roles) from the setup code, a technician and an Admin PD."""
     accounts = context.accounts()
     code = accounts.setup_code()
     assert code
     accounts.create_first(code, "kepala", PASSWORD, "127.0.0.1")
     accounts.create("teknisi", PASSWORD, [Role.TECHNICIAN], by="kepala")
     accounts.create("adminpd", PASSWORD, [Role.ADMIN], by="kepala")
-    yield context
-    context.db.close_all()
+    return context
 
 
 @pytest.fixture
