@@ -142,16 +142,19 @@ class FaceConfig(Section):
 
     @model_validator(mode="after")
     def _frontal_within_gate(self) -> FaceConfig:
-        if self.frontal_yaw_deg <= self.max_yaw_deg:
-            return self
-        if "frontal_yaw_deg" in self.model_fields_set:
+        # Only a value given explicitly is refused: a configuration written before the setting,
+        # with the gate tightened below 15°, follows the gate (frontal_limit_deg).
+        if "frontal_yaw_deg" in self.model_fields_set and self.frontal_yaw_deg > self.max_yaw_deg:
             raise ValueError(
                 f"frontal_yaw_deg ({self.frontal_yaw_deg:g}) is larger than max_yaw_deg ({self.max_yaw_deg:g}); "
                 "expected at most max_yaw_deg"
             )
-        # a configuration written before the setting existed, with a tighter gate: follow the gate
-        self.frontal_yaw_deg = self.max_yaw_deg
         return self
+
+    @property
+    def frontal_limit_deg(self) -> float:
+        """The head turn within which a face can be judged unknown: frontal_yaw_deg, at most the gate."""
+        return min(self.frontal_yaw_deg, self.max_yaw_deg)
 
 
 class LivenessConfig(Section):

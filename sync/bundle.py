@@ -319,19 +319,25 @@ def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
     if not report.ok or manifest.get("last_hash") != punches[-1]["hash"]:
         reason = report.reason or "the last punch differs from the manifest's last_hash"
         return BundleCheck(False, f"Bundel DITOLAK: presensi nomor {report.first_bad_seq} tidak sah.", reason, opened.device_id)
-    for item in opened.corrections:  # each signed on its own, as the server checks them
-        correction = correction_from_wire(item)
-        if correction.body["device_id"] != opened.device_id or not verify_signature(
-            key, correction.signature, correction.canonical()
-        ):
-            reason = f"the correction of punch {correction.seq} is not signed by this device"
-            return BundleCheck(
-                False, f"Bundel DITOLAK: koreksi waktu presensi nomor {correction.seq} tidak sah.", reason, opened.device_id
-            )
+    # Each correction is signed on its own. The server stores the punches all the same, refuses
+    # the bundle's corrections as a set when one fails and says so on the device page: a warning.
+    unsigned = [
+        correction.seq
+        for correction in map(correction_from_wire, opened.corrections)
+        if correction.body["device_id"] != opened.device_id
+        or not verify_signature(key, correction.signature, correction.canonical())
+    ]
+    warning = (
+        f" PERINGATAN: koreksi waktu presensi nomor {', '.join(map(str, unsigned))} tidak sah; koreksi waktu "
+        "bundel ini tidak akan disimpan server."
+        if unsigned
+        else ""
+    )
     return BundleCheck(
         True,
-        f"Bundel sah: {len(punches)} presensi (nomor {punches[0]['seq']}–{punches[-1]['seq']}) ditandatangani alat {opened.device_id}.",
-        "",
+        f"Bundel sah: {len(punches)} presensi (nomor {punches[0]['seq']}–{punches[-1]['seq']}) ditandatangani alat "
+        f"{opened.device_id}.{warning}",
+        f"corrections of punches {unsigned} are not signed by this device" if unsigned else "",
         opened.device_id,
         len(punches),
         punches[0]["seq"],

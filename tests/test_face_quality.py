@@ -141,5 +141,11 @@ def test_a_head_turning_in_the_clip_reads_as_a_smooth_turn(faces_dir: Path) -> N
 def test_the_frontal_limit_lies_within_the_pose_gate() -> None:
     with pytest.raises(ValidationError, match="frontal_yaw_deg"):
         FaceConfig(max_yaw_deg=20, frontal_yaw_deg=30)
-    # A configuration from before the setting, with the gate tightened below its default, still loads.
-    assert FaceConfig(max_yaw_deg=10).frontal_yaw_deg == 10
+    # A configuration from before the setting, with the gate tightened below its default, still
+    # loads and follows the gate; the limit is not pinned when the gate moves again.
+    tight = FaceConfig(max_yaw_deg=10)
+    assert tight.frontal_limit_deg == 10 and "frontal_yaw_deg" not in tight.model_fields_set
+    tight.max_yaw_deg = 8
+    assert tight.frontal_limit_deg == 8
+    tight.max_yaw_deg = 25
+    assert tight.frontal_limit_deg == 15

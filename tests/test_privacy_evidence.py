@@ -5,6 +5,7 @@ the employee."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from helpers.face_data import detector, image, on_wall, train_gallery
 from test_web_routes import client_for, login, make_ctx, with_accounts
 
 from kiosk.camera.base import Frame
+from kiosk.camera.file import FileCamera
 from kiosk.camera.sim import SimCamera
 from kiosk.clock import FakeClock, FixedClockState
 from kiosk.config import FaceConfig, KioskConfig
+from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
 from kiosk.face.service import FaceService
 from kiosk.identity import DeviceIdentity
@@ -103,7 +106,7 @@ def test_a_failing_photo_store_never_loses_the_punch(
     assert sealed_store.count() == 1 and keeper.kept == 0
 
     def broken(*_: object) -> bytes:
-        raise cv2.error("the JPEG encoder failed")  # not one of ours: the face thread must survive it
+        raise RuntimeError("an error nobody foresaw")  # past the keeper's own catch: the face thread survives it
 
     monkeypatch.setattr(evidence, "face_jpeg", broken)
     clock.advance(3600)
@@ -159,3 +162,27 @@ def test_admin_pd_sees_the_photo_and_the_view_is_audited(
     assert admin.get("/punches/no-such-punch/photo").status_code == 404
     views = store.conn.execute("SELECT actor, detail FROM audit_log WHERE action = 'evidence.view'").fetchall()
     assert [(r["actor"], punch_id in r["detail"]) for r in views] == [("adminpd", True)]
+
+
+def test_the_face_service_keeps_the_photo_once_the_decision_is_out(
+    sealed_store: PunchStore, clock: FakeClock, faces_dir: Path, tmp_path: Path
+) -> None:
+    config = KioskConfig()
+    config.unit.hardware = "sim"
+    config.privacy.evidence_photos = True
+    Enroller(sealed_store.conn, config.face, clock, detector=detector()).enrol_photos(
+        "obama", "Obama", [faces_dir / "train" / "obama" / "obama.jpg"]
+    )
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "00-obama.png"), on_wall(image(faces_dir / "obama-720p.jpg"), 800, 600))
+    camera = FileCamera(folder, clock, fps=10, hold_s=3.0, width=800, height=600)
+    service = FaceService(config, sealed_store, camera, SkipLiveness("test: photos from disk"), clock)
+    accepted = threading.Event()
+    service.subscribe(lambda decision: accepted.set() if decision.outcome is Outcome.ACCEPTED else None)
+    service.start()
+    try:
+        assert accepted.wait(60), service
+    finally:
+        service.stop()  # joins the thread: the photo is kept right after the decision went out
+    assert sealed_store.conn.execute("SELECT count(*) FROM evidence_photos").fetchone()[0] == 1

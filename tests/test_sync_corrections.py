@@ -403,8 +403,8 @@ def test_a_flash_disk_bundle_carries_the_corrections(tmp_path: Path) -> None:
     assert import_bundle_bytes(other, forged).accepted == 3
     assert CorrectionLedger(other).count(identity.device_id) == 0
     assert any("corrections not stored" in r["reason"] for r in other.rejections(identity.device_id))
-    check = check_bundle(forged, identity.public_hex)
-    assert not check.ok and "koreksi waktu" in check.message
+    check = check_bundle(forged, identity.public_hex)  # what the server does: punches in, corrections not
+    assert check.ok and "PERINGATAN: koreksi waktu presensi nomor 1, 2, 3 tidak sah" in check.message
     other.storage.close()
     storage.close()
     conn.close()

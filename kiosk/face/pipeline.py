@@ -321,7 +321,7 @@ class FacePipeline:
             self.encodings += 1
             with self._stage("matching", timings):
                 match = self.gallery.identify(encoding, threshold=self.config.threshold, margin=self.config.margin)
-            if match.accepted or abs(quality.metrics.get("yaw_deg", 0.0)) <= self.config.frontal_yaw_deg:
+            if match.accepted or abs(quality.metrics.get("yaw_deg", 0.0)) <= self.config.frontal_limit_deg:
                 track.voter.add(match)
             else:
                 # A turned face that matches nobody may be an employee not yet facing the camera:

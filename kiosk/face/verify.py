@@ -32,7 +32,7 @@ from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
 from kiosk.face.quality import Prompt
 from kiosk.face.task import FaceTask
 from kiosk.face.templates import Encoding
-from kiosk.liveness.base import LivenessEngine, LivenessResult, Verdict
+from kiosk.liveness.base import Box, LivenessEngine, LivenessResult, Verdict
 from kiosk.privacy.evidence import face_jpeg
 
 log = logging.getLogger(__name__)
@@ -105,13 +105,13 @@ class FaceCheck(FaceTask[FaceVerification]):
                     return FrameResult(t, seen, None, look.track_id, quality)
 
         if self.matched is not None:
-            # the evidence photo (privacy.evidence_photos), kept by the card service with the punch
-            photo = face_jpeg(frame.image, look.box) if pipeline.evidence is not None else b""
             if isinstance(engine, SkipLiveness):
-                self._answer(FaceOutcome.MATCH, self.matched, None, f"liveness skipped: {engine.reason}", photo)
+                self._answer(
+                    FaceOutcome.MATCH, self.matched, None, f"liveness skipped: {engine.reason}", _photo(frame, look.box, pipeline)
+                )
                 return FrameResult(t, seen, None, look.track_id, quality)
             if self._liveness is not None and self._liveness.verdict is Verdict.LIVE:
-                self._answer(FaceOutcome.MATCH, self.matched, self._liveness, "", photo)
+                self._answer(FaceOutcome.MATCH, self.matched, self._liveness, "", _photo(frame, look.box, pipeline))
                 return FrameResult(t, seen, None, look.track_id, quality)
             self._missing = f"liveness undecided: {self._liveness.reason if self._liveness else 'no sample yet'}"
             if self._liveness is not None and self._liveness.prompt:
@@ -156,3 +156,15 @@ class FaceCheck(FaceTask[FaceVerification]):
 
     def failed(self, detail: str) -> FaceVerification:
         return FaceVerification(FaceOutcome.UNAVAILABLE, detail=detail)
+
+
+def _photo(frame: Frame, box: Box, pipeline: FacePipeline) -> bytes:
+    """The evidence photo of the matched face when evidence photos are on (the card service keeps
+    it with the punch); a failure costs the photo, never the verification."""
+    if pipeline.evidence is None:
+        return b""
+    try:
+        return face_jpeg(frame.image, box)
+    except Exception:  # never stop the face thread for a photo
+        log.exception("evidence photo of a card-then-face match not cut")
+        return b""
