@@ -64,8 +64,9 @@ def face_jpeg(frame_bgr: npt.NDArray[np.uint8], box: Box) -> bytes:
 
 
 class EvidenceKeeper:
-    """Keeps the photo of each accepted face punch; the pipeline calls it after the commit, on
-    the pipeline's thread and connection."""
+    """Keeps the photo of each accepted face punch, on the caller's thread and connection: the
+    face pipeline once the decision was shown (:meth:`FacePipeline.keep_evidence`), the card
+    service after a card-then-face punch (:meth:`keep_jpeg`)."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self.conn = conn
