@@ -6,7 +6,7 @@ from kiosk.doctor import Finding, Status, check
 from kiosk.errors import PresensiError
 from kiosk.privacy.keys import KeyFileProvider
 from kiosk.privacy.seal import Sealer, TemplateKeyError
-from kiosk.privacy.vault import FOREIGN_TODO, census
+from kiosk.privacy.vault import FOREIGN_REMEDY, census
 from kiosk.runtime import Runtime
 from kiosk.store.db import open_database
 
@@ -98,7 +98,7 @@ def stored_templates(rt: Runtime) -> list[Finding]:
                 Status.FAIL,
                 f"{what} templates were sealed with another unit's key (key id {', '.join(keys) or '?'}, "
                 f"this unit {sealer.key_id.hex()}); those employees cannot punch by face or finger",
-                FOREIGN_TODO,
+                FOREIGN_REMEDY,
             )
         ]
     plain = sum(c.plain for c in counts)

@@ -30,7 +30,7 @@ from kiosk.store.db import write_transaction
 log = logging.getLogger(__name__)
 
 #: What to do when templates were sealed by a key this unit does not have.
-FOREIGN_TODO = (
+FOREIGN_REMEDY = (
     "templates were sealed with another unit's key: re-enrol (or pull the roster again) or restore the key "
     "(put the data directory back in its own unit, or restore the key file / OTP it was sealed with)"
 )
