@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,31 @@ from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 
 
-def queue(conn: sqlite3.Connection, now: datetime) -> tuple[int, float | None]:
-    """(punches not yet acknowledged, age in seconds of the oldest of them). Read-only."""
+@dataclass(frozen=True)
+class Unsent:
+    """Punches the central server has not acknowledged: the one definition of "belum terkirim"
+    that the kiosk header, the dashboard, ``sync status`` and ``doctor`` all show."""
+
+    acked_seq: int
+    count: int
+    oldest_instant: str | None  # RFC 3339 UTC, of the oldest unacknowledged punch
+    oldest_age_s: float | None
+
+
+def unsent(conn: sqlite3.Connection, now: datetime) -> Unsent:
+    """Punches after the central server's acknowledged cursor (only that cursor: the roster's
+    version or a flash-disk cursor says nothing about delivery). Read-only."""
     acked = get_cursor(conn, UPLOAD_CURSOR)
     row = conn.execute("SELECT count(*), min(instant) FROM punches WHERE seq > ?", (acked,)).fetchone()
-    depth = int(row[0])
-    age = (now - parse_instant(row[1])).total_seconds() if row[1] else None
-    return depth, age
+    oldest = str(row[1]) if row[1] else None
+    age = (now - parse_instant(oldest)).total_seconds() if oldest else None
+    return Unsent(acked, int(row[0]), oldest, age)
+
+
+def queue(conn: sqlite3.Connection, now: datetime) -> tuple[int, float | None]:
+    """(punches not yet acknowledged, age in seconds of the oldest of them). Read-only."""
+    state = unsent(conn, now)
+    return state.count, state.oldest_age_s
 
 
 def temperature_c(path: Path = THERMAL) -> float | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.health import Health, read_all
-from kiosk.store.punches import parse_instant
+from sync.health import unsent
 
 #: A service's health report older than this counts as "not answering".
 STALE_AFTER = timedelta(minutes=3)
@@ -25,21 +25,25 @@ class SyncState:
 
 
 def sync_state(conn: sqlite3.Connection, now: datetime) -> SyncState:
-    """Punches not yet acknowledged by any configured target (the least-advanced cursor). Read-only."""
+    """Punches the central server has not acknowledged (``sync.health.unsent``, the same figure
+    ``sync status`` and ``doctor`` give). Read-only."""
     head = conn.execute("SELECT seq FROM chain_head").fetchone()
     last_seq = int(head["seq"]) if head else 0
-    cursor = conn.execute("SELECT min(acked_seq) AS acked, max(updated_at) AS at FROM sync_cursors").fetchone()
-    acked = int(cursor["acked"]) if cursor and cursor["acked"] is not None else 0
-    oldest = conn.execute("SELECT instant FROM punches WHERE seq > ? ORDER BY seq LIMIT 1", (acked,)).fetchone()
-    unsent = int(conn.execute("SELECT count(*) FROM punches WHERE seq > ?", (acked,)).fetchone()[0])
-    age = (now - parse_instant(oldest["instant"])).total_seconds() if oldest else None
+    pending = unsent(conn, now)
+    cursor = conn.execute("SELECT max(updated_at) AS at FROM sync_cursors").fetchone()
     online: bool | None = None
     row = conn.execute("SELECT status, updated_at FROM health WHERE part = 'sync'").fetchone()
     if row is not None:
         fresh = now - datetime.fromisoformat(row["updated_at"]) <= STALE_AFTER
         online = fresh and row["status"] == Health.OK.value
     return SyncState(
-        last_seq, acked, unsent, oldest["instant"] if oldest else None, age, cursor["at"] if cursor else None, online
+        last_seq,
+        pending.acked_seq,
+        pending.count,
+        pending.oldest_instant,
+        pending.oldest_age_s,
+        cursor["at"] if cursor else None,
+        online,
     )
 
 
