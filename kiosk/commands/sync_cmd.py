@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key}: {value}")
+            print(f"{key}: {'-' if value is None else value}")  # "-": nothing measured yet
     return 0 if result.get("ok", True) else 1

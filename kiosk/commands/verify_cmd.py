@@ -27,6 +27,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(func=run)
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether the file starts with SQLite's header (an empty file is not a database here)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     runtime = make_runtime(args)
     if args.db is not None and args.db.suffix == ".zip":
@@ -34,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
     db_path = args.db or runtime.db_path
     if not db_path.exists():
         print(f"presensi verify: {db_path} does not exist (give the database file, or --data-dir)")
+        return 1
+    if not is_sqlite_file(db_path):
+        print(
+            f"presensi verify: {db_path} bukan basis data presensi / is not a presensi database "
+            "(give presensi.db from the data directory, or a flash-disk bundle .zip)"
+        )
         return 1
     key_hex = args.public_key
     trusted = "given on the command line" if key_hex else ""
