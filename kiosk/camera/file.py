@@ -9,6 +9,7 @@ deliver them.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +66,26 @@ class FileCamera(Camera):
         self._image_index = 0
         self._held = 0
         self._current: npt.NDArray[np.uint8] | None = None
+        self._stepped = False
+        self._advance = threading.Event()
 
     def describe(self) -> str:
         return f"file:{self.path.name}"
+
+    def hold_each_image(self) -> None:
+        """Keep each image of a folder in view until :meth:`advance` is called, instead of for
+        ``hold_s``: a script then moves on when the pipeline has judged the picture, so a slow
+        machine is slower, never different (``presensi demo --once``)."""
+        self._stepped = True
+
+    def advance(self) -> None:
+        """Show the next image at the next frame (stepped mode)."""
+        self._advance.set()
+
+    @property
+    def current_image(self) -> npt.NDArray[np.uint8] | None:
+        """The image in view now (the very array the frames carry), or None before the first."""
+        return self._current
 
     def _open_device(self) -> None:
         import cv2
@@ -91,7 +109,11 @@ class FileCamera(Camera):
         return self._next_video_frame()
 
     def _next_image(self) -> npt.NDArray[np.uint8] | None:
-        if self._current is not None and self._held < self.hold_frames:
+        if self._stepped and self._current is not None:
+            if not self._advance.is_set():
+                return self._current
+            self._advance.clear()
+        elif self._current is not None and self._held < self.hold_frames:
             self._held += 1
             return self._current
         if self._image_index >= len(self._images):

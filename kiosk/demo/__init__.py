@@ -30,7 +30,15 @@ def run_demo(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         reel = make_reel(sources.test, data_dir / "demo-reel") if sources.test is not None else None
         config = demo_config(base, sources, reel)
-        session = DemoSession(config, data_dir, sources, event=args.event, staff_count=args.staff, panel_port=args.panel_port)
+        session = DemoSession(
+            config,
+            data_dir,
+            sources,
+            event=args.event,
+            staff_count=args.staff,
+            panel_port=args.panel_port,
+            stepped=args.once,
+        )
         print(f"Presensi Kiosk demo — data in {data_dir}" + ("" if explicit else " (removed at exit; keep it with --data-dir)"))
         print(f"  faces: {sources.note}")
         if config.face.enabled:

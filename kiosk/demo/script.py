@@ -16,14 +16,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.camera.base import Frame
+from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.service import CardDecision
 from kiosk.demo.session import DemoSession
+from kiosk.face.service import FaceService
 from kiosk.store.punches import verify_database
 
 #: How long one press may take to be answered.
 PRESS_TIMEOUT_S = 15.0
 SYNC_TIMEOUT_S = 60.0
 VIDEO_TIMEOUT_S = 300.0
+#: A safety net only (a camera that stopped): each reel picture waits on judged frames, not time.
+STEP_TIMEOUT_S = 300.0
 
 
 def run_script(session: DemoSession, *, punches: int, out: Callable[[str], None] = print) -> int:
@@ -65,17 +70,52 @@ def _face_phase(session: DemoSession, out: Callable[[str], None]) -> int | None:
     if session.camera is None or config.camera.path is None:
         return None
     frames = sum(1 for p in config.camera.path.iterdir() if not p.name.endswith("-empty.png"))
-    span = frames * 2 * config.camera.image_hold_s
-    out(
-        f"Camera: {frames} test photo(s), each in view {config.camera.image_hold_s:g} s, then nobody for as long ({span:.0f} s) …"
-    )
-    _wait(span + 3.0)  # the camera started with the session: the first photo may already be punched
+    if isinstance(session.camera, FileCamera) and session.unit is not None and session.unit.face is not None:
+        need = session.camera.hold_frames
+        out(f"Camera: {frames} test photo(s), each in view for {need} judged frames, then nobody for as long …")
+        if not _step_reel(session.camera, session.unit.face, len(list_images(config.camera.path)), need):
+            out("  FAILED the camera stopped before the reel was judged")
+    else:
+        span = frames * 2 * config.camera.image_hold_s
+        out(
+            f"Camera: {frames} test photo(s), each in view {config.camera.image_hold_s:g} s, then nobody for as long ({span:.0f} s) …"
+        )
+        _wait(span + 3.0)  # the camera started with the session: the first photo may already be punched
     rows = _punches_after(session, 0, method="face")
     for r in rows:
         out(
             f"  face  #{r['seq']:<3} {r['name'] or r['employee_id']:<20} liveness={r['liveness_verdict']}  distance={r['match_distance'] or '-'}"
         )
     return len(rows)
+
+
+def _step_reel(camera: FileCamera, face: FaceService, images: int, need: int) -> bool:
+    """Show each picture of the reel until the face pipeline has processed ``need`` frames of it
+    (as many as a quiet machine judges while the picture is held), then the next: the script
+    waits on what the pipeline did, not on the wall clock. False when the camera stops first."""
+    judged: dict[int, int] = {}
+    changed = threading.Condition()
+
+    def seen(frame: Frame, _result: object) -> None:
+        with changed:
+            judged[id(frame.image)] = judged.get(id(frame.image), 0) + 1
+            changed.notify_all()
+
+    face.subscribe_frames(seen)
+    for n in range(images):
+        with changed:
+            if not changed.wait_for(lambda: camera.current_image is not None or not face.running, STEP_TIMEOUT_S):
+                return False
+            image = camera.current_image
+            key = id(image)
+            if not changed.wait_for(lambda k=key: judged.get(k, 0) >= need or not face.running, STEP_TIMEOUT_S):  # type: ignore[misc]
+                return False
+        if n + 1 < images:
+            camera.advance()
+            with changed:
+                if not changed.wait_for(lambda i=image: camera.current_image is not i or not face.running, STEP_TIMEOUT_S):  # type: ignore[misc]
+                    return False
+    return face.running
 
 
 def _press_phase(session: DemoSession, punches: int, out: Callable[[str], None]) -> bool:

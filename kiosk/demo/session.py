@@ -19,7 +19,7 @@ from typing import Any
 
 from kiosk.camera import open_camera
 from kiosk.camera.base import Camera
-from kiosk.camera.file import list_images
+from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.sim import SimCardReader
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import KioskConfig
@@ -139,6 +139,8 @@ class DemoSession:
     event: bool = False
     staff_count: int = 3
     panel_port: int = 0
+    #: ``--once``: the reel moves to the next picture when the script says (each one judged)
+    stepped: bool = False
     clock: Clock = field(default_factory=SystemClock)
     out: Callable[[str], None] = print
 
@@ -190,6 +192,8 @@ class DemoSession:
             self.pack = load_sample_apel(conn, store.identity, self.people, self.clock, self.config.unit.zone)
         if self.config.face.enabled:
             self.camera = open_camera(self.config.camera, self.clock, hardware="real")
+            if self.stepped and isinstance(self.camera, FileCamera):
+                self.camera.hold_each_image()
         self.reader = SimCardReader("Pembaca kartu demo", clock=self.clock)
         unit = self.unit = KioskUnit(runtime, camera=self.camera, reader=self.reader, liveness=DEMO_LIVENESS)
         unit.start(web=False)
