@@ -165,6 +165,7 @@ def create_screen_app(ctx: WebContext) -> FastAPI:
 
 def create_maintenance_app(ctx: WebContext) -> FastAPI:
     """The maintenance page for technicians and Admin PD: login required everywhere but /healthz."""
+    from kiosk.web.forms import install_form_errors
     from kiosk.web.maintenance import access, dashboard, system, work
     from kiosk.web.security import install_security
 
@@ -176,6 +177,7 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     def openapi_schema() -> JSONResponse:
         return JSONResponse(app.openapi())
 
+    install_form_errors(app, tpl)
     access.install(app, ctx, tpl)
     dashboard.install(app, ctx, tpl)
     work.install(app, ctx, tpl)

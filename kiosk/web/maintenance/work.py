@@ -23,6 +23,7 @@ from kiosk.errors import ConfigError, PresensiError
 from kiosk.privacy import evidence
 from kiosk.privacy.erasure import erase_employee
 from kiosk.web.auth import Session
+from kiosk.web.forms import OptionalDate
 from kiosk.web.maintenance import fingers, records
 from kiosk.web.maintenance.export import (
     FORMAT_LABELS,
@@ -319,8 +320,8 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
     @app.get("/punches", include_in_schema=False)
     def punches_page(
         request: Request,
-        start: date | None = None,
-        end: date | None = None,
+        start: OptionalDate = None,
+        end: OptionalDate = None,
         employee: Annotated[str, Query(max_length=80)] = "",
         session: Session = ADMIN_ONLY,
     ) -> Response:
@@ -329,8 +330,8 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     @app.get("/api/punches", response_model=list[records.PunchRow], tags=["punches"])
     def punches_api(
-        start: date | None = None,
-        end: date | None = None,
+        start: OptionalDate = None,
+        end: OptionalDate = None,
         employee: Annotated[str, Query(max_length=80)] = "",
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         session: Session = ADMIN_ONLY,
@@ -380,8 +381,8 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         *,
         fmt: Annotated[str, Form(max_length=20)],
         target: Annotated[str, Form(max_length=200)] = "download",
-        start: Annotated[date | None, Form()] = None,
-        end: Annotated[date | None, Form()] = None,
+        start: Annotated[OptionalDate, Form()] = None,
+        end: Annotated[OptionalDate, Form()] = None,
         session: Session = ADMIN_ONLY,
     ) -> Response:
         assert ctx.exporter is not None and ctx.usb is not None

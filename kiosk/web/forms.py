@@ -1,0 +1,73 @@
+"""What the maintenance forms share: an optional date that an empty box leaves unset, and an
+answer in words for a form FastAPI cannot read (never its JSON on a page a person sees)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BeforeValidator
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+#: A date from a form or query string; the empty box a browser sends means "not given".
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
+
+#: How a field is named to a person (Indonesian, English); others are named as they are.
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "start": ("tanggal awal", "start date"),
+    "end": ("tanggal akhir", "end date"),
+    "date": ("tanggal", "date"),
+    "roles": ("peran (centang minimal satu)", "role (tick at least one)"),
+    "text": ("isi konfigurasi", "configuration text"),
+    "username": ("nama pengguna", "username"),
+    "password": ("kata sandi", "password"),
+    "password2": ("ulangi kata sandi", "repeat the password"),
+    "code": ("kode penyiapan", "setup code"),
+    "local": ("waktu setempat", "local time"),
+    "limit": ("batas baris", "row limit"),
+    "fmt": ("format", "format"),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def describe_problems(exc: RequestValidationError, lang: str) -> str:
+    """One sentence naming each field that is missing or not readable."""
+    names: list[str] = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        field = loc[-1] if loc else "?"
+        if field.isdigit() and len(loc) > 1:
+            field = loc[-2]
+        label = FIELD_NAMES.get(field, (field, field))[lang == "en"]
+        if label not in names:
+            names.append(label)
+    if lang == "en":
+        return f"The form is incomplete or not valid: {', '.join(names)}. Check it and send it again."
+    return f"Isian formulir belum lengkap atau tidak sah: {', '.join(names)}. Periksa lalu kirim lagi."
+
+
+def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
+    """Pages answer an unreadable form with the error page and a sentence; the JSON API keeps
+    FastAPI's 422 body, which programs read."""
+    from kiosk.web.security import page_vars
+
+    @app.exception_handler(RequestValidationError)
+    async def _form_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.errors()}, status_code=422)
+        lang = getattr(request.state, "lang", "id")
+        title = ("Formulir belum lengkap", "Form incomplete")[lang == "en"]
+        return templates.TemplateResponse(
+            request, "error.html", page_vars(request, title=title, message=describe_problems(exc, lang)), status_code=400
+        )
