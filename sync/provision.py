@@ -23,17 +23,17 @@ from kiosk.store.punches import PunchStore, format_instant
 from kiosk.timekeeping import server_offset_s
 from sync.client import Backoff, SyncClient
 from sync.state import (
+    CA_FILENAME,
     SERVER_KEY_KEY,
     SERVER_URL_KEY,
     UNIT_CODE_KEY,
+    effective_server,
     get_setting,
     put_setting,
 )
 from sync.targets.presensi_v1 import PresensiV1Target
 
 log = logging.getLogger(__name__)
-
-CA_FILENAME = "server-ca.pem"
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,9 @@ def provision(
 def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
     """Where to sync: the configuration first, else what provisioning recorded."""
     cfg = runtime.config.sync
-    url = cfg.server_url or get_setting(conn, SERVER_URL_KEY)
+    url, ca = effective_server(conn, runtime.data_dir, cfg.server_url, cfg.ca_file)
     if not url:
         raise SyncError("this unit is not provisioned: run presensi provision --server URL --token TOKEN --ca CA.pem")
-    pinned = runtime.data_dir / CA_FILENAME
-    ca = cfg.ca_file or (pinned if pinned.exists() else None)
     return Endpoint(url, ca, get_setting(conn, SERVER_KEY_KEY))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 from kiosk.store.db import write_transaction
 
@@ -24,6 +25,8 @@ BUNDLE_CURSOR = "bundle"
 SERVER_URL_KEY = "sync.server_url"
 SERVER_KEY_KEY = "sync.server_public_key"
 UNIT_CODE_KEY = "sync.unit_code"
+#: The server's CA, pinned at provisioning, in the data directory.
+CA_FILENAME = "server-ca.pem"
 
 
 def _stamp(now: datetime) -> str:
@@ -64,3 +67,15 @@ def put_setting(conn: sqlite3.Connection, key: str, value: str, now: datetime) -
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         (key, value, _stamp(now)),
     )
+
+
+def effective_server(
+    conn: sqlite3.Connection, data_dir: Path, server_url: str = "", ca_file: Path | None = None
+) -> tuple[str, Path | None]:
+    """Where the sync service syncs: (URL, CA) from the configuration (``sync.server_url``,
+    ``sync.ca_file``) first, else what provisioning recorded in the database and the data
+    directory; ("", None) when neither. The sync service, the dashboard and the diagnostics all
+    read this one answer. Read-only."""
+    url = server_url or get_setting(conn, SERVER_URL_KEY) or ""
+    pinned = data_dir / CA_FILENAME
+    return url, ca_file or (pinned if pinned.exists() else None)

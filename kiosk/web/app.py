@@ -30,6 +30,7 @@ from kiosk.web.maintenance.hostinfo import HostInfo
 from kiosk.web.maintenance.logs import FileLogSource, JournalLogSource, LogSource
 from kiosk.web.maintenance.netprobe import ProbeStep, ServerProbe
 from kiosk.web.ports import DecisionHub, FrameSource, Services
+from sync.state import effective_server
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,16 @@ class WebContext:
         if self.usb is None:
             self.usb = UsbTargets(web.usb_root, require_mount=self.config.unit.hardware != "sim")
         if self.probe is None:
-            sync = self.config.sync
-            self.probe = ServerProbe(sync.server_url, ca_file=sync.ca_file, timeout_s=web.probe_timeout_s).run
+            self.probe = self._probe_server
+
+    def server_endpoint(self) -> tuple[str, Path | None]:
+        """(URL, CA) the sync service uses: the configuration, else what provisioning recorded."""
+        sync = self.config.sync
+        return effective_server(self.db.get(), self.data_dir, sync.server_url, sync.ca_file)
+
+    def _probe_server(self) -> list[ProbeStep]:
+        url, ca = self.server_endpoint()
+        return ServerProbe(url, ca_file=ca, timeout_s=self.config.web.probe_timeout_s).run()
 
     def accounts(self) -> Accounts:
         web = self.config.web

@@ -210,7 +210,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             under_voltage=ctx.host.under_voltage(),
             interfaces=ctx.host.interfaces(),
             gateway=ctx.host.default_gateway(),
-            server_configured=bool(ctx.config.sync.server_url),
+            server_configured=bool(ctx.server_endpoint()[0]),
             probe=steps,
             clock_state=ClockState(ctx.clock_state.state()),
             disk=ctx.host.disk(ctx.data_dir),

@@ -235,8 +235,8 @@ def _server(f: Facts) -> list[Answer]:
                 "skip",
                 "Server pusat belum diatur.",
                 "No central server configured.",
-                "Atur sync.server_url.",
-                "Set sync.server_url.",
+                "Daftarkan unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
+                "Register the unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
             )
         ]
     by = {s.step: s for s in f.probe}

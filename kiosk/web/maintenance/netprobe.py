@@ -58,7 +58,10 @@ class ServerProbe:
 
     def run(self) -> list[ProbeStep]:
         if not self.server_url:
-            return [ProbeStep(s, None, "no server configured (sync.server_url)") for s in ("dns", "tcp", "tls", "auth")]
+            return [
+                ProbeStep(s, None, "server pusat belum didaftarkan / no central server (presensi provision)")
+                for s in ("dns", "tcp", "tls", "auth")
+            ]
         parts = urlsplit(self.server_url)
         host = parts.hostname or ""
         tls = parts.scheme == "https"
