@@ -105,6 +105,36 @@ def make_reel(test: Path, folder: Path) -> Path:
     return folder
 
 
+class DemoLogFile:
+    """The demo's services log to a file as well as the terminal, in the format the maintenance
+    page's log page reads (on a unit that is the journal): INFO and above go to the file while
+    the terminal keeps the level the command was given."""
+
+    FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        root = logging.getLogger()
+        self._root_level = root.level
+        self._quietened = [(h, h.level) for h in root.handlers]
+        for handler, _ in self._quietened:
+            handler.setLevel(max(handler.level, root.level))
+        self.handler = logging.FileHandler(path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter(self.FORMAT))
+        self.handler.setLevel(logging.INFO)
+        root.addHandler(self.handler)
+        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+
+    def close(self) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        self.handler.close()
+        root.setLevel(self._root_level)
+        for handler, level in self._quietened:
+            handler.setLevel(level)
+
+
 class Waker:
     """The sync loop's wait: returns early when a punch is shown (so it reaches the server at
     once) and True once the demo stops."""
@@ -163,6 +193,7 @@ class DemoSession:
     _sync_lock: Any = None
     _video_done: threading.Event = field(default_factory=threading.Event)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _log_file: DemoLogFile | None = None
 
     # -- starting and stopping ------------------------------------------------------------------
 
@@ -203,6 +234,8 @@ class DemoSession:
             system=SimSystemActions(tuple(self.config.web.services)),
             fingers=finger_enrolment(runtime),
         )
+        self._log_file = DemoLogFile(self.data_dir / "logs" / "presensi.log")
+        self.config.web.log_file = self._log_file.path  # the maintenance page's log page reads it
         unit.web = start_web(runtime, services=services, hub=unit.hub, frames=unit.frames, screen_port=0, maintenance_port=0)
         unit.hub.subscribe(self._waker.kick)
         self.bridge = start_simulated_bridge(runtime, classify=self._finger_admission() if self.event else None)
@@ -298,6 +331,9 @@ class DemoSession:
             self.server = None
         if self.runtime is not None:
             self.runtime.close()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
     # -- what the panel and the script do --------------------------------------------------------
 

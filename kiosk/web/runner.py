@@ -46,6 +46,14 @@ def lan_addresses(host: HostInfo) -> list[str]:
     return [a.split("/")[0] for i in host.interfaces() for a in i.addresses]
 
 
+def reachable_host(bind: str, addresses: list[str]) -> str:
+    """The address to show people for a server bound to ``bind``: the bound address itself, or
+    for a wildcard bind the unit's first LAN address (never one the server does not listen on)."""
+    if bind in ("", "0.0.0.0", "::"):
+        return addresses[0] if addresses else "127.0.0.1"
+    return bind
+
+
 def start_web(
     runtime: Runtime,
     *,
@@ -66,7 +74,7 @@ def start_web(
         services = Services(system=system, fingers=finger_enrolment(runtime))
     identity = runtime.identity()
     port = maintenance_port if maintenance_port is not None else web.maintenance_port
-    shown_host = addresses[0] if addresses else "127.0.0.1"
+    shown_host = reachable_host(web.maintenance_host, addresses)
     ctx = WebContext(
         config=config,
         connect=runtime.connect,
@@ -88,7 +96,7 @@ def start_web(
     maintenance = serve_in_thread(
         create_maintenance_app(ctx), web.maintenance_host, port, certfile=tls.cert, keyfile=tls.key, name="maintenance"
     )
-    ctx.maintenance_url = f"https://{shown_host}:{maintenance.port}"
+    ctx.maintenance_url = f"https://{f'[{shown_host}]' if ':' in shown_host else shown_host}:{maintenance.port}"
     screen = serve_in_thread(
         create_screen_app(ctx), web.screen_host, screen_port if screen_port is not None else web.screen_port, name="screen"
     )
