@@ -49,7 +49,7 @@ def lan_addresses(host: HostInfo) -> list[str]:
 def reachable_host(bind: str, addresses: list[str]) -> str:
     """The address to show people for a server bound to ``bind``: the bound address itself, or
     for a wildcard bind the unit's first LAN address (never one the server does not listen on)."""
-    if bind in ("", "0.0.0.0", "::"):
+    if bind in ("", "0.0.0.0", "::"):  # noqa: S104 - recognising a wildcard bind, not binding
         return addresses[0] if addresses else "127.0.0.1"
     return bind
 
