@@ -323,3 +323,29 @@ def test_kiosk_screen_live_decisions_screenshots_contrast(env: Env, browser: obj
         assert low_contrast(page) == []
         page.click("#lang")
         page.context.close()
+
+
+def test_kiosk_screen_without_a_camera_says_so_and_what_to_use(env: Env, browser: object, artifacts_dir: Path) -> None:
+    """Issue 23.9: a failed camera is not a black box but words, with the card and the finger."""
+    from playwright.sync_api import expect
+
+    from kiosk.health import Health, report
+
+    page = browser.new_context(viewport={"width": 800, "height": 480}).new_page()  # type: ignore[attr-defined]
+    page.goto(f"{env.screen.url}/")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    expect(page.locator("#nocam")).to_be_hidden()
+    conn = open_database(env.data_dir / "presensi.db")
+    try:
+        report(conn, "camera", Health.FAIL, "camera /dev/video0 missing", now=env.clock.now(), error="no device")
+        expect(page.locator("#nocam")).to_be_visible(timeout=20000)  # the next status message
+        expect(page.locator("#nocam")).to_contain_text("Kamera tidak tersedia")
+        expect(page.locator("#nocam")).to_contain_text("tempelkan kartu atau letakkan jari")
+        expect(page.locator("#preview")).to_be_hidden()
+        expect(page.locator("#r-headline")).to_have_text("Silakan tempelkan kartu atau letakkan jari")
+        page.screenshot(path=str(artifacts_dir / "web_screen_no_camera_800x480.png"))
+        report(conn, "camera", Health.OK, "camera ok", now=env.clock.now())
+        expect(page.locator("#nocam")).to_be_hidden(timeout=20000)
+    finally:
+        conn.close()
+        page.context.close()

@@ -17,13 +17,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk.clock import ClockState, local_time
+from kiosk.health import Health
 from kiosk.web.auth import Accounts
 from kiosk.web.ports import Decision, Message, Prompt
 from kiosk.web.screen.frames import render_jpeg
 from kiosk.web.screen.live import PunchWatcher
 from kiosk.web.screen.texts import decision_message, prompt_message
 from kiosk.web.security import SecurityHeaders
-from kiosk.web.status import active_event, sync_state
+from kiosk.web.status import active_event, parts, sync_state
 
 if TYPE_CHECKING:
     from kiosk.web.app import WebContext
@@ -75,6 +76,18 @@ def clock_status(ctx: WebContext) -> dict[str, Any]:
     }
 
 
+def camera_status(ctx: WebContext, conn: Any, now: Any) -> str:
+    """'ok' while the camera can be used (or is starting), 'missing' when this unit has none, it
+    is off in the configuration, or its last health report is a failure: the screen then says
+    so and points to the card and the finger instead of showing a black box."""
+    if ctx.frames is None or not ctx.config.face.enabled:
+        return "missing"
+    camera = next((p for p in parts(conn, now) if p.part == "camera"), None)
+    if camera is not None and camera.status == Health.FAIL.value and not camera.stale:
+        return "missing"
+    return "ok"
+
+
 def status_payload(ctx: WebContext) -> dict[str, Any]:
     conn = ctx.db.get()
     now = ctx.clock.now()
@@ -91,6 +104,7 @@ def status_payload(ctx: WebContext) -> dict[str, Any]:
         **clock_status(ctx),
         "online": sync.online,
         "unsent": sync.unsent,
+        "camera": camera_status(ctx, conn, now),
         "event": None if event is None else {"title": event.title, "kind": event.kind, "location": event.location},
         "setup_code": code,
         "maintenance_url": ctx.maintenance_url,

@@ -4,10 +4,11 @@
   const T = {
     id: { idle: "Silakan lihat ke kamera, tempelkan kartu, atau letakkan jari", online: "Daring", offline: "Luring", unknown: "Jaringan ?",
           unsent: "belum terkirim", setup: "Kode penyiapan halaman pemeliharaan:", nocam: "Kamera tidak tersedia",
+          nocam_todo: "Silakan tempelkan kartu atau letakkan jari.", idle_nocam: "Silakan tempelkan kartu atau letakkan jari",
           clock_rtc: "Jam: RTC", clock_unsynced: "Jam belum tersinkron", clock_wrong: "Jam perangkat salah — hubungi teknisi",
           other: "EN" },
     en: { idle: "Look at the camera, tap your card or place your finger", online: "Online", offline: "Offline", unknown: "Network ?",
-          unsent: "unsent", setup: "Maintenance page setup code:", nocam: "No camera", clock_rtc: "Clock: RTC",
+          unsent: "unsent", setup: "Maintenance page setup code:", nocam: "Camera not available", nocam_todo: "Please tap your card or place your finger.", idle_nocam: "Tap your card or place your finger", clock_rtc: "Clock: RTC",
           clock_unsynced: "Clock not synchronised", clock_wrong: "Device clock is wrong — call a technician", other: "ID" },
   };
   let lang = localStorage.getItem("presensi_lang") || document.body.dataset.lang || "id";
@@ -45,6 +46,8 @@
     $("zone").textContent = zoneAbbr;
   }
 
+  const idleKey = () => (lastStatus && lastStatus.camera === "missing" ? "idle_nocam" : "idle");
+
   function showStatus(s) {
     lastStatus = s;
     zone = s.zone; zoneAbbr = s.zone_abbr; offsetMs = s.now_ms - Date.now();
@@ -54,6 +57,13 @@
     net.className = "pill " + (s.online === true ? "on" : s.online === false ? "off" : "");
     $("unsent").textContent = s.unsent + " " + t("unsent");
     $("unsent").className = "pill" + (s.unsent > 0 && s.online === false ? " warn" : "");
+    const nocam = s.camera === "missing";
+    $("nocam").hidden = !nocam;
+    if ($("preview")) $("preview").hidden = nocam;
+    const head = $("r-headline");
+    if (head.dataset.i18n === "idle" || head.dataset.i18n === "idle_nocam") {
+      head.setAttribute("data-i18n", idleKey()); head.textContent = t(idleKey());
+    }
     const cs = $("clockstate");
     cs.hidden = s.clock_state === "synced";
     cs.textContent = s.clock_wrong ? t("clock_wrong") : s.clock_state === "rtc" ? t("clock_rtc") : t("clock_unsynced");
@@ -88,7 +98,7 @@
       clearTimeout(resetTimer);
       resetTimer = setTimeout(() => {
         r.className = "result idle"; $("r-name").textContent = ""; $("r-time").textContent = "";
-        $("r-headline").setAttribute("data-i18n", "idle"); $("r-headline").textContent = t("idle"); lastMessage = null;
+        $("r-headline").setAttribute("data-i18n", idleKey()); $("r-headline").textContent = t(idleKey()); lastMessage = null;
       }, 6000);
     }
   }
