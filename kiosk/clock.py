@@ -121,6 +121,25 @@ def local_time(instant: datetime, zone: str) -> datetime:
     return instant.astimezone(ZoneInfo(zone))
 
 
+def shown_time(value: datetime | str | None, zone: str, *, seconds: bool = True) -> str:
+    """A time as a person reads it: local, one format everywhere, with the zone's name
+    ("2026-12-03 10:43:39 WIB", as the punch list and the CSV write it); "—" for none. Accepts an aware datetime or RFC 3339 text
+    (``Z`` or an offset); text that is not a time is returned as it is."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        instant = value
+    if instant.tzinfo is None:
+        return instant.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    local = local_time(instant, zone)
+    return f"{local.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {zone_abbreviation(zone)}"
+
+
 def zone_abbreviation(zone: str) -> str:
     """WIB, WITA or WIT for Indonesia's zones; the zone's own abbreviation otherwise."""
     return ZONES.get(zone) or datetime.now(ZoneInfo(zone)).tzname() or zone

@@ -186,6 +186,9 @@ def test_maintenance_page_end_to_end(env: Env, browser: object, artifacts_dir: P
     assert console == []  # no script errors
     page.screenshot(path=str(artifacts_dir / "web_dashboard.png"), full_page=True)
     assert low_contrast(page) == []
+    # times in the unit's zone, one format; no raw ISO/UTC instant reaches a person (issue 23.6)
+    dashboard_text = page.inner_text("#dashboard")
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d|[+-]00:00\b|\d\dZ\b", dashboard_text), dashboard_text
     kiosk.wait_for_selector("#setup", state="hidden", timeout=5000)  # the code is gone from the screen
 
     # diagnostics

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kiosk.clock import shown_time, zone_abbreviation
 from kiosk.web.auth import Role, Session, constant_time_equal
 
 if TYPE_CHECKING:
@@ -118,6 +120,7 @@ async def _submitted_token(request: Request) -> str | None:
 def make_guard(ctx: WebContext) -> Callable[[Request], Awaitable[None]]:
     async def guard(request: Request) -> None:
         request.state.lang = lang_of(request, ctx)
+        request.state.zone = ctx.zone
         request.state.session = None
         path = request.url.path
         unsafe = request.method in UNSAFE_METHODS
@@ -214,7 +217,16 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
     def tr(indonesian: str, english: str) -> str:
         return english if lang == "en" else indonesian
 
+    zone = getattr(request.state, "zone", "Asia/Jakarta")
+
+    def when(value: object) -> str:
+        """A stored time as the unit's local time, one format (kiosk.clock.shown_time)."""
+        return shown_time(value if isinstance(value, (str, datetime)) or value is None else str(value), zone)
+
     return {
+        "when": when,
+        "zone": zone,
+        "zone_abbr": zone_abbreviation(zone),
         "session": session,
         "csrf": session.csrf_token if session else extra.pop("pre_csrf", ""),
         "lang": lang,
