@@ -352,3 +352,61 @@ def test_kiosk_screen_without_a_camera_says_so_and_what_to_use(env: Env, browser
     finally:
         conn.close()
         page.context.close()
+
+
+@pytest.mark.parametrize("width", [800, 1366])
+def test_no_page_scrolls_sideways(env: Env, browser: object, width: int) -> None:
+    """Issue 23.7: every maintenance page fits 800 px (and 1366 px) without horizontal scroll."""
+    if not env.ctx.accounts().count():
+        pytest.skip("needs the first account, made by test_maintenance_page_end_to_end")
+    ctx = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+    page = ctx.new_page()
+    from kiosk.health import Health, report
+
+    conn = open_database(env.data_dir / "presensi.db")
+    try:  # what a unit in service shows: parts with metrics and errors, as in the demo
+        now = env.clock.now()
+        report(
+            conn,
+            "card_reader",
+            Health.FAIL,
+            "PC/SC: pembaca kartu tidak terhubung",
+            now=now,
+            error="SCARD_E_NO_READERS_AVAILABLE",
+        )
+        report(
+            conn, "sync", Health.OK, "uploading", now=now, metrics={"queue_depth": 0, "acked_seq": 1234, "clock_offset_s": -0.25}
+        )
+        report(conn, "fingerprint", Health.OK, "sim-zhiantec connected", now=now, metrics={"templates": 3, "capacity": 200})
+        report(conn, "camera", Health.OK, "file:demo-reel 1280×960", now=now, metrics={"fps": 14.9, "frames": 12345})
+    finally:
+        conn.close()
+    try:
+        login(page, env, "kepala", PASSWORD)
+        page.wait_for_url(f"{env.murl}/")
+        wide = {}
+        for path in (
+            "/",
+            "/diagnostics",
+            "/accounts",
+            "/employees",
+            "/employees/199001012019032002",
+            "/punches",
+            "/export",
+            "/logs",
+            "/audit",
+            "/config",
+            "/system",
+            "/report",
+        ):
+            page.goto(f"{env.murl}{path}")
+            page.wait_for_load_state("load")
+            if path == "/":
+                page.wait_for_selector("#dashboard[data-loaded='1']", timeout=10000, state="attached")
+            assert "/login" not in page.url, path
+            over = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if over > 0:
+                wide[path] = over
+        assert wide == {}, f"pages wider than {width} px: {wide}"
+    finally:
+        ctx.close()
