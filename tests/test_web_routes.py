@@ -176,13 +176,17 @@ def test_security_headers_on_every_page(app: FastAPI) -> None:
 def test_state_changes_without_csrf_token_are_refused(app: FastAPI, ctx: WebContext) -> None:
     client = client_for(app)
     csrf = login(client, "kepala")
-    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi"}, follow_redirects=False)
+    r = client.post("/employees", data={"employee_id": "198503302010011001", "name": "Budi"}, follow_redirects=False)
     assert r.status_code == 403
-    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi", "csrf_token": "wrong"}, follow_redirects=False)
+    r = client.post(
+        "/employees", data={"employee_id": "198503302010011001", "name": "Budi", "csrf_token": "wrong"}, follow_redirects=False
+    )
     assert r.status_code == 403
     assert client.post("/api/diagnostics").status_code == 403
     assert ctx.db.get().execute("SELECT count(*) FROM employees").fetchone()[0] == 0
-    r = client.post("/employees", data={"employee_id": "1985", "name": "Budi", "csrf_token": csrf}, follow_redirects=False)
+    r = client.post(
+        "/employees", data={"employee_id": "198503302010011001", "name": "Budi", "csrf_token": csrf}, follow_redirects=False
+    )
     assert r.status_code == 303
     # the login form too: a login posted without its pre-session token is refused
     fresh = client_for(app)

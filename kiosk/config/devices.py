@@ -3,6 +3,7 @@ fingerprint module and GPIO."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +27,23 @@ class UnitConfig(Section):
         "real", description="'sim' runs every device on its simulator (laptop, demo, tests)."
     )
     language: Literal["id", "en"] = Field("id", description="Default language of the kiosk screen (Bahasa Indonesia first).")
+    staff_id_pattern: str = Field(
+        "",
+        max_length=200,
+        description=(
+            "Regular expression for the ids of staff without a NIP (PPPK, honorer), e.g. 'P3K-[0-9]{4}'; "
+            "empty: only 18-digit NIPs (dates checked) are accepted on the maintenance page."
+        ),
+    )
+
+    @field_validator("staff_id_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @field_validator("zone")
     @classmethod

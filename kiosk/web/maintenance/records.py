@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.clock import zone_abbreviation
 from kiosk.errors import EnrolmentError
+from kiosk.nip import check_staff_id
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import parse_instant
 
@@ -65,9 +66,12 @@ def employee(conn: sqlite3.Connection, employee_id: str) -> EmployeeRow | None:
     return None
 
 
-def add_employee(conn: sqlite3.Connection, employee_id: str, name: str, unit_code: str, now: datetime) -> None:
+def add_employee(
+    conn: sqlite3.Connection, employee_id: str, name: str, unit_code: str, now: datetime, *, staff_id_pattern: str = ""
+) -> None:
     if not EMPLOYEE_ID.match(employee_id):
         raise EnrolmentError("employee id: 1–64 letters, digits, '.', '_' or '-'", screen_text="NIP/ID tidak valid")
+    check_staff_id(employee_id, staff_id_pattern)
     if not name.strip():
         raise EnrolmentError("a name is needed", screen_text="Nama wajib diisi")
     with write_transaction(conn, "adding an employee"):

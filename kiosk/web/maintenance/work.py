@@ -121,7 +121,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         session: Session = ADMIN_ONLY,
     ) -> Response:
         try:
-            records.add_employee(ctx.db.get(), employee_id.strip(), name, unit_code, ctx.clock.now())
+            records.add_employee(
+                ctx.db.get(),
+                employee_id.strip(),
+                name,
+                unit_code,
+                ctx.clock.now(),
+                staff_id_pattern=ctx.config.unit.staff_id_pattern,
+            )
         except PresensiError as exc:
             return render(request, "employees.html", 400, rows=records.employees(ctx.db.get()), q="", error=exc.screen_text)
         note(session, "employee.add", employee_id=employee_id.strip())
