@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -193,10 +194,11 @@ class Accounts:
         """Use the setup code to create the first account (both roles); the code then dies."""
         self.check_not_locked([f"addr:{addr}"])
         expected = self.setup_code()
-        given = code.strip().upper().replace(" ", "")
         if expected is None:
             raise AuthError("the unit already has an account; log in", screen_text="Akun pertama sudah dibuat; silakan masuk")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        # as typed from the screen: with or without its dash, in any case, with stray spaces
+        given, wanted = (re.sub(r"[^0-9A-Z]", "", c.upper()) for c in (code, expected))
+        if not given or not hmac.compare_digest(given.encode(), wanted.encode()):
             self._fail([f"addr:{addr}"])
             raise AuthError("wrong setup code", screen_text="Kode penyiapan salah (lihat layar kiosk)")
         name = check_username(username)

@@ -120,7 +120,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             account = accounts.create_first(code, username, password, client_addr(request))
         except AuthError as exc:
             note("(setup)", "setup.failed", addr=client_addr(request))
-            return pre_form(request, "setup.html", 400, error=exc.screen_text)
+            return pre_form(request, "setup.html", 400, error=exc.screen_text, code=code, username=username)
         note(account.username, "setup.first_account", roles="technician,admin", addr=client_addr(request))
         token, _ = accounts.open_session(account)
         response = RedirectResponse("/", status_code=303)
