@@ -13,6 +13,7 @@ bridge on a simulated module on a pty, all on one SQLite file:
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -146,6 +147,8 @@ def test_admin_enrols_a_finger_from_the_page_and_it_punches(env: Env, browser: o
     sim.place_finger(finger)
     page.wait_for_selector("text=Sidik jari (telunjuk kanan) terdaftar.", timeout=WAIT_MS)  # type: ignore[attr-defined]
     assert "telunjuk kanan (1)" in page.inner_text("#fingers")  # type: ignore[attr-defined]
+    expect(page.locator("#fingers-count")).to_have_text("1")  # without a reload (issue 23.12)  # type: ignore[attr-defined]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WIB", page.inner_text("#fingers"))  # type: ignore[attr-defined]
     assert page.script_errors == []  # type: ignore[attr-defined]
 
     # the person lifts and puts the same finger down again: a punch by finger

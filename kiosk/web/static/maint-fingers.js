@@ -62,9 +62,11 @@
         if (d.fingers && d.fingers.length) {
           list.replaceChildren(...d.fingers.map((f) => {
             const li = document.createElement("li");
-            li.textContent = f.name + " (" + f.finger + ") · " + f.family + " · " + f.created_at;
+            li.textContent = f.name + " (" + f.finger + ") · " + f.family + " · " + (window.presensiWhen ? window.presensiWhen(f.created_at) : f.created_at);
             return li;
           }));
+          const count = document.getElementById("fingers-count");
+          if (count) count.textContent = String(d.fingers.length);
         }
       } catch (e) {
         show(false, String(e));

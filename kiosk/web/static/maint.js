@@ -22,6 +22,7 @@
       hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(t).map((x) => [x.type, x.value]));
     return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second + " " + zoneAbbr;
   };
+  window.presensiWhen = when; // the employee page's finger list uses the same format
   // Codes never reach a person raw: part names, health states and clock states in words.
   const WORDS = {
     camera: ["Kamera", "Camera"], card_reader: ["Pembaca kartu", "Card reader"], fingerprint: ["Sidik jari", "Fingerprint"],
