@@ -50,21 +50,20 @@ def check(func: Check) -> Check:
     return func
 
 
+def missing_data_dir(path: Path) -> Finding:
+    return Finding(
+        "data directory",
+        Status.FAIL,
+        f"{path} does not exist: no unit has run here with this data directory",
+        "give the unit's folder with --data-dir, or install the unit (scripts/install-pi.sh, docs/install.md) and start it once",
+    )
+
+
 @check
 def data_dir(rt: Runtime) -> list[Finding]:
     path = rt.data_dir
-    if not path.exists():
-        try:
-            path.mkdir(parents=True)
-        except OSError as exc:
-            return [
-                Finding(
-                    "data directory",
-                    Status.FAIL,
-                    f"{path} cannot be made: {exc.strerror}",
-                    "create it and give it to the service user",
-                )
-            ]
+    if not path.is_dir():
+        return [missing_data_dir(path)]
     if not os.access(path, os.W_OK):
         return [
             Finding(
@@ -230,6 +229,8 @@ def run_checks(rt: Runtime) -> list[Finding]:
 
     for info in pkgutil.iter_modules(kiosk.checks.__path__):
         importlib.import_module(f"kiosk.checks.{info.name}")
+    if not rt.data_dir.is_dir():  # doctor reports; it never makes a unit where there is none
+        return [missing_data_dir(rt.data_dir)]
     findings: list[Finding] = []
     for func in CHECKS:
         try:

@@ -36,3 +36,11 @@ def test_face_commands_print_no_pkg_resources_warning(presensi_cmd: list[str], t
         text=True,
     )
     assert "pkg_resources" not in result.stderr and "UserWarning" not in result.stderr
+
+
+def test_doctor_reports_a_missing_data_directory_and_makes_none(presensi_cmd: list[str], tmp_path: Path) -> None:
+    absent = tmp_path / "var-lib-presensi"
+    result = run(presensi_cmd, "doctor", "--data-dir", str(absent))
+    assert result.returncode != 0
+    assert "does not exist" in result.stdout and "--data-dir" in result.stdout
+    assert not absent.exists()
