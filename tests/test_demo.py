@@ -95,6 +95,15 @@ def test_event_demo_punches_by_face_card_and_finger_and_syncs(presensi_cmd: list
     # the data directory is a real unit's: the chain verifies again from the command line
     again = subprocess.run([*presensi_cmd, "--data-dir", str(tmp_path), "verify"], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stdout + again.stderr
+    # doctor with the configuration the demo left beside its data sees the demo's own key (issue 23.11)
+    assert f"--config {tmp_path / 'demo.toml'}" in out
+    doctor = subprocess.run(
+        [*presensi_cmd, "--config", str(tmp_path / "demo.toml"), "--data-dir", str(tmp_path), "doctor"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "stored templates" in doctor.stdout and "another unit's key" not in doctor.stdout + doctor.stderr
 
 
 # -- the control panel in a browser ----------------------------------------------------------------

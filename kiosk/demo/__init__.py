@@ -77,6 +77,22 @@ def _print_started(session: object) -> None:
     )
     print(f"  Demo control panel {session.panel_url}   (tap a card, put a finger on the module)")
     print(f"  Reference server   {session.device_url}   (the CA is {session.server.ca_file if session.server else '?'})")
+    written = write_demo_config(session.config, session.data_dir)
+    print(f"  Check the unit     presensi --config {written} --data-dir {session.data_dir} doctor")
+
+
+def write_demo_config(config: object, data_dir: Path) -> Path:
+    """The demo's effective configuration beside its data (its simulated key included, a demo's
+    throwaway), so ``presensi doctor`` and the other commands see the unit the demo ran."""
+    from kiosk.config import KioskConfig
+    from kiosk.config.toml_text import toml_text
+
+    assert isinstance(config, KioskConfig)
+    data = config.model_dump(mode="json", exclude={"source"})
+    data["unit"]["data_dir"] = str(data_dir)
+    path = data_dir / "demo.toml"
+    path.write_text("# presensi demo: the configuration this demo ran with\n" + toml_text(data), encoding="utf-8")
+    return path
 
 
 def _sync_line(result: dict[str, object]) -> str:
