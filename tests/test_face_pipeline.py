@@ -47,7 +47,7 @@ class ScriptedLiveness(LivenessEngine):
         self.verdict, self.after, self._ready = verdict, after, ready
         self.sessions: list[ScriptedSession] = []
 
-    def new_session(self) -> ScriptedSession:
+    def new_session(self, *, one_to_one: bool = False) -> ScriptedSession:
         session = ScriptedSession(self)
         self.sessions.append(session)
         return session

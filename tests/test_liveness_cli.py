@@ -29,9 +29,28 @@ def test_liveness_command_judges_a_genuine_image(
         text=True,
         timeout=120,
     )
+    # As a face-only punch (the default 'face_only' mode) a still must answer the challenge, and cannot.
+    refused = json.loads(out.stdout)
+    assert out.returncode == 1 and refused["verdict"] != "live" and refused["prompt"], out.stdout
+    out = subprocess.run(
+        [
+            *presensi_cmd,
+            "liveness",
+            str(faces_dir / "obama-480p.jpg"),
+            "--json",
+            "--card-then-face",
+            "--models",
+            str(models_dir / "minifasnet"),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["verdict"] == "live"
+    assert report["verdict"] == "live" and report["one_to_one"] is True
     assert report["frames_with_face"] >= 3
     assert {"texture", "cues", "cues_moire_peak_db", "cues_glare_area", "cues_border_sides"} <= set(report["scores"])
 

@@ -14,7 +14,7 @@ def s(name: str, score: float, confident: bool = True) -> CheckScore:
     return CheckScore(name, score, confident)
 
 
-AUTO = Policy()
+AUTO = Policy(challenge="auto")
 
 
 def test_confidently_live_passive_checks_need_no_challenge() -> None:
@@ -67,7 +67,7 @@ def test_missing_model_with_challenge_only_always_asks_even_in_never_mode() -> N
 
 
 def test_cues_disabled_are_ignored() -> None:
-    policy = Policy(cues_enabled=False)
+    policy = Policy(challenge="auto", cues_enabled=False)
     assert decide({"texture": s("texture", 0.95), "cues": s("cues", 0.0)}, policy).verdict is Verdict.LIVE
 
 
@@ -79,9 +79,17 @@ def test_policy_from_config_keeps_confident_above_threshold() -> None:
 score = st.floats(0, 1)
 
 
-@given(texture=score, cues=score, challenge=st.none() | score, mode=st.sampled_from(["auto", "always", "never"]))
-def test_a_confident_refusal_always_wins(texture: float, cues: float, challenge: float | None, mode: str) -> None:
-    policy = Policy(challenge=mode)  # type: ignore[arg-type]
+@given(
+    texture=score,
+    cues=score,
+    challenge=st.none() | score,
+    mode=st.sampled_from(["face_only", "auto", "always", "never"]),
+    one_to_one=st.booleans(),
+)
+def test_a_confident_refusal_always_wins(
+    texture: float, cues: float, challenge: float | None, mode: str, one_to_one: bool
+) -> None:
+    policy = Policy(challenge=mode, one_to_one=one_to_one)  # type: ignore[arg-type]
     scores = {"texture": s("texture", texture), "cues": s("cues", cues)}
     if challenge is not None:
         scores["challenge"] = s("challenge", challenge)
@@ -90,5 +98,24 @@ def test_a_confident_refusal_always_wins(texture: float, cues: float, challenge:
     assert (d.verdict is Verdict.SPOOF) == refused
     if d.verdict is Verdict.LIVE:
         assert texture >= policy.texture_threshold and cues >= policy.cues_threshold
-        if mode == "always" or (mode == "auto" and texture < policy.texture_confident):
+        follows_auto = mode == "auto" or (mode == "face_only" and one_to_one)
+        if mode == "always" or (mode == "face_only" and not one_to_one) or (follows_auto and texture < policy.texture_confident):
             assert challenge is not None and challenge >= 0.5
+
+
+def test_face_only_asks_every_face_only_punch_and_lets_a_card_vouch() -> None:
+    """The default: a face naming the person (1:N) is always challenged, even with the passive
+    checks confidently live (real prints reach texture 0.99); a face confirming a card (1:1) is
+    judged like 'auto'."""
+    confident = {"texture": s("texture", 0.99), "cues": s("cues", 0.9)}
+    one_to_many = Policy()
+    assert one_to_many.challenge == "face_only"
+    asked = decide(confident, one_to_many)
+    assert asked.verdict is Verdict.UNDECIDED and asked.ask_challenge
+    assert decide({}, one_to_many).ask_challenge  # asked at once, while the passive checks gather
+    passed = {**confident, "challenge": s("challenge", 1.0)}
+    assert decide(passed, one_to_many).verdict is Verdict.LIVE
+    card = Policy(one_to_one=True)
+    assert decide(confident, card).verdict is Verdict.LIVE
+    unsure = {"texture": s("texture", 0.7), "cues": s("cues", 0.9)}
+    assert decide(unsure, card).ask_challenge

@@ -108,8 +108,8 @@ def test_glare_blob_and_border_frame_are_measured() -> None:
     assert cues["border"] < 0.5 and cues["glare"] > 0.9
 
 
-def _run(engine, shots, clock):  # type: ignore[no-untyped-def]
-    session = engine.new_session()
+def _run(engine, shots, clock, *, one_to_one=False):  # type: ignore[no-untyped-def]
+    session = engine.new_session(one_to_one=one_to_one)
     result = None
     for shot in shots:
         clock.advance(1 / 15)
@@ -125,9 +125,13 @@ def test_engine_accepts_a_genuine_face_without_a_prompt(liveness_config: Livenes
     engine = build_engine(liveness_config, clock=clock, rng=random.Random(1))
     assert engine.ready
     frame, box = genuine[1]
-    _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock)
+    # a face confirming a card (1:1): the confident passive checks decide alone
+    _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock, one_to_one=True)
     assert result.verdict is Verdict.LIVE and result.prompt is None
     assert {"texture", "cues", "cues_moire", "cues_glare", "cues_border", "texture_frames"} <= set(result.scores)
+    # a face-only punch (1:N) is always asked the challenge in the default 'face_only' mode
+    _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock)
+    assert result.verdict is Verdict.UNDECIDED and result.prompt in ("Toleh ke kiri", "Toleh ke kanan", "Kedipkan mata")
 
 
 def test_engine_refuses_a_print(liveness_config: LivenessConfig, genuine) -> None:  # type: ignore[no-untyped-def]

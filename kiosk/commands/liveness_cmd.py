@@ -23,11 +23,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--challenge",
-        choices=["config", "auto", "always", "never"],
+        choices=["config", "face_only", "auto", "always", "never"],
         default="config",
         help="override liveness.challenge (a recorded video cannot answer a random prompt: see --prompt)",
     )
     parser.add_argument("--prompt", choices=["left", "right", "blink"], help="the prompt the video answers, when one is asked")
+    parser.add_argument(
+        "--card-then-face",
+        action="store_true",
+        help="judge as a face confirming a card (1:1): with challenge 'face_only' the passive checks may decide alone",
+    )
     parser.add_argument(
         "--models", type=Path, help="folder with MiniFASNetV2.onnx and MiniFASNetV1SE.onnx (overrides the config)"
     )
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         max_frames=args.max_frames,
         image=args.file.suffix.lower() in IMAGE_SUFFIXES,
+        one_to_one=args.card_then_face,
     )
     if args.json:
         print(json.dumps(report))

@@ -175,8 +175,12 @@ class LivenessConfig(Section):
         description="Enlarge the detector's face box by this before the models' own crop scales (dlib's HOG box is tighter than the models' training detector).",
     )
     texture_threads: int = Field(1, ge=1, le=4, description="onnxruntime threads per model.")
-    challenge: Literal["auto", "always", "never"] = Field(
-        "auto", description="Ask a head-turn/blink challenge: only when passive checks are unsure, always, or never."
+    challenge: Literal["face_only", "auto", "always", "never"] = Field(
+        "face_only",
+        description=(
+            "Ask a head-turn/blink challenge: 'face_only' on every face-only (1:N) punch and, for card then face, only "
+            "when the passive checks are unsure; 'auto' only when they are unsure; 'always'; or 'never' (docs/liveness.md)."
+        ),
     )
     challenge_prompts: list[Literal["left", "right", "blink"]] = Field(
         default_factory=lambda: ["left", "right", "blink"],  # type: ignore[arg-type]

@@ -167,8 +167,8 @@ class FaceTask(CameraTask[R]):
             self._missing = f"quality: {quality.reason}"
         engine = pipeline.liveness
         if isinstance(engine, LivenessEngine) and quality.for_liveness:
-            if self._session is None:
-                self._session = engine.new_session()
+            if self._session is None:  # the face confirms a card or is enrolled by an administrator: 1:1
+                self._session = engine.new_session(one_to_one=True)
             self._session.add(FaceSample(frame.image, dominant.box, landmarks, t))
             self._liveness = self._session.result()
         prompt = quality.prompt.value if quality.prompt else None

@@ -91,7 +91,9 @@ class LivenessEngine(abc.ABC):
     """Built once from configuration; makes a session per approach."""
 
     @abc.abstractmethod
-    def new_session(self) -> LivenessSession: ...
+    def new_session(self, *, one_to_one: bool = False) -> LivenessSession:
+        """State for one approach; ``one_to_one`` when the face only confirms a card (card then
+        face), which the policy may judge on the passive checks alone."""
 
     @property
     @abc.abstractmethod

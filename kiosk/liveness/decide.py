@@ -6,11 +6,16 @@ and says LIVE, SPOOF or UNDECIDED, and whether the challenge must be asked. In o
 1. **Any confident refusal wins.** The texture median below ``texture_threshold``, the cue score
    below ``cues_threshold``, or a challenge that was failed or timed out: SPOOF. No other check
    can outvote a confident sign of a print or screen.
-2. **The challenge is needed** when the mode is ``always``; when the texture model is missing and
+2. **The challenge is needed** when the mode is ``always``; in mode ``face_only`` (the default)
+   for every face-only approach, where the face alone names the person (1:N), while a face that
+   only confirms a card (1:1, card then face) follows ``auto``; when the texture model is missing and
    ``allow_challenge_only`` lets face punching go on without it (then even with mode ``never``);
    or, in mode ``auto``, when the passive checks have spoken and are *not confidently live*
    (texture under ``texture_confident``). Mode ``always`` asks at once, the others once the passive
-   checks are confident, so most genuine punches (confidently live) never see a prompt.
+   checks are confident, so most genuine card-then-face punches never see a prompt. Why face-only
+   punches are always challenged: on real recaptures (Replay-Attack devel) 13 of 60 printed photos
+   and 7 of 58 tablet photos score ≥ 0.9 on texture, so the passive checks cannot be trusted alone
+   where nothing else vouches for the person (docs/liveness.md).
 3. **Needed challenge**: passed → LIVE; not yet → UNDECIDED with ``ask_challenge``.
 4. **No challenge needed**: LIVE once every enabled passive check is confident and none refused
    (mode ``never`` accepts the zone between ``texture_threshold`` and ``texture_confident``);
@@ -39,13 +44,14 @@ REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Policy:
-    challenge: Literal["auto", "always", "never"] = "auto"
+    challenge: Literal["face_only", "auto", "always", "never"] = "face_only"
     texture_available: bool = True
     allow_challenge_only: bool = False
     cues_enabled: bool = True
     texture_threshold: float = 0.5
     texture_confident: float = 0.9
     cues_threshold: float = 0.5
+    one_to_one: bool = False  # the face confirms a card (1:1), rather than naming the person (1:N)
 
     @classmethod
     def from_config(cls, config: LivenessConfig, *, texture_available: bool) -> Policy:
@@ -87,6 +93,8 @@ def decide(scores: Mapping[str, CheckScore | None], policy: Policy) -> Decision:
     # 2. is the challenge needed?
     if policy.challenge == "always" or not policy.texture_available:
         needed = True
+    elif policy.challenge == "face_only" and not policy.one_to_one:
+        needed = True  # asked at once: the passive checks run meanwhile and can still refuse
     elif policy.challenge == "never":
         needed = False
     else:

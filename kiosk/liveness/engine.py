@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from kiosk.clock import Clock
 from kiosk.config import LivenessConfig
@@ -53,7 +54,7 @@ class Engine(LivenessEngine):
     def ready(self) -> bool:
         return self.texture is not None or self.policy.allow_challenge_only
 
-    def new_session(self) -> EngineSession:
+    def new_session(self, *, one_to_one: bool = False) -> EngineSession:
         if not self.ready:
             raise LivenessError(
                 "face-only punching is refused: the liveness model is missing ("
@@ -61,7 +62,7 @@ class Engine(LivenessEngine):
                 + "); install the model files or set liveness.allow_challenge_only = true (see presensi doctor)",
                 screen_text=NOT_READY_TEXT,
             )
-        return EngineSession(self)
+        return EngineSession(self, replace(self.policy, one_to_one=one_to_one))
 
     def __repr__(self) -> str:
         checks = [name for name, c in (("texture", self.texture), ("cues", self.cues), ("challenge", self.challenge)) if c]
@@ -69,8 +70,9 @@ class Engine(LivenessEngine):
 
 
 class EngineSession(LivenessSession):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, policy: Policy | None = None) -> None:
         self._engine = engine
+        self.policy = policy or engine.policy
         self._texture: TextureSession | None = engine.texture.new_session() if engine.texture else None
         self._cues: CuesSession | None = engine.cues.new_session() if engine.cues else None
         self.challenge: ChallengeSession = engine.challenge.new_session()
@@ -109,12 +111,12 @@ class EngineSession(LivenessSession):
         if self._final is not None:
             return self._final
         scores = self.check_scores()
-        decision: Decision = decide(scores, self._engine.policy)
+        decision: Decision = decide(scores, self.policy)
         prompt = None
         if decision.ask_challenge:
             prompt = self.challenge.begin()
             scores["challenge"] = self.challenge.score()
-            decision = decide(scores, self._engine.policy)
+            decision = decide(scores, self.policy)
             prompt = prompt if decision.verdict is Verdict.UNDECIDED else None
         result = LivenessResult(decision.verdict, flatten(scores), prompt=prompt, reason=decision.reason)
         if decision.verdict is not Verdict.UNDECIDED:

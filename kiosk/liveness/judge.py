@@ -69,6 +69,7 @@ def judge_file(
     prompt: Prompt | None = None,
     max_frames: int = 150,
     image: bool = False,
+    one_to_one: bool = False,
 ) -> dict[str, Any]:
     """The verdict on ``path`` and every score, as plain data."""
     clock = FakeClock()
@@ -80,7 +81,7 @@ def judge_file(
             + "): set liveness.minifasnet_v2 and liveness.minifasnet_v1se, or pass --models"
         )
     frames, fps = _frames(path, image=image, repeat=max(config.texture_frames, config.cues_frames), max_frames=max_frames)
-    session = engine.new_session()
+    session = engine.new_session(one_to_one=one_to_one)
     if prompt is not None:
         session.begin_challenge(prompt)
     step = 1.0 / fps
@@ -116,4 +117,5 @@ def judge_file(
         "frames_read": len(frames),
         "frames_with_face": with_face,
         "challenge_mode": config.challenge,
+        "one_to_one": one_to_one,
     }
