@@ -410,3 +410,30 @@ def test_no_page_scrolls_sideways(env: Env, browser: object, width: int) -> None
         assert wide == {}, f"pages wider than {width} px: {wide}"
     finally:
         ctx.close()
+
+
+def test_the_challenge_prompt_is_animated_and_in_the_chosen_language(env: Env, browser: object, artifacts_dir: Path) -> None:
+    """Issue 18.3: the liveness prompt, in Bahasa Indonesia (or English when chosen), with an
+    arrow that moves towards the side asked."""
+    from playwright.sync_api import expect
+
+    from kiosk.web.ports import Prompt
+
+    page = browser.new_context(viewport={"width": 800, "height": 480}).new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(f"{env.screen.url}/")
+        page.wait_for_selector("body[data-ready='1']", state="attached")
+        env.ctx.hub.publish(Prompt("face", "Toleh ke kiri"))
+        prompt = page.locator("#prompt")
+        expect(prompt).to_have_text("Tolehkan kepala ke kiri", timeout=5000)
+        expect(prompt).to_have_class(re.compile(r"\bturn-left\b"))
+        animation = page.evaluate("getComputedStyle(document.querySelector('#prompt'), '::before').animationName")
+        assert animation == "nudge-left"
+        page.screenshot(path=str(artifacts_dir / "web_screen_challenge_800x480.png"))
+        page.click("#lang")
+        env.ctx.hub.publish(Prompt("face", "Toleh ke kanan"))
+        expect(prompt).to_have_text("Turn your head to the right", timeout=5000)
+        expect(prompt).to_have_class(re.compile(r"\bturn-right\b"))
+        page.click("#lang")
+    finally:
+        page.context.close()

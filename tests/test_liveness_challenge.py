@@ -95,6 +95,11 @@ def test_prompts_are_drawn_at_random_from_the_configured_set() -> None:
     for seed in range(30):
         session = ChallengeCheck(ChallengeSettings(), clock=FakeClock(), rng=random.Random(seed)).new_session()
         seen.add(session.begin())
+    assert seen == {"Toleh ke kiri", "Toleh ke kanan"}  # the default: turns only (a replayed video blinks)
+    seen = set()
+    for seed in range(30):
+        settings = ChallengeSettings(prompts=("left", "right", "blink"))
+        seen.add(ChallengeCheck(settings, clock=FakeClock(), rng=random.Random(seed)).new_session().begin())
     assert seen == {"Toleh ke kiri", "Toleh ke kanan", "Kedipkan mata"}
     only = ChallengeCheck(ChallengeSettings(prompts=("blink",)), clock=FakeClock(), rng=random.Random(1)).new_session()
     assert only.begin() == "Kedipkan mata"

@@ -37,6 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--attacks-per-source", type=int, default=2, help="print and screen instances made from each genuine face"
     )
     parser.add_argument("--frames", type=int, default=5, help="frames per presentation")
+    parser.add_argument(
+        "--pad",
+        type=Path,
+        default=_SHARED / "testdata" / "pad" / "replay-attack",
+        help="the Replay-Attack frames (real recaptures; read from ../shared, never copied)",
+    )
+    parser.add_argument(
+        "--pad-splits", default="devel", help="comma-separated Replay-Attack splits to report (defaults tuned on train)"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -53,9 +62,41 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     from kiosk.liveness.challenge import ChallengeSettings
 
-    return {
+    out: dict[str, Any] = {
         "split": args.split,
         "seed": args.seed,
         **report.summary(),
         **harness.challenge_tracks(ChallengeSettings.from_config(config), seed=args.seed),
+    }
+    out.update(_real_recaptures(config, args))
+    out["replayed_video"] = _replayed_video(config, args.faces / "short_hamilton_clip.mp4")
+    return out
+
+
+def _real_recaptures(config: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """``replay_attack_<split>``: APCER per attack type on real recaptures (kiosk.liveness.recaptures)."""
+    from kiosk.liveness import recaptures
+
+    out: dict[str, Any] = {}
+    for split in [s.strip() for s in args.pad_splits.split(",") if s.strip()]:
+        if not (args.pad / split).is_dir():
+            out[f"replay_attack_{split}"] = {"skipped": f"no Replay-Attack frames at {args.pad / split} (../shared is absent)"}
+            continue
+        out[f"replay_attack_{split}"] = recaptures.report(config, args.pad, split, seed=args.seed)
+    return out
+
+
+def _replayed_video(config: Any, video: Path) -> dict[str, Any]:
+    """A real recording through the challenge: how long its natural turns take (a genuine person's
+    time to answer, plus an assumed reaction) and how often it answers a random prompt (a replay)."""
+    if not video.is_file():
+        return {"skipped": f"no video at {video} (../shared is absent)"}
+    from kiosk.camera.file import read_video_frames, video_fps
+    from kiosk.liveness import turns
+    from kiosk.liveness.challenge import ChallengeSettings
+
+    fps = video_fps(video)
+    return {
+        "video": video.name,
+        **turns.measure(turns.track_video(read_video_frames(video)), fps, ChallengeSettings.from_config(config)),
     }

@@ -183,22 +183,25 @@ class LivenessConfig(Section):
         ),
     )
     challenge_prompts: list[Literal["left", "right", "blink"]] = Field(
-        default_factory=lambda: ["left", "right", "blink"],  # type: ignore[arg-type]
+        default_factory=lambda: ["left", "right"],  # type: ignore[arg-type]
         min_length=1,
         max_length=3,
-        description="Prompts the challenge draws from at random: 'left' (Toleh ke kiri), 'right' (Toleh ke kanan), 'blink' (Kedipkan mata).",
+        description=(
+            "Prompts the challenge draws from at random: 'left' (Toleh ke kiri), 'right' (Toleh ke kanan), 'blink' "
+            "(Kedipkan mata). Blink is off by default: a replayed video of a person blinks on its own (docs/liveness.md)."
+        ),
     )
     challenge_timeout_s: float = Field(
         6.0, ge=1, le=30, description="Seconds the person has to do what the prompt asks; after that the approach is refused."
     )
     challenge_min_turn: float = Field(
-        0.12,
+        0.09,
         ge=0.03,
         le=0.5,
         description="Least change of the nose tip's position between the eyes (in eye-distance units) that counts as a head turn.",
     )
     challenge_min_parallax: float = Field(
-        0.06,
+        0.08,
         ge=0.005,
         le=0.5,
         description="Least lead of the nose over the eye/mouth plane in the turn's direction (eye-distance units); a flat photo has none.",

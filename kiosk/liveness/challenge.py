@@ -45,10 +45,10 @@ PRE_PROMPT = 5  # frames before the prompt that may serve as the reference
 
 @dataclass(frozen=True)
 class ChallengeSettings:
-    prompts: tuple[Prompt, ...] = ("left", "right", "blink")
+    prompts: tuple[Prompt, ...] = ("left", "right")
     timeout_s: float = 6.0
-    min_turn: float = 0.12
-    min_parallax: float = 0.06
+    min_turn: float = 0.09
+    min_parallax: float = 0.08
     blink_closed: float = 0.6
     blink_open: float = 0.85
 

@@ -147,16 +147,25 @@ class Outcome:
 
 
 def run_presentation(
-    engine: Engine, clock: FakeClock, shots: list[attacks.Shot], follow_up: Callable[[Prompt], Iterator[FaceSample]] | None
+    engine: Engine,
+    clock: FakeClock,
+    shots: list[attacks.Shot],
+    follow_up: Callable[[Prompt], Iterator[FaceSample]] | None,
+    *,
+    facing: lm.Points | None = None,
 ) -> tuple[Verdict, dict[str, float], bool]:
     """Feed the frames; if the engine asks for the challenge, feed ``follow_up``'s samples (what the
-    presenter does when prompted). Returns the verdict, the scores and whether it asked."""
+    presenter does when prompted). Returns the verdict, the scores and whether it asked.
+    ``facing``: the landmarks of the presenter's motion model looking at the camera, used for the
+    frames before the prompt so that the challenge's reference and the movement are of one face
+    (the pixels stay the real frames)."""
     session = engine.new_session()
     result = None
     asked = False
     for shot in shots:
         clock.advance(FRAME_NS / 1e9)
-        session.add(FaceSample(shot.frame, shot.box, landmarks_at(shot.frame, shot.box), clock.monotonic_ns()))
+        marks = lm.from_array(facing) if facing is not None else landmarks_at(shot.frame, shot.box)
+        session.add(FaceSample(shot.frame, shot.box, marks, clock.monotonic_ns()))
         result = session.result()
         asked = asked or result.prompt is not None
         if result.verdict is not Verdict.UNDECIDED:
@@ -251,7 +260,8 @@ def evaluate(
         def live_person(prompt: Prompt, shot: attacks.Shot = shots[-1]) -> Iterator[FaceSample]:
             return _iterate_track(attacks.head_track(rng, prompt, iod_px=0.45 * (shot.box[1] - shot.box[3])), shot, clock)
 
-        verdict, scores, asked = run_presentation(engine, clock, shots, live_person)
+        facing = attacks.head_track(rng, "blink", iod_px=0.45 * (shots[-1].box[1] - shots[-1].box[3]))[0]
+        verdict, scores, asked = run_presentation(engine, clock, shots, live_person, facing=facing)
         report.outcomes.append(Outcome(kind, source.name, verdict, scores, asked))
         _time_passive(engine, shots[0], report)
         if source.video:
@@ -275,7 +285,8 @@ def evaluate(
             def replay(prompt: Prompt, shot: attacks.Shot = shots[-1]) -> Iterator[FaceSample]:
                 return _iterate_track(attacks.head_track(rng, prompt, iod_px=0.45 * (shot.box[1] - shot.box[3])), shot, clock)
 
-            verdict, scores, asked = run_presentation(engine, clock, shots, replay)
+            facing = attacks.head_track(rng, "blink", iod_px=0.45 * (shots[-1].box[1] - shots[-1].box[3]))[0]
+            verdict, scores, asked = run_presentation(engine, clock, shots, replay, facing=facing)
             report.outcomes.append(Outcome("screen", source.name, verdict, scores, asked))
         # A still photo moved as a flat or bent sheet, with the challenge always asked.
         for bend in ("flat", "vertical", "horizontal"):

@@ -104,7 +104,15 @@ def decision_message(decision: Decision, zone: str, now: datetime) -> dict[str, 
     }
 
 
+#: The liveness challenge's own words (kiosk.liveness.challenge.PROMPT_TEXT) → the screen's code,
+#: so the prompt is shown in the chosen language and animated (an arrow to the side asked).
+CHALLENGE_CODES: dict[str, str] = {"Toleh ke kiri": "turn_left", "Toleh ke kanan": "turn_right", "Kedipkan mata": "blink"}
+
+
 def prompt_message(prompt: Prompt) -> dict[str, Any]:
+    code = CHALLENGE_CODES.get(prompt.text or "")
+    if code is not None:
+        return {"type": "prompt", "code": code, "text": _pair(PROMPTS[code]), "challenge": True}
     pair = PROMPTS.get(prompt.code)
     text = _pair(pair) if pair else {"id": prompt.text or prompt.code, "en": prompt.text or prompt.code}
     if prompt.text:

@@ -109,7 +109,13 @@
       const m = JSON.parse(ev.data);
       if (m.type === "status") showStatus(m);
       else if (m.type === "decision") { lastMessage = m; showDecision(m, true); }
-      else if (m.type === "prompt") { const p = $("prompt"); p.textContent = m.text[lang] || m.text.id; p.hidden = false; }
+      else if (m.type === "prompt") {
+        const p = $("prompt");
+        p.textContent = m.text[lang] || m.text.id;
+        // the challenge: an arrow to the side asked, moving that way (the person's own left is the screen's left)
+        p.className = "prompt" + (m.code === "turn_left" ? " turn-left" : m.code === "turn_right" ? " turn-right" : "") + (m.challenge ? " challenge" : "");
+        p.hidden = false;
+      }
     };
   }
 
