@@ -40,8 +40,10 @@ def unit(tmp_path: Path) -> tuple[PunchStore, FakeClock]:
     return PunchStore(open_database(tmp_path / "presensi.db"), DeviceIdentity.generate(), clock, FixedClockState()), clock
 
 
-def runner_for(store: PunchStore, clock: FakeClock, running: Running, ca: Path) -> TargetRunner:
-    config = AdmsTargetConfig(name="lama", url=running.url, serial_number="PK-ADMS1", ca_file=ca)
+def runner_for(store: PunchStore, clock: FakeClock, running: Running, ca: Path, *, user_commands: bool = False) -> TargetRunner:
+    config = AdmsTargetConfig(
+        name="lama", url=running.url, serial_number="PK-ADMS1", ca_file=ca, apply_user_commands=user_commands
+    )
     return TargetRunner(store, build_target(config, store, clock, zone="Asia/Jakarta"), clock, batch=9, rng=random.Random(3))
 
 
@@ -89,7 +91,7 @@ def test_allow_listed_commands_run_and_a_shell_command_is_refused(
 ) -> None:
     server, running, ca = push
     store, clock = unit
-    upsert_employee(store.conn, "197001011995031001", "Pegawai Lama", now=clock.now())
+    upsert_employee(store.conn, "197001011995031001", "Pegawai Lama", now=clock.now(), source="adms")
     store.record(PunchRequest("197001011995031001", "card", kind="masuk"))
     device = server.device("PK-ADMS1")
     device.commands += [
@@ -102,7 +104,7 @@ def test_allow_listed_commands_run_and_a_shell_command_is_refused(
         (7, "REBOOT"),
         (8, "CLEAR LOG"),
     ]
-    runner = runner_for(store, clock, running, ca)
+    runner = runner_for(store, clock, running, ca, user_commands=True)
     with caplog.at_level(logging.WARNING, logger="sync.targets.adms"):
         runner.run_once()
     codes = {r["ID"]: int(r["Return"]) for r in device.results}

@@ -185,7 +185,11 @@ class AdmsTargetConfig(Section):
         False, description="Permit http:// (many ADMS servers offer only that; warned on the maintenance page)."
     )
     apply_user_commands: bool = Field(
-        True, description="Apply the server's DATA UPDATE/DELETE USERINFO commands to the unit's roster (allow-listed)."
+        False,
+        description=(
+            "Apply the server's DATA UPDATE/DELETE USERINFO commands (https only; never to employees or cards of the "
+            "central roster or the maintenance page, never moving a card, never clearing codes)."
+        ),
     )
     interval_s: float = Field(10.0, ge=1, le=3600, description="Seconds between polls when the server gives no Delay.")
 

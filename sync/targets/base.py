@@ -164,6 +164,18 @@ class TargetRunner:
                 report(self.conn, f"target:{self.target.name}", Health.FAIL, str(exc), now=self.clock.now(), error=str(exc))
                 stop.wait(self.backoff_max_s)
                 continue
+            except Exception as exc:  # a server's unexpected words must not stop every target
+                log.exception("%s: unexpected failure talking to the server; retrying later", self.cursor_name)
+                report(
+                    self.conn,
+                    f"target:{self.target.name}",
+                    Health.FAIL,
+                    f"unexpected answer from the server: {type(exc).__name__}",
+                    now=self.clock.now(),
+                    error=str(exc)[:200],
+                )
+                stop.wait(self.backoff_max_s)
+                continue
             self._failures = 0
             detail = f"up to punch {delivery.through_seq}"
             if delivery.rejects:

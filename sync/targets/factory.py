@@ -11,8 +11,8 @@ from kiosk.config import AdmsTargetConfig, FrappeTargetConfig, TargetConfig
 from kiosk.privacy.erasure import erase_employee
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import Punch, PunchStore, format_instant
-from kiosk.store.roster import upsert_employee
-from sync.targets.adms import AdmsTarget, RosterCommands
+from kiosk.store.roster import Employee, get_employee, upsert_employee
+from sync.targets.adms import AdmsTarget, CommandRefused, RosterCommands
 from sync.targets.base import PunchTarget
 from sync.targets.frappe import build_frappe
 
@@ -23,18 +23,43 @@ def roster_commands(store: PunchStore, clock: Clock, *, actor: str) -> RosterCom
     """What an allow-listed server command may do to the roster, with every change audited."""
     conn = store.conn
 
+    def owned(pin: str) -> Employee | None:
+        """The employee, when the PUSH server made it; CommandRefused for anyone else's."""
+        existing = get_employee(conn, pin)
+        if existing is not None and existing.source != "adms":
+            raise CommandRefused(f"employee {pin} comes from the {existing.source} roster, not from this server")
+        return existing
+
     def upsert(pin: str, name: str, card: str | None) -> None:
-        upsert_employee(conn, pin, name, now=clock.now(), source="adms")
-        if card and card.strip("[]0"):
-            uid = normalise_uid(card.strip("[]"), "hex" if card.startswith("[") else "decimal")
+        existing = owned(pin)
+        uid = (
+            normalise_uid(card.strip("[]"), "hex" if card.startswith("[") else "decimal") if card and card.strip("[]0") else None
+        )
+        if uid is not None:
+            holder = conn.execute("SELECT employee_id FROM cards WHERE uid = ?", (uid,)).fetchone()
+            if holder is not None and holder[0] != pin:
+                raise CommandRefused(f"card {uid[:4]}… belongs to another employee; a card is never moved")
+        # a name only: the codes and the active flag stay as they are (never cleared by a server)
+        upsert_employee(
+            conn,
+            pin,
+            name,
+            now=clock.now(),
+            unit_code=existing.unit_code if existing else "",
+            work_code=existing.work_code if existing else "",
+            active=existing.active if existing else True,
+            source="adms",
+        )
+        if uid is not None:
             with write_transaction(conn, f"saving the card of {pin}"):
                 conn.execute(
-                    "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'adms', ?) "
-                    "ON CONFLICT(uid) DO UPDATE SET employee_id = excluded.employee_id",
+                    "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'adms', ?) ON CONFLICT(uid) DO NOTHING",
                     (uid, pin, format_instant(clock.now())),
                 )
 
     def remove(pin: str) -> None:
+        if owned(pin) is None:
+            return
         erase_employee(conn, pin, now=clock.now(), actor=actor, reason="DATA DELETE USERINFO from the ADMS server")
 
     def punches_between(start: datetime, end: datetime) -> list[Punch]:
@@ -60,13 +85,13 @@ def build_target(config: TargetConfig, store: PunchStore, clock: Clock, *, zone:
     if isinstance(config, FrappeTargetConfig):
         return build_frappe(config, unit_zone=zone, device_id=store.identity.device_id)
     assert isinstance(config, AdmsTargetConfig)
-    roster = roster_commands(store, clock, actor=f"adms:{config.name}") if config.apply_user_commands else None
     return AdmsTarget(
         config.name,
         config.url,
         config.serial_number or store.identity.device_id,
         zone=zone,
-        roster=roster,
+        roster=roster_commands(store, clock, actor=f"adms:{config.name}"),
+        user_commands=config.apply_user_commands,
         ca_file=config.ca_file,
         allow_plain_http=config.allow_plain_http,
     )
