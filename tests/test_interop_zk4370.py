@@ -168,3 +168,65 @@ def test_writes_are_refused_unless_enabled_and_clearing_needs_acknowledgement(tm
         assert zk.set_time(datetime(2026, 11, 23, 7, 30, 0))
         assert set_to[0].astimezone(UTC) == datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
         zk.disconnect()
+
+
+def test_a_large_log_keeps_the_server_answering_a_second_client(
+    big_unit: tuple[ZkServer, sqlite3.Connection, DeviceIdentity, FakeClock],
+) -> None:
+    """Issue 20.3: the snapshot of 100,000 punches is built off the event loop; a second client's
+    get_time is answered meanwhile, and the loop stays responsive for the watchdog."""
+    server, _conn, identity, clock = big_unit
+    with ZkServer(server.db_path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0) as fresh:
+        reader, other = client(fresh).connect(), client(fresh).connect()
+        got: list[int] = []
+        done = threading.Event()
+
+        def read_all() -> None:
+            try:
+                got.append(len(reader.get_attendance()))
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=read_all)
+        thread.start()
+        answered, responsive = 0, []
+        while not done.is_set() or answered == 0:
+            assert other.get_time() == datetime(2026, 11, 23, 7, 0, 0) + timedelta(seconds=50_000)
+            responsive.append(fresh.responsive(2.0))
+            answered += 1
+        thread.join()
+        assert got == [100_000] and answered >= 1 and all(responsive)
+        # a second read is served from the incremental cache, exact again
+        assert len(reader.get_attendance()) == 100_000
+        reader.disconnect()
+        other.disconnect()
+
+
+def test_pin_width_inactive_users_names_and_a_failing_clock(tmp_path: Path) -> None:
+    """Issue 20.4–20.5: get_pin_width answers; an employee no longer active stays in the user list
+    (disabled), so connectors keep their punches; a long name is cut at a character boundary; a
+    clock that cannot be set is an error reply, not a dropped connection."""
+    path = tmp_path / "presensi.db"
+    conn, identity, clock = make_store(path, 6)
+    conn.execute("UPDATE employees SET active = 0 WHERE id = ?", (EMPLOYEES[2][0],))
+    conn.execute("UPDATE employees SET name = ? WHERE id = ?", ("Ni Luh Putu Ayu Ṡriwahyuni Dewi", EMPLOYEES[0][0]))
+
+    def broken_clock(_instant: datetime) -> None:
+        raise RuntimeError("timedatectl set-ntp false: Access denied")
+
+    policy = ZkPolicy(allow_set_time=True, set_time=broken_clock)
+    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, policy=policy) as server:
+        zk = client(server).connect()
+        try:
+            assert zk.get_pin_width() == 24
+            users = {u.user_id: u for u in zk.get_users()}
+            assert set(users) == {e[0] for e in EMPLOYEES}
+            assert users[EMPLOYEES[2][0]].privilege & 1  # disabled
+            name = users[EMPLOYEES[0][0]].name
+            assert "Ni Luh Putu Ayu".startswith(name[:15]) and "\ufffd" not in name
+            assert {r.user_id for r in zk.get_attendance()} <= set(users)
+            with pytest.raises(zk_base.ZKErrorResponse):
+                zk.set_time(datetime(2026, 11, 23, 7, 30, 0))
+            assert zk.get_time() is not None  # the connection is still there
+        finally:
+            zk.disconnect()

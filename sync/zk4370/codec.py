@@ -39,6 +39,7 @@ class Cmd:
     GET_FREE_SIZES = 50
     STARTVERIFY = 60
     CANCELCAPTURE = 62
+    GET_PINWIDTH = 69
     GET_TIME = 201
     SET_TIME = 202
     REG_EVENT = 500
@@ -117,10 +118,15 @@ LIVE_EVENT = struct.Struct("<24sBB6s4s")  # 36 bytes
 VERIFY_TYPES = {"finger": 1, "card+finger": 1, "card": 4, "face": 15, "card+face": 15, "manual": 0}
 #: ZK attendance states: 0 check-in, 1 check-out, 4 overtime-in.
 STATES = {"masuk": 0, "pulang": 1}
+#: ZK's privilege byte: bit 0 set marks a user disabled (connectors keep their punches, refuse new ones).
+PRIVILEGE_DISABLED = 1
 
 
 def _text(value: str, size: int) -> bytes:
-    return value.encode("utf-8")[: size - 1].ljust(size, b"\x00")
+    """``value`` in a NUL-padded field of ``size`` bytes, cut at a character boundary (a name
+    cut inside a UTF-8 sequence shows as garbage, or fails to decode, in connector software)."""
+    raw = value.encode("utf-8")[: size - 1]
+    return raw.decode("utf-8", "ignore").encode("utf-8").ljust(size, b"\x00")
 
 
 def user_record(uid: int, name: str, card: int, user_id: str, *, privilege: int = 0, group: str = "") -> bytes:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import parse_instant
-from sync.zk4370.codec import STATES, VERIFY_TYPES, attendance_record, live_event, user_record
+from sync.zk4370.codec import PRIVILEGE_DISABLED, STATES, VERIFY_TYPES, attendance_record, live_event, user_record
 
 USER_SIZE, ATTENDANCE_SIZE = 72, 40
 
@@ -63,27 +63,61 @@ class Snapshot:
     last_seq: int
 
 
-def take_snapshot(conn: sqlite3.Connection, zone: str) -> Snapshot:
+def _users(conn: sqlite3.Connection) -> tuple[bytes, int, int]:
+    """The users blob: every employee, those no longer active marked disabled (a connector that
+    does not find a punch's user drops the punch). Returns (records, users, cards)."""
     uids = uid_map(conn)
     cards: dict[str, int] = {}
     for row in conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at"):
         cards.setdefault(row[1], _card_number(row[0]))
-    users = conn.execute("SELECT id, name FROM employees WHERE active = 1 ORDER BY id").fetchall()
-    user_records = b"".join(user_record(uids[r[0]], r[1], cards.get(r[0], 0), r[0]) for r in users)
-    tz = ZoneInfo(zone)
-    punches = conn.execute("SELECT seq, employee_id, instant, method, kind FROM punches ORDER BY seq").fetchall()
-    att = bytearray()
-    for _seq, employee_id, instant, method, kind in punches:
-        uid = uids.get(employee_id, 0)
-        local = parse_instant(instant).astimezone(tz).replace(tzinfo=None)
-        att += attendance_record(uid, employee_id, VERIFY_TYPES.get(method, 0), local, STATES.get(kind, 0))
-    last = punches[-1][0] if punches else 0
-    return Snapshot(
-        users_blob=struct.pack("<I", len(user_records)) + user_records,
-        attendance_blob=struct.pack("<I", len(att)) + bytes(att),
-        sizes=Sizes(users=len(users), records=len(punches), cards=len(cards)),
-        last_seq=last,
+    users = conn.execute("SELECT id, name, active FROM employees ORDER BY id").fetchall()
+    records = b"".join(
+        user_record(uids[r[0]], r[1], cards.get(r[0], 0), r[0], privilege=0 if r[2] else PRIVILEGE_DISABLED) for r in users
     )
+    return records, len(users), len(cards)
+
+
+class SnapshotCache:
+    """Snapshots kept current incrementally: the attendance blob grows by the punches after the
+    last one it holds, and is rebuilt only when punches were pruned. A log of 100,000 punches is
+    encoded once, not at every GET_FREE_SIZES. Not thread-safe: one builder thread."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = zone
+        self._att = bytearray()
+        self._records = 0
+        self._first_seq = 0
+        self._last_seq = 0
+
+    def refresh(self, conn: sqlite3.Connection) -> Snapshot:
+        first = conn.execute("SELECT COALESCE(MIN(seq), 0) FROM punches").fetchone()[0]
+        if first != self._first_seq and self._records:  # pruned: start again
+            self._att, self._records, self._last_seq = bytearray(), 0, 0
+        self._first_seq = first
+        user_records, users, cards = _users(conn)
+        uids = uid_map(conn)
+        tz = ZoneInfo(self.zone)
+        rows = conn.execute(
+            "SELECT seq, employee_id, instant, method, kind FROM punches WHERE seq > ? ORDER BY seq", (self._last_seq,)
+        ).fetchall()
+        for seq, employee_id, instant, method, kind in rows:
+            local = parse_instant(instant).astimezone(tz).replace(tzinfo=None)
+            self._att += attendance_record(
+                uids.get(employee_id, 0), employee_id, VERIFY_TYPES.get(method, 0), local, STATES.get(kind, 0)
+            )
+            self._last_seq = seq
+        self._records += len(rows)
+        return Snapshot(
+            users_blob=struct.pack("<I", len(user_records)) + user_records,
+            attendance_blob=struct.pack("<I", len(self._att)) + bytes(self._att),
+            sizes=Sizes(users=users, records=self._records, cards=cards),
+            last_seq=self._last_seq,
+        )
+
+
+def take_snapshot(conn: sqlite3.Connection, zone: str) -> Snapshot:
+    """A snapshot built from nothing (tests, one-off reads)."""
+    return SnapshotCache(zone).refresh(conn)
 
 
 def new_events(conn: sqlite3.Connection, after_seq: int, zone: str) -> tuple[list[bytes], int]:

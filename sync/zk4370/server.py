@@ -10,6 +10,7 @@ roster comes from the regency's server. Templates are never served.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random
 import sqlite3
@@ -26,11 +27,12 @@ from kiosk.clock import Clock
 from kiosk.errors import ProtocolError
 from kiosk.store.db import open_database
 from sync.zk4370.codec import EF_ATTLOG, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
-from sync.zk4370.data import Snapshot, new_events, take_snapshot
+from sync.zk4370.data import Snapshot, SnapshotCache, new_events
 
 log = logging.getLogger(__name__)
 
 TCP_CHUNK_MAX = 0xFFC0
+PIN_WIDTH = 24  # as ~PIN2Width: user ids up to 24 characters
 UDP_DATA_MAX = 1024
 NO_DATA_REPLIES = frozenset(
     {Cmd.CONNECT, Cmd.EXIT, Cmd.ENABLEDEVICE, Cmd.DISABLEDEVICE, Cmd.REFRESHDATA, Cmd.FREE_DATA, Cmd.SET_TIME, Cmd.REG_EVENT}
@@ -63,6 +65,7 @@ class Session:
     authenticated: bool
     send: Callable[[bytes], None]
     snapshot: Snapshot | None = None
+    prefetched: Snapshot | None = None  # built off the event loop for the command being handled
     buffer: bytes = b""
     live: bool = False
     live_after: int = 0
@@ -99,6 +102,12 @@ class ZkServer:
         self._stopped: asyncio.Event | None = None
         self._error: BaseException | None = None
         self._conn: sqlite3.Connection | None = None
+        # Snapshots are built on one worker thread with its own connection, never on the event
+        # loop: a log of 100,000 punches must not stop the server answering other clients.
+        self._builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="zk4370-snapshot")
+        self._builder_conn: sqlite3.Connection | None = None
+        self._cache = SnapshotCache(zone)
+        self._udp_tasks: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
         return f"ZkServer({self.host}:{self.port}, sessions={len(self._sessions)})"
@@ -118,6 +127,32 @@ class ZkServer:
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(10)
+        self._builder.submit(self._close_builder).result(10)
+        self._builder.shutdown(wait=True)
+
+    def _close_builder(self) -> None:
+        if self._builder_conn is not None:
+            self._builder_conn.close()
+            self._builder_conn = None
+
+    def _build_snapshot(self) -> Snapshot:
+        """On the builder thread: the users and attendance now (the cache grows incrementally)."""
+        if self._builder_conn is None:
+            self._builder_conn = open_database(self.db_path)
+        return self._cache.refresh(self._builder_conn)
+
+    async def _prefetch(self, session: Session, raw: bytes) -> None:
+        """Build the snapshot a command will need before handling it, off the event loop."""
+        if not session.authenticated or len(raw) < 2:
+            return
+        (command,) = struct.unpack("<H", raw[:2])
+        if command == Cmd.GET_FREE_SIZES or (command == Cmd.PREPARE_BUFFER and session.snapshot is None):
+            loop = asyncio.get_running_loop()
+            session.prefetched = await loop.run_in_executor(self._builder, self._build_snapshot)
+
+    def _snapshot_now(self, session: Session) -> Snapshot:
+        snapshot, session.prefetched = session.prefetched, None
+        return snapshot if snapshot is not None else self._builder.submit(self._build_snapshot).result()
 
     def responsive(self, timeout: float = 2.0) -> bool:
         """True when the server's loop answers within ``timeout`` (for the watchdog)."""
@@ -175,7 +210,9 @@ class ZkServer:
                 (length,) = struct.unpack("<I", top[4:])
                 if length > 1 << 20:
                     raise ProtocolError(f"ZK frame of {length} bytes from {peer}")
-                self._handle(session, await reader.readexactly(length))
+                raw = await reader.readexactly(length)
+                await self._prefetch(session, raw)
+                self._handle(session, raw)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -190,7 +227,13 @@ class ZkServer:
         session = next((s for s in self._sessions if s.extra.get("udp") == hash(addr)), None)
         if session is None:
             session = Session(0, False, lambda out: transport.sendto(out, addr), extra={"udp": hash(addr)})
+        task = asyncio.ensure_future(self._udp_handle(session, data, addr))
+        self._udp_tasks.add(task)
+        task.add_done_callback(self._udp_tasks.discard)
+
+    async def _udp_handle(self, session: Session, data: bytes, addr: tuple[str, int]) -> None:
         try:
+            await self._prefetch(session, data)
             self._handle(session, data, udp=True)
         except ProtocolError as exc:
             log.warning("port 4370 (UDP %s): %s", addr[0], exc)
@@ -225,7 +268,12 @@ class ZkServer:
         if handler is not None:
             handler(self, session, request, udp)
         elif cmd in REFUSED_WRITES:
-            log.warning("port 4370: refused %s (the roster is managed by the central server)", REFUSED_WRITES[cmd])
+            why = (
+                "the unit is managed from its maintenance page"
+                if cmd in (Cmd.RESTART, Cmd.POWEROFF)
+                else "the roster is managed by the central server"
+            )
+            log.warning("port 4370: refused %s (%s)", REFUSED_WRITES[cmd], why)
             self._reply(session, request, Cmd.ACK_ERROR)
         else:
             log.info("port 4370: unsupported command %d", cmd)
@@ -265,8 +313,7 @@ class ZkServer:
         self._reply(session, request, Cmd.ACK_OK, f"{key}={values[key]}\x00".encode())
 
     def _sizes(self, session: Session, request: Packet, udp: bool) -> None:
-        assert self._conn is not None
-        session.snapshot = take_snapshot(self._conn, self.zone)
+        session.snapshot = self._snapshot_now(session)
         self._reply(session, request, Cmd.ACK_OK, session.snapshot.sizes.encode())
 
     def _prepare_buffer(self, session: Session, request: Packet, udp: bool) -> None:
@@ -275,8 +322,7 @@ class ZkServer:
             return
         _flag, command, _fct, _ext = struct.unpack("<bhii", request.data[:11])
         if session.snapshot is None:
-            assert self._conn is not None
-            session.snapshot = take_snapshot(self._conn, self.zone)
+            session.snapshot = self._snapshot_now(session)
         if command == Cmd.USERTEMP_RRQ:
             session.buffer = session.snapshot.users_blob
         elif command == Cmd.ATTLOG_RRQ:
@@ -287,6 +333,9 @@ class ZkServer:
         self._reply(session, request, Cmd.ACK_OK, b"\x00" + struct.pack("<III", size, size, 0))
 
     def _read_buffer(self, session: Session, request: Packet, udp: bool) -> None:
+        if len(request.data) < 8:
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
         start, size = struct.unpack("<ii", request.data[:8])
         if start < 0 or size <= 0 or start + size > len(session.buffer) or size > TCP_CHUNK_MAX:
             self._reply(session, request, Cmd.ACK_ERROR)
@@ -312,10 +361,19 @@ class ZkServer:
             self._reply(session, request, Cmd.ACK_ERROR)
             return
         (value,) = struct.unpack("<I", request.data[:4])
-        instant = decode_time(value).replace(tzinfo=ZoneInfo(self.zone))
-        self.policy.set_time(instant)
+        try:
+            instant = decode_time(value).replace(tzinfo=ZoneInfo(self.zone))
+            self.policy.set_time(instant)
+        except Exception as exc:  # noqa: BLE001 - the clock could not be set (timedatectl, polkit): reply an error, keep the connection
+            log.warning("port 4370: setting the time failed: %s", exc)
+            self._reply(session, request, Cmd.ACK_ERROR)
+            return
         log.warning("port 4370: a connector application set the time to %s", instant.isoformat())
         self._reply(session, request, Cmd.ACK_OK)
+
+    def _pin_width(self, session: Session, request: Packet, udp: bool) -> None:
+        """The longest user id the unit holds: an 18-digit NIP needs more than ZK's usual 9."""
+        self._reply(session, request, Cmd.ACK_OK, bytes([PIN_WIDTH]))  # one byte: pyzk reads 9 bytes of reply
 
     def _clear_log(self, session: Session, request: Packet, udp: bool) -> None:
         assert self._conn is not None
@@ -361,6 +419,7 @@ class ZkServer:
         Cmd.SET_TIME: _set_time,
         Cmd.CLEAR_ATTLOG: _clear_log,
         Cmd.REG_EVENT: _reg_event,
+        Cmd.GET_PINWIDTH: _pin_width,
     }
 
     async def _pump_events(self) -> None:
