@@ -27,12 +27,14 @@ EMPLOYEES = [
 ]
 
 
-def make_store(path: Path, punches: int) -> tuple[sqlite3.Connection, DeviceIdentity, FakeClock]:
+def make_store(
+    path: Path, punches: int, identity: DeviceIdentity | None = None
+) -> tuple[sqlite3.Connection, DeviceIdentity, FakeClock]:
     conn = open_database(path)
     for employee_id, name in EMPLOYEES:
         conn.execute("INSERT INTO employees (id, name, updated_at) VALUES (?, ?, '2026-11-01')", (employee_id, name))
     conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES ('0A1B2C3D', ?, '2026-11-01')", (EMPLOYEES[1][0],))
-    identity = DeviceIdentity.generate()
+    identity = identity or DeviceIdentity.generate()
     clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
     build_signed_chain(conn, identity, punches, employee_ids=[e[0] for e in EMPLOYEES], clock=clock, step_s=0.5)
     return conn, identity, clock
@@ -230,3 +232,78 @@ def test_pin_width_inactive_users_names_and_a_failing_clock(tmp_path: Path) -> N
             assert zk.get_time() is not None  # the connection is still there
         finally:
             zk.disconnect()
+
+
+def _serve_cli(tmp_path: Path, punches: int) -> Iterator[tuple[int, object]]:
+    """``presensi zk4370`` as the systemd unit starts it (its own process, config file, data dir)."""
+    import socket
+    import subprocess
+    import sys
+
+    data = tmp_path / "unit"
+    data.mkdir()
+    make_store(data / "presensi.db", punches, DeviceIdentity.load_or_create(data))[0].close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "presensi.toml"
+    config.write_text(f'[unit]\nhardware = "sim"\n\n[zk4370]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "--config", str(config), "--data-dir", str(data), "zk4370"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once the server listens
+        assert "port-4370 server on" in line, line
+        yield port, process
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@pytest.mark.parametrize("punches", [100_000, pytest.param(300_000, marks=pytest.mark.soak)])
+def test_the_cli_serves_a_large_log_and_keeps_answering(tmp_path: Path, punches: int) -> None:
+    """Issue 20.3 must-show: the process the systemd unit runs serves pyzk's get_attendance of the
+    whole log, exact, while a second client's get_time is answered, and does not exit."""
+    for port, process in _serve_cli(tmp_path, punches):
+        reader = zk_base.ZK("127.0.0.1", port=port, timeout=120, ommit_ping=True).connect()
+        other = zk_base.ZK("127.0.0.1", port=port, timeout=120, ommit_ping=True).connect()
+        got: list[int] = []
+        done = threading.Event()
+
+        def read_all(reader: object = reader) -> None:
+            try:
+                got.append(len(reader.get_attendance()))  # type: ignore[attr-defined]
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=read_all)
+        thread.start()
+        answered = 0
+        while not done.is_set() or answered == 0:
+            assert other.get_time() is not None
+            answered += 1
+        thread.join()
+        assert got == [punches] and answered >= 1
+        assert process.poll() is None  # type: ignore[attr-defined]
+        reader.disconnect()
+        other.disconnect()
+
+
+def test_event_kinds_have_their_configured_zk_state(tmp_path: Path) -> None:
+    """Issue 20.5: apel and senam are check-in (state 0) unless zk4370.states says otherwise."""
+    path = tmp_path / "presensi.db"
+    conn, identity, clock = make_store(path, 2)
+    store = PunchStore(conn, identity, clock, FixedClockState())
+    clock.advance(3600)
+    store.record(PunchRequest(EMPLOYEES[0][0], "card", kind="apel"))
+    for states, expected in (({}, 0), ({"apel": 4}, 4)):
+        with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, states=states) as server:
+            zk = client(server).connect()
+            try:
+                assert zk.get_attendance()[-1].punch == expected
+            finally:
+                zk.disconnect()

@@ -32,6 +32,8 @@ PYTHON_SERVICES = {
     "presensi-bridge.service": ["bridge", "run"],
     "presensi-sync.service": ["sync", "run"],
     "presensi-server.service": ["server", "run"],
+    "presensi-zk4370.service": ["zk4370"],
+    "presensi-targets.service": ["targets"],
 }
 LONG_RUNNING = [*PYTHON_SERVICES, "presensi-screen.service"]
 MAX_EXPOSURE = 3.0
@@ -184,6 +186,7 @@ def test_devices_are_only_what_each_service_uses() -> None:
     assert "char-gpiochip rw" in allowed["presensi-kiosk.service"]
     assert "char-input r" in allowed["presensi-kiosk.service"]
     assert allowed["presensi-sync.service"] == allowed["presensi-server.service"] == set()
+    assert allowed["presensi-zk4370.service"] == allowed["presensi-targets.service"] == set()
     assert allowed["presensi-screen.service"] == {"char-drm rw", "char-input r", "/dev/tty7 rw"}
     assert read_unit("presensi-bridge.service")["Service"]["PrivateNetwork"] == "yes"
 

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host or cfg.host,
         port=args.port or cfg.port,
         policy=policy,
+        states=cfg.states,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

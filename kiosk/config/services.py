@@ -154,6 +154,21 @@ class Zk4370Config(Section):
     central_target: str = Field(
         "presensi_v1", min_length=1, max_length=40, description="Sync target whose acknowledgements allow clearing."
     )
+    states: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "ZK attendance state per punch kind, over the defaults masuk 0, pulang 1, apel 0, senam 0 (0 check-in, "
+            "1 check-out, 2 break-out, 3 break-in, 4 overtime-in, 5 overtime-out), e.g. {apel = 4}."
+        ),
+    )
+
+    @field_validator("states")
+    @classmethod
+    def _zk_states(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = {kind: state for kind, state in value.items() if not 0 <= state <= 5}
+        if wrong:
+            raise ValueError(f"ZK states are 0–5, not {wrong}")
+        return value
 
 
 class FrappeTargetConfig(Section):

@@ -117,7 +117,11 @@ LIVE_EVENT = struct.Struct("<24sBB6s4s")  # 36 bytes
 #: ZK verify types, as connector applications read them.
 VERIFY_TYPES = {"finger": 1, "card+finger": 1, "card": 4, "face": 15, "card+face": 15, "manual": 0}
 #: ZK attendance states: 0 check-in, 1 check-out, 4 overtime-in.
-STATES = {"masuk": 0, "pulang": 1}
+#: ZK attendance states (0 check-in, 1 check-out, 2 break-out, 3 break-in, 4 overtime-in,
+#: 5 overtime-out) for the unit's kinds. Apel and senam are sent as check-in: on a working day
+#: they count as that day's masuk (balangan-perbup-32-2020.txt Pasal 4(3)); ``zk4370.states``
+#: changes the mapping for a connector that expects otherwise. Other kinds are check-in.
+STATES = {"masuk": 0, "pulang": 1, "apel": 0, "senam": 0}
 #: ZK's privilege byte: bit 0 set marks a user disabled (connectors keep their punches, refuse new ones).
 PRIVILEGE_DISABLED = 1
 

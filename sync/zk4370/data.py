@@ -82,8 +82,9 @@ class SnapshotCache:
     last one it holds, and is rebuilt only when punches were pruned. A log of 100,000 punches is
     encoded once, not at every GET_FREE_SIZES. Not thread-safe: one builder thread."""
 
-    def __init__(self, zone: str) -> None:
+    def __init__(self, zone: str, states: dict[str, int] | None = None) -> None:
         self.zone = zone
+        self.states = states if states is not None else STATES
         self._att = bytearray()
         self._records = 0
         self._first_seq = 0
@@ -103,7 +104,7 @@ class SnapshotCache:
         for seq, employee_id, instant, method, kind in rows:
             local = parse_instant(instant).astimezone(tz).replace(tzinfo=None)
             self._att += attendance_record(
-                uids.get(employee_id, 0), employee_id, VERIFY_TYPES.get(method, 0), local, STATES.get(kind, 0)
+                uids.get(employee_id, 0), employee_id, VERIFY_TYPES.get(method, 0), local, self.states.get(kind, 0)
             )
             self._last_seq = seq
         self._records += len(rows)
@@ -115,19 +116,26 @@ class SnapshotCache:
         )
 
 
-def take_snapshot(conn: sqlite3.Connection, zone: str) -> Snapshot:
+def take_snapshot(conn: sqlite3.Connection, zone: str, states: dict[str, int] | None = None) -> Snapshot:
     """A snapshot built from nothing (tests, one-off reads)."""
-    return SnapshotCache(zone).refresh(conn)
+    return SnapshotCache(zone, states).refresh(conn)
 
 
-def new_events(conn: sqlite3.Connection, after_seq: int, zone: str) -> tuple[list[bytes], int]:
+def new_events(
+    conn: sqlite3.Connection, after_seq: int, zone: str, states: dict[str, int] | None = None
+) -> tuple[list[bytes], int]:
     """Live-event payloads for punches after ``after_seq``; returns them and the new last seq."""
     tz = ZoneInfo(zone)
     rows = conn.execute(
         "SELECT seq, employee_id, instant, method, kind FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)
     ).fetchall()
     events = [
-        live_event(r[1], VERIFY_TYPES.get(r[3], 0), STATES.get(r[4], 0), parse_instant(r[2]).astimezone(tz).replace(tzinfo=None))
+        live_event(
+            r[1],
+            VERIFY_TYPES.get(r[3], 0),
+            (states if states is not None else STATES).get(r[4], 0),
+            parse_instant(r[2]).astimezone(tz).replace(tzinfo=None),
+        )
         for r in rows
     ]
     return events, (rows[-1][0] if rows else after_seq)

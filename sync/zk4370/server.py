@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from kiosk.clock import Clock
 from kiosk.errors import ProtocolError
 from kiosk.store.db import open_database
-from sync.zk4370.codec import EF_ATTLOG, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
+from sync.zk4370.codec import EF_ATTLOG, STATES, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
 from sync.zk4370.data import Snapshot, SnapshotCache, new_events
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class ZkServer:
         policy: ZkPolicy | None = None,
         poll_s: float = 0.25,
         rng: random.Random | None = None,
+        states: dict[str, int] | None = None,
     ) -> None:
         self.db_path, self.zone, self.clock, self.device_id = db_path, zone, clock, device_id
         self.host, self.port = host, port
@@ -106,7 +107,8 @@ class ZkServer:
         # loop: a log of 100,000 punches must not stop the server answering other clients.
         self._builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="zk4370-snapshot")
         self._builder_conn: sqlite3.Connection | None = None
-        self._cache = SnapshotCache(zone)
+        self.states = {**STATES, **(states or {})}
+        self._cache = SnapshotCache(zone, self.states)
         self._udp_tasks: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
@@ -435,7 +437,7 @@ class ZkServer:
                 continue
             version = current
             for session in live:
-                events, session.live_after = new_events(self._conn, session.live_after, self.zone)
+                events, session.live_after = new_events(self._conn, session.live_after, self.zone, self.states)
                 for payload in events:
                     session.send(Packet(Cmd.REG_EVENT, EF_ATTLOG, 0, payload).encode())
 
