@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from firmware_bridge import enrolment as enrol_api
@@ -274,8 +274,8 @@ class BridgeService:
 
     def _punch(self, employee_id: str) -> None:
         now = self.clock.now()
-        last = self.store.last_for(employee_id)
-        if last is not None and now - parse_instant(last.instant) < timedelta(seconds=self.settings.duplicate_interval_s):
+        last = self.store.repeats_last(employee_id, now, self.settings.duplicate_interval_s)
+        if last is not None:
             self.stats.duplicates += 1
             self._safe_led(Led.ACCEPTED)
             at = local_time(parse_instant(last.instant), self.store.zone)

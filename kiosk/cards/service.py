@@ -379,8 +379,8 @@ class CardService:
             self._refuse(event, check.refusal or Reason.UNKNOWN_CARD, check.employee)
             return
         employee = check.employee
-        last = self.store.last_for(employee.id)
-        if last is not None and (self.clock.now() - last.at).total_seconds() < self.config.duplicate_interval_s:
+        last = self.store.repeats_last(employee.id, self.clock.now(), self.config.duplicate_interval_s)
+        if last is not None:
             self._duplicate(event, employee, last)
             return
         request_extra: dict[str, Any] = {}

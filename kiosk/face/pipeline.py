@@ -419,8 +419,8 @@ class FacePipeline:
         zone = self.store.zone
         abbr = zone_abbreviation(zone)
         now = self.clock.now()
-        last = self.store.last_for(employee)
-        if last is not None and (now - last.at).total_seconds() < self.config.duplicate_interval_s:
+        last = self.store.repeats_last(employee, now, self.config.duplicate_interval_s)
+        if last is not None:
             at = local_time(last.at, zone).strftime("%H:%M")
             return self._decide(
                 track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at}", match=match, at=at, zone_abbr=abbr

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.clock import Clock, local_time, zone_abbreviation
+from kiosk.clock import Clock, ClockState, local_time, zone_abbreviation
 from kiosk.errors import PresensiError
 from kiosk.schedule.classify import HADIR, TERLAMBAT, duration_text, screen_text
 from kiosk.schedule.events import EventPack, EventPackError, format_utc, parse_pack, parse_utc
@@ -265,14 +265,18 @@ class EventMode:
                 f"Bukan peserta unit ini – silakan ke {where}" if where else "Bukan peserta unit ini",
                 f"Not a participant at this unit – please go to {where}" if where else "Not a participant at this unit",
             )
-        if now < pack.start - self.early:
+        # The window is judged only by a clock the unit trusts: a clock that is not synchronised
+        # (behind after a power cut, or far off the server's) never refuses a participant; the
+        # punch is recorded flagged and its instant corrected later (docs/time.md).
+        trusted = ClockState(self.store.clock_state.state()) is ClockState.SYNCED
+        if trusted and now < pack.start - self.early:
             opens = local_time(pack.start - self.early, pack.zone)
             return refuse(
                 BELUM_MULAI,
                 f"{pack.kind_label} belum dimulai – mulai {opens:%H:%M}",
                 f"{pack.kind_label} has not started – opens {opens:%H:%M}",
             )
-        if now > pack.end + self.grace:
+        if trusted and now > pack.end + self.grace:
             return refuse(
                 SUDAH_SELESAI,
                 f"{pack.kind_label} sudah selesai",
@@ -289,7 +293,7 @@ class EventMode:
             )
         status, minutes = HADIR, 0
         limit = pack.on_time_limit
-        if limit is not None and now > limit:
+        if trusted and limit is not None and now > limit:
             late_s = (now.replace(second=0, microsecond=0) - limit.replace(second=0, microsecond=0)).total_seconds()
             if late_s >= 60:
                 status, minutes = TERLAMBAT, int(late_s // 60)

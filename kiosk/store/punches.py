@@ -222,6 +222,16 @@ class PunchStore:
         rows = self.conn.execute("SELECT * FROM punches ORDER BY seq DESC LIMIT ?", (limit,))
         return [Punch.from_row(r) for r in rows]
 
+    def repeats_last(self, employee_id: str, now: datetime, interval_s: float) -> Punch | None:
+        """The employee's latest punch when a new one at ``now`` would repeat it (within
+        ``interval_s`` after it); None otherwise. A latest punch stamped *after* ``now`` — the
+        clock went back since (a dead RTC battery, a wrong time corrected) — is never repeated:
+        a wrong clock never costs a punch (docs/time.md: accept, flag, correct later). Read-only."""
+        last = self.last_for(employee_id)
+        if last is None:
+            return None
+        return last if 0 <= (now - last.at).total_seconds() < interval_s else None
+
     def last_for(self, employee_id: str) -> Punch | None:
         """The employee's latest punch. Read-only."""
         row = self.conn.execute(
