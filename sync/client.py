@@ -25,7 +25,8 @@ from kiosk.clock import Clock, ClockStateSource
 from kiosk.errors import PresensiError, SyncError
 from kiosk.health import Health, report
 from kiosk.schedule.events import parse_utc
-from kiosk.store.punches import PunchStore, format_instant
+from kiosk.store.acknowledgements import acknowledged_by
+from kiosk.store.punches import PunchStore
 from kiosk.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
 from sync.health import build_report, queue
 from sync.protocol import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
@@ -247,16 +248,16 @@ class SyncClient:
         self.target.heartbeat(build_report(self.conn, self.data_dir, self.clock_state, self.clock.now()))
 
     def prune(self) -> int:
-        """Delete punches the server acknowledged whose instant is older than the retention."""
-        cutoff = format_instant(self.clock.now() - timedelta(days=self.retention_days))
-        row = self.conn.execute(
-            "SELECT max(seq) FROM punches WHERE seq <= ? AND instant < ?", (self.acked_seq, cutoff)
-        ).fetchone()
-        if row is None or row[0] is None:
+        """Delete punches the server acknowledged longer ago than the retention (by the time of
+        acknowledgement, never by a punch's own instant: a clock gone back to 2019 must not make
+        minutes-old punches look expired)."""
+        cutoff = self.clock.now() - timedelta(days=self.retention_days)
+        through = min(self.acked_seq, acknowledged_by(self.conn, [UPLOAD_CURSOR], cutoff))
+        if through <= 0:
             return 0
-        removed = self.store.prune_through(int(row[0]))
+        removed = self.store.prune_through(through)
         if removed:
-            log.info("pruned %d acknowledged punches through seq %d", removed, row[0])
+            log.info("pruned %d acknowledged punches through seq %d", removed, through)
         return removed
 
     def record_offset(self) -> None:

@@ -22,7 +22,7 @@ def make(tmp_path: Path) -> tuple[PunchStore, FakeClock]:
 def ack(store: PunchStore, target: str, seq: int, clock: FakeClock) -> None:
     store.conn.execute(
         "INSERT INTO sync_cursors (target, acked_seq, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(target) DO UPDATE SET acked_seq = excluded.acked_seq",
+        "ON CONFLICT(target) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at",
         (target, seq, format_instant(clock.now())),
     )
 
@@ -35,16 +35,21 @@ def test_only_acknowledged_punches_past_retention_are_pruned(tmp_path: Path) -> 
     # Nothing acknowledged: nothing goes, however old.
     assert enforce(store, now=clock.now() + timedelta(days=400), retention_days=90, evidence_days=7).punches_pruned == 0
     ack(store, "presensi_v1", 8, clock)
-    report = enforce(store, now=clock.now() + timedelta(days=85), retention_days=90, evidence_days=7)
-    # Now is day 95: punches of days 0–4 are past 90 days; all are acknowledged.
-    assert report.punches_pruned == 5 and report.pruned_through_seq == 5
+    # Retention counts from the acknowledgement (day 10), not from the punches' instants: at day
+    # 95 the punches of days 0–4 are old, but were acknowledged only 85 days ago.
+    assert enforce(store, now=clock.now() + timedelta(days=85), retention_days=90, evidence_days=7).punches_pruned == 0
+    report = enforce(store, now=clock.now() + timedelta(days=91), retention_days=90, evidence_days=7)
+    assert report.punches_pruned == 8 and report.pruned_through_seq == 8
     assert verify_database(store.conn).ok
+    store.record(PunchRequest("1", "card"))
+    store.record(PunchRequest("1", "card"))
     # Another target that lags holds punches back.
-    ack(store, "frappe:hr", 6, clock)
+    ack(store, "presensi_v1", 12, clock)
+    ack(store, "frappe:hr", 10, clock)
     report = enforce(
         store, now=clock.now() + timedelta(days=400), retention_days=90, evidence_days=7, cursors=("presensi_v1", "frappe:hr")
     )
-    assert report.pruned_through_seq == 6 and store.count() == 4
+    assert report.pruned_through_seq == 10 and store.count() == 2
     assert store.conn.execute("SELECT count(*) FROM audit_log WHERE action = 'retention.enforce'").fetchone()[0] == 2
 
 
@@ -101,3 +106,19 @@ def test_old_export_files_are_deleted(tmp_path: Path) -> None:
     assert prune_exports(exports, now=now) == 1
     assert not old.exists() and fresh.exists()
     assert prune_exports(tmp_path / "none", now=now) == 0
+
+
+def test_a_punch_stamped_2019_does_not_take_recent_punches_with_it(tmp_path: Path) -> None:
+    """Issue 21.4: one acknowledged punch stamped 2019 (a clock gone back) made a sync prune every
+    punch, minutes-old ones included. Retention counts from acknowledgement."""
+    store, clock = make(tmp_path)
+    for _ in range(24):
+        store.record(PunchRequest("1", "card"))
+        clock.advance(60)
+    now = clock.now()
+    clock.set_wall(datetime(2019, 1, 1, tzinfo=UTC))
+    store.record(PunchRequest("1", "card"))  # seq 25, stamped 2019
+    clock.set_wall(now)
+    ack(store, "presensi_v1", 25, clock)
+    report = enforce(store, now=clock.now(), retention_days=90, evidence_days=7)
+    assert report.punches_pruned == 0 and store.count() == 25

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kiosk import audit
+from kiosk.store.acknowledgements import acknowledged_by
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import PunchStore, format_instant
 
@@ -69,9 +70,9 @@ def enforce(
 ) -> RetentionReport:
     conn = store.conn
     acked = acknowledged_seq(conn, cursors)
-    cutoff = format_instant(now - timedelta(days=retention_days))
-    row = conn.execute("SELECT MAX(seq) FROM punches WHERE seq <= ? AND instant < ?", (acked, cutoff)).fetchone()
-    through = int(row[0] or 0)
+    # by the time of acknowledgement (docs/privacy.md: 90 days after it), never by a punch's own
+    # instant, which a wrong clock can put years back
+    through = min(acked, acknowledged_by(conn, cursors, now - timedelta(days=retention_days)))
     # Evidence photos go evidence_days after their punch was acknowledged: this (daily) job
     # stamps each newly acknowledged photo, and deletes those stamped long enough ago.
     stamp = format_instant(now)

@@ -278,6 +278,25 @@ ALTER TABLE punch_corrections ADD COLUMN acked_at TEXT;  -- when the server ackn
 CREATE INDEX punch_corrections_unacked ON punch_corrections(seq) WHERE acked_at IS NULL;
 """
 
+CURSOR_HISTORY = """
+-- When each delivery cursor reached each sequence number: retention counts its days from the
+-- acknowledgement, never from a punch's own (possibly wrong) clock. Kept by triggers, so every
+-- writer of sync_cursors is covered; seeded with today's cursors.
+CREATE TABLE cursor_history (
+    target TEXT NOT NULL,
+    acked_seq INTEGER NOT NULL,
+    acked_at TEXT NOT NULL,
+    PRIMARY KEY (target, acked_seq)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO cursor_history (target, acked_seq, acked_at) SELECT target, acked_seq, updated_at FROM sync_cursors;
+CREATE TRIGGER cursor_history_insert AFTER INSERT ON sync_cursors BEGIN
+    INSERT OR IGNORE INTO cursor_history (target, acked_seq, acked_at) VALUES (NEW.target, NEW.acked_seq, NEW.updated_at);
+END;
+CREATE TRIGGER cursor_history_update AFTER UPDATE OF acked_seq ON sync_cursors WHEN NEW.acked_seq > OLD.acked_seq BEGIN
+    INSERT OR IGNORE INTO cursor_history (target, acked_seq, acked_at) VALUES (NEW.target, NEW.acked_seq, NEW.updated_at);
+END;
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -290,6 +309,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0008_target_rejects", TARGET_REJECTS),
     ("0009_evidence_photos", EVIDENCE),
     ("0010_correction_delivery", CORRECTION_DELIVERY),
+    ("0011_cursor_history", CURSOR_HISTORY),
 ]
 
 
