@@ -274,7 +274,7 @@ def test_the_cli_serves_a_large_log_and_keeps_answering(tmp_path: Path, punches:
         got: list[int] = []
         done = threading.Event()
 
-        def read_all(reader: object = reader) -> None:
+        def read_all(reader: object = reader, got: list[int] = got, done: threading.Event = done) -> None:
             try:
                 got.append(len(reader.get_attendance()))  # type: ignore[attr-defined]
             finally:
