@@ -78,7 +78,9 @@ class DeviceIdentity:
         path = data_dir / KEY_FILENAME
         if path.exists():
             return cls.load(path)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        if not data_dir.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(data_dir, 0o750)  # noqa: S103 - the data directory, for the service's group; never world-readable
         identity = cls(Ed25519PrivateKey.generate(), path)
         pem = identity.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,19 @@ log = logging.getLogger(__name__)
 DB_FILENAME = "presensi.db"
 
 _FULL_TEXT = "Penyimpanan penuh — hubungi teknisi"
+
+
+def create_private(path: Path) -> None:
+    """Make the database file (and a missing parent folder) private before SQLite opens it: the
+    folder 0750 for the service's group, the file 0600 (it holds password hashes, the setup code
+    and sealed templates), whatever the umask of the command that made it. SQLite gives its
+    -wal and -shm files the database file's mode. Existing files are left as they are."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o750, exist_ok=True)
+        os.chmod(path.parent, 0o750)  # noqa: S103 - the service's group reads it (mkdir's mode is filtered by the umask)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def open_database(
@@ -31,7 +45,7 @@ def open_database(
             conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
         else:
             if target != ":memory:":
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
+                create_private(Path(target))
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
