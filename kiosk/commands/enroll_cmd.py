@@ -8,6 +8,7 @@ never stored.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from pathlib import Path
 
@@ -19,20 +20,42 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("--employee", required=True, help="employee id (NIP or staff id)")
     parser.add_argument("--name", default=None, help="employee name (required when the employee is new to this unit)")
     parser.add_argument("--replace", action="store_true", help="remove the employee's existing face templates first")
+    parser.add_argument(
+        "--rename", action="store_true", help="allow --name to change the name of an employee the unit already has"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="photos showing the employee's face")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from kiosk import audit
     from kiosk.cli import make_runtime
     from kiosk.face.enroll import Enroller
+    from kiosk.store.roster import get_employee
 
     runtime = make_runtime(args)
     try:
         store = runtime.store()
+        existing = get_employee(store.conn, args.employee)
+        if existing is not None and args.name and args.name.strip() != existing.name and not args.rename:
+            print(
+                f"presensi enroll: employee {args.employee} is {existing.name!r} on this unit, not {args.name!r}; "
+                "check the NIP, or add --rename to change the name (recorded in the audit log)"
+            )
+            return 2
         enroller = Enroller(store.conn, runtime.config.face, runtime.clock)
         result = enroller.enrol_photos(args.employee, args.name, list(args.photos), replace=args.replace)
+        audit.record(
+            store.conn,
+            f"cli:{getpass.getuser()}",
+            "face.enrol",
+            now=runtime.clock.now(),
+            employee_id=result.employee_id,
+            faces_added=result.templates_added,
+            faces_replaced=result.replaced,
+            renamed_from=existing.name if existing is not None and existing.name != result.name else None,
+        )
     finally:
         runtime.close()
     if args.json:
