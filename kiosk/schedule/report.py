@@ -92,13 +92,13 @@ class AttendanceReport:
     # -- CSV ----------------------------------------------------------------------------------
 
     def csv_text(self) -> str:
+        """The report as CSV; cells a spreadsheet would run as a formula are quoted (issue 22, 11)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for r in self.rows:
-            writer.writerow(
-                (self.pack.id, r.unit, r.office, r.employee_id, r.name, r.status_text, r.time, r.note, r.method, r.device_id)
-            )
+            cells = (self.pack.id, r.unit, r.office, r.employee_id, r.name, r.status_text, r.time, r.note, r.method, r.device_id)
+            writer.writerow([csv_cell(c) for c in cells])
         return out.getvalue()
 
     def write_csv(self, path: Path) -> None:
@@ -240,3 +240,13 @@ def build_report(
         label = found.display if found else (f"Unit {code}" if code else "Semua peserta")
         report.summaries.append(UnitSummary(code, label, expected, present))
     return report
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell made safe for Excel/LibreOffice: text starting with = + - @ gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
