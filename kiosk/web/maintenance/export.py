@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from kiosk.clock import Clock, zone_abbreviation
 from kiosk.errors import PresensiError
 from kiosk.identity import DeviceIdentity
+from kiosk.schedule.report import csv_cell
 from kiosk.web.maintenance.records import day_bound
 from sync.bundle import BundleCheck, check_bundle
 
@@ -119,7 +120,8 @@ class CsvExporter:
                     .astimezone(ZoneInfo(r["zone"]))
                 )
                 writer.writerow(
-                    [
+                    csv_cell(c)
+                    for c in [
                         r["seq"],
                         r["id"],
                         r["employee_id"],
