@@ -14,40 +14,16 @@ from kiosk.runtime import Runtime
 def test_liveness_command_judges_a_genuine_image(
     presensi_cmd: list[str], faces_dir: Path, models_dir: Path, tmp_path: Path
 ) -> None:
-    out = subprocess.run(
-        [
-            *presensi_cmd,
-            "liveness",
-            str(faces_dir / "obama-480p.jpg"),
-            "--json",
-            "--models",
-            str(models_dir / "minifasnet"),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    def judge(*extra: str) -> subprocess.CompletedProcess[str]:
+        command = [*presensi_cmd, "liveness", str(faces_dir / "obama-480p.jpg"), "--json", *extra]
+        command += ["--models", str(models_dir / "minifasnet"), "--data-dir", str(tmp_path)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
     # As a face-only punch (the default 'face_only' mode) a still must answer the challenge, and cannot.
+    out = judge()
     refused = json.loads(out.stdout)
     assert out.returncode == 1 and refused["verdict"] != "live" and refused["prompt"], out.stdout
-    out = subprocess.run(
-        [
-            *presensi_cmd,
-            "liveness",
-            str(faces_dir / "obama-480p.jpg"),
-            "--json",
-            "--card-then-face",
-            "--models",
-            str(models_dir / "minifasnet"),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = judge("--card-then-face")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["verdict"] == "live" and report["one_to_one"] is True
