@@ -184,6 +184,7 @@ class AdmsTarget:
         if not self._handshaken:
             self.handshake()
         stamp = self.server_stamp
+        self._sent_stamps = {sent for sent in self._sent_stamps if sent > cursor}  # settled ones are done
         if stamp is not None and stamp > cursor and stamp in self._sent_stamps:
             log.info("ADMS %s: the server stored our upload through %d (its reply was lost)", self.name, stamp)
             return stamp

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import random
 import sqlite3
@@ -129,7 +130,8 @@ class ZkServer:
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(10)
-        self._builder.submit(self._close_builder).result(10)
+        with contextlib.suppress(RuntimeError):  # stopped before: the builder is already shut down
+            self._builder.submit(self._close_builder).result(10)
         self._builder.shutdown(wait=True)
 
     def _close_builder(self) -> None:
