@@ -24,8 +24,10 @@ from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.policy import FaceOutcome
 from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig, LivenessConfig
+from kiosk.config import FaceConfig, KioskConfig, LivenessConfig
+from kiosk.face import devmodels
 from kiosk.face.detect import to_rgb
+from kiosk.face.embedders import embedder_id
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import Decision, FrameResult, Outcome, SkipLiveness
 from kiosk.face.service import FaceService
@@ -91,9 +93,15 @@ class Unit:
 
 @contextmanager
 def running(
-    store: PunchStore, clock: FakeClock, camera: FileCamera, liveness: LivenessEngine | SkipLiveness, *, ticking: bool = True
+    store: PunchStore,
+    clock: FakeClock,
+    camera: FileCamera,
+    liveness: LivenessEngine | SkipLiveness,
+    *,
+    ticking: bool = True,
+    config: KioskConfig | None = None,
 ) -> Iterator[Unit]:
-    face = FaceService(KioskConfig(), store, camera, liveness, clock, health_interval_s=1.0)
+    face = FaceService(config or KioskConfig(), store, camera, liveness, clock, health_interval_s=1.0)
     unit = Unit(face, clock, ticking)
     face.subscribe_frames(unit.on_frame)
     face.subscribe_prompts(unit.on_prompt)
@@ -108,11 +116,17 @@ def siti(store: PunchStore, clock: FakeClock) -> PunchStore:
     return store
 
 
+@pytest.mark.parametrize("embedder", ["dlib", "onnx"])
 def test_a_face_enrolled_from_the_camera_is_identified_on_its_next_approach(
-    tmp_path: Path, siti: PunchStore, clock: FakeClock, faces_dir: Path
+    tmp_path: Path, siti: PunchStore, clock: FakeClock, faces_dir: Path, models_dir: Path, embedder: str
 ) -> None:
+    config = KioskConfig()
+    if embedder == "onnx":
+        settings = devmodels.onnx_settings(models_dir)
+        assert settings is not None, "the shared MobileFaceNet is missing from ../shared/models"
+        config.face = FaceConfig(**settings)
     camera = camera_on(tmp_path / "camera", clock, photo(faces_dir, "obama-720p.jpg"), wall())
-    with running(siti, clock, camera, SkipLiveness("test photos")) as unit:
+    with running(siti, clock, camera, SkipLiveness("test photos"), config=config) as unit:
         result = unit.face.enrol(SITI, timeout_s=60)
         assert result.ok, result
         assert result.message.startswith("Wajah Siti Rahmawati terdaftar: 3 sampel")
@@ -123,7 +137,7 @@ def test_a_face_enrolled_from_the_camera_is_identified_on_its_next_approach(
             "templates_total": 3,
             "liveness": "skipped",
         }
-        assert roster.count_face_templates(siti.conn, SITI) == 3
+        assert roster.count_face_templates(siti.conn, SITI, embedder=embedder_id(config.face)) == 3
         assert "Pendaftaran wajah: 1 dari 3 — tahan" in unit.prompts  # live feedback for the screen
         assert all(d.outcome is not Outcome.ACCEPTED for d in unit.decisions)  # enrolling punches nobody
         accepted = unit.wait_accepted()  # the face goes, comes back, and is known

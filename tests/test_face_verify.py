@@ -28,7 +28,8 @@ from kiosk.cards.policy import TEXTS, FaceOutcome, Reason
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import KioskConfig, LivenessConfig
+from kiosk.config import FaceConfig, KioskConfig, LivenessConfig
+from kiosk.face import devmodels
 from kiosk.face.detect import to_rgb
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import Decision, FrameResult, SkipLiveness
@@ -63,8 +64,19 @@ def engine(engine_config: LivenessConfig, clock: FakeClock) -> LivenessEngine:
 
 
 @pytest.fixture
-def enrolled(store: PunchStore, clock: FakeClock, faces_dir: Path) -> PunchStore:
-    enroller = Enroller(store.conn, KioskConfig().face, clock, detector=detector())
+def face_config(request: pytest.FixtureRequest, models_dir: Path) -> FaceConfig:
+    """dlib's embedder, or (``indirect`` parameter "onnx") the shared MobileFaceNet."""
+    if getattr(request, "param", "dlib") == "dlib":
+        return FaceConfig()
+    settings = devmodels.onnx_settings(models_dir)
+    assert settings is not None, "the shared MobileFaceNet is missing from ../shared/models"
+    return FaceConfig(**settings)
+
+
+@pytest.fixture
+def enrolled(store: PunchStore, clock: FakeClock, faces_dir: Path, face_config: FaceConfig) -> PunchStore:
+    own = detector() if face_config.embedder == "dlib" else None  # the session's cached detector, or the model's
+    enroller = Enroller(store.conn, face_config, clock, detector=own)
     enroller.enrol_photos(ALEX, "Alex Lacamoire", [faces_dir / "train" / "alex_lacamoire" / "img1.jpg"])
     store.conn.execute("UPDATE employees SET card_policy = 'card_face' WHERE id = ?", (ALEX,))
     store.conn.execute(
@@ -111,10 +123,17 @@ class Desk:
 
 @contextmanager
 def kiosk_desk(
-    tmp_path: Path, store: PunchStore, clock: FakeClock, camera: FileCamera, liveness: LivenessEngine | SkipLiveness
+    tmp_path: Path,
+    store: PunchStore,
+    clock: FakeClock,
+    camera: FileCamera,
+    liveness: LivenessEngine | SkipLiveness,
+    face: FaceConfig | None = None,
 ) -> Iterator[Desk]:
     """The face and card services running on ``store``'s database, each with its own connection."""
     config = KioskConfig()
+    if face is not None:
+        config.face = face
     face_store = PunchStore(open_database(tmp_path / "presensi.db"), store.identity, clock, FixedClockState())
     card_store = PunchStore(open_database(tmp_path / "presensi.db"), store.identity, clock, FixedClockState())
     face = FaceService(config, face_store, camera, liveness, clock, health_interval_s=1.0)
@@ -171,11 +190,12 @@ def punches(store: PunchStore) -> list[tuple[str, str, str | None, float | None,
 # -- the card holder, someone else, nobody, a print -----------------------------------------------
 
 
+@pytest.mark.parametrize("face_config", ["dlib", "onnx"], indirect=True)
 def test_card_holder_face_punches_card_plus_face_once(
-    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine
+    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine, face_config: FaceConfig
 ) -> None:
     camera = camera_on(tmp_path / "camera", clock, wall(), photo(faces_dir, "test/alex_lacamoire1.jpg"))
-    with kiosk_desk(tmp_path, enrolled, clock, camera, engine) as desk:
+    with kiosk_desk(tmp_path, enrolled, clock, camera, engine, face_config) as desk:
         desk.reader.tap(ALEX_CARD)  # while only the wall is in view
         waiting = desk.next_card()
         assert waiting.outcome is Outcome.AWAITING_FACE and "lihat ke kamera" in waiting.text
@@ -189,15 +209,16 @@ def test_card_holder_face_punches_card_plus_face_once(
     assert len(rows) == 1
     employee, method, verdict, distance, scores = rows[0]
     assert (employee, method, verdict) == (ALEX, "card+face", "live")
-    assert distance is not None and distance < KioskConfig().face.verify_threshold
+    assert distance is not None and distance < face_config.rules.verify_threshold
     assert scores and "texture" in scores
 
 
+@pytest.mark.parametrize("face_config", ["dlib", "onnx"], indirect=True)
 def test_someone_else_is_refused_as_not_the_card_holder(
-    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine
+    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine, face_config: FaceConfig
 ) -> None:
     camera = camera_on(tmp_path / "camera", clock, photo(faces_dir, "obama-720p.jpg"))
-    with kiosk_desk(tmp_path, enrolled, clock, camera, engine) as desk:
+    with kiosk_desk(tmp_path, enrolled, clock, camera, engine, face_config) as desk:
         desk.reader.tap(ALEX_CARD)
         assert desk.next_card().outcome is Outcome.AWAITING_FACE
         refused = desk.next_card()

@@ -416,6 +416,25 @@ def test_dashboard_reports_health_sync_and_host(app: FastAPI, ctx: WebContext, c
     assert d["database"]["integrity_ok"] is True
 
 
+def test_dashboard_shows_the_face_gallery_of_the_active_embedder(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
+    from kiosk.face.embedders import DLIB_ID
+    from kiosk.store import roster
+
+    conn = ctx.db.get()
+    for employee in ("A1", "B2", "C3"):
+        roster.upsert_employee(conn, employee, employee, now=clock.now())
+    roster.add_face_template(conn, "A1", b"\0" * 512, "plain", now=clock.now())  # dlib's (the active embedder)
+    roster.add_face_template(conn, "B2", b"\0" * 512, "plain", now=clock.now(), embedder="ab" * 32)  # another model's
+    roster.replace_lookalikes(conn, DLIB_ID, {("A1", "C3"): 0.3}, now=clock.now())
+    client = client_for(app)
+    login(client, "teknisi")
+    faces = client.get("/api/dashboard").json()["faces"]
+    assert faces["embedder"].startswith("dlib (") and faces["enabled"] is True
+    assert (faces["active"], faces["with_template"], faces["without_template"]) == (3, 1, 2)
+    assert faces["other_embedder_only"] == 1 and faces["lookalike_pairs"] == 1
+    assert faces["lookalikes"] == ["A1 ~ C3 (0.30)"]
+
+
 def test_screen_refuses_anyone_but_the_unit_itself(ctx: WebContext) -> None:
     screen = create_screen_app(ctx)
     assert TestClient(screen, base_url="http://127.0.0.1").get("/api/screen/status").status_code == 200

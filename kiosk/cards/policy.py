@@ -98,12 +98,22 @@ class CardCheck:
     refusal: Reason | None
 
 
-def effective_policy(employee: Employee, unit_policy: CardPolicy) -> CardPolicy:
-    """The employee's own policy wins over the unit's (the regulation's card exception is personal)."""
-    return employee.card_policy or unit_policy
+def effective_policy(employee: Employee, unit_policy: CardPolicy, *, lookalike: bool = False) -> CardPolicy:
+    """The employee's own policy wins over the unit's (the regulation's card exception is personal).
+    A lookalike (``face_lookalikes``: their face is too close to a colleague's) whose policy would
+    be face only is asked for card then face instead: their face alone no longer punches."""
+    policy = employee.card_policy or unit_policy
+    return CardPolicy.CARD_FACE if lookalike and policy is CardPolicy.FACE else policy
 
 
-def resolve(matches: Sequence[CardMatch], unit_policy: CardPolicy) -> CardCheck:
+def is_lookalike(conn: sqlite3.Connection, employee_id: str) -> bool:
+    """Whether the face service listed the employee as a lookalike of a colleague. Read-only."""
+    return conn.execute("SELECT 1 FROM face_lookalikes WHERE employee_id = ? LIMIT 1", (employee_id,)).fetchone() is not None
+
+
+def resolve(
+    matches: Sequence[CardMatch], unit_policy: CardPolicy, lookalike: Callable[[str], bool] = lambda _employee_id: False
+) -> CardCheck:
     """Who the card names and what must happen next."""
     owners = {m.employee.id: m.employee for m in matches}
     if not owners:
@@ -113,7 +123,7 @@ def resolve(matches: Sequence[CardMatch], unit_policy: CardPolicy) -> CardCheck:
     employee = next(iter(owners.values()))
     if not employee.active:
         return CardCheck(employee, None, Reason.INACTIVE)
-    policy = effective_policy(employee, unit_policy)
+    policy = effective_policy(employee, unit_policy, lookalike=lookalike(employee.id))
     if policy is CardPolicy.FACE:
         return CardCheck(employee, policy, Reason.FACE_ONLY)
     return CardCheck(employee, policy, None)
@@ -132,8 +142,8 @@ def judge_face(verification: FaceVerification) -> Reason | None:
 
 def card_first_rule(conn: sqlite3.Connection, unit_policy: CardPolicy) -> Callable[[str], bool]:
     """For the face pipeline: True for an employee whose effective policy is card then face, whose
-    face alone must not punch (the card names them, then the 1:1 check). Reads the roster on each
-    call, so a policy changed by sync applies at once."""
+    face alone must not punch (the card names them, then the 1:1 check); a lookalike too. Reads
+    the roster on each call, so a policy changed by sync applies at once."""
 
     def card_first(employee_id: str) -> bool:
         row = conn.execute("SELECT card_policy FROM employees WHERE id = ?", (employee_id,)).fetchone()
@@ -142,6 +152,6 @@ def card_first_rule(conn: sqlite3.Connection, unit_policy: CardPolicy) -> Callab
             policy = CardPolicy(own) if own else unit_policy
         except ValueError:  # an unknown value: the unit's policy applies (doctor reports it)
             policy = unit_policy
-        return policy is CardPolicy.CARD_FACE
+        return policy is CardPolicy.CARD_FACE or is_lookalike(conn, employee_id)
 
     return card_first

@@ -24,7 +24,7 @@ from kiosk.admission import refusal, request_fields
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
 from kiosk.cards.directory import CardBindingRefused, Employee, bind_card, find_card
 from kiosk.cards.enrol import CardEnrolment, EnrolResult, EnrolStatus
-from kiosk.cards.policy import TEXTS, CardPolicy, FaceVerification, FaceVerifier, Reason, judge_face, resolve
+from kiosk.cards.policy import TEXTS, CardPolicy, FaceVerification, FaceVerifier, Reason, is_lookalike, judge_face, resolve
 from kiosk.cards.uid import masked_uid
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.config import CardsConfig
@@ -374,7 +374,8 @@ class CardService:
         if armed is not None:
             self._enrol(event, *armed)
             return
-        check = resolve(find_card(self.store.conn, event.uid), CardPolicy(self.config.policy))
+        conn = self.store.conn
+        check = resolve(find_card(conn, event.uid), CardPolicy(self.config.policy), lambda e: is_lookalike(conn, e))
         if check.refusal is not None or check.employee is None or check.policy is None:
             self._refuse(event, check.refusal or Reason.UNKNOWN_CARD, check.employee)
             return

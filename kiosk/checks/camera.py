@@ -54,20 +54,86 @@ def face_gallery(rt: Runtime) -> list[Finding]:
         return [
             Finding("face gallery", Status.WARN, "no database yet", "start the kiosk once, then enrol faces (presensi enroll)")
         ]
-    from kiosk.face.identify import Gallery
+    from kiosk.face.embedders import embedder_label
+    from kiosk.face.identify import unit_gallery
     from kiosk.store.db import open_database
+    from kiosk.store.roster import template_coverage
 
+    face = rt.config.face
     conn = open_database(rt.db_path, busy_timeout_ms=rt.config.store.busy_timeout_ms)
     try:
-        gallery = Gallery.from_database(conn)
+        gallery = unit_gallery(conn, face)
+        assert gallery.embedder is not None
+        coverage = template_coverage(conn, gallery.embedder)
     except PresensiError as exc:
         return [Finding("face gallery", Status.FAIL, str(exc), "re-enrol the employees named, or pull the roster again")]
     finally:
         conn.close()
+    label = embedder_label(face)
+    findings = []
+    if coverage.other_embedder_only:
+        findings.append(
+            Finding(
+                "face templates",
+                Status.WARN,
+                f"{coverage.other_embedder_only} of {coverage.active} active employees have templates only of another "
+                f"embedder, not of the active one ({label}): their faces are not recognised",
+                "enrol them again (photos are never kept), or pull the roster from a server that holds their templates "
+                "for this model",
+            )
+        )
+    if gallery.lookalikes:
+        pairs = ", ".join(f"{a}~{b} ({d:.2f})" for (a, b), d in sorted(gallery.lookalikes.items(), key=lambda x: x[1])[:5])
+        findings.append(
+            Finding(
+                "face lookalikes",
+                Status.WARN,
+                f"{len(gallery.lookalikes)} pair(s) of employees closer than {face.rules.lookalike:g}: {pairs}; "
+                "they punch by card then face",
+                "re-enrol them with good frontal photos; if they stay listed, they keep card then face",
+            )
+        )
+    if face.embedder == "dlib" and gallery.employee_count > 200:
+        findings.append(
+            Finding(
+                "face embedder",
+                Status.WARN,
+                f"{gallery.employee_count} employees on dlib's network, which separates Asian faces less well "
+                "(docs/face.md): expect lookalikes and refusals as the gallery grows",
+                "configure an ONNX ArcFace-style model you have the rights to (face.embedder = 'onnx', docs/install.md)",
+            )
+        )
     if not len(gallery):
         return [
+            *findings,
             Finding(
-                "face gallery", Status.WARN, "no faces enrolled", "enrol faces: presensi enroll --employee ID --name NAME PHOTO"
-            )
+                "face gallery",
+                Status.WARN,
+                f"no faces enrolled for the active embedder ({label})",
+                "enrol faces: presensi enroll --employee ID --name NAME PHOTO",
+            ),
         ]
-    return [Finding("face gallery", Status.OK, f"{len(gallery)} templates of {gallery.employee_count} active employees")]
+    return [
+        *findings,
+        Finding(
+            "face gallery",
+            Status.OK,
+            f"{len(gallery)} templates of {gallery.employee_count} active employees ({label}); "
+            f"{coverage.without_template} of {coverage.active} active employees without a face template",
+        ),
+    ]
+
+
+@check
+def face_models(rt: Runtime) -> list[Finding]:
+    """The configured embedder and detector models load and fit their contracts."""
+    face = rt.config.face
+    if not face.enabled or (face.embedder == "dlib" and face.detector == "hog"):
+        return []
+    from kiosk.face.detect import make_detector
+
+    try:
+        detector = make_detector(face)
+    except PresensiError as exc:
+        return [Finding("face models", Status.FAIL, str(exc), "fix face.onnx_model / face.yunet_model (docs/install.md)")]
+    return [Finding("face models", Status.OK, f"{detector!r}")]

@@ -21,6 +21,19 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "--staff", type=int, default=3, help="staff with a simulated card and finger besides the faces (default 3)"
     )
+    parser.add_argument(
+        "--embedder",
+        choices=["dlib", "onnx"],
+        default=None,
+        help="face templates by dlib's network or by an ONNX model (default: the file's face.embedder; "
+        "onnx without face.onnx_model uses the shared development MobileFaceNet, never bundled)",
+    )
+    parser.add_argument(
+        "--detector",
+        choices=["hog", "yunet"],
+        default=None,
+        help="face detector (default: the file's face.detector; yunet without face.yunet_model uses the shared YuNet)",
+    )
     parser.add_argument("--panel-port", type=int, default=0, help="port of the demo control panel (default: a free one)")
     parser.add_argument(
         "--punches", type=int, default=4, help="with --once: card and finger presses by staff, alternating (default 4)"

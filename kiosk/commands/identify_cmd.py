@@ -22,24 +22,26 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def identify_photo(runtime: Any, photo: Path) -> dict[str, Any]:
     """Every face in ``photo``, largest first, with the gallery's verdict on it."""
     from kiosk.camera.file import read_image
-    from kiosk.face.detect import FaceDetector, to_rgb
-    from kiosk.face.identify import Gallery
+    from kiosk.face.detect import make_detector, to_rgb
+    from kiosk.face.identify import unit_gallery
 
     config = runtime.config.face
-    gallery = Gallery.from_database(runtime.store().conn)
-    detector = FaceDetector(scale=1.0, upsample=1)
+    rules = config.rules
+    gallery = unit_gallery(runtime.store().conn, config)
+    detector = make_detector(config, scale=1.0)
     rgb = to_rgb(read_image(photo))
     faces = []
     for box in detector.detect(rgb):
-        match = gallery.identify(detector.encode(rgb, box), threshold=config.threshold, margin=config.margin)
+        match = gallery.identify(detector.encode(rgb, box), threshold=rules.threshold, margin=rules.margin)
         faces.append({"box": {"top": box[0], "right": box[1], "bottom": box[2], "left": box[3]}, **match.as_dict()})
     best = faces[0] if faces else None
     return {
         "photo": str(photo),
         "gallery_templates": len(gallery),
         "gallery_employees": gallery.employee_count,
-        "threshold": config.threshold,
-        "margin_required": config.margin,
+        "embedder": detector.embedder.info.short,
+        "threshold": rules.threshold,
+        "margin_required": rules.margin,
         "result": "no_face" if best is None else ("match" if best["accepted"] else "unknown"),
         "employee_id": best["employee_id"] if best else None,
         "name": best["name"] if best else None,

@@ -4,6 +4,7 @@ fingerprint module and GPIO."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +85,19 @@ class CameraConfig(Section):
     )
 
 
+@dataclass(frozen=True)
+class MatchRules:
+    """One embedder's distances: accept under ``threshold`` with ``margin`` to the next employee,
+    verify a card holder under ``verify_threshold``, lookalikes under ``lookalike``, and each
+    employee's own limit ``gap`` below their nearest other employee."""
+
+    threshold: float
+    margin: float
+    verify_threshold: float
+    lookalike: float
+    gap: float
+
+
 class FaceConfig(Section):
     """Face detection, tracking, quality gates and identification (docs/face.md explains the defaults)."""
 
@@ -112,6 +126,61 @@ class FaceConfig(Section):
         lt=1.0,
         description="Card then face (1:1 against the card holder's templates): largest distance accepted as the card holder.",
     )
+    lookalike_distance: float = Field(
+        0.42,
+        gt=0,
+        lt=1.0,
+        description="Two employees whose templates are closer than this are lookalikes: listed, and punched by card "
+        "then face until re-enrolment separates them (dlib; measured in docs/face.md).",
+    )
+    threshold_gap: float = Field(
+        0.08,
+        ge=0,
+        lt=0.5,
+        description="An employee's face is accepted only under min(threshold, nearest other employee − this gap) (dlib).",
+    )
+    embedder: Literal["dlib", "onnx"] = Field(
+        "dlib",
+        description="What turns a face into a template: dlib's network (built in) or an ArcFace-style ONNX model "
+        "(onnx_model). Templates of one never meet the other: changing it means enrolling everyone again.",
+    )
+    onnx_model: Path | None = Field(
+        None,
+        description="The 112×112 ArcFace-style ONNX model for embedder='onnx': a file the operator has the rights to "
+        "(docs/install.md). Its input contract is read from MODEL.json beside it, else from the onnx_* fields.",
+    )
+    onnx_input_name: str | None = Field(None, max_length=100, description="Input name (default: the model's only input).")
+    onnx_output_name: str | None = Field(None, max_length=100, description="Output name (default: the model's only output).")
+    onnx_colour: Literal["RGB", "BGR"] | None = Field(None, description="Channel order the model expects (default RGB).")
+    onnx_layout: Literal["NCHW", "NHWC"] | None = Field(None, description="Tensor layout (default NCHW).")
+    onnx_mean: tuple[float, float, float] | None = Field(
+        None, description="Per-channel mean subtracted from pixels/255 (default 0.5, 0.5, 0.5)."
+    )
+    onnx_std: tuple[float, float, float] | None = Field(
+        None, description="Per-channel divisor after the mean (default 0.5, 0.5, 0.5)."
+    )
+    onnx_flip: bool = Field(False, description="Average the template of the face and of its mirror image (onnx; ~2× the time).")
+    onnx_threshold: float = Field(
+        1.0,
+        gt=0.1,
+        lt=2.0,
+        description="embedder='onnx': largest distance accepted as a match (Euclidean on unit vectors: d = √(2 − 2·cosine)).",
+    )
+    onnx_margin: float = Field(0.08, ge=0.0, lt=1.0, description="embedder='onnx': least gap between best and best other.")
+    onnx_verify_threshold: float = Field(
+        1.0, gt=0.1, lt=2.0, description="embedder='onnx': card then face, largest distance accepted as the card holder."
+    )
+    onnx_lookalike_distance: float = Field(
+        0.9, gt=0, lt=2.0, description="embedder='onnx': employees closer than this are lookalikes (see lookalike_distance)."
+    )
+    onnx_threshold_gap: float = Field(0.1, ge=0, lt=1.0, description="embedder='onnx': see threshold_gap.")
+    detector: Literal["hog", "yunet"] = Field(
+        "hog",
+        description="Face detector: dlib's HOG (built in) or YuNet (yunet_model; faster, finds turned and small faces, "
+        "gives the five alignment points).",
+    )
+    yunet_model: Path | None = Field(None, description="Path of face_detection_yunet_2023mar.onnx for detector='yunet'.")
+    yunet_score: float = Field(0.7, gt=0, lt=1, description="Least YuNet score for a face.")
     agree_frames: int = Field(2, ge=1, le=10, description="Consecutive tracked frames that must agree on the identity.")
     decision_timeout_s: float = Field(
         8.0, gt=0, le=60, description="An approach with no decision after this long is refused with the reason so far."
@@ -147,6 +216,27 @@ class FaceConfig(Section):
                 "expected at most max_yaw_deg"
             )
         return self
+
+    @model_validator(mode="after")
+    def _models_given(self) -> FaceConfig:
+        if self.embedder == "onnx" and self.onnx_model is None:
+            raise ValueError("embedder = 'onnx' needs onnx_model (the path of a model file you have the rights to)")
+        if self.detector == "yunet" and self.yunet_model is None:
+            raise ValueError("detector = 'yunet' needs yunet_model (the path of face_detection_yunet_2023mar.onnx)")
+        return self
+
+    @property
+    def rules(self) -> MatchRules:
+        """The match rules of the configured embedder."""
+        if self.embedder == "onnx":
+            return MatchRules(
+                self.onnx_threshold,
+                self.onnx_margin,
+                self.onnx_verify_threshold,
+                self.onnx_lookalike_distance,
+                self.onnx_threshold_gap,
+            )
+        return MatchRules(self.threshold, self.margin, self.verify_threshold, self.lookalike_distance, self.threshold_gap)
 
     @property
     def frontal_limit_deg(self) -> float:

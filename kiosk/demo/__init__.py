@@ -19,7 +19,7 @@ from kiosk.config import load_config
 
 def run_demo(args: argparse.Namespace) -> int:
     from kiosk.demo.script import run_script
-    from kiosk.demo.session import LIVENESS_NOTE, DemoSession, demo_config, make_reel
+    from kiosk.demo.session import LIVENESS_NOTE, DemoSession, demo_config, demo_face, make_reel
     from kiosk.demo.sources import find_sources
 
     sources = find_sources(args.faces, args.video)
@@ -30,6 +30,7 @@ def run_demo(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         reel = make_reel(sources.test, data_dir / "demo-reel") if sources.test is not None else None
         config = demo_config(base, sources, reel)
+        config.face = demo_face(config.face, getattr(args, "embedder", None), getattr(args, "detector", None))
         session = DemoSession(
             config,
             data_dir,
@@ -43,6 +44,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"  faces: {sources.note}")
         if config.face.enabled:
             print(f"  liveness: {LIVENESS_NOTE}")
+            print(f"  face templates: {face_note(config.face)}")
         print("  starting the reference server, provisioning, enrolling the demo's people …", flush=True)
         session.start()
         try:
@@ -55,6 +57,17 @@ def run_demo(args: argparse.Namespace) -> int:
             return 0
         finally:
             session.stop()
+
+
+def face_note(face: object) -> str:
+    from kiosk.face.embedders import embedder_label
+
+    label = embedder_label(face)  # type: ignore[arg-type]
+    detector = getattr(face, "detector", "hog")
+    note = f"{label}, detector {detector}"
+    if getattr(face, "embedder", "dlib") == "onnx":
+        note += " (a development model from ../shared: not for production, docs/face.md)"
+    return note
 
 
 def _print_started(session: object) -> None:

@@ -22,10 +22,11 @@ from kiosk.camera.base import Camera
 from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.sim import SimCardReader
 from kiosk.clock import Clock, SystemClock
-from kiosk.config import KioskConfig
+from kiosk.config import FaceConfig, KioskConfig
 from kiosk.demo.people import UNKNOWN_CARD, DemoPerson, add_staff, enrol_faces, load_sample_apel, register
 from kiosk.demo.sources import DemoSources
 from kiosk.demo.video import VideoTracking, track_video
+from kiosk.errors import ConfigError
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.runtime import Runtime
 from kiosk.schedule.events import EventPack
@@ -86,6 +87,36 @@ def demo_config(base: KioskConfig, sources: DemoSources, reel: Path | None) -> K
     else:
         config.face.enabled = False
     return config
+
+
+def demo_face(face: FaceConfig, embedder: str | None, detector: str | None) -> FaceConfig:
+    """``face`` with ``--embedder`` / ``--detector``: a model the file does not name comes from
+    ../shared/models (development models, never bundled); without them, ConfigError says what to add."""
+    from kiosk.face import devmodels
+
+    update: dict[str, object] = {}
+    if embedder == "onnx" and face.onnx_model is None:
+        settings = devmodels.onnx_settings()
+        if settings is None:
+            raise ConfigError(
+                "--embedder onnx: no model; set face.onnx_model in the file (a model you have the rights to), "
+                f"or put the development model at {devmodels.shared_models() / devmodels.MOBILEFACENET}",
+                ["face.onnx_model: not set and the shared development model is absent"],
+            )
+        update.update(settings)
+    elif embedder is not None:
+        update["embedder"] = embedder
+    if detector == "yunet" and face.yunet_model is None:
+        settings = devmodels.yunet_settings()
+        if settings is None:
+            raise ConfigError(
+                f"--detector yunet: no model; set face.yunet_model, or put YuNet at {devmodels.shared_models() / devmodels.YUNET}",
+                ["face.yunet_model: not set and the shared YuNet is absent"],
+            )
+        update.update(settings)
+    elif detector is not None:
+        update["detector"] = detector
+    return FaceConfig.model_validate({**face.model_dump(), **update}) if update else face
 
 
 def make_reel(test: Path, folder: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk.camera.file import read_video_frames, video_fps
 from kiosk.config import FaceConfig
-from kiosk.face.detect import FaceDetector, to_rgb
+from kiosk.face.detect import make_detector, to_rgb
 from kiosk.face.track import Tracker
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def track_video(path: Path, config: FaceConfig, stop: threading.Event | None = N
     """Follow every face of ``path``, frame by frame at the video's own timing, as the face
     pipeline does: a full detection every ``redetect_frames``, a local search in between.
     ``stop`` set: ends after the current frame (what was tracked so far is returned)."""
-    detector = FaceDetector(scale=config.detect_scale, upsample=config.upsample)
+    detector = make_detector(config)
     tracker = Tracker(lost_after_s=config.track_lost_s, agree_frames=config.agree_frames)
     fps = video_fps(path)
     frames = read_video_frames(path)

@@ -1,10 +1,15 @@
-"""Face detection, landmarks and encodings through face_recognition (dlib's HOG and ResNet).
+"""Face detection, landmarks and encodings: dlib's HOG or YuNet, dlib's 68 landmarks, and the
+configured embedder.
 
 Boxes use face_recognition's order (top, right, bottom, left) in full-frame pixels. Detection
-runs on a downscaled copy of the frame (``detect_scale``, ``upsample``); :meth:`FaceDetector.detect_near`
-re-finds an already tracked face in a small window around its last box, scaled so the face is
-about :data:`NEAR_FACE_PX` wide, which costs a fraction of a full-frame pass. Encodings are
-computed on the full-resolution frame, by dlib's network run with numpy (``kiosk.face.encoder``).
+runs on a downscaled copy of the frame (``detect_scale``; HOG also ``upsample``), by dlib's HOG
+(``face.detector = "hog"``) or by OpenCV's YuNet (``"yunet"``, which also gives the five alignment
+points); :meth:`FaceDetector.detect_near` re-finds an already tracked face in a small window around
+its last box, scaled so the face is about :data:`NEAR_FACE_PX` wide, which costs a fraction of a
+full-frame pass. Encodings are computed on the full-resolution frame by the configured embedder
+(``kiosk.face.embedders``): dlib's network run with numpy, or an ONNX model on the face aligned by
+its five points (YuNet's, else from the 68 landmarks). :func:`make_detector` builds it from the
+configuration.
 """
 
 from __future__ import annotations
@@ -13,16 +18,20 @@ import functools
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.errors import FaceError
-from kiosk.face.encoder import CHIP_PADDING, CHIP_SIZE, load_encoder
-from kiosk.face.templates import Encoding, as_encoding
+from kiosk.errors import ConfigError, FaceError
+from kiosk.face.embedders import Embedder, Points, five_points, load_embedder
+from kiosk.face.templates import Encoding
 from kiosk.liveness.base import Box
+
+if TYPE_CHECKING:
+    from kiosk.config import FaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,8 @@ NEAR_PAD = 0.6
 #: the only steady caller, so it costs nothing there, and an enrolment or the demo's video
 #: tracker waits its turn instead of crashing the kiosk.
 DLIB_LOCK = threading.Lock()
+#: HOG's box side in eyes-to-mouth distances (:func:`hog_like_box`).
+HOG_BOX_SPAN = 2.32
 
 
 @functools.cache
@@ -71,18 +82,86 @@ def box_iou(a: Box, b: Box) -> float:
     return float(inter / union) if union else 0.0
 
 
-class FaceDetector:
-    """HOG detection, 68-point landmarks and 128-d encodings of faces in RGB frames."""
+class YunetFinder:
+    """OpenCV's YuNet (``cv2.FaceDetectorYN``): boxes and five points per face. One detector
+    object, used by one caller at a time (it keeps its input size)."""
 
-    def __init__(self, *, scale: float = 0.5, upsample: int = 1) -> None:
+    def __init__(self, path: Path, score: float = 0.7) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(
+                f"face.yunet_model {path} does not exist; install face_detection_yunet_2023mar.onnx (docs/install.md)"
+            )
+        try:
+            self._detector = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score, 0.3, 50)
+        except cv2.error as exc:
+            raise ConfigError(f"cannot load the YuNet model {path}: {exc}; check face.yunet_model") from exc
+        self._lock = threading.Lock()
+
+    def find(self, rgb: RGB) -> list[tuple[Box, Points]]:
+        """Faces in the image: (box, five points) in its own pixels, template order."""
+        h, w = rgb.shape[:2]
+        with self._lock:
+            self._detector.setInputSize((w, h))
+            _, faces = self._detector.detect(np.ascontiguousarray(rgb[:, :, ::-1]))
+        found = []
+        for row in faces if faces is not None else []:
+            points = np.asarray(row[4:14], dtype=np.float32).reshape(5, 2)
+            found.append((_clip(hog_like_box(points), w, h), points))
+        return found
+
+
+def hog_like_box(points: Points) -> Box:
+    """The box dlib's HOG detector would give the face with these five points: YuNet's own box
+    reaches over the forehead, while the 68-point landmark model, the quality gates and the
+    liveness crops all expect HOG's. Fitted on the shared photos, the clip and the Replay-Attack
+    live frames (88 faces both found): the centre half-way from the eyes to the mouth, a square of
+    2.32 times the eyes-to-mouth distance (spread 0.1 and 0.18 of it)."""
+    eyes = (points[0] + points[1]) / 2
+    mouth = (points[3] + points[4]) / 2
+    span = float(np.linalg.norm(mouth - eyes))
+    cx, cy = eyes + (mouth - eyes) * 0.5
+    half = span * HOG_BOX_SPAN / 2
+    return (round(cy - half), round(cx + half), round(cy + half), round(cx - half))
+
+
+class FaceDetector:
+    """Detection (HOG or YuNet), 68-point landmarks and the embedder's encodings of faces in RGB frames."""
+
+    def __init__(
+        self,
+        *,
+        scale: float = 0.5,
+        upsample: int = 1,
+        embedder: Embedder | None = None,
+        yunet: YunetFinder | None = None,
+    ) -> None:
         if not 0 < scale <= 1:
             raise ValueError("scale must be in (0, 1]")
         self.scale = scale
         self.upsample = upsample
         self.fr = face_recognition_module()
+        self.yunet = yunet
+        self._embedder = embedder
+        #: YuNet's five points of the faces found last (full-frame), for the embedder's alignment.
+        self._points: list[tuple[Box, Points]] = []
 
     def __repr__(self) -> str:
-        return f"FaceDetector(hog, scale={self.scale:g}, upsample={self.upsample})"
+        kind = "yunet" if self.yunet else f"hog, upsample={self.upsample}"
+        return f"FaceDetector({kind}, scale={self.scale:g}, {self.embedder!r})"
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = _dlib_embedder()
+        return self._embedder
+
+    def _find(self, image: RGB, upsample: int) -> list[tuple[Box, Points | None]]:
+        if self.yunet is not None:
+            return [(b, p) for b, p in self.yunet.find(image)]
+        with DLIB_LOCK:
+            found = self.fr.face_locations(image, number_of_times_to_upsample=upsample, model="hog")
+        return [((int(b[0]), int(b[1]), int(b[2]), int(b[3])), None) for b in found]
 
     def detect(self, rgb: RGB) -> list[Box]:
         """Every face in the frame, largest first (full-frame boxes)."""
@@ -91,10 +170,10 @@ class FaceDetector:
             small = cv2.resize(rgb, (max(1, round(w * self.scale)), max(1, round(h * self.scale))), interpolation=cv2.INTER_AREA)
         else:
             small = rgb
-        with DLIB_LOCK:
-            found = self.fr.face_locations(small, number_of_times_to_upsample=self.upsample, model="hog")
-        boxes = [_clip(_scale_box(b, 1.0 / self.scale), w, h) for b in found]
-        return sorted(boxes, key=box_area, reverse=True)
+        found = self._find(np.asarray(small, dtype=np.uint8), self.upsample)
+        faces = [(_clip(_scale_box(b, 1.0 / self.scale), w, h), p) for b, p in found]
+        self._points = [(b, p / self.scale) for b, p in faces if p is not None]
+        return sorted((b for b, _ in faces), key=box_area, reverse=True)
 
     def detect_near(self, rgb: RGB, box: Box) -> Box | None:
         """The face near ``box`` in this frame (the one overlapping it most), or None."""
@@ -110,13 +189,18 @@ class FaceDetector:
         crop = rgb[y0:y1, x0:x1]
         size = (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor)))
         window = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
-        with DLIB_LOCK:
-            found = self.fr.face_locations(window, number_of_times_to_upsample=0, model="hog")
+        found = self._find(np.asarray(window, dtype=np.uint8), 0)
         if not found:
             return None
-        candidates = [_clip(_offset(_scale_box(b, 1.0 / factor), x0, y0), w, h) for b in found]
-        best = max(candidates, key=lambda c: box_iou(c, box))
-        return best if box_iou(best, box) > 0.1 else None
+        candidates = [
+            (_clip(_offset(_scale_box(b, 1.0 / factor), x0, y0), w, h), None if p is None else p / factor + (x0, y0))
+            for b, p in found
+        ]
+        best, points = max(candidates, key=lambda c: box_iou(c[0], box))
+        if box_iou(best, box) <= 0.1:
+            return None
+        self._points = [(best, points)] if points is not None else []
+        return best
 
     def landmarks(self, rgb: RGB, box: Box) -> dict[str, list[tuple[int, int]]]:
         """face_recognition's 68 landmarks by feature (chin, left_eye, nose_tip, …), full-frame pixels."""
@@ -124,23 +208,47 @@ class FaceDetector:
             result = self.fr.face_landmarks(rgb, [box], model="large")
         return {k: [(int(x), int(y)) for x, y in v] for k, v in result[0].items()}
 
-    def encode(self, rgb: RGB, box: Box) -> Encoding:
-        """The 128-d encoding of the face in ``box``: the chip face_recognition's
-        ``face_encodings(model="small")`` aligns on the full-resolution frame, through
-        :func:`kiosk.face.encoder.load_encoder` (the same values, several times faster)."""
-        import dlib
+    def five_points(self, rgb: RGB, box: Box, landmarks: Landmarks | None = None) -> Points:
+        """The face's five alignment points: YuNet's for this box when it found it, else from the
+        68 landmarks (given, or computed here)."""
+        for known, points in self._points:
+            if box_iou(known, box) > 0.5:
+                return points
+        return five_points(landmarks if landmarks is not None else self.landmarks(rgb, box))
 
+    def encode(self, rgb: RGB, box: Box, landmarks: Landmarks | None = None) -> Encoding:
+        """The template of the face in ``box`` by the configured embedder (dlib: the chip
+        face_recognition's ``face_encodings(model="small")`` aligns, through dlib's network run
+        with numpy; onnx: the face aligned by its five points)."""
         top, right, bottom, left = box
         if right - left < 2 or bottom - top < 2:
             raise FaceError("no encoding could be made of the face")
-        with DLIB_LOCK:
-            shape = _five_point_predictor()(rgb, dlib.rectangle(left, top, right, bottom))
-            chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-        return as_encoding(load_encoder().encode_chip(np.asarray(chip, dtype=np.uint8)))
+        embedder = self.embedder
+        points = self.five_points(rgb, box, landmarks) if embedder.needs_points else None
+        return embedder.embed(rgb, box, points)
 
 
 @functools.cache
-def _five_point_predictor() -> Any:
+def _dlib_embedder() -> Embedder:
+    from kiosk.face.embedders import DlibEmbedder
+
+    return DlibEmbedder()
+
+
+def make_detector(config: FaceConfig, *, scale: float | None = None) -> FaceDetector:
+    """The detector and embedder ``config`` asks for (``scale``: instead of detect_scale, e.g. 1.0
+    for enrolment photos); ConfigError when a model cannot be used."""
+    yunet = YunetFinder(config.yunet_model, config.yunet_score) if config.detector == "yunet" and config.yunet_model else None
+    return FaceDetector(
+        scale=config.detect_scale if scale is None else scale,
+        upsample=config.upsample if scale is None else max(1, config.upsample),
+        embedder=load_embedder(config),
+        yunet=yunet,
+    )
+
+
+@functools.cache
+def five_point_predictor() -> Any:
     """dlib's 5-point shape predictor, which aligns the chip for the encoder."""
     import dlib
     import face_recognition_models

@@ -130,7 +130,7 @@ class CameraEnrolment(FaceTask[CameraEnrolResult]):
         ):
             sample = EnrolSample(pipeline.detector.encode(rgb, look.box), quality, "camera")
             first = self.samples[0].encoding if self.samples else sample.encoding
-            if float(np.linalg.norm(first - sample.encoding)) >= config.threshold:
+            if float(np.linalg.norm(first - sample.encoding)) >= config.rules.threshold:
                 self._restart("a different face")
                 prompt = Prompt.ONE_PERSON.value
             else:

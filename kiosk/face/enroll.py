@@ -24,7 +24,7 @@ from kiosk.camera.file import read_image
 from kiosk.clock import Clock
 from kiosk.config import FaceConfig
 from kiosk.errors import DeviceError, EnrolmentError
-from kiosk.face.detect import FaceDetector, box_area, to_rgb
+from kiosk.face.detect import FaceDetector, box_area, make_detector, to_rgb
 from kiosk.face.identify import Gallery
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.face.templates import Encoding, seal
@@ -78,7 +78,8 @@ class Enroller:
         self.config = config
         self.clock = clock
         # Enrolment photos and frames are looked at closely: full resolution detection.
-        self.detector = detector or FaceDetector(scale=1.0, upsample=1)
+        self.detector = detector or make_detector(config, scale=1.0)
+        self.embedder = self.detector.embedder.info
 
     def sample(self, image_bgr: npt.NDArray[np.uint8], source: str, *, allow_turned: bool = False) -> EnrolSample:
         """One sample from an image; EnrolmentError (with the prompt as screen text) when unusable."""
@@ -103,7 +104,8 @@ class Enroller:
 
     def check_duplicate(self, employee_id: str, samples: list[EnrolSample]) -> tuple[str | None, float | None]:
         """Refuse samples that match another active employee; returns the nearest other (id, distance)."""
-        others = Gallery.from_database(self.conn).without(employee_id)
+        others = Gallery.from_database(self.conn, embedder=self.embedder.id).without(employee_id)
+        threshold = self.config.rules.threshold
         nearest: tuple[str | None, float | None] = (None, None)
         for s in samples:
             ranked = others.best_per_employee(s.encoding)
@@ -112,10 +114,10 @@ class Enroller:
             other, distance = ranked[0]
             if nearest[1] is None or distance < nearest[1]:
                 nearest = (other, distance)
-            if distance < self.config.threshold:
+            if distance < threshold:
                 log.warning("enrolment of %s refused: sample %s matches employee %s", employee_id, s.source, other)
                 raise EnrolmentError(
-                    f"{s.source}: this face already belongs to employee {other} (distance {distance:.2f} < {self.config.threshold}); "
+                    f"{s.source}: this face already belongs to employee {other} (distance {distance:.2f} < {threshold}); "
                     "check the employee id, or remove the other employee's face first",
                     screen_text="Wajah sudah terdaftar atas nama pegawai lain",
                 )
@@ -146,7 +148,15 @@ class Enroller:
         replaced = roster.remove_face_templates(self.conn, employee_id) if replace else 0
         for s in samples:
             blob, scheme = seal(s.encoding, employee_id=employee_id, sealer=sealer)
-            roster.add_face_template(self.conn, employee_id, blob, scheme, now=now, quality=s.quality.metrics.get("sharpness"))
+            roster.add_face_template(
+                self.conn,
+                employee_id,
+                blob,
+                scheme,
+                now=now,
+                quality=s.quality.metrics.get("sharpness"),
+                embedder=self.embedder.id,
+            )
         total = roster.count_face_templates(self.conn, employee_id)
         warnings = tuple(
             f"{s.source}: head turned {s.quality.metrics.get('yaw_deg', 0):+.0f}°" for s in samples if s.quality.reason == "pose"
@@ -159,7 +169,7 @@ class Enroller:
         for i, a in enumerate(samples):
             for b in samples[i + 1 :]:
                 distance = float(np.linalg.norm(a.encoding - b.encoding))
-                if distance >= self.config.threshold:
+                if distance >= self.config.rules.threshold:
                     raise EnrolmentError(
                         f"{a.source} and {b.source} do not show the same person (distance {distance:.2f}); enrol one person at a time"
                     )
@@ -215,7 +225,10 @@ class LiveEnrolment:
             sample = self.enroller.sample(frame.image, "camera")
         except EnrolmentError as exc:
             return EnrolProgress(len(self.samples), self.needed, exc.screen_text, False)
-        if self.samples and float(np.linalg.norm(self.samples[0].encoding - sample.encoding)) >= self.enroller.config.threshold:
+        if (
+            self.samples
+            and float(np.linalg.norm(self.samples[0].encoding - sample.encoding)) >= self.enroller.config.rules.threshold
+        ):
             self.samples.clear()  # someone else stepped in: start again
             return EnrolProgress(0, self.needed, Prompt.ONE_PERSON.value, False, "a different face appeared; starting again")
         self.samples.append(sample)

@@ -1,8 +1,9 @@
 """1:N identification over every active template at once, as one numpy matrix.
 
-A probe is accepted only when (1) its best distance is under ``threshold``, and (2) the best
-distance to any *other* employee is at least ``margin`` further away: a face that sits between two
-people is not given to either. The third rule, that ``k`` consecutive tracked frames agree, is
+A probe is accepted only when (1) its best distance is under ``threshold`` — and, once the gallery
+is calibrated (:meth:`Gallery.calibrate`), under that employee's own limit: their nearest other
+employee's distance minus a safety gap — and (2) the best distance to any *other* employee is at
+least ``margin`` further away: a face that sits between two people is not given to either. The third rule, that ``k`` consecutive tracked frames agree, is
 :class:`IdentityVoter`'s. Distances are Euclidean, as dlib's model is trained for; they are
 computed as ``sqrt(|g|² − 2 g·q + |q|²)`` with the gallery's squared norms precomputed, so a
 10,000-template gallery is one matrix–vector product.
@@ -14,15 +15,20 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from kiosk.errors import FaceError
+from kiosk.face.embedders import embedder_id
 from kiosk.face.templates import DIMENSIONS, PLAIN, Encoding, as_encoding, unseal
 from kiosk.privacy.seal import Sealer, TemplateKeyError
 from kiosk.privacy.vault import unit_sealer
 from kiosk.store.roster import active_face_templates
+
+if TYPE_CHECKING:
+    from kiosk.config import FaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +42,7 @@ class Match:
     name: str | None
     distance: float | None  # best distance (None: empty gallery)
     margin: float | None  # best other employee's distance minus the best (None: only one employee)
-    reason: str = ""  # why not accepted: "no_match", "ambiguous", "empty_gallery"
+    reason: str = ""  # why not accepted: "no_match", "near_other" (over the employee's own limit), "ambiguous", "empty_gallery"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -50,19 +56,35 @@ class Match:
         }
 
 
+#: Galleries larger than this are not calibrated (the pairwise pass grows with N²); a unit's
+#: gallery is its own offices' people, hundreds.
+CALIBRATE_MAX = 20000
+
+
 class Gallery:
-    """The templates of the active employees, as an (N, 128) float32 matrix."""
+    """The templates of the active employees, made by one embedder, as an (N, D) float32 matrix."""
 
     #: Stored templates left out because this unit's key cannot open them (see ``problem``).
     unreadable: int = 0
     problem: str | None = None
+    #: The embedder whose templates these are (None: not said, e.g. a test's gallery).
+    embedder: str | None = None
 
-    def __init__(self, encodings: npt.ArrayLike, employee_ids: Sequence[str], names: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        encodings: npt.ArrayLike,
+        employee_ids: Sequence[str],
+        names: dict[str, str] | None = None,
+        *,
+        dimensions: int | None = None,
+    ) -> None:
         matrix = np.asarray(encodings, dtype=np.float32)
         if matrix.size == 0:
-            matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[1] != DIMENSIONS or matrix.shape[0] != len(employee_ids):
-            raise FaceError(f"a gallery needs one {DIMENSIONS}-value template per employee id")
+            matrix = np.zeros((0, dimensions or DIMENSIONS), dtype=np.float32)
+        width = dimensions or (matrix.shape[1] if matrix.ndim == 2 else DIMENSIONS)
+        if matrix.ndim != 2 or matrix.shape[1] != width or matrix.shape[0] != len(employee_ids):
+            raise FaceError(f"a gallery needs one {width}-value template per employee id")
+        self.dimensions = int(width)
         self.matrix = np.ascontiguousarray(matrix)
         self.employee_ids = list(employee_ids)
         self.names = dict(names or {})
@@ -71,6 +93,10 @@ class Gallery:
         self._unique_ids: list[str] = list(index)
         self._codes = np.asarray(codes, dtype=np.int64).reshape(-1)
         self._sq_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
+        self._limits: npt.NDArray[np.float32] | None = None
+        self.nearest_other: dict[str, tuple[str, float]] = {}
+        self.lookalikes: dict[tuple[str, str], float] = {}
+        self._lookalike_of: dict[str, tuple[str, float]] = {}
 
     def __len__(self) -> int:
         return int(self.matrix.shape[0])
@@ -83,16 +109,17 @@ class Gallery:
         return len(self._unique_ids)
 
     @classmethod
-    def empty(cls) -> Gallery:
-        return cls(np.zeros((0, DIMENSIONS), dtype=np.float32), [])
+    def empty(cls, dimensions: int = DIMENSIONS) -> Gallery:
+        return cls(np.zeros((0, dimensions), dtype=np.float32), [], dimensions=dimensions)
 
     @classmethod
-    def from_database(cls, conn: sqlite3.Connection, sealer: Sealer | None = None) -> Gallery:
-        """Every template of every active employee that this unit's key opens (``sealer``, by
-        default the unit's own: :func:`kiosk.privacy.vault.unit_sealer`). Templates it cannot
-        open (a copied card, a lost key) are left out, counted in ``unreadable`` and explained
-        in ``problem`` and one log line: the kiosk then refuses those faces as unknown. Read-only."""
-        rows = active_face_templates(conn)
+    def from_database(cls, conn: sqlite3.Connection, sealer: Sealer | None = None, *, embedder: str | None = None) -> Gallery:
+        """Every template of every active employee made by ``embedder`` (None: any — tests and
+        a database of one embedder) that this unit's key opens (``sealer``, by default the unit's
+        own: :func:`kiosk.privacy.vault.unit_sealer`). Templates it cannot open (a copied card, a
+        lost key) are left out, counted in ``unreadable`` and explained in ``problem`` and one log
+        line: the kiosk then refuses those faces as unknown. Read-only."""
+        rows = active_face_templates(conn, embedder)
         problem: str | None = None
         if sealer is None and any(t.scheme != PLAIN for t, _ in rows):
             try:
@@ -110,7 +137,13 @@ class Gallery:
                 continue
             ids.append(t.employee_id)
         names = {e.id: e.name for _, e in rows}
+        sizes = {len(e) for e in encodings}
+        if len(sizes) > 1:
+            raise FaceError(
+                "the unit's face templates come from more than one embedder; set face.embedder and load the gallery for it"
+            )
         gallery = cls(np.stack(encodings) if encodings else np.zeros((0, DIMENSIONS), np.float32), ids, names)
+        gallery.embedder = embedder
         if unreadable:
             gallery.unreadable, gallery.problem = unreadable, problem
             log.error(
@@ -125,11 +158,61 @@ class Gallery:
     def without(self, employee_id: str) -> Gallery:
         """The same gallery minus one employee's templates."""
         keep = [i for i, e in enumerate(self.employee_ids) if e != employee_id]
-        return Gallery(self.matrix[keep], [self.employee_ids[i] for i in keep], self.names)
+        return Gallery(self.matrix[keep], [self.employee_ids[i] for i in keep], self.names, dimensions=self.dimensions)
+
+    def calibrate(self, *, threshold: float, gap: float, lookalike: float) -> Gallery:
+        """Learn the gallery: each employee's nearest other employee (``nearest_other``), their own
+        limit min(threshold, nearest other − gap), and the pairs closer than ``lookalike``
+        (``lookalikes``, (a, b) with a < b). Galleries over :data:`CALIBRATE_MAX` templates keep
+        the global threshold (logged). Returns self."""
+        n, count = len(self), self.employee_count
+        limits = np.full(count, threshold, dtype=np.float32)
+        self.nearest_other, self.lookalikes, self._lookalike_of = {}, {}, {}
+        if n > CALIBRATE_MAX:
+            log.warning(
+                "face gallery of %d templates is not calibrated (over %d): the global threshold applies", n, CALIBRATE_MAX
+            )
+            self._limits = limits
+            return self
+        nearest = np.full(count, np.inf, dtype=np.float32)
+        partner = np.full(count, -1, dtype=np.int64)
+        for start in range(0, n, 1024):
+            rows = self.matrix[start : start + 1024]
+            sq = self._sq_norms[start : start + 1024, None] - 2.0 * rows @ self.matrix.T + self._sq_norms[None, :]
+            d = np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)
+            d[self._codes[start : start + 1024, None] == self._codes[None, :]] = np.inf
+            best = d.argmin(axis=1)
+            for row, column in enumerate(best):
+                code, value = self._codes[start + row], d[row, column]
+                if value < nearest[code]:
+                    nearest[code], partner[code] = value, self._codes[column]
+        for code in range(count):
+            if partner[code] < 0:
+                continue
+            me, other, distance = self._unique_ids[code], self._unique_ids[partner[code]], float(nearest[code])
+            self.nearest_other[me] = (other, distance)
+            limits[code] = min(threshold, distance - gap)
+            if distance < lookalike:
+                self.lookalikes[(min(me, other), max(me, other))] = distance
+                self._lookalike_of[me] = (other, distance)
+        self._limits = limits
+        if self.lookalikes:
+            log.warning("face gallery: %d pairs of employees are lookalikes (closer than %.3f)", len(self.lookalikes), lookalike)
+        return self
+
+    def lookalike_of(self, employee_id: str) -> tuple[str, float] | None:
+        """(the other employee, distance) when ``employee_id`` has a lookalike in this gallery."""
+        return self._lookalike_of.get(employee_id)
+
+    def limit(self, employee_id: str, threshold: float) -> float:
+        """The largest distance accepted for this employee (the threshold until calibrated)."""
+        if self._limits is None or employee_id not in self._unique_ids:
+            return threshold
+        return min(threshold, float(self._limits[self._unique_ids.index(employee_id)]))
 
     def distances(self, probe: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Euclidean distance from ``probe`` to every template."""
-        q = as_encoding(probe)
+        q = as_encoding(probe, self.dimensions)
         # einsum, not ``@``: BLAS's thread pool stalls for milliseconds when dlib and the camera
         # thread hold the cores; one core streaming the matrix is faster and steadier here.
         squared = self._sq_norms - 2.0 * np.einsum("ij,j->i", self.matrix, q) + float(q @ q)
@@ -174,9 +257,19 @@ class Gallery:
         name = self.names.get(employee)
         if best_distance >= threshold:
             return Match(False, employee, name, best_distance, gap, "no_match")
+        if self._limits is not None and best_distance >= self._limits[code]:
+            return Match(False, employee, name, best_distance, gap, "near_other")
         if gap is not None and gap < margin:
             return Match(False, employee, name, best_distance, gap, "ambiguous")
         return Match(True, employee, name, best_distance, gap)
+
+
+def unit_gallery(conn: sqlite3.Connection, config: FaceConfig, sealer: Sealer | None = None) -> Gallery:
+    """The unit's gallery: the active employees' templates made by the configured embedder,
+    calibrated with its rules (each employee's own limit, the lookalike pairs). Read-only."""
+    rules = config.rules
+    gallery = Gallery.from_database(conn, sealer, embedder=embedder_id(config))
+    return gallery.calibrate(threshold=rules.threshold, gap=rules.gap, lookalike=rules.lookalike)
 
 
 class IdentityVoter:

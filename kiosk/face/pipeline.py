@@ -29,7 +29,7 @@ from kiosk.camera.base import Frame
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.config import FaceConfig
 from kiosk.errors import PresensiError
-from kiosk.face.detect import FaceDetector, to_rgb
+from kiosk.face.detect import FaceDetector, make_detector, to_rgb
 from kiosk.face.identify import Gallery, Match
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.face.track import Track, Tracker
@@ -172,7 +172,7 @@ class FacePipeline:
         self.gallery = gallery
         self.liveness = liveness
         self.clock = clock
-        self.detector = detector or FaceDetector(scale=config.detect_scale, upsample=config.upsample)
+        self.detector = detector or make_detector(config)
         self.classify = classify
         self.card_first = card_first
         self.evidence = evidence
@@ -316,11 +316,11 @@ class FacePipeline:
 
         if quality.ok and track.voter.agreed is None and not track.voter.agreed_unknown:
             with self._stage("encoding", timings):
-                encoding = self.detector.encode(rgb, track.box)
+                encoding = self.detector.encode(rgb, track.box, landmarks)
             track.encodings += 1
             self.encodings += 1
             with self._stage("matching", timings):
-                match = self.gallery.identify(encoding, threshold=self.config.threshold, margin=self.config.margin)
+                match = self.gallery.identify(encoding, threshold=self.config.rules.threshold, margin=self.config.rules.margin)
             if match.accepted or abs(quality.metrics.get("yaw_deg", 0.0)) <= self.config.frontal_limit_deg:
                 track.voter.add(match)
             else:

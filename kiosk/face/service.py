@@ -30,7 +30,8 @@ from kiosk.config import KioskConfig
 from kiosk.errors import DeviceError, DeviceTimeout, PresensiError
 from kiosk.face.detect import FaceDetector
 from kiosk.face.enrol_live import CameraEnrolment, CameraEnrolResult
-from kiosk.face.identify import Gallery
+from kiosk.face.identify import Gallery, unit_gallery
+from kiosk.face.lookalikes import record_lookalikes
 from kiosk.face.pipeline import Classifier, Decision, FacePipeline, FrameResult, SkipLiveness, unscheduled
 from kiosk.face.task import CameraTask
 from kiosk.face.verify import FaceCheck
@@ -87,7 +88,7 @@ class FaceService:
         self.pipeline = FacePipeline(
             config.face,
             store=store,
-            gallery=Gallery.from_database(store.conn),
+            gallery=self._load_gallery(),
             liveness=liveness,
             clock=clock,
             detector=detector,
@@ -319,9 +320,15 @@ class FaceService:
             retry = bool(self.pipeline.gallery.unreadable) and now_ns - self._gallery_loaded_ns >= GALLERY_RETRY_S * 1e9
             if signature != self._signature or retry:
                 self._signature, self._gallery_loaded_ns = signature, now_ns
-                self.pipeline.set_gallery(Gallery.from_database(self.store.conn))
+                self.pipeline.set_gallery(self._load_gallery())
         except PresensiError as exc:
             self._fault("face", f"cannot reload the face gallery: {exc}", health.Health.WARN)
+
+    def _load_gallery(self) -> Gallery:
+        """The unit's gallery for the configured embedder, calibrated; its lookalikes recorded."""
+        gallery = unit_gallery(self.store.conn, self.config.face)
+        record_lookalikes(self.store.conn, gallery, lookalike=self.config.face.rules.lookalike, now=self.clock.now())
+        return gallery
 
     def _report_health(self) -> None:
         elapsed = time.monotonic() - self._window_start

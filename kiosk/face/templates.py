@@ -1,7 +1,7 @@
 """The one place where a face template becomes bytes and back.
 
-A template is dlib's 128-dimensional face encoding: 128 float32 little-endian values (512
-bytes). In the database (``face_templates.encoding``) it is sealed with the unit's key
+A template is one embedder's face encoding (``kiosk.face.embedders``): dlib's 128 values, or an
+ONNX model's 64–2048, as float32 little-endian; ``face_templates.embedder`` names the embedder. In the database (``face_templates.encoding``) it is sealed with the unit's key
 (:mod:`kiosk.privacy`, ``scheme = 'aesgcm-v1'``) and bound to its employee, so a template moved
 to another employee's row fails to open; without a key (a bare test database) it is stored as
 the 512 bytes with ``scheme = 'plain'``. Every reader and writer of that column goes through
@@ -22,7 +22,8 @@ from kiosk.privacy.seal import TemplateKeyError
 if TYPE_CHECKING:
     from kiosk.privacy.seal import Sealer
 
-DIMENSIONS = 128
+DIMENSIONS = 128  # dlib's
+MIN_DIMENSIONS, MAX_DIMENSIONS = 64, 2048
 PLAIN = "plain"
 _DTYPE = np.dtype("<f4")
 TEMPLATE_BYTES = DIMENSIONS * _DTYPE.itemsize
@@ -30,11 +31,15 @@ TEMPLATE_BYTES = DIMENSIONS * _DTYPE.itemsize
 Encoding = npt.NDArray[np.float32]
 
 
-def as_encoding(values: npt.ArrayLike) -> Encoding:
-    """``values`` as a finite (128,) float32 vector; FaceError otherwise."""
+def as_encoding(values: npt.ArrayLike, dimensions: int | None = DIMENSIONS) -> Encoding:
+    """``values`` as a finite float32 vector of ``dimensions`` values (None: any size an embedder
+    may give); FaceError otherwise."""
     vector = np.asarray(values, dtype=np.float32).reshape(-1)
-    if vector.shape != (DIMENSIONS,):
-        raise FaceError(f"a face template has {DIMENSIONS} values, not {vector.size}")
+    if dimensions is None:
+        if not MIN_DIMENSIONS <= vector.size <= MAX_DIMENSIONS:
+            raise FaceError(f"a face template has {MIN_DIMENSIONS}–{MAX_DIMENSIONS} values, not {vector.size}")
+    elif vector.shape != (dimensions,):
+        raise FaceError(f"a face template has {dimensions} values, not {vector.size}")
     if not np.all(np.isfinite(vector)):
         raise FaceError("a face template holds a NaN or infinite value; enrol the person again")
     return vector
@@ -47,7 +52,7 @@ def context(employee_id: str) -> str:
 
 def seal(encoding: npt.ArrayLike, *, employee_id: str = "", sealer: Sealer | None = None) -> tuple[bytes, str]:
     """The stored form of ``encoding`` for ``employee_id``: (bytes, scheme); plain without a sealer."""
-    raw = as_encoding(encoding).astype(_DTYPE).tobytes()
+    raw = as_encoding(encoding, None).astype(_DTYPE).tobytes()
     if sealer is None:
         return raw, PLAIN
     if not employee_id:
@@ -66,6 +71,6 @@ def unseal(blob: bytes, scheme: str, *, employee_id: str = "", sealer: Sealer | 
         blob = sealer.open(bytes(blob), context(employee_id))
     elif scheme != PLAIN:
         raise FaceError(f"face template scheme {scheme!r} is not supported by this version; update the kiosk software")
-    if len(blob) != TEMPLATE_BYTES:
-        raise FaceError(f"a stored face template has {len(blob)} bytes, not {TEMPLATE_BYTES}; re-enrol the employee")
-    return as_encoding(np.frombuffer(blob, dtype=_DTYPE))
+    if len(blob) % _DTYPE.itemsize or not MIN_DIMENSIONS <= len(blob) // _DTYPE.itemsize <= MAX_DIMENSIONS:
+        raise FaceError(f"a stored face template has {len(blob)} bytes, not a template; re-enrol the employee")
+    return as_encoding(np.frombuffer(blob, dtype=_DTYPE), None)

@@ -98,9 +98,9 @@ class FaceCheck(FaceTask[FaceVerification]):
             self.distances.append(nearest(self.templates, pipeline.detector.encode(rgb, look.box)))
             recent = self.distances[-config.agree_frames :]
             if len(recent) == config.agree_frames:
-                if all(d < config.verify_threshold for d in recent):
+                if all(d < config.rules.verify_threshold for d in recent):
                     self.matched = min(recent)
-                elif all(d >= config.verify_threshold for d in recent):
+                elif all(d >= config.rules.verify_threshold for d in recent):
                     self._answer(FaceOutcome.MISMATCH, min(recent), self._liveness, "not the card holder")
                     return FrameResult(t, seen, None, look.track_id, quality)
 

@@ -297,6 +297,25 @@ CREATE TRIGGER cursor_history_update AFTER UPDATE OF acked_seq ON sync_cursors W
 END;
 """
 
+FACE_EMBEDDERS = """
+-- Which embedder made each face template (the model file's SHA-256, kiosk.face.embedders): a
+-- gallery only holds the active embedder's. Templates made before this migration are dlib's.
+ALTER TABLE face_templates ADD COLUMN embedder TEXT NOT NULL
+    DEFAULT '55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30';
+CREATE INDEX face_templates_embedder ON face_templates(embedder, employee_id);
+-- Employees whose templates lie closer than the lookalike distance to another employee's: punched
+-- by card then face until re-enrolment separates them (written by the face service on each
+-- gallery load; the audit log keeps when each pair appeared and went).
+CREATE TABLE face_lookalikes (
+    employee_id TEXT NOT NULL REFERENCES employees(id) ON DELETE CASCADE,
+    other_id TEXT NOT NULL REFERENCES employees(id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    distance REAL NOT NULL,
+    found_at TEXT NOT NULL,
+    PRIMARY KEY (embedder, employee_id, other_id)
+) WITHOUT ROWID;
+"""
+
 #: (name, SQL) in order. The name is what the database records. Append only.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -310,6 +329,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0009_evidence_photos", EVIDENCE),
     ("0010_correction_delivery", CORRECTION_DELIVERY),
     ("0011_cursor_history", CURSOR_HISTORY),
+    ("0012_face_embedders", FACE_EMBEDDERS),
 ]
 
 

@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kiosk.config import FaceConfig
+from kiosk.errors import PresensiError
 from kiosk.health import Health, read_all
 from sync.health import unsent
 
@@ -91,3 +93,42 @@ def parts(conn: sqlite3.Connection, now: datetime) -> list[PartView]:
 def employee_name(conn: sqlite3.Connection, employee_id: str) -> str | None:
     row = conn.execute("SELECT name FROM employees WHERE id = ?", (employee_id,)).fetchone()
     return str(row["name"]) if row else None
+
+
+@dataclass(frozen=True)
+class FaceGallery:
+    """The face gallery as the dashboard shows it: the active embedder, how many active employees
+    it can recognise, how many it cannot (and of those, how many need re-enrolment because their
+    templates are another embedder's), and the lookalike pairs (card then face)."""
+
+    embedder: str
+    enabled: bool
+    active: int
+    with_template: int
+    without_template: int
+    other_embedder_only: int
+    lookalike_pairs: int
+    lookalikes: tuple[str, ...] = ()  # "NIP-A ~ NIP-B (0.31)", nearest first, at most ten
+
+
+def face_gallery(conn: sqlite3.Connection, face: FaceConfig) -> FaceGallery:
+    """Read-only; the embedder's id is the model file's hash (cached), no model is loaded."""
+    from kiosk.face.embedders import embedder_id, embedder_label
+    from kiosk.store.roster import lookalikes, template_coverage
+
+    try:
+        embedder = embedder_id(face)
+    except PresensiError:
+        return FaceGallery(embedder_label(face), face.enabled, 0, 0, 0, 0, 0)
+    coverage = template_coverage(conn, embedder)
+    pairs = lookalikes(conn, embedder)
+    return FaceGallery(
+        f"{embedder_label(face)} ({embedder[:12]})",
+        face.enabled,
+        coverage.active,
+        coverage.with_template,
+        coverage.without_template,
+        coverage.other_embedder_only,
+        len(pairs),
+        tuple(f"{p.employee_id} ~ {p.other_id} ({p.distance:.2f})" for p in pairs[:10]),
+    )

@@ -20,7 +20,7 @@ from kiosk.web.auth import Session
 from kiosk.web.maintenance.diagnose import Facts, diagnose
 from kiosk.web.maintenance.netprobe import ProbeStep
 from kiosk.web.security import TECH_ONLY, page_vars
-from kiosk.web.status import parts, sync_state
+from kiosk.web.status import FaceGallery, face_gallery, parts, sync_state
 
 if TYPE_CHECKING:
     from kiosk.web.app import WebContext
@@ -80,6 +80,21 @@ class DiskOut(BaseModel):
     free_mb: float
 
 
+class FacesOut(BaseModel):
+    embedder: str
+    enabled: bool
+    active: int
+    with_template: int
+    without_template: int
+    other_embedder_only: int
+    lookalike_pairs: int
+    lookalikes: list[str]
+
+
+def faces_out(gallery: FaceGallery) -> FacesOut:
+    return FacesOut(**{**asdict(gallery), "lookalikes": list(gallery.lookalikes)})
+
+
 class DashboardOut(BaseModel):
     unit_name: str
     device_id: str
@@ -99,6 +114,7 @@ class DashboardOut(BaseModel):
     server: list[ProbeOut]
     server_checked_at: str | None
     sync: SyncOut
+    faces: FacesOut
 
 
 class AnswerOut(BaseModel):
@@ -184,6 +200,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             server=[ProbeOut(**asdict(s)) for s in steps],
             server_checked_at=probed_at.isoformat(timespec="seconds"),
             sync=SyncOut(**asdict(sync_state(conn, now))),
+            faces=faces_out(face_gallery(conn, ctx.config.face)),
         )
 
     @app.get("/", include_in_schema=False)

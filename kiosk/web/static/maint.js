@@ -58,6 +58,14 @@
         [tr("Sinkron terakhir", "Last sync"), when(s.last_sync_at)],
         [tr("Nomor terakhir / diterima", "Last seq / acked"), s.last_seq + " / " + s.acked_seq],
       ]);
+      const f = d.faces;
+      document.getElementById("d-faces").innerHTML = f.enabled ? dl([
+        [tr("Pegawai dikenali wajahnya", "Employees recognised by face"), f.with_template + " / " + f.active],
+        [tr("Tanpa templat wajah", "Without a face template"), f.without_template ? '<span class="st st-warn">' + f.without_template + "</span>" : "0"],
+        [tr("Perlu daftar ulang (model lain)", "Need re-enrolment (other model)"), f.other_embedder_only ? '<span class="st st-warn">' + f.other_embedder_only + "</span>" : "0"],
+        [tr("Pasangan mirip (kartu lalu wajah)", "Lookalike pairs (card then face)"), f.lookalike_pairs ? '<span class="st st-warn">' + f.lookalike_pairs + "</span> " + esc(f.lookalikes.join(", ")) : "0"],
+        [tr("Model wajah", "Face model"), esc(f.embedder)],
+      ]) : dl([[tr("Presensi wajah", "Face punching"), tr("mati", "off")]]);
       document.getElementById("d-server").innerHTML = "<tr><th>" + tr("Langkah", "Step") + "</th><th></th><th>" + tr("Keterangan", "Detail") + "</th></tr>" +
         d.server.map((p) => "<tr><td>" + esc(p.step.toUpperCase()) + "</td><td>" + st(p.ok) + "</td><td>" + esc(p.detail) + (p.ms != null ? " (" + p.ms + " ms)" : "") + "</td></tr>").join("");
       document.getElementById("d-net").innerHTML = "<tr><th>" + tr("Antarmuka", "Interface") + "</th><th>Link</th><th>IP</th></tr>" +
