@@ -31,7 +31,7 @@ from kiosk.timekeeping import TimeKeeper, mark_corrections_delivered, undelivere
 from sync.health import build_report, queue
 from sync.protocol import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.roster import apply_roster, verify_roster
-from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
+from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR, get_cursor, get_setting, set_cursor
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Target(Protocol):
 
     def upload(self, punches: Any) -> Ack: ...
     def upload_corrections(self, corrections: Any) -> CorrectionsAck: ...
-    def roster(self, since: int) -> tuple[bytes, str]: ...
+    def roster(self, since: int, embedder: str | None = None) -> tuple[bytes, str]: ...
     def heartbeat(self, report: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
 
@@ -134,8 +134,13 @@ class SyncClient:
         retention_days: int = 90,
         max_offset_s: float = 120.0,
         keeper: TimeKeeper | None = None,
+        embedder: str | None = None,
     ) -> None:
+        """``embedder``: the id of the unit's face embedder (kiosk.face.embedders); the server
+        sends only the face templates that embedder made, and when it changes the whole roster is
+        fetched again."""
         self.store = store
+        self.embedder = embedder
         self.max_offset_s = max_offset_s
         if keeper is None:
             keeper = (
@@ -222,11 +227,14 @@ class SyncClient:
         if not self.server_key_hex:
             return None
         since = get_cursor(self.conn, ROSTER_CURSOR)
-        body, signature = self.target.roster(since)
+        if self.embedder is not None and get_setting(self.conn, ROSTER_EMBEDDER) not in (None, self.embedder):
+            log.warning("the face embedder changed: fetching the whole roster for the new one's templates")
+            since = 0
+        body, signature = self.target.roster(since, self.embedder)
         doc = verify_roster(body, signature, self.server_key_hex, self.store.identity.device_id, since)
         if int(doc["version"]) == since:
             return since
-        version = apply_roster(self.conn, doc, self.clock.now())
+        version = apply_roster(self.conn, doc, self.clock.now(), embedder=self.embedder)
         for event in doc.get("events", []):
             self._note_pack_issued(event)
         return version

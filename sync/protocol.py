@@ -29,6 +29,8 @@ PROVISION_PATH = "/v1/provision"
 PUNCHES_PATH = "/v1/punches"
 BUNDLES_PATH = "/v1/bundles"
 ROSTER_PATH = "/v1/roster"
+#: The roster request's ``embedder``: the id of the unit's face embedder, its model file's SHA-256.
+EMBEDDER_ID = re.compile(r"[0-9a-f]{64}")
 HEALTH_PATH = "/v1/health"
 CORRECTIONS_PATH = "/v1/corrections"
 

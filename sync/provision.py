@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kiosk.clock import ClockStateSource
 from kiosk.errors import SyncError
+from kiosk.face.embedders import embedder_id
 from kiosk.runtime import Runtime
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import PunchStore, format_instant
@@ -143,6 +144,7 @@ def build_client(runtime: Runtime) -> SyncClient:
         batch_size=cfg.batch_size,
         retention_days=runtime.config.store.retention_days,
         max_offset_s=runtime.config.clock.max_offset_s,
+        embedder=embedder_id(runtime.config.face) if runtime.config.face.enabled else None,
     )
 
 

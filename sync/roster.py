@@ -24,7 +24,7 @@ from typing import Any
 
 from firmware_bridge.templates import seal_template
 from kiosk.errors import FaceError
-from kiosk.face.templates import PLAIN
+from kiosk.face.templates import MAX_DIMENSIONS, MIN_DIMENSIONS, PLAIN
 from kiosk.face.templates import seal as seal_face
 from kiosk.face.templates import unseal as unseal_face
 from kiosk.identity import public_key_from_hex
@@ -34,13 +34,12 @@ from kiosk.privacy.vault import unit_sealer
 from kiosk.schedule.events import EventPackError, parse_pack
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import format_instant
-from sync.protocol import SyncRejected
+from kiosk.store.roster import LEGACY_EMBEDDER
+from sync.protocol import EMBEDDER_ID, SyncRejected
 from sync.signing import verify_document
-from sync.state import ROSTER_CURSOR, get_setting, put_cursor, put_setting
+from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, get_setting, put_cursor, put_setting
 
 log = logging.getLogger(__name__)
-
-FACE_ENCODING_BYTES = 128 * 4
 
 
 def verify_roster(body: bytes, signature_hex: str, server_key_hex: str, device_id: str, since: int) -> dict[str, Any]:
@@ -115,9 +114,12 @@ def _carries_templates(doc: dict[str, Any]) -> bool:
     return any(e.get("faces") or e.get("fingers") for e in doc.get("employees", []))
 
 
-def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *, sealer: Sealer | None = None) -> int:
+def apply_roster(
+    conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *, sealer: Sealer | None = None, embedder: str | None = None
+) -> int:
     """Apply a verified document atomically; returns the roster version now held. Templates are
-    sealed with ``sealer`` (by default the unit's: :func:`kiosk.privacy.vault.unit_sealer`).
+    sealed with ``sealer`` (by default the unit's: :func:`kiosk.privacy.vault.unit_sealer`); only
+    those of ``embedder`` are kept (each face names its embedder; none: dlib's), when given.
     When the unit's key cannot be read, the employees the roster removes are still erased, then
     TemplateKeyError says what to do (the rest waits for the next pull)."""
     stamp = format_instant(now)
@@ -145,7 +147,7 @@ def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *
             for key in ("roster.units", "roster.work_codes", "roster.holidays"):
                 conn.execute("DELETE FROM settings WHERE key = ?", (key,))
         for e in doc.get("employees", []):
-            _apply_employee(conn, e, stamp, sealer)
+            _apply_employee(conn, e, stamp, sealer, embedder)
         erased = _erase_removed(conn, doc, now)
         for event in doc.get("events", []):
             _apply_event(conn, event, stamp)
@@ -161,15 +163,24 @@ def apply_roster(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *
                 merged.update({item[field]: item for item in items})
                 put_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
         put_cursor(conn, ROSTER_CURSOR, version, now)
+        if embedder is not None:
+            put_setting(conn, ROSTER_EMBEDDER, embedder, now)
     _audit(conn, erased, now, version)
     log.info("applied roster version %d (%d employees changed)", version, len(doc.get("employees", [])))
     return version
 
 
 def _erase_removed(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime) -> list[Erased]:
-    """Erase every removed employee the unit knows (inside the caller's transaction)."""
+    """Erase every removed employee the unit knows (inside the caller's transaction); after a full
+    document, also every employee from the roster that it no longer lists (moved to another office,
+    taken off this unit's list): a unit holds only its own people."""
     erased = []
-    for employee_id in doc.get("removed_employees", []):
+    removed = [str(e) for e in doc.get("removed_employees", [])]
+    if doc.get("full"):
+        listed = {str(e.get("id")) for e in doc.get("employees", []) if isinstance(e, dict)}
+        held = [r[0] for r in conn.execute("SELECT id FROM employees WHERE source = 'roster'")]
+        removed += [e for e in held if e not in listed and e not in removed]
+    for employee_id in removed:
         if conn.execute("SELECT 1 FROM employees WHERE id = ?", (str(employee_id),)).fetchone() is None:
             continue
         erased.append(erase_rows(conn, str(employee_id), now=now))
@@ -182,7 +193,7 @@ def _audit(conn: sqlite3.Connection, erased: list[Erased], now: datetime, versio
             record_erasure(conn, e, now=now, actor="sync", reason=f"removed from the roster (version {version})")
 
 
-def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sealer: Sealer | None) -> None:
+def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sealer: Sealer | None, embedder: str | None) -> None:
     employee_id = str(e["id"])
     conn.execute(
         "INSERT INTO employees (id, name, unit_code, work_code, card_policy, active, source, updated_at) "
@@ -201,16 +212,26 @@ def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sea
     )
     conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
     for face in e.get("faces", []):
+        made_by = str(face.get("embedder") or LEGACY_EMBEDDER)
+        if not EMBEDDER_ID.fullmatch(made_by):
+            raise SyncRejected("a face template in the roster names no valid embedder", reason="bad face template")
+        if embedder is not None and made_by != embedder:
+            continue  # another embedder's template: never compared here, so never stored
         raw = _b64(face["encoding"], "a face template")
-        if len(raw) != FACE_ENCODING_BYTES or face.get("scheme", PLAIN) != PLAIN:
-            raise SyncRejected("a face template in the roster is not 128 float32 values", reason="bad face template")
+        values = len(raw) // 4
+        if len(raw) % 4 or not MIN_DIMENSIONS <= values <= MAX_DIMENSIONS or face.get("scheme", PLAIN) != PLAIN:
+            raise SyncRejected(
+                f"a face template in the roster is not {MIN_DIMENSIONS}–{MAX_DIMENSIONS} float32 values",
+                reason="bad face template",
+            )
         try:
             blob, scheme = seal_face(unseal_face(raw, PLAIN), employee_id=employee_id, sealer=sealer)
         except FaceError as exc:
             raise SyncRejected(f"a face template in the roster cannot be used: {exc}", reason="bad face template") from exc
         conn.execute(
-            "INSERT INTO face_templates (employee_id, encoding, scheme, quality, source, created_at) VALUES (?, ?, ?, ?, 'roster', ?)",
-            (employee_id, blob, scheme, face.get("quality"), stamp),
+            "INSERT INTO face_templates (employee_id, encoding, scheme, quality, source, created_at, embedder) "
+            "VALUES (?, ?, ?, ?, 'roster', ?, ?)",
+            (employee_id, blob, scheme, face.get("quality"), stamp, made_by),
         )
     conn.execute("DELETE FROM cards WHERE employee_id = ? AND source = 'roster'", (employee_id,))
     for uid in e.get("cards", []):

@@ -20,6 +20,8 @@ from kiosk.store.db import write_transaction
 
 UPLOAD_CURSOR = "presensi_v1"
 ROSTER_CURSOR = "roster"
+#: The face embedder the held roster's templates are for (a change fetches the whole roster again).
+ROSTER_EMBEDDER = "roster.embedder"
 BUNDLE_CURSOR = "bundle"
 
 SERVER_URL_KEY = "sync.server_url"

@@ -53,7 +53,7 @@ class ScriptedServer:
         self.received += [p.seq for p in punches]
         return Ack(acked_seq=punches[-1].seq, accepted=len(punches))
 
-    def roster(self, since: int) -> tuple[bytes, str]:
+    def roster(self, since: int, embedder: str | None = None) -> tuple[bytes, str]:
         raise AssertionError("not used")
 
     def heartbeat(self, report: dict[str, Any]) -> None:
@@ -216,7 +216,7 @@ def test_roster_is_verified_then_applied_atomically(store: PunchStore, clock: Fa
     bad = roster_doc(device_id, since=1, version=2, full=False)
     bad["employees"][0]["name"] = "Budi S."
     bad["employees"][0]["faces"][0]["encoding"] = base64.b64encode(b"short").decode()
-    with pytest.raises(SyncRejected, match="not 128 float32"):
+    with pytest.raises(SyncRejected, match="not 64–2048 float32 values"):
         apply_roster(conn, bad, clock.now())
     assert conn.execute("SELECT name FROM employees").fetchone()[0] == "Budi Santoso"
     removal = roster_doc(device_id, since=1, version=2, full=False, employees=[], removed_employees=["198503302010011001"])

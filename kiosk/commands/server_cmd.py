@@ -61,9 +61,26 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = add("devices", "list devices: last seen, acknowledged seq, queue, clock offset, gap, rejections, corrections")
     p.add_argument("--json", action="store_true")
     _add_punches(add("punches", "list recent punches: recorded instant and, when the unit corrected it, the corrected one"))
+    _add_face_commands(add)
+    _add_make_pki(add)
+
+
+def _add_make_pki(add: Any) -> None:
     p = add("make-pki", "make a CA and a server certificate for HOSTS (demo or a first deployment)")
     p.add_argument("dir", type=Path)
     p.add_argument("--host", action="append", dest="hosts", help="DNS name or IP of the server (repeatable)")
+
+
+def _add_face_commands(add: Any) -> None:
+    p = add("scope", "which employees a device receives: its office, plus employees added by name or by event")
+    p.add_argument("device_id")
+    p.add_argument("--add", nargs="+", default=[], metavar="EMPLOYEE", help="add these employees to the device")
+    p.add_argument("--event", help="add the participants of this published event pack")
+    p.add_argument("--remove", nargs="+", metavar="EMPLOYEE", help="take these employees off the device's list")
+    p.add_argument("--remove-event", metavar="EVENT", help="take the participants added for this event off")
+    p.add_argument("--json", action="store_true")
+    p = add("faces", "face templates per embedder: employees with and without one, and lookalike pairs")
+    p.add_argument("--json", action="store_true")
 
 
 def _add_event_report(p: argparse.ArgumentParser) -> None:
@@ -126,7 +143,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _admin(admin: Any, args: argparse.Namespace) -> int:
-    from kiosk.errors import PresensiError
 
     action = args.action
     if action == "init":
@@ -162,19 +178,7 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
     elif action == "issue-token":
         print(admin.issue_token(args.unit, args.hours))
     elif action == "import":
-        failed = 0
-        for path in args.bundles:
-            try:
-                ack = admin.import_bundle(path)
-            except PresensiError as exc:  # each bundle on its own; report and go on
-                failed += 1
-                print(f"{path.name}: REFUSED: {getattr(exc, 'reason', exc)}")
-                continue
-            print(
-                f"{path.name}: {ack.accepted} new, {ack.duplicates} already held, acknowledged through {ack.acked_seq}"
-                + (f"; {ack.held} held beyond missing {ack.gap[0]}–{ack.gap[1]}" if ack.gap else "")
-            )
-        return 1 if failed else 0
+        return _import_bundles(admin, args)
     elif action == "devices":
         devices = admin.devices()
         if args.json:
@@ -188,7 +192,70 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
             )
     elif action == "punches":
         _print_punches(admin, args)
+    elif action == "scope":
+        _scope(admin, args)
+    elif action == "faces":
+        _faces(admin, args)
     return 0
+
+
+def _import_bundles(admin: Any, args: argparse.Namespace) -> int:
+    from kiosk.errors import PresensiError
+
+    failed = 0
+    for path in args.bundles:
+        try:
+            ack = admin.import_bundle(path)
+        except PresensiError as exc:  # each bundle on its own; report and go on
+            failed += 1
+            print(f"{path.name}: REFUSED: {getattr(exc, 'reason', exc)}")
+            continue
+        print(
+            f"{path.name}: {ack.accepted} new, {ack.duplicates} already held, acknowledged through {ack.acked_seq}"
+            + (f"; {ack.held} held beyond missing {ack.gap[0]}–{ack.gap[1]}" if ack.gap else "")
+        )
+    return 1 if failed else 0
+
+
+def _faces(admin: Any, args: argparse.Namespace) -> None:
+    report = admin.face_report()
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"{report['active_employees']} active employees")
+    for e in report["embedders"]:
+        print(f"{e['label']} {e['embedder'][:12]}: {e['with_template']} with a template, {e['without_template']} without")
+        for pair in e["lookalikes"]:
+            print(
+                f"  lookalikes {pair['employee_id']} ~ {pair['other_id']}  distance {pair['distance']} (< {e['lookalike_distance']})"
+            )
+
+
+def _scope(admin: Any, args: argparse.Namespace) -> None:
+    roster = admin.roster
+    changed = False
+    if args.add:
+        roster.add_members(args.device_id, args.add, "named")
+        changed = True
+    if args.event:
+        roster.add_members(args.device_id, admin.event_participants(args.event), f"event:{args.event}")
+        changed = True
+    if args.remove:
+        roster.remove_members(args.device_id, args.remove)
+        changed = True
+    if args.remove_event:
+        roster.remove_members(args.device_id, reason=f"event:{args.remove_event}")
+        changed = True
+    scope = roster.scope(args.device_id)
+    if args.json:
+        print(json.dumps(scope))
+    else:
+        print(
+            f"{scope['device_id']}: office {scope['unit_code'] or '(every office)'}, {len(scope['members'])} added by name, "
+            f"{scope['employees']} employees in all"
+        )
+    if changed:
+        print("run `presensi server publish` to send the change to the unit")
 
 
 def _event_report(admin: Any, args: argparse.Namespace) -> int:

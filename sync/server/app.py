@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -350,11 +351,13 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         responses={200: {"description": "roster document (JSON), signed in the X-Presensi-Roster-Signature header"}},
         summary="Roster changes since a version, signed by the server key",
     )
-    async def roster(request: Request, since: int = 0) -> Response:
+    async def roster(request: Request, since: int = 0, embedder: str | None = None) -> Response:
         device = await authenticate(request, b"", "roster")
         if isinstance(device, JSONResponse):
             return device
-        doc = await run_in_threadpool(parts.roster.document, since)
+        if embedder is not None and not protocol.EMBEDDER_ID.fullmatch(embedder):
+            return refuse(422, "embedder must be a model file's SHA-256 (64 lower-case hex digits)")
+        doc = await run_in_threadpool(functools.partial(parts.roster.document, since, device_id=device.id, embedder=embedder))
         doc["device_id"] = device.id
         body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
         return Response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +29,36 @@ class FaultInjection(_Section):
     seed: int | None = Field(None, description="Seed of the fault generator (None: random).")
 
 
+class FaceModel(_Section):
+    """An ONNX face model the regency's units use (``face.onnx_model`` on the unit): the server
+    makes a template with it at each enrolment (photos are not kept), beside dlib's."""
+
+    path: Path = Field(description="The model file (a copy of what the units configure; the same SHA-256).")
+    input_name: str | None = Field(
+        None, description="As face.onnx_input_name on the unit (else MODEL.json, else the only input)."
+    )
+    output_name: str | None = Field(None, description="As face.onnx_output_name.")
+    colour: Literal["RGB", "BGR"] | None = Field(None, description="As face.onnx_colour.")
+    layout: Literal["NCHW", "NHWC"] | None = Field(None, description="As face.onnx_layout.")
+    mean: tuple[float, float, float] | None = Field(None, description="As face.onnx_mean.")
+    std: tuple[float, float, float] | None = Field(None, description="As face.onnx_std.")
+
+    def face_config(self) -> Any:
+        """The unit's face settings for this model (kiosk.config.FaceConfig)."""
+        from kiosk.config import FaceConfig
+
+        return FaceConfig(
+            embedder="onnx",
+            onnx_model=self.path,
+            onnx_input_name=self.input_name,
+            onnx_output_name=self.output_name,
+            onnx_colour=self.colour,
+            onnx_layout=self.layout,
+            onnx_mean=self.mean,
+            onnx_std=self.std,
+        )
+
+
 class ServerConfig(_Section):
     database_url: str = Field(
         DEFAULT_DATABASE_URL, min_length=9, description="sqlite:///path/to/server.db or postgresql://user@host/db."
@@ -44,6 +75,10 @@ class ServerConfig(_Section):
     token_valid_hours: float = Field(72.0, gt=0, le=24 * 365, description="Lifetime of a provisioning token.")
     title: str = Field("Server Presensi", max_length=80, description="Title of the device page.")
     faults: FaultInjection = Field(default_factory=FaultInjection, description="Deliberate failures for tests.")
+    face_models: list[FaceModel] = Field(
+        default_factory=list,
+        description="ONNX face models the units use, beside dlib: each enrolment makes a template with every one.",
+    )
 
 
 def load_server_config(path: Path | None = None) -> ServerConfig:
@@ -67,4 +102,7 @@ def load_server_config(path: Path | None = None) -> ServerConfig:
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             setattr(config, name, (path.parent / value).resolve())
+    for model in config.face_models:
+        if not model.path.is_absolute():
+            model.path = (path.parent / model.path).resolve()
     return config

@@ -5,6 +5,14 @@ only ever see rows up to the published version, so a half-finished edit never re
 ``publish`` makes the draft the published version. A unit asks for changes since the version it
 holds and receives every row stamped later (an employee's faces, cards and fingers travel with
 the employee).
+
+A unit receives only its own people (``document(device_id=…)``): the employees of its office
+(``devices.unit_code``; a device provisioned without one serves every office) and the employees
+added to it by name (``device_members``: an event's participants, a named list). Rows of anyone
+else that changed are listed as removed, so a unit erases an employee who moved to another office.
+A change of a device's members stamps ``devices.scope_version``; the next roster that device
+pulls is then a full one. Face templates are kept per embedder (the model file's SHA-256) and a
+unit is sent only the templates of the embedder it names.
 """
 
 from __future__ import annotations
@@ -17,12 +25,15 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.errors import EnrolmentError
+from kiosk.face.templates import MAX_DIMENSIONS, MIN_DIMENSIONS
 from kiosk.store.punches import format_instant
+from kiosk.store.roster import LEGACY_EMBEDDER
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)
 
-FACE_ENCODING_BYTES = 128 * 4  # 128 float32, little-endian
+#: dlib's embedder id (kiosk.face.embedders.DLIB_ID): templates of units that name no embedder.
+DLIB_EMBEDDER = LEGACY_EMBEDDER
 PUBLISHED_KEY = "roster_published_version"
 
 
@@ -91,18 +102,103 @@ class RosterAdmin:
         if not updated:
             raise EnrolmentError(f"unknown employee {employee_id}; add them first (presensi server add-employee)")
 
-    def set_faces(self, employee_id: str, encodings: Sequence[bytes], quality: float | None = None) -> None:
-        """Replace the employee's face templates (raw 128 × float32 little-endian each)."""
+    def set_faces(
+        self, employee_id: str, encodings: Sequence[bytes], quality: float | None = None, *, embedder: str = DLIB_EMBEDDER
+    ) -> None:
+        """Replace the employee's face templates made by ``embedder`` (raw float32 little-endian
+        each); the other embedders' templates of the employee stay."""
         for enc in encodings:
-            if len(enc) != FACE_ENCODING_BYTES:
-                raise EnrolmentError(f"a face encoding must be {FACE_ENCODING_BYTES} bytes (128 float32), not {len(enc)}")
+            if len(enc) % 4 or not MIN_DIMENSIONS <= len(enc) // 4 <= MAX_DIMENSIONS:
+                raise EnrolmentError(
+                    f"a face encoding must be {MIN_DIMENSIONS}–{MAX_DIMENSIONS} float32 values, not {len(enc)} bytes"
+                )
         with self.storage.tx() as tx:
             self._touch(tx, employee_id)
-            tx.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee_id,))
+            tx.execute("DELETE FROM face_templates WHERE employee_id = ? AND embedder = ?", (employee_id, embedder))
             tx.executemany(
-                "INSERT INTO face_templates (employee_id, encoding, scheme, quality, created_at) VALUES (?, ?, 'plain', ?, ?)",
-                [(employee_id, base64.b64encode(e).decode("ascii"), quality, self._now()) for e in encodings],
+                "INSERT INTO face_templates (employee_id, encoding, scheme, quality, created_at, embedder) "
+                "VALUES (?, ?, 'plain', ?, ?, ?)",
+                [(employee_id, base64.b64encode(e).decode("ascii"), quality, self._now(), embedder) for e in encodings],
             )
+
+    def face_coverage(self) -> dict[str, int]:
+        """Employees (not removed, active) with face templates, per embedder; ``""``: how many active employees."""
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT t.embedder, count(DISTINCT t.employee_id) AS n FROM face_templates t "
+                "JOIN employees e ON e.id = t.employee_id WHERE e.deleted = 0 AND e.active = 1 GROUP BY t.embedder"
+            )
+            total = tx.one("SELECT count(*) AS n FROM employees WHERE deleted = 0 AND active = 1")
+        return {"": int(total["n"]) if total else 0, **{r["embedder"]: int(r["n"]) for r in rows}}
+
+    def face_templates(self, embedder: str) -> list[tuple[str, bytes]]:
+        """(employee id, raw template) of every active employee for ``embedder`` (lookalike listing)."""
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT t.employee_id, t.encoding FROM face_templates t JOIN employees e ON e.id = t.employee_id "
+                "WHERE e.deleted = 0 AND e.active = 1 AND t.embedder = ? ORDER BY t.employee_id, t.id",
+                (embedder,),
+            )
+        return [(r["employee_id"], base64.b64decode(r["encoding"])) for r in rows]
+
+    # -- which employees a device holds ------------------------------------------------------------
+
+    def add_members(self, device_id: str, employee_ids: Sequence[str], reason: str) -> int:
+        """Add employees to what ``device_id`` receives beyond its office (an event, a named list);
+        returns how many were new. Takes effect with the next publication."""
+        with self.storage.tx() as tx:
+            if tx.one("SELECT 1 AS x FROM devices WHERE id = ?", (device_id,)) is None:
+                raise EnrolmentError(f"unknown device {device_id} (presensi server devices lists them)")
+            known = {r["id"] for r in tx.all("SELECT id FROM employees WHERE deleted = 0")}
+            missing = sorted(set(employee_ids) - known)
+            if missing:
+                raise EnrolmentError(
+                    f"unknown employees: {', '.join(missing[:10])}; add them first (presensi server add-employee)"
+                )
+            held = {r["employee_id"] for r in tx.all("SELECT employee_id FROM device_members WHERE device_id = ?", (device_id,))}
+            new = [e for e in dict.fromkeys(employee_ids) if e not in held]
+            tx.executemany(
+                "INSERT INTO device_members (device_id, employee_id, reason, added_at) VALUES (?, ?, ?, ?)",
+                [(device_id, e, reason, self._now()) for e in new],
+            )
+            tx.execute("UPDATE devices SET scope_version = ? WHERE id = ?", (self._draft(tx), device_id))
+        return len(new)
+
+    def remove_members(self, device_id: str, employee_ids: Sequence[str] | None = None, *, reason: str | None = None) -> int:
+        """Take employees (or every member added for ``reason``, or all) off the device's list."""
+        with self.storage.tx() as tx:
+            if employee_ids is not None:
+                marks = ", ".join("?" * len(employee_ids))
+                sql = f"DELETE FROM device_members WHERE device_id = ? AND employee_id IN ({marks})"  # noqa: S608
+                count = tx.execute(sql, (device_id, *employee_ids)).rowcount
+            elif reason is not None:
+                count = tx.execute("DELETE FROM device_members WHERE device_id = ? AND reason = ?", (device_id, reason)).rowcount
+            else:
+                count = tx.execute("DELETE FROM device_members WHERE device_id = ?", (device_id,)).rowcount
+            tx.execute("UPDATE devices SET scope_version = ? WHERE id = ?", (self._draft(tx), device_id))
+        return int(count or 0)
+
+    def scope(self, device_id: str) -> dict[str, Any]:
+        """What ``device_id`` receives: its office and its members (id → reason)."""
+        with self.storage.tx(write=False) as tx:
+            device = tx.one("SELECT unit_code FROM devices WHERE id = ?", (device_id,))
+            if device is None:
+                raise EnrolmentError(f"unknown device {device_id} (presensi server devices lists them)")
+            members = tx.all(
+                "SELECT employee_id, reason FROM device_members WHERE device_id = ? ORDER BY employee_id", (device_id,)
+            )
+            office = device["unit_code"]
+            count = tx.one(
+                "SELECT count(*) AS n FROM employees e WHERE e.deleted = 0 AND (? = '' OR e.unit_code = ? OR e.id IN "
+                "(SELECT employee_id FROM device_members WHERE device_id = ?))",
+                (office, office, device_id),
+            )
+        return {
+            "device_id": device_id,
+            "unit_code": office,
+            "members": {m["employee_id"]: m["reason"] for m in members},
+            "employees": int(count["n"]) if count else 0,
+        }
 
     def add_card(self, uid: str, employee_id: str) -> str:
         card = normalise_card(uid)
@@ -184,23 +280,43 @@ class RosterAdmin:
 
     # -- the document units download ---------------------------------------------------------------
 
-    def document(self, since: int) -> dict[str, Any]:
-        """Changes after version ``since`` up to the published version (everything when 0)."""
+    def document(self, since: int, *, device_id: str | None = None, embedder: str | None = None) -> dict[str, Any]:
+        """Changes after version ``since`` up to the published version (everything when 0): for
+        ``device_id``, only its own people (the module's docstring), with the face templates of
+        ``embedder`` (None: dlib's)."""
+        embedder = embedder or DLIB_EMBEDDER
         with self.storage.tx(write=False) as tx:
             top = self.published_version(tx)
             since = max(0, min(since, top))
+            office, members = "", None
+            if device_id is not None:
+                device = tx.one("SELECT unit_code, scope_version FROM devices WHERE id = ?", (device_id,))
+                if device is not None:
+                    office = device["unit_code"]
+                    members = {
+                        r["employee_id"]
+                        for r in tx.all("SELECT employee_id FROM device_members WHERE device_id = ?", (device_id,))
+                    }
+                    if since < int(device["scope_version"]) <= top:
+                        since = 0  # its scope changed: the whole roster, so that it holds exactly its people
             window = (since, top)
             rows = tx.all("SELECT * FROM employees WHERE version > ? AND version <= ? ORDER BY id", window)
-            live = [r for r in rows if not r["deleted"]]
+
+            def mine(row: dict[str, Any]) -> bool:
+                return not office or row["unit_code"] == office or (members is not None and row["id"] in members)
+
+            live = [r for r in rows if not r["deleted"] and mine(r)]
+            gone = [r["id"] for r in rows if r["deleted"] or not mine(r)]
             ids = [r["id"] for r in live]
             faces: dict[str, list[dict[str, Any]]] = {}
             cards: dict[str, list[str]] = {}
             fingers: dict[str, list[dict[str, Any]]] = {}
             for chunk in _chunks(ids, 500):
                 marks = ", ".join("?" * len(chunk))
-                for f in tx.all(f"SELECT * FROM face_templates WHERE employee_id IN ({marks}) ORDER BY id", chunk):  # noqa: S608
+                sql = f"SELECT * FROM face_templates WHERE embedder = ? AND employee_id IN ({marks}) ORDER BY id"  # noqa: S608
+                for f in tx.all(sql, (embedder, *chunk)):
                     faces.setdefault(f["employee_id"], []).append(
-                        {"encoding": f["encoding"], "scheme": f["scheme"], "quality": f["quality"]}
+                        {"encoding": f["encoding"], "scheme": f["scheme"], "quality": f["quality"], "embedder": f["embedder"]}
                     )
                 for c in tx.all(f"SELECT * FROM cards WHERE employee_id IN ({marks}) ORDER BY uid", chunk):  # noqa: S608
                     cards.setdefault(c["employee_id"], []).append(c["uid"])
@@ -231,7 +347,7 @@ class RosterAdmin:
                 }
                 for r in live
             ],
-            "removed_employees": [r["id"] for r in rows if r["deleted"]],
+            "removed_employees": gone,
             "units": [{"code": u["code"], "name": u["name"]} for u in units if not u["deleted"]],
             "work_codes": [{"code": c["code"], **json.loads(c["body"])} for c in codes if not c["deleted"]],
             "holidays": [{"day": d["day"], "name": d["name"]} for d in days if not d["deleted"]],

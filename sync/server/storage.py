@@ -24,6 +24,15 @@ from kiosk.errors import StorageError
 
 log = logging.getLogger(__name__)
 
+#: Columns added after a table was first created: (table, column, declaration), added at start
+#: to a database that lacks them.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # which embedder made the template (the model file's SHA-256; dlib's before this column)
+    ("face_templates", "embedder", "TEXT NOT NULL DEFAULT '55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30'"),
+    # the roster version at which the device's scope (its members) last changed
+    ("devices", "scope_version", "BIGINT NOT NULL DEFAULT 0"),
+)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -54,6 +63,13 @@ CREATE TABLE IF NOT EXISTS face_templates (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS face_templates_employee ON face_templates(employee_id);
+CREATE TABLE IF NOT EXISTS device_members (
+    device_id TEXT NOT NULL,
+    employee_id TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, employee_id)
+);
 CREATE TABLE IF NOT EXISTS cards (
     uid TEXT PRIMARY KEY,
     employee_id TEXT NOT NULL,
@@ -296,6 +312,16 @@ class Storage:
                 tx.execute("SELECT pg_advisory_xact_lock(7275)")  # two instances starting at once
             for statement in statements:
                 tx.execute(statement)
+            for table, column, declaration in ADDED_COLUMNS:
+                if column not in self._columns(tx, table):
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    log.info("server database: added %s.%s", table, column)
+
+    def _columns(self, tx: Tx, table: str) -> set[str]:
+        if self.dialect == "sqlite":
+            return {r["name"] for r in tx.all(f"SELECT name FROM pragma_table_info('{table}')")}  # noqa: S608 - fixed names
+        rows = tx.all("SELECT column_name FROM information_schema.columns WHERE table_name = ?", (table,))
+        return {r["column_name"] for r in rows}
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

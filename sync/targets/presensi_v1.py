@@ -172,9 +172,11 @@ class PresensiV1Target:
         except (ValueError, KeyError, TypeError) as exc:
             raise SyncUnavailable(f"the server's acknowledgement of corrections is malformed: {exc}") from exc
 
-    def roster(self, since: int) -> tuple[bytes, str]:
-        """The roster document's bytes and the server's signature over them."""
-        response = self._request("GET", protocol.ROSTER_PATH, query=f"since={int(since)}")
+    def roster(self, since: int, embedder: str | None = None) -> tuple[bytes, str]:
+        """The roster document's bytes and the server's signature over them; ``embedder``: the
+        face templates wanted (the id of the unit's embedder; none: dlib's)."""
+        query = f"since={int(since)}" + (f"&embedder={embedder}" if embedder else "")
+        response = self._request("GET", protocol.ROSTER_PATH, query=query)
         return response.content, response.headers.get(protocol.ROSTER_SIGNATURE_HEADER, "")
 
     def heartbeat(self, report: dict[str, Any]) -> None:
