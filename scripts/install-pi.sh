@@ -11,6 +11,10 @@
 #   --wheelhouse DIR   install dependencies only from DIR (no index; the image build uses it)
 #   --models DIR       copy the liveness models (MiniFASNetV2.onnx, MiniFASNetV1SE.onnx) from DIR
 #                      to /opt/presensi/share/models, where the default configuration looks
+#   --face-model FILE  copy a face model the operator has the rights to (ONNX, ArcFace-style; and
+#                      FILE.json, its input contract, when present) to /opt/presensi/share/models/face;
+#                      then set face.embedder = "onnx" and face.onnx_model (docs/face.md)
+#   --yunet FILE       copy the YuNet face detector there too; then set face.detector = "yunet"
 #   --no-apt           do not install Debian packages (pi-gen has installed them already)
 #   --no-enable        install the units but do not enable them
 #   --with-server      also enable the reference central server (small deployments)
@@ -43,6 +47,8 @@ fstab_line="LABEL=PRESENSI-DATA /var/lib/presensi ext4 defaults,noatime,commit=3
 wheel=""
 wheelhouse=""
 models=""
+face_model=""
+yunet_model=""
 apt=1
 enable=1
 start=1
@@ -63,6 +69,8 @@ while [[ $# -gt 0 ]]; do
         --wheel) wheel=$(realpath "$2"); shift 2 ;;
         --wheelhouse) wheelhouse=$(realpath "$2"); shift 2 ;;
         --models) models=$(realpath "$2"); shift 2 ;;
+        --face-model) face_model=$(realpath "$2"); shift 2 ;;
+        --yunet) yunet_model=$(realpath "$2"); shift 2 ;;
         --no-apt) apt=0; shift ;;
         --no-enable) enable=0; shift ;;
         --no-start) start=0; shift ;;
@@ -71,7 +79,7 @@ while [[ $# -gt 0 ]]; do
         --otp-key) otp_key=1; shift ;;
         --uninstall) action=uninstall; shift ;;
         --purge) purge=1; shift ;;
-        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
@@ -169,6 +177,20 @@ install_files() {
     else
         # kept from an earlier install: record them again so the manifest stays whole
         find "$share/models" -type f >> "$manifest.new"
+    fi
+    for f in "$face_model" "$yunet_model"; do
+        [[ -n "$f" ]] || continue
+        [[ -f "$f" ]] || die "no such model file: $f"
+        put 0644 "$f" "$share/models/face/$(basename "$f")"
+        if [[ -f "$f.json" ]]; then
+            put 0644 "$f.json" "$share/models/face/$(basename "$f").json"
+        fi
+    done
+    if [[ -d "$share/models/face" ]]; then  # kept from an earlier install: record them again
+        find "$share/models/face" -type f >> "$manifest.new"
+    fi
+    if [[ -n "$face_model" ]]; then
+        say "face model installed: set face.embedder = \"onnx\" and face.onnx_model = \"$share/models/face/$(basename "$face_model")\", then enrol everyone again"
     fi
     if [[ $readonly_root -eq 1 ]]; then
         for f in kiosk bridge sync; do

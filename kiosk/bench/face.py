@@ -13,14 +13,22 @@ waits for it (as ``Camera.read(after_seq=…)``: no frame is processed twice). T
 view; latency is from the capture of the first frame in which the baseline's detector sees the
 face to the commit of the punch. The video's people are not enrolled anywhere: the bench enrols
 the person of the clip from two frames of the clip itself (the two largest views of his face).
+
+``configurations``: the same measurement for each embedder and detector (dlib or the ONNX model,
+HOG or YuNet), each in a process of its own so that its peak memory is its own; their ratios are
+against this run's baseline. The ONNX model and YuNet are the configured ones, else the shared
+development models; a configuration whose model is absent is reported as skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -33,11 +41,12 @@ from kiosk.camera.base import Frame
 from kiosk.camera.file import read_video_frames, video_fps
 from kiosk.clock import FakeClock, FixedClockState
 from kiosk.config import KioskConfig, LivenessConfig, load_config
-from kiosk.face.detect import FaceDetector, box_area, face_recognition_module, to_rgb
+from kiosk.face import devmodels
+from kiosk.face.detect import FaceDetector, box_area, face_recognition_module, make_detector, to_rgb
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
 from kiosk.identity import DeviceIdentity
-from kiosk.liveness.base import LivenessEngine
+from kiosk.liveness.base import FaceSample, LivenessEngine
 from kiosk.store.db import open_database
 from kiosk.store.punches import PunchRequest, PunchStore
 
@@ -58,6 +67,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gallery-sizes", default="1000,10000,100000", help="gallery sizes for identification timing")
     parser.add_argument("--queries", type=int, default=200, help="probes timed per gallery size (ours)")
     parser.add_argument("--baseline-every", type=int, default=4, help="baseline frame cost on every Nth frame of the same range")
+    parser.add_argument(
+        "--configurations",
+        default="all",
+        help="embedder-detector pairs measured side by side, each in its own process: all, none, or a list of "
+        + ", ".join(CONFIGURATIONS),
+    )
+    parser.add_argument("--only", choices=CONFIGURATIONS, help=argparse.SUPPRESS)  # one configuration, no baseline
+
+
+#: The embedder-detector pairs of ``--configurations``.
+CONFIGURATIONS = ("dlib-hog", "dlib-yunet", "onnx-hog", "onnx-yunet")
+
+
+def face_settings(name: str, face: Any) -> tuple[Any, str | None]:
+    """The face configuration for ``name`` ("embedder-detector"), or (None, why not)."""
+    embedder, detector = name.split("-")
+    update: dict[str, Any] = {"embedder": embedder, "detector": detector}
+    if embedder == "onnx" and face.onnx_model is None:
+        settings = devmodels.onnx_settings()
+        if settings is None:
+            return None, "no ONNX model: set face.onnx_model (the shared development model is absent)"
+        update.update(settings)
+    if detector == "yunet" and face.yunet_model is None:
+        settings = devmodels.yunet_settings()
+        if settings is None:
+            return None, "no YuNet model: set face.yunet_model (the shared model is absent)"
+        update.update(settings)
+    return face.model_copy(update=update), None
 
 
 def _liveness(config: KioskConfig) -> tuple[LivenessEngine | SkipLiveness, str]:
@@ -88,14 +125,112 @@ def _store(root: Path, name: str, clock: FakeClock) -> PunchStore:
     return PunchStore(open_database(root / f"{name}.db"), DeviceIdentity.generate(), clock, FixedClockState())
 
 
-def _synthetic(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Encodings with the spread of real ones (dlib values are roughly N(0, 0.09) per dimension)."""
-    return rng.normal(0.0, 0.09, size=(n, 128)).astype(np.float32)
+def _synthetic(n: int, rng: np.random.Generator, like: np.ndarray | None = None) -> np.ndarray:
+    """Encodings with the spread of real ones: dlib's values are roughly N(0, 0.09) per dimension;
+    a unit-length template (ONNX) gets random directions of unit length."""
+    dims = 128 if like is None else like.size
+    values = rng.normal(0.0, 0.09, size=(n, dims)).astype(np.float32)
+    if like is not None and abs(float(np.linalg.norm(like)) - 1.0) < 1e-3:
+        values /= np.linalg.norm(values, axis=1, keepdims=True)
+    return values
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one measurement script, read top to bottom
-    fr = face_recognition_module()
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """This configuration against the baseline, then each of ``--configurations`` in its own process."""
     config = load_config(getattr(args, "config", None))
+    if args.only:
+        face, why = face_settings(args.only, config.face)
+        if face is None:
+            return {"skipped": why}
+        config = config.model_copy(update={"face": face})
+        loaded_mb = _models_rss_mb(config)
+        return {**measure(args, config, baseline=False), "models_rss_mb": loaded_mb}
+    result = measure(args, config, baseline=True)
+    names = CONFIGURATIONS if args.configurations == "all" else [n for n in args.configurations.split(",") if n and n != "none"]
+    result["configurations"] = {name: _child(args, name, result) for name in names}
+    return result
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, Linux), in MB. Not ``ru_maxrss``: Linux keeps
+    that across fork and exec, so a child started by a large parent would report the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def _models_rss_mb(config: KioskConfig) -> float:
+    """Resident memory once the detector, embedder and liveness models are loaded and have judged
+    one face: what the kiosk process holds for this configuration before any frame is queued (the
+    bench itself then keeps the whole clip decoded in memory, which ``peak_rss_mb`` includes)."""
+    import cv2
+
+    detector = make_detector(config.face)
+    liveness, _ = _liveness(config)
+    capture = cv2.VideoCapture(str(default_video()))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, capture.get(cv2.CAP_PROP_FRAME_COUNT) // 2)
+    try:
+        for _ in range(200):
+            ok, read = capture.read()
+            if not ok:
+                break
+            image = np.asarray(read, dtype=np.uint8)
+            rgb = to_rgb(image)
+            boxes = detector.detect(rgb)
+            if boxes:
+                detector.encode(rgb, boxes[0])
+                if not isinstance(liveness, SkipLiveness):
+                    session = liveness.new_session()
+                    session.add(FaceSample(image, boxes[0], detector.landmarks(rgb, boxes[0]), 0))
+                break
+    finally:
+        capture.release()
+    return _rss_mb()
+
+
+def _child(args: argparse.Namespace, name: str, base: dict[str, Any]) -> dict[str, Any]:
+    """One configuration measured in a process of its own; ratios against ``base``'s baseline."""
+    cmd = [sys.executable, "-m", "kiosk.cli", "bench", "face", "--json", "--only", name, "--trials", str(args.trials)]
+    cmd += ["--gallery-sizes", args.gallery_sizes, "--queries", str(args.queries)]
+    if args.video:
+        cmd += ["--video", str(args.video)]
+    if getattr(args, "config", None):
+        cmd += ["--config", str(args.config)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"failed": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    child = json.loads(done.stdout)
+    if "skipped" in child:
+        return {"skipped": child["skipped"]}
+    out = {
+        key: child[key]
+        for key in (
+            "embedder",
+            "detector",
+            "frame_ms_tracked_mean",
+            "frames_per_s",
+            "decision_latency_ms_median",
+            "decision_latency_ms_all",
+            "stage_ms_mean",
+            "peak_rss_mb",
+            "models_rss_mb",
+        )
+    }
+    out["frame_cost_ratio"] = round(base["baseline_frame_ms_mean"] / child["frame_ms_tracked_mean"], 2)
+    out["decision_latency_ratio"] = round(base["baseline_decision_latency_ms_median"] / child["decision_latency_ms_median"], 2)
+    out.update({k: v for k, v in child.items() if k.startswith("identify_") and k.endswith("_ms_median")})
+    return out
+
+
+def measure(args: argparse.Namespace, config: KioskConfig, *, baseline: bool) -> dict[str, Any]:  # noqa: PLR0915 - one measurement script, read top to bottom
+    fr = face_recognition_module()
     video = args.video or default_video()
     started = time.perf_counter()
     frames = read_video_frames(video)
@@ -104,7 +239,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     rng = np.random.default_rng(1)
 
     # -- where the face is, and enrolment from two frames of the clip -----------------------
-    full = FaceDetector(scale=1.0, upsample=1)
+    full = make_detector(config.face, scale=1.0)
     in_view: list[int] = []
     sizes: list[tuple[int, int]] = []
     for i in range(0, len(frames), 3):
@@ -125,13 +260,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
     for i in picks:
         rgb = to_rgb(frames[i])
         enrol.append(full.encode(rgb, full.detect(rgb)[0]))
-    filler = _synthetic(998, rng)
+    filler = _synthetic(998, rng, enrol[0])
     gallery = Gallery(np.vstack([np.stack(enrol), filler]), [EMPLOYEE] * len(enrol) + [f"SYN{i:06d}" for i in range(len(filler))])
     gallery_list = list(gallery.matrix.astype(np.float64))
 
     liveness, liveness_mode = _liveness(config)
     face_cfg = config.face
-    detector = FaceDetector(scale=face_cfg.detect_scale, upsample=face_cfg.upsample)
+    detector = make_detector(face_cfg)
 
     with tempfile.TemporaryDirectory(prefix="presensi-bench-face-") as tmp:
         root = Path(tmp)
@@ -159,7 +294,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
             stages.update({f"liveness_{name}": ms for name, ms in liveness.check_mean_ms().items()})
         base_costs: list[float] = []
         base_stage = {"detection": 0.0, "encoding": 0.0, "matching": 0.0}
-        for i in range(first, last + 1, max(1, args.baseline_every)):
+        for i in range(first, last + 1, max(1, args.baseline_every)) if baseline else ():
             rgb = to_rgb(frames[i])
             t0 = time.perf_counter()
             boxes = fr.face_locations(rgb)
@@ -173,7 +308,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
             base_stage["detection"] += t1 - t0
             base_stage["encoding"] += t2 - t1
             base_stage["matching"] += t3 - t2
-        base_stage = {k: round(v / len(base_costs) * 1000, 3) for k, v in base_stage.items()}
+        base_stage = {k: round(v / max(1, len(base_costs)) * 1000, 3) for k, v in base_stage.items()}
 
         # -- decision latency in virtual real time ------------------------------------------
         lead = 1.0  # seconds of play before the face is in view
@@ -181,21 +316,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
         for trial in range(args.trials):
             start = max(0, first - int(lead * fps) - trial * 3)
             ours_lat.append(_latency_ours(frames, fps, start, first, face_cfg, gallery, liveness, detector, root, trial))
-            base_lat.append(_latency_baseline(fr, frames, fps, start, first, gallery_list, gallery.employee_ids, root, trial))
+            if baseline:
+                base_lat.append(_latency_baseline(fr, frames, fps, start, first, gallery_list, gallery.employee_ids, root, trial))
 
     # -- identification at scale, and memory ------------------------------------------------
     ident: dict[str, Any] = {}
-    probe = enrol[0] + rng.normal(0, 0.02, 128).astype(np.float32)
+    probe = enrol[0] + rng.normal(0, 0.02, enrol[0].size).astype(np.float32)
+    rules = face_cfg.rules
     for n in [int(s) for s in args.gallery_sizes.split(",") if s]:
         big = Gallery(
-            np.vstack([np.stack(enrol), _synthetic(n - len(enrol), rng)]),
+            np.vstack([np.stack(enrol), _synthetic(n - len(enrol), rng, enrol[0])]),
             [EMPLOYEE] * len(enrol) + [f"S{i}" for i in range(n - len(enrol))],
         )
         times = []
         for _ in range(args.queries):
             t0 = time.perf_counter()
-            big.identify(probe, threshold=face_cfg.threshold, margin=face_cfg.margin)
+            big.identify(probe, threshold=rules.threshold, margin=rules.margin)
             times.append(time.perf_counter() - t0)
+        label = f"{n // 1000}k"
+        ident[f"identify_{label}_ms_median"] = round(statistics.median(times) * 1000, 3)
+        if not baseline:
+            continue
         as_list = list(big.matrix.astype(np.float64))
         base_times = []
         for _ in range(max(3, args.queries // 40)):
@@ -203,15 +344,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
             fr.compare_faces(as_list, probe)
             base_times.append(time.perf_counter() - t0)
         tracemalloc.start()
-        big.identify(probe, threshold=face_cfg.threshold, margin=face_cfg.margin)
+        big.identify(probe, threshold=rules.threshold, margin=rules.margin)
         ours_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         tracemalloc.start()
         fr.compare_faces(as_list, probe)
         base_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        label = f"{n // 1000}k"
-        ident[f"identify_{label}_ms_median"] = round(statistics.median(times) * 1000, 3)
         ident[f"baseline_identify_{label}_ms_median"] = round(statistics.median(base_times) * 1000, 3)
         ident[f"identify_{label}_ratio"] = round(statistics.median(base_times) / statistics.median(times), 1)
         ident[f"gallery_{label}_bytes"] = int(big.matrix.nbytes)
@@ -221,10 +360,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
         del as_list, big
 
     ours_frame = statistics.mean(ours_costs)
-    base_frame = statistics.mean(base_costs)
     ours_latency = statistics.median(ours_lat)
+    own = {
+        "embedder": detector.embedder.info.short,
+        "detector": face_cfg.detector,
+        "frame_ms_tracked_mean": round(ours_frame * 1000, 2),
+        "frames_per_s": round(len(ours_all) / sum(ours_all), 1),
+        "decision_latency_ms_median": round(ours_latency * 1000, 1),
+        "decision_latency_ms_all": [round(x * 1000, 1) for x in ours_lat],
+        "stage_ms_mean": stages,
+        **ident,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    if not baseline:
+        return own
+    base_frame = statistics.mean(base_costs)
     base_latency = statistics.median(base_lat)
     return {
+        **own,
         "video": str(video),
         "video_fps": round(fps, 2),
         "frames": len(frames),
@@ -249,7 +402,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one meas
         "stage_ms_mean": stages,
         "baseline_stage_ms_mean": base_stage,
         **ident,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _peak_rss_mb(),
         "encodings_in_tracked_pass": pipeline.encodings,
     }
 
