@@ -28,6 +28,7 @@ from kiosk.errors import ConfigError, PresensiError
 from kiosk.privacy.seal import Sealer, TemplateKeyError
 from kiosk.privacy.vault import sealed_key_id, unit_sealer
 from kiosk.runtime import Runtime
+from kiosk.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +278,6 @@ def build_service(
     classify: Callable[[str, datetime], Classification] | None = None,
 ) -> BridgeService:
     """The bridge for ``runtime``'s unit with its own connection and punch store."""
-    from kiosk.store.punches import PunchStore
-
     config = runtime.config.fingerprint
     conn = runtime.connect()
     store = PunchStore(
@@ -290,7 +289,7 @@ def build_service(
         unsynced_policy=runtime.config.clock.unsynced_policy,
     )
     if classify is None:
-        classify = schedule_classifier(conn, runtime.config.unit.zone)
+        classify = unit_admission(runtime, store)
     return BridgeService(
         module_factory=module_factory(config, family, port),
         module_id=config.module_id or (f"sim-{family}" if runtime.config.fingerprint.module == "sim" else f"{family}:{port}"),
@@ -302,13 +301,14 @@ def build_service(
     )
 
 
-def schedule_classifier(conn: sqlite3.Connection, zone: str) -> Callable[[str, datetime], Classification]:
-    """The unit's schedule (masuk/pulang, late minutes), or none when it cannot be read."""
+def unit_admission(runtime: Runtime, store: PunchStore) -> Callable[[str, datetime], Classification]:
+    """The unit's admission, the one the face and card services use (kiosk.admission): the
+    running event pack, else the schedule with the unit's default work code. Without it finger
+    punches carry no status (logged)."""
     try:
-        from kiosk.schedule.classify import Schedule
+        from kiosk.admission import UnitAdmission
 
-        schedule = Schedule(conn, zone)
+        return UnitAdmission(runtime.config, store, runtime.clock)
     except (ImportError, PresensiError) as exc:
         log.warning("finger punches will carry no schedule status: %s", exc)
         return no_schedule
-    return schedule.classify

@@ -25,6 +25,7 @@ from firmware_bridge.base import Capture, FingerprintModule, Led
 from firmware_bridge.errors import ModuleRefused, WrongPassword
 from firmware_bridge.reconcile import Reconciler
 from firmware_bridge.templates import FingerDB
+from kiosk.admission import refusal, request_fields, status_text
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.errors import ClockError, DeviceError, PresensiError, StorageError
 from kiosk.health import Health, report
@@ -282,26 +283,22 @@ class BridgeService:
             text = f"{self._name(employee_id)}: sudah presensi pukul {at:%H:%M} {zone_abbreviation(self.store.zone)}"
             self._feedback("duplicate", text, employee_id)
             return
-        classification = self.classify(employee_id, now)
+        admitted = self.classify(employee_id, now)
+        refused = refusal(admitted)
+        if refused is not None:  # event mode: not a participant here, already counted, …
+            self._safe_led(Led.REJECTED)
+            self._feedback("refused", refused[1], employee_id)
+            return
         try:
-            punch = self.store.record(
-                PunchRequest(
-                    employee_id=employee_id,
-                    method="finger",
-                    kind=classification.kind,
-                    status=classification.status,
-                    minutes=classification.minutes,
-                    event_id=getattr(classification, "event_id", None),
-                )
-            )
+            punch = self.store.record(PunchRequest(employee_id=employee_id, method="finger", **request_fields(admitted)))
         except ClockError as exc:
             self._safe_led(Led.REJECTED)
             self._feedback("fault", exc.screen_text, employee_id)
             return
         self.stats.punches += 1
         self._safe_led(Led.ACCEPTED)
-        text_of = getattr(classification, "text", None)
-        status = f" — {text_of()}" if callable(text_of) else ""
+        said = status_text(admitted)
+        status = f" — {said}" if said else ""
         self._feedback("accepted", f"Terima kasih, {self._name(employee_id)}{status}", employee_id, punch.seq)
 
     def _name(self, employee_id: str) -> str:

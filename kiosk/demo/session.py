@@ -269,7 +269,7 @@ class DemoSession:
         self.config.web.log_file = self._log_file.path  # the maintenance page's log page reads it
         unit.web = start_web(runtime, services=services, hub=unit.hub, frames=unit.frames, screen_port=0, maintenance_port=0)
         unit.hub.subscribe(self._waker.kick)
-        self.bridge = start_simulated_bridge(runtime, classify=self._finger_admission() if self.event else None)
+        self.bridge = start_simulated_bridge(runtime)  # the unit's admission, as the face and card services
         self._start_sync()
         if self.sources.video is not None:
             self._start_thread("demo-video", self._track_video)
@@ -278,17 +278,6 @@ class DemoSession:
         from kiosk.demo.panel import create_panel_app
 
         self.panel = serve_in_thread(create_panel_app(self), "127.0.0.1", self.panel_port, name="demo-panel")
-
-    def _finger_admission(self) -> Callable[..., Any]:
-        """Event mode for finger punches too (the bridge takes the schedule otherwise)."""
-        from kiosk.admission import UnitAdmission
-        from kiosk.store.punches import PunchStore
-
-        assert self.runtime is not None
-        rt = self.runtime
-        conn = rt.connect()
-        store = PunchStore(conn, rt.identity(), rt.clock, rt.clock_state(conn), zone=rt.config.unit.zone)
-        return UnitAdmission(self.config, store, self.clock)
 
     def _start_sync(self) -> None:
         from sync.client import SyncService, UploaderLock
