@@ -25,8 +25,9 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kiosk.clock import local_time, zone_abbreviation
 from kiosk.schedule.holidays import HolidayCalendar
@@ -235,14 +236,42 @@ class Schedule:
         return f"Schedule(zone={self.zone}, default={self.default_work_code or '-'})"
 
     def earlier_punches(self, employee_id: str, instant: datetime, hours: int = 40) -> list[EarlierPunch]:
-        """The employee's punches in the ``hours`` before ``instant``. Read-only."""
+        """The employee's punches in the ``hours`` before ``instant``, oldest first. An event punch
+        counts only when its event is a masuk (``EventPack.is_masuk``: apel and senam by default,
+        balangan-perbup-32-2020.txt Pasal 4 ayat 3), and then as a masuk. Read-only."""
+        from kiosk.schedule.events import MASUK_KINDS
         from kiosk.store.punches import format_instant, parse_instant
 
         rows = self.conn.execute(
-            "SELECT instant, kind FROM punches WHERE employee_id = ? AND instant >= ? AND instant <= ? AND event_id IS NULL",
+            """SELECT p.instant, p.kind, p.event_id,
+                      coalesce(json_extract(e.pack, '$.pack.counts_as_masuk'), json_extract(e.pack, '$.counts_as_masuk')) AS counts
+               FROM punches p LEFT JOIN events e ON e.id = p.event_id
+               WHERE p.employee_id = ? AND p.instant >= ? AND p.instant <= ? ORDER BY p.instant, p.seq""",
             (employee_id, format_instant(instant - timedelta(hours=hours)), format_instant(instant)),
         ).fetchall()
-        return [EarlierPunch(parse_instant(r["instant"]), r["kind"]) for r in rows]
+        out = []
+        for r in rows:
+            if r["event_id"] is None:
+                out.append(EarlierPunch(parse_instant(r["instant"]), r["kind"]))
+            elif bool(r["counts"]) if r["counts"] is not None else r["kind"] in MASUK_KINDS:
+                out.append(EarlierPunch(parse_instant(r["instant"]), "masuk"))
+        return out
+
+    def day_masuk(self, employee_id: str, day: date) -> Classification | None:
+        """The masuk of the employee's service day ``day``: the first punch that day that is a
+        masuk — an office punch, or an apel / senam punch (``earlier_punches``) — classified at
+        its own instant as the day's first punch; None when the day has none. Read-only."""
+        work_code = self.book.for_employee(employee_id, self.default_work_code)
+        if work_code is None:
+            return None
+        end = datetime.combine(day + timedelta(days=2), time(), tzinfo=ZoneInfo(work_code.zone or self.zone))
+        for punch in self.earlier_punches(employee_id, end, hours=24 * 3):
+            if punch.kind != "masuk":
+                continue
+            found = classify(punch.instant, self.zone, work_code, (), self.holidays)
+            if found.service_date == day and found.kind == "masuk":
+                return found
+        return None
 
     def classify(self, employee_id: str, instant: datetime, earlier: Sequence[EarlierPunch] | None = None) -> Classification:
         """The classification of ``employee_id`` punching at ``instant``. Read-only."""

@@ -43,6 +43,9 @@ SIGNING_PREFIX = b"presensi-event-pack-v1\n"
 KINDS = ("apel", "senam", "tausiyah", "lainnya")
 KIND_LABELS = {"apel": "Apel", "senam": "Senam", "tausiyah": "Tausiyah", "lainnya": "Kegiatan"}
 _KIND_ALIASES = {"other": "lainnya", "lain": "lainnya"}
+#: Event kinds whose punch is, by default, the working day's masuk: balangan-perbup-32-2020.txt
+#: Pasal 4 ayat 3 holds apel on Monday and senam on Friday at 07:00–08:30 in place of the masuk.
+MASUK_KINDS = frozenset({"apel", "senam"})
 
 
 class EventPackError(PresensiError, ValueError):
@@ -116,6 +119,11 @@ class EventPack(_Model):
     starts_at: str
     ends_at: str
     on_time_until: str | None = Field(None, description="Punches after this are 'terlambat' (None: all 'hadir').")
+    counts_as_masuk: bool | None = Field(
+        None,
+        description="Whether a punch at this event on a working day is that day's masuk (None: yes for apel and "
+        "senam, which are Monday's and Friday's masuk in balangan-perbup-32-2020.txt Pasal 4 ayat 3; no otherwise).",
+    )
     units: list[EventUnit] = Field(default_factory=list)
     participants: list[Participant] = Field(min_length=1)
     origin: Literal["server", "local"] = "server"
@@ -174,6 +182,11 @@ class EventPack(_Model):
         return parse_utc(self.on_time_until) if self.on_time_until else None
 
     @property
+    def is_masuk(self) -> bool:
+        """A punch at this event counts as the working day's masuk (``counts_as_masuk``)."""
+        return self.counts_as_masuk if self.counts_as_masuk is not None else self.kind in MASUK_KINDS
+
+    @property
     def punch_kind(self) -> str:
         """The ``PunchRequest.kind`` of this event's punches."""
         return self.kind
@@ -204,9 +217,23 @@ class EventPack(_Model):
         return [p for p in self.participants if unit is None or p.unit == unit]
 
 
+#: Fields added after packs were first signed: left out of a pack's data while unset, so the
+#: bytes of a pack signed before them stay the same.
+_OPTIONAL_LATER = ("counts_as_masuk",)
+
+
+def pack_data(pack: EventPack) -> dict[str, Any]:
+    """The pack as JSON data, as it is signed and sent."""
+    data = pack.model_dump(mode="json")
+    for name in _OPTIONAL_LATER:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
+
+
 def canonical_pack_bytes(pack: Mapping[str, Any] | EventPack) -> bytes:
     """The bytes the signature covers (see the module docstring)."""
-    data = pack.model_dump(mode="json") if isinstance(pack, EventPack) else dict(pack)
+    data = pack_data(pack) if isinstance(pack, EventPack) else dict(pack)
     return SIGNING_PREFIX + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
@@ -222,7 +249,7 @@ def sign_pack(pack: EventPack, private_key: Any, *, signer: str) -> dict[str, An
         public_hex = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
     return {
         "format": FORMAT,
-        "pack": pack.model_dump(mode="json"),
+        "pack": pack_data(pack),
         "signature": {"alg": "ed25519", "signer": signer, "public_key": public_hex, "value": value},
     }
 
