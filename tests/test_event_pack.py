@@ -56,9 +56,11 @@ def test_a_server_pack_verifies_with_the_servers_key(pack: EventPack, server_key
     loaded = verify_pack(read_envelope(tmp_path / "apel.json"), public_hex(server_key))
     assert loaded == pack
     assert envelope["format"] == FORMAT
-    assert len(loaded.units) == 9
+    # nine machines, eight units: II and III both serve eselon III (balangan-perbup-32-2020.txt Pasal 6 ayat 4 huruf b)
+    assert [u.code for u in loaded.units] == ["I", "II-III", "IV", "V", "VI", "VII", "VIII", "IX"]
     assert loaded.unit("I").eselon == ["II"]  # type: ignore[union-attr]
-    assert len(loaded.unit("IV").offices) == 7  # type: ignore[union-attr]
+    assert len(loaded.unit("IV").offices) == 7  # huruf c: seven offices  # type: ignore[union-attr]
+    assert "Dinas Sosial" in loaded.unit("IV").serves  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

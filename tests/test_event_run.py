@@ -31,8 +31,8 @@ from kiosk.store.punches import verify_database
 START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 23 November 2026, 07:00 WITA
 DEVICES = {
     "unit-I": "I",
-    "unit-II": "II",
-    "unit-III": "III",
+    "unit-II": "II-III",  # machines II and III both serve eselon III (balangan-perbup-32-2020.txt Pasal 6 ayat 4 huruf b)
+    "unit-III": "II-III",
     "unit-IV-a": "IV",
     "unit-IV-b": "IV",
     "unit-V": "V",
@@ -91,10 +91,13 @@ def run_event(tmp_path: Path, faces_dir: Path | None) -> Run:
     for i, person in enumerate(arriving):
         clock.advance(4.0)  # 496 people over about 33 minutes
         home = home_of[person.unit]
+        if person.unit == "II-III":  # machines II and III both serve eselon III: people use either
+            home = ("unit-II", "unit-III")[i % 2]
         if person.id in wrong_first:
             wrong = next(n for n, c in DEVICES.items() if c != person.unit)
             assert tap(wrong, person) == UNIT_LAIN
-            assert outcome.refusals[-1][2] == f"Bukan peserta unit ini – silakan ke Unit {person.unit}"
+            label = "Unit II dan III" if person.unit == "II-III" else f"Unit {person.unit}"
+            assert outcome.refusals[-1][2] == f"Bukan peserta unit ini – silakan ke {label}"
         assert tap(home, person) == DITERIMA
         outcome.came.add(person.id)
         if clock.now().replace(second=0, microsecond=0) > START + timedelta(minutes=30):  # on time until 07:30
@@ -153,13 +156,13 @@ def check_run(
         roster = {p.id for p in participants if p.unit == unit.code}
         assert {r.employee_id for r in report.rows} == roster
         present_here = {p["employee_id"] for p in punches}
-        if unit.code == "IV":  # two kiosks serve unit IV: each sees only its own punches
+        if unit.code in ("IV", "II-III"):  # two kiosks serve these units: each sees only its own punches
             assert {r.employee_id for r in report.rows if r.present} == present_here
         else:
             assert {r.employee_id for r in report.rows if r.present} == outcome.came & roster
         banner = unit.mode.banner()
         assert (banner.expected, banner.present) == (len(roster), len(present_here))
-        assert banner.window == "07:00–08:30 WITA" and banner.unit == f"Unit {unit.code}"
+        assert banner.window == "07:00–08:30 WITA" and banner.unit == (pack.unit(unit.code).display if unit.code else "")  # type: ignore[union-attr]
     # the merged attendance (as the server computes it): once per person across units
     merged = build_report(pack, all_punches, generated_at="2026-11-23T01:00:00Z")
     assert merged.expected == 500

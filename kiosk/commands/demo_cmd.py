@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "--video", type=Path, default=None, help="a video whose faces are tracked (default: the clip beside the faces, if any)"
     )
-    parser.add_argument("--event", action="store_true", help="event mode: a sample apel is running, this unit serves unit VIII")
+    parser.add_argument(
+        "--event", action="store_true", help="event mode: a sample apel is running, this unit serves unit IX (Diskominfo)"
+    )
     parser.add_argument(
         "--staff", type=int, default=3, help="staff with a simulated card and finger besides the faces (default 3)"
     )

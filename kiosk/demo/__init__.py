@@ -82,7 +82,7 @@ def _print_started(session: object) -> None:
     for problem in session.enrol_problems:
         print(f"    not enrolled: {problem}")
     if session.pack is not None:
-        print(f"  event mode: {session.pack.title} ({len(session.pack.participants)} participants, this unit serves unit VIII)")
+        print(f"  event mode: {session.pack.title} ({len(session.pack.participants)} participants, this unit serves unit IX)")
     print()
     print(f"  Kiosk screen       {session.screen_url}")
     print(

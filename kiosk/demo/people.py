@@ -27,8 +27,9 @@ from kiosk.store import roster
 
 log = logging.getLogger(__name__)
 
-#: The office and the apel unit of the demo's own people (sample_pack's layout: unit VIII).
-OFFICE, EVENT_UNIT = "DISKOMINFO", "VIII"
+#: The office and the apel unit of the demo's own people: Diskominfo is served by unit IX
+#: (balangan-perbup-32-2020.txt Pasal 6 ayat 4 huruf h angka 6).
+OFFICE, EVENT_UNIT = "DISKOMINFO", "IX"
 #: A staff member registered at another unit of the apel, to show the refusal "silakan ke Unit V".
 OTHER_OFFICE, OTHER_UNIT = "DINKES", "V"
 STAFF_NAMES = (
@@ -112,7 +113,7 @@ def load_sample_apel(
     conn: sqlite3.Connection, identity: DeviceIdentity, people: list[DemoPerson], clock: Clock, zone: str, *, extra: int = 40
 ) -> EventPack:
     """The sample apel pack (Balangan's nine units), started ten minutes ago, with the demo's
-    people as participants beside ``extra`` made-up ones, this device serving unit VIII; signed
+    people as participants beside ``extra`` made-up ones, this device serving unit IX; signed
     with the device key as a local pack and made the running event."""
     now = clock.now().replace(microsecond=0)
     ours = [

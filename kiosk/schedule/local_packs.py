@@ -9,9 +9,11 @@ on the unit and the server can tell it apart from its own packs.
 from __future__ import annotations
 
 import sqlite3
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from kiosk.identity import DeviceIdentity
@@ -69,16 +71,37 @@ def create_local_pack(
     return sign_pack(pack, identity, signer=f"device:{identity.device_id}")
 
 
-#: Balangan's nine-unit layout as an example: unit I eselon II, units II–III eselon III, units
-#: IV–IX listed offices. The office names are illustrative, not the regency's list.
-SAMPLE_OFFICES: dict[str, list[str]] = {
-    "IV": ["SETDA", "SETWAN", "INSPEKTORAT", "BAPPEDA", "BKPSDM", "BPKAD", "BAPENDA"],
-    "V": ["DISDIK", "DINKES", "RSUD"],
-    "VI": ["DPUPR", "PERKIM", "DISHUB", "DLH"],
-    "VII": ["DINSOS", "DUKCAPIL", "DPMD", "DP3AP2KB"],
-    "VIII": ["DISKOMINFO", "DPMPTSP", "DISNAKER", "DISPERINDAG"],
-    "IX": ["DISTAN", "DISKANNAK", "SATPOLPP", "BPBD", "KESBANGPOL"],
-}
+@dataclass(frozen=True)
+class PresetUnit:
+    """One event unit of a regulation's layout, with the article it comes from."""
+
+    code: str
+    label: str
+    serves: str
+    eselon: tuple[str, ...]
+    offices: tuple[tuple[str, str], ...]  # (code, name as the regulation writes it)
+    article: str
+
+
+def balangan_units() -> list[PresetUnit]:
+    """Balangan's nine E-Presensi machines and whom each serves (balangan-perbup-32-2020.txt
+    Pasal 6 ayat 4; ``presets/balangan_event_units.toml`` says what it had to assume)."""
+    text = (resources.files("kiosk.schedule") / "presets" / "balangan_event_units.toml").read_text(encoding="utf-8")
+    return [
+        PresetUnit(
+            u["code"],
+            u["label"],
+            u["serves"],
+            tuple(u.get("eselon", [])),
+            tuple((code, name) for code, name in u.get("offices", [])),
+            u["article"],
+        )
+        for u in tomllib.loads(text)["unit"]
+    ]
+
+
+#: Office codes of each Balangan unit that serves offices (units IV–IX).
+SAMPLE_OFFICES: dict[str, list[str]] = {u.code: [c for c, _ in u.offices] for u in balangan_units() if u.offices}
 
 
 @dataclass(frozen=True)
@@ -93,12 +116,12 @@ class SamplePerson:
 def sample_people(count: int) -> list[SamplePerson]:
     """``count`` made-up participants spread over the nine units (ids are 18-digit NIP-like)."""
     people = []
-    units = ["I", "II", "III", *SAMPLE_OFFICES]
+    units = ["I", "II-III", *SAMPLE_OFFICES]
     for n in range(count):
         unit = units[n % len(units)]
         if unit == "I":
             office = "ESELON-II"
-        elif unit in ("II", "III"):
+        elif unit == "II-III":
             office = "ESELON-III"
         else:
             offices = SAMPLE_OFFICES[unit]
@@ -118,17 +141,19 @@ def sample_pack(
     minutes: int = 90,
     devices: dict[str, str] | None = None,
 ) -> EventPack:
-    """An apel pack in Balangan's nine-unit layout serving ``people``."""
+    """An apel pack in Balangan's layout (:func:`balangan_units`) serving ``people``."""
     devices = devices or {}
     units = [
-        EventUnit(code="I", label="Unit I", serves="Pejabat eselon II", eselon=["II"], devices=_devs(devices, "I")),
-        EventUnit(code="II", label="Unit II", serves="Pejabat eselon III (A–K)", eselon=["III"], devices=_devs(devices, "II")),
-        EventUnit(code="III", label="Unit III", serves="Pejabat eselon III (L–Z)", eselon=["III"], devices=_devs(devices, "III")),
-    ]
-    for code, offices in SAMPLE_OFFICES.items():
-        units.append(
-            EventUnit(code=code, label=f"Unit {code}", serves=", ".join(offices), offices=offices, devices=_devs(devices, code))
+        EventUnit(
+            code=u.code,
+            label=u.label,
+            serves=u.serves + (": " + ", ".join(name for _, name in u.offices) if u.offices else ""),
+            eselon=list(u.eselon),
+            offices=[c for c, _ in u.offices],
+            devices=_devs(devices, u.code),
         )
+        for u in balangan_units()
+    ]
     return EventPack(
         id=event_id,
         kind=kind,
