@@ -29,7 +29,7 @@ def mode(store: PunchStore, clock: FakeClock) -> EventMode:
 @pytest.mark.parametrize(
     ("offset_s", "code", "text"),
     [
-        (-31 * 60, BELUM_MULAI, "Apel belum dimulai – mulai 06:30"),
+        (-31 * 60, BELUM_MULAI, "Apel mulai 07:00 – presensi dibuka 06:30"),
         (-30 * 60, DITERIMA, "Hadir – Apel"),
         (30 * 60 + 59, DITERIMA, "Hadir – Apel"),  # on time until 07:30 (seconds dropped)
         (31 * 60, DITERIMA, "Terlambat 1 menit – Apel"),

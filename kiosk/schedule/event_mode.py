@@ -271,10 +271,11 @@ class EventMode:
         trusted = ClockState(self.store.clock_state.state()) is ClockState.SYNCED
         if trusted and now < pack.start - self.early:
             opens = local_time(pack.start - self.early, pack.zone)
+            starts = local_time(pack.start, pack.zone)
             return refuse(
                 BELUM_MULAI,
-                f"{pack.kind_label} belum dimulai – mulai {opens:%H:%M}",
-                f"{pack.kind_label} has not started – opens {opens:%H:%M}",
+                f"{pack.kind_label} mulai {starts:%H:%M} – presensi dibuka {opens:%H:%M}",
+                f"{pack.kind_label} starts at {starts:%H:%M} – attendance opens {opens:%H:%M}",
             )
         if trusted and now > pack.end + self.grace:
             return refuse(

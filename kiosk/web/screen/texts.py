@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.clock import local_time, zone_abbreviation
+from kiosk.schedule.classify import screen_text
 from kiosk.store.punches import parse_instant
 from kiosk.web.ports import Decision, Prompt
 
 Text = dict[str, str]
+EVENT_KINDS = ("apel", "senam", "tausiyah")
 
 KINDS: dict[str, tuple[str, str]] = {
     "masuk": ("Masuk", "Check-in"),
@@ -20,22 +22,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "lainnya": ("Hadir", "Present"),
 }
 
-#: status → (Indonesian, English); ``{m}`` is the minutes shown.
-STATUSES: dict[str, tuple[str, str]] = {
-    "tepat_waktu": ("tepat waktu", "on time"),
-    "terlambat": ("Terlambat {m} menit", "Late {m} min"),
-    "pulang_cepat": ("Pulang cepat {m} menit", "Left {m} min early"),
-    "di_luar_jadwal": ("di luar jadwal", "outside the schedule"),
-    "lembur": ("lembur", "overtime"),
-    "hadir": ("hadir", "present"),
-}
-
 REASONS: dict[str, tuple[str, str]] = {
     "unknown_face": ("Wajah tidak dikenali", "Face not recognised"),
     "unknown_card": ("Kartu tidak terdaftar", "Card not registered"),
     "finger_unknown": ("Sidik jari tidak dikenali", "Fingerprint not recognised"),
     "spoof": ("Wajah tidak dapat diverifikasi — tunjukkan wajah langsung", "Face could not be verified — show your own face"),
-    "duplicate": ("Anda sudah presensi", "Already recorded"),
+    "duplicate": ("Sudah presensi", "Already recorded"),
     "clock": ("Jam perangkat belum tersinkron — hubungi teknisi", "Device clock not synchronised — call a technician"),
     "storage": ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
     "inactive": ("Pegawai tidak aktif", "Employee not active"),
@@ -66,19 +58,24 @@ def _pair(pair: tuple[str, str], **fmt: Any) -> Text:
 
 
 def headline(decision: Decision) -> Text:
-    """'Masuk – tepat waktu', 'Terlambat 12 menit', 'Apel', or why not."""
+    """'Masuk – tepat waktu', 'Terlambat 1 jam 15 menit', 'Hadir – Apel', or why not. The status
+    line is :func:`kiosk.schedule.classify.screen_text`'s, the one text source the services'
+    own feedback, the CSV and the reports use too."""
     if not decision.accepted:
         if decision.reason_text:
             base = _pair(REASONS.get(decision.reason or "", REASONS["error"]))
             return {"id": decision.reason_text, "en": base["en"]}
         return _pair(REASONS.get(decision.reason or "error", REASONS["error"]))
-    kind = KINDS.get(decision.kind or "lainnya", KINDS["lainnya"])
-    status = STATUSES.get(decision.status)
-    if decision.status in ("terlambat", "pulang_cepat") and status is not None:
-        return _pair(status, m=decision.minutes)
-    if status is None or (decision.kind in ("apel", "senam", "tausiyah") and decision.status in ("", "hadir", "tepat_waktu")):
-        return _pair(kind)
-    return {"id": f"{kind[0]} – {status[0]}", "en": f"{kind[1]} – {status[1]}"}
+    kind = decision.kind or "lainnya"
+    if not decision.status:
+        return _pair(KINDS.get(kind, KINDS["lainnya"]))
+    event = KINDS[kind][0] if kind in EVENT_KINDS else ""
+    return {
+        lang: screen_text(
+            kind, decision.status, decision.minutes, lang=lang, event=event if lang == "id" else KINDS[kind][1] if event else ""
+        )
+        for lang in ("id", "en")
+    }
 
 
 def tone(decision: Decision) -> str:

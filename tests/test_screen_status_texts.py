@@ -1,0 +1,30 @@
+"""One text for a status: the kiosk screen's headline is the schedule's own line
+(kiosk.schedule.classify.screen_text), which the services' feedback and the reports use too."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.schedule.classify import screen_text
+from kiosk.web.ports import Decision
+from kiosk.web.screen.texts import headline
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "minutes", "indonesian", "english"),
+    [
+        ("masuk", "terlambat", 75, "Terlambat 1 jam 15 menit", "Late 1 h 15 min"),  # not "75 menit"
+        ("pulang", "lembur", 90, "Pulang – lembur 1 jam 30 menit", "Clock-out – overtime 1 h 30 min"),
+        ("pulang", "pulang_cepat", 240, "Pulang cepat 4 jam", "Left early 4 h"),
+        ("masuk", "tepat_waktu", 0, "Masuk – tepat waktu", "Clock-in – on time"),
+        ("lainnya", "tanpa_jadwal", 0, "Tanpa jadwal", "No schedule"),  # not a plain "Hadir"
+        ("lainnya", "di_luar_jadwal", 0, "Di luar jadwal", "Outside schedule"),
+        ("apel", "hadir", 0, "Hadir – Apel", "Present – Flag ceremony"),
+        ("apel", "terlambat", 12, "Terlambat 12 menit – Apel", "Late 12 min – Flag ceremony"),
+    ],
+)
+def test_the_screen_says_what_the_schedule_says(kind: str, status: str, minutes: int, indonesian: str, english: str) -> None:
+    shown = headline(Decision(True, "1985", "Budi", "card", kind, status, minutes))
+    assert shown == {"id": indonesian, "en": english}
+    if kind not in ("apel", "senam", "tausiyah"):
+        assert shown["id"] == screen_text(kind, status, minutes)  # the same source as the bridge's and the CSV's line
