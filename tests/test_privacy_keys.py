@@ -64,6 +64,10 @@ def test_otp_provider_reads_the_tool(tmp_path: Path) -> None:
 
 def test_keyfile_is_made_0600_outside_the_data_dir(tmp_path: Path) -> None:
     provider = KeyFileProvider(tmp_path / "etc" / "template.key", data_dir=tmp_path / "data")
+    with pytest.raises(TemplateKeyError, match="does not exist"):  # reading never makes one (issue 21)
+        provider.template_key()
+    assert not (tmp_path / "etc" / "template.key").exists()
+    assert provider.ensure() and not provider.ensure()  # provisioning makes it, once
     first = provider.template_key()
     assert stat.S_IMODE((tmp_path / "etc" / "template.key").stat().st_mode) == 0o600
     assert provider.template_key() == first
@@ -87,7 +91,7 @@ def test_a_keyfile_that_cannot_be_made_says_how_to_make_it(tmp_path: Path) -> No
     blocker = tmp_path / "etc"
     blocker.write_text("a file where the key's directory should be")  # as a read-only /etc would refuse
     with pytest.raises(TemplateKeyError, match="install -m 600"):
-        KeyFileProvider(blocker / "presensi" / "template.key").secret()
+        KeyFileProvider(blocker / "presensi" / "template.key").ensure()
 
 
 def test_a_credential_that_is_not_hex_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +106,7 @@ def test_a_keyfile_made_by_root_belongs_to_the_data_directory_owner(tmp_path: Pa
     data = tmp_path / "data"
     data.mkdir()
     os.chown(data, 4321, 4321)  # the service user
-    KeyFileProvider(tmp_path / "etc" / "template.key", data_dir=data).secret()
+    KeyFileProvider(tmp_path / "etc" / "template.key", data_dir=data).ensure()
     made = (tmp_path / "etc" / "template.key").stat()
     assert (made.st_uid, made.st_gid, stat.S_IMODE(made.st_mode)) == (4321, 4321, 0o600)
 

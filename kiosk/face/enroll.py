@@ -132,7 +132,7 @@ class Enroller:
             raise EnrolmentError(f"employee {employee_id} is not on this unit; give their name (--name) to add them")
         self._check_consistent(samples)
         nearest, nearest_d = self.check_duplicate(employee_id, samples)
-        sealer = unit_sealer(self.conn)  # the unit's key, before anything is written (TemplateKeyError: none)
+        sealer = unit_sealer(self.conn, first_templates=True)  # the unit's key, before anything is written
         now = self.clock.now()
         final_name = name or (existing.name if existing else employee_id)
         roster.upsert_employee(

@@ -108,10 +108,31 @@ class KeyFileProvider(KeyProvider):
                 f"the template key file {path} must not be inside the data directory {data_dir}; a copied data directory would carry its key"
             )
 
-    def secret(self) -> bytes:
+    def ensure(self) -> bool:
+        """Make the key file when it does not exist (provisioning only: ``presensi privacy
+        prepare-key`` at boot, ``presensi provision``); True when it was made now."""
+        if self.path.exists():
+            return False
         try:
-            if not self.path.exists():
-                self._make()
+            self._make()
+        except OSError as exc:
+            raise TemplateKeyError(
+                f"cannot make the template key file {self.path} ({exc.strerror or exc}); make it once as root: "
+                f"install -m 600 -o presensi /dev/null {self.path} && openssl rand -hex 32 > {self.path}"
+            ) from exc
+        return True
+
+    def secret(self) -> bytes:
+        """The key file's secret. A missing file is reported, never made here: a lost key made
+        anew by a read would hide the loss and seal new templates under a key the old ones
+        cannot open (only :meth:`ensure`, at provisioning, makes one)."""
+        if not self.path.exists():
+            raise TemplateKeyError(
+                f"the template key file {self.path} does not exist; on a new unit run `presensi privacy prepare-key` "
+                "(as root; the presensi-provision service does it at boot). If the unit had one, it was lost: restore "
+                "it from its backup, or erase and re-enrol the faces and fingers (docs/privacy.md)"
+            )
+        try:
             mode = self.path.stat().st_mode
             text = self.path.read_text()
         except OSError as exc:  # TemplateKeyError is one too, but none is raised in here

@@ -39,7 +39,9 @@ def prepare_template_key(config: KioskConfig, data_dir: Path, *, root: str = "",
         path = Path(root + str(privacy.key_file)) if root else privacy.key_file
         existed = path.exists()
         try:
-            KeyFileProvider(path, data_dir).secret()
+            key_file = KeyFileProvider(path, data_dir)
+            key_file.ensure()
+            key_file.secret()
         except TemplateKeyError as exc:
             return f"template key file {path}: {exc}"
         return f"template key {path} " + ("kept" if existed else "made")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from kiosk.config import PrivacyConfig
 from kiosk.errors import StorageError
-from kiosk.privacy.keys import KeyProvider, build_key_provider
-from kiosk.privacy.seal import KEY_ID_BYTES, MAGIC, PLAIN, SCHEME, Sealer
+from kiosk.privacy.keys import KeyFileProvider, KeyProvider, build_key_provider
+from kiosk.privacy.seal import KEY_ID_BYTES, MAGIC, PLAIN, SCHEME, Sealer, TemplateKeyError
 from kiosk.store.db import write_transaction
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,34 @@ def unit_key(conn: sqlite3.Connection) -> UnitKey | None:
         return _UNITS.get(_key_of_path(path))
 
 
-def unit_sealer(conn: sqlite3.Connection) -> Sealer | None:
+def unit_sealer(conn: sqlite3.Connection, *, first_templates: bool = False) -> Sealer | None:
     """The sealer for templates in ``conn``'s database: None when the database belongs to no
-    registered unit; TemplateKeyError when it does but the key cannot be read."""
+    registered unit; TemplateKeyError when it does but the key cannot be read.
+
+    ``first_templates`` (an enrolment about to store templates): on a unit that has never sealed
+    a template, a missing key file is made (a developer's first ``presensi enroll``, a unit enrolled
+    before provisioning). Nowhere else is a key made outside provisioning: where sealed templates
+    exist, a missing key is a lost key and is reported, never replaced."""
     key = unit_key(conn)
-    return key.sealer() if key is not None else None
+    if key is None:
+        return None
+    try:
+        return key.sealer()
+    except TemplateKeyError:
+        provider = key.provider()
+        if not (first_templates and isinstance(provider, KeyFileProvider) and not _anything_sealed(conn)):
+            raise
+        if provider.ensure():
+            log.warning("made the template key file %s for this unit's first templates", provider.path)
+        return key.sealer()
+
+
+def _anything_sealed(conn: sqlite3.Connection) -> bool:
+    """Whether any template in the database is sealed (with any key). Read-only."""
+    return any(
+        conn.execute(f"SELECT 1 FROM {table} WHERE scheme != 'plain' LIMIT 1").fetchone()  # noqa: S608 - fixed names
+        for table in ("face_templates", "finger_templates")
+    )
 
 
 def sealed_key_id(stored: bytes, scheme: str) -> bytes | None:
