@@ -54,8 +54,14 @@ def provision(
     client_cert: Path | None = None,
     client_key: Path | None = None,
 ) -> dict[str, str]:
-    """Register this unit's key with the server; returns what the server answered."""
+    """Register this unit's key with the server; returns what the server answered. A unit on a
+    key file gets its template key here if it has none yet (provisioning is where keys are made)."""
     cfg = runtime.config.sync
+    if runtime.config.privacy.key_provider == "keyfile":
+        from kiosk.privacy.keys import KeyFileProvider
+
+        if KeyFileProvider(runtime.config.privacy.key_file, runtime.data_dir).ensure():
+            log.info("made the template key file %s", runtime.config.privacy.key_file)
     store = runtime.store()
     identity = store.identity
     pinned = None
