@@ -157,7 +157,7 @@ class TimeKeeper:
         last_sync = self.facts.last_sync()
         common: dict[str, Any] = {
             "lower_bound": bound["instant"] if bound else None,
-            "server_offset_s": offset["offset_s"] if offset else None,
+            "server_offset_s": offset["offset_s"] if offset and offset.get("boot_id") == self.clock.boot_id() else None,
             "last_sync": last_sync.isoformat(timespec="seconds") if last_sync else None,
             "rtc": rtc.name if rtc else None,
         }
@@ -367,10 +367,14 @@ def note_lower_bound(conn: sqlite3.Connection, clock: Clock, instant: datetime, 
         log.warning("the clock is %.0f s earlier than %s (a lower bound): it is wrong; set it", behind, source)
 
 
-def server_offset_s(conn: sqlite3.Connection) -> float | None:
-    """The last measured server clock minus unit clock in seconds, or None. Read-only."""
+def server_offset_s(conn: sqlite3.Connection, boot_id: str | None = None) -> float | None:
+    """The last measured server clock minus unit clock in seconds, or None; with ``boot_id``,
+    only a measurement made in that boot (an earlier boot's offset says nothing of this clock).
+    Read-only."""
     value = get_setting(conn, SERVER_OFFSET_KEY)
-    return float(value["offset_s"]) if value else None
+    if not value or (boot_id is not None and value.get("boot_id") != boot_id):
+        return None
+    return float(value["offset_s"])
 
 
 def correction_body(device_id: str, punch: sqlite3.Row, anchor: Anchor) -> dict[str, object]:

@@ -131,6 +131,18 @@ def test_server_offset_beyond_the_limit_flags_new_punches(unit: tuple[PunchStore
     assert anchors == 1  # at most one server anchor per boot and hour
 
 
+def test_an_earlier_boots_offset_is_not_shown_as_this_clocks(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
+    """Issue 21: doctor showed -0.5 s beside '3 days behind', a figure from an earlier boot."""
+    from kiosk.timekeeping import server_offset_s
+
+    store, keeper, clock, _facts = unit
+    keeper.note_server_offset(-0.5)
+    assert server_offset_s(store.conn, clock.boot_id()) == -0.5 and keeper.report().server_offset_s == -0.5
+    clock.reboot("boot-after-a-power-cut", wall=clock.now() - timedelta(days=3))
+    assert server_offset_s(store.conn, clock.boot_id()) is None
+    assert keeper.report().server_offset_s is None
+
+
 def test_rtc_is_detected_and_reported(tmp_path: Path) -> None:
     clock = FakeClock()
     conn = open_database(tmp_path / "p.db")

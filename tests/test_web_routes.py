@@ -522,6 +522,29 @@ def test_setting_the_time_records_a_technician_anchor_and_corrects_the_boot(
     assert audit is not None and '"anchor": true' in audit["detail"]
 
 
+def test_a_typed_time_keeps_its_seconds_and_the_confirmation_wait(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
+    """Issue 21: a technician's time was set to the minute (49 s off). Seconds are taken, and the
+    time the confirmation page stood open is added (the time typed was true when it was sent)."""
+    import re
+
+    from kiosk.web.maintenance.actions import SimSystemActions
+
+    ctx.clock_state = FixedClockState(ClockState.UNSYNCED)
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    asked = client.post("/system/time", data={"csrf_token": csrf, "local": "2026-11-23T08:00:49"})
+    assert asked.status_code == 200 and "Setel jam ke 2026-11-23 08:00:49 WIB?" in asked.text
+    typed_mono = re.search(r'name="typed_mono_ns" value="(\d+)"', asked.text)
+    assert typed_mono is not None
+    clock.advance(12)  # the technician reads the confirmation for twelve seconds
+    client.post(
+        "/system/time",
+        data={"csrf_token": csrf, "local": "2026-11-23T08:00:49", "confirmed": "yes", "typed_mono_ns": typed_mono.group(1)},
+    )
+    system = ctx.services.system
+    assert isinstance(system, SimSystemActions) and system.calls[-1] == ("set_time", "2026-11-23T01:01:01+00:00")  # 08:01:01 WIB
+
+
 def test_erasing_an_employee_on_the_page_needs_admin_and_confirmation(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
     import numpy as np
 

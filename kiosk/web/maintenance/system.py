@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,20 @@ FAULT_KINDS = (
 PART_TO_KIND = {"camera": "kamera", "card_reader": "pembaca_kartu", "fingerprint": "sidik_jari", "sync": "jaringan"}
 
 
+#: The longest confirmation wait added to a typed time (a form left open longer is typed again).
+CONFIRM_WAIT_MAX_S = 600.0
+
+
+def parse_typed_time(text: str, zone: str) -> datetime | None:
+    """The instant a technician typed (local time of ``zone``, to the second or the minute)."""
+    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=ZoneInfo(zone))
+        except ValueError:
+            continue
+    return None
+
+
 def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
     def note(session: Session, action: str, **detail: object) -> None:
         audit.record(ctx.db.get(), session.username, action, now=ctx.clock.now(), **detail)
@@ -53,7 +67,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             units=ctx.config.web.services,
             clock_state=state.value,
             can_set_time=state is not ClockState.SYNCED,
-            now_local=local_time(ctx.clock.now(), ctx.zone).strftime("%Y-%m-%dT%H:%M"),
+            now_local=local_time(ctx.clock.now(), ctx.zone).strftime("%Y-%m-%dT%H:%M:%S"),
             zone=ctx.zone_abbr,
             connected=ctx.services.system is not None,
             **{"message": None, "error": None, **extra},
@@ -107,21 +121,25 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         request: Request,
         local: Annotated[str, Form(max_length=20)],
         confirmed: Annotated[str, Form(max_length=5)] = "",
+        typed_mono_ns: Annotated[int, Form(ge=0)] = 0,
         session: Session = TECH_ONLY,
     ) -> Response:
         if ClockState(ctx.clock_state.state()) is ClockState.SYNCED:
             return system_view(request, 409, error="Jam sudah tersinkron; waktu tidak boleh diubah manual.")
-        try:
-            instant = datetime.strptime(local, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo(ctx.zone))
-        except ValueError:
-            return system_view(request, 400, error="Format waktu salah (YYYY-MM-DDTHH:MM).")
+        typed = parse_typed_time(local, ctx.zone)
+        if typed is None:
+            return system_view(request, 400, error="Format waktu salah (YYYY-MM-DD HH:MM:SS) / Wrong time format.")
         if confirmed != "yes":
             return confirm(
                 request,
                 "/system/time",
                 f"Setel jam ke {local.replace('T', ' ')} {ctx.zone_abbr}? / Set the clock?",
-                {"local": local},
+                {"local": local, "typed_mono_ns": str(ctx.clock.monotonic_ns())},
             )
+        # The time typed was true when it was sent, not when it was confirmed: add the seconds
+        # the confirmation took (on the monotonic clock; at most ten minutes).
+        waited_ns = ctx.clock.monotonic_ns() - typed_mono_ns if typed_mono_ns else 0
+        instant = typed + timedelta(seconds=min(max(waited_ns / 1e9, 0.0), CONFIRM_WAIT_MAX_S))
         if ctx.services.system is None:
             return system_view(request, 503, error="Aksi sistem tidak tersambung.")
         before = ctx.clock.now()
