@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import random
@@ -26,12 +27,13 @@ from kiosk.errors import PresensiError, SyncError
 from kiosk.health import Health, report
 from kiosk.schedule.events import parse_utc
 from kiosk.store.acknowledgements import acknowledged_by
-from kiosk.store.punches import PunchStore
+from kiosk.store.db import write_transaction
+from kiosk.store.punches import PunchStore, format_instant
 from kiosk.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
 from sync.health import build_report, queue
 from sync.protocol import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.roster import apply_roster, verify_roster
-from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR, get_cursor, get_setting, set_cursor
+from sync.state import FORK_KEY, ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR, get_cursor, get_setting, put_setting, set_cursor
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ class SyncClient:
             ack = self.target.upload(batch)
             batches += 1
             uploaded += ack.accepted
+            if ack.forked:
+                self._note_fork(ack, batch[0].seq, batch[-1].seq)
             self._follow(ack, cursor, batch[-1].seq)
             if ack.acked_seq < batch[0].seq:
                 # The server holds less than we thought (a restored server, or a gap it is
@@ -197,6 +201,22 @@ class SyncClient:
                         reason="gap",
                     )
         return uploaded
+
+    def _note_fork(self, ack: Ack, first: int, last: int) -> None:
+        """The server found punches signed with this unit's key that contradict what it holds:
+        another unit has this unit's key (a copied data directory). Kept for doctor and the
+        dashboard; the server kept both chains and an operator decides."""
+        now = self.clock.now()
+        held = json.loads(get_setting(self.conn, FORK_KEY) or "{}")
+        log.error("the server holds another chain signed with this unit's key (punches %d–%d kept apart)", first, last)
+        note = {
+            "first_seen": held.get("first_seen") or format_instant(now),
+            "last_seen": format_instant(now),
+            "punches": int(held.get("punches", 0)) + ack.forked,
+            "seq": [first, last],
+        }
+        with write_transaction(self.conn, "recording the server's fork alarm"):
+            put_setting(self.conn, FORK_KEY, json.dumps(note, sort_keys=True), now)
 
     def _follow(self, ack: Ack, cursor: int, sent_last: int) -> None:
         acked = min(ack.acked_seq, self.store.last_seq())
@@ -282,10 +302,15 @@ class SyncClient:
 
     def round(self, *, roster: bool = True, heartbeat: bool = True) -> RoundResult:
         """Upload punches, learn the time and send corrections, then roster and heartbeat as
-        asked, then prune."""
+        asked, then prune. An upload the server refuses does not hold back the roster (erasures
+        must reach the unit) nor the heartbeat: the refusal is raised after them."""
+        refused_upload: SyncRejected | None = None
         try:
             try:
                 uploaded = self.upload_pending()
+            except SyncRejected as exc:
+                refused_upload, uploaded = exc, 0
+                log.error("the server refused the upload (%s); pulling the roster all the same", exc)
             finally:
                 try:
                     self.learn_time()  # also when the server is out of reach: NTP may still anchor
@@ -304,6 +329,8 @@ class SyncClient:
                 self.heartbeat()
         finally:
             self.record_offset()
+        if refused_upload is not None:
+            raise refused_upload
         pruned = self.prune()
         return RoundResult(uploaded, corrections, self.acked_seq, self.pending(), pruned, version, refused)
 
@@ -374,6 +401,12 @@ class SyncService:
         if result.corrections_refused:
             self.client.report_health(
                 Health.WARN, f"Koreksi waktu ditolak server: {result.corrections_refused}", result.corrections_refused
+            )
+        elif (fork := get_setting(self.client.conn, FORK_KEY)) is not None:
+            self.client.report_health(
+                Health.FAIL,
+                "Server menemukan perangkat lain memakai kunci unit ini (salinan data?) — hubungi admin server",
+                f"fork: {fork}",
             )
         elif abs(offset) > self.max_offset_s:
             self.client.report_health(

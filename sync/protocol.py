@@ -264,6 +264,10 @@ class Ack:
     duplicates: int = 0
     held: int = 0
     gap: tuple[int, int] | None = None  # first and last missing seq, when punches are held
+    #: Punches of this request that contradict the chain the server holds for the device (the same
+    #: key on two units: a copied data directory). The server kept them apart and counts them as
+    #: stored; ``acked_seq`` covers them. An operator decides which unit is genuine.
+    forked: int = 0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Ack:
@@ -274,6 +278,7 @@ class Ack:
             duplicates=int(data.get("duplicates", 0)),
             held=int(data.get("held", 0)),
             gap=(int(gap[0]), int(gap[1])) if gap else None,
+            forked=int(data.get("forked", 0)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -283,4 +288,5 @@ class Ack:
             "duplicates": self.duplicates,
             "held": self.held,
             "gap": list(self.gap) if self.gap else None,
+            "forked": self.forked,
         }

@@ -22,6 +22,9 @@ UPLOAD_CURSOR = "presensi_v1"
 ROSTER_CURSOR = "roster"
 #: The face embedder the held roster's templates are for (a change fetches the whole roster again).
 ROSTER_EMBEDDER = "roster.embedder"
+#: Set when the server found another chain signed with this unit's key (a clone): doctor and the
+#: dashboard say FAIL until an operator settles it (``presensi sync clear-fork``, docs/time.md).
+FORK_KEY = "sync.fork"
 BUNDLE_CURSOR = "bundle"
 
 SERVER_URL_KEY = "sync.server_url"
@@ -81,3 +84,15 @@ def effective_server(
     url = server_url or get_setting(conn, SERVER_URL_KEY) or ""
     pinned = data_dir / CA_FILENAME
     return url, ca_file or (pinned if pinned.exists() else None)
+
+
+def clear_fork(conn: sqlite3.Connection, now: datetime) -> bool:
+    """Forget the server's fork alarm (once the server's operator has settled which unit is
+    genuine, and the copy is gone); audited. True when there was one."""
+    from kiosk import audit
+
+    with write_transaction(conn, "clearing the fork alarm"):
+        cleared = conn.execute("DELETE FROM settings WHERE key = ?", (FORK_KEY,)).rowcount
+    if cleared:
+        audit.record(conn, "cli", "sync.clear_fork", now=now)
+    return bool(cleared)

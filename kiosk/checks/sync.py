@@ -16,6 +16,7 @@ def sync(rt: Runtime) -> list[Finding]:
     from kiosk.timekeeping import server_offset_s
     from sync.health import queue
     from sync.provision import endpoint
+    from sync.state import FORK_KEY, get_setting
     from sync.targets.presensi_v1 import tls_context
 
     try:
@@ -41,7 +42,19 @@ def sync(rt: Runtime) -> list[Finding]:
             )
         else:
             findings.append(Finding("sync queue", Status.OK, f"{depth} punches unsent"))
-        offset = server_offset_s(conn)
+        fork = get_setting(conn, FORK_KEY)
+        if fork is not None:
+            findings.append(
+                Finding(
+                    "sync fork",
+                    Status.FAIL,
+                    f"the server found punches signed with this unit's key that contradict this unit's chain ({fork}): "
+                    "another unit holds this unit's key (a copied data directory or SD card)",
+                    "ask the server's operator which unit is genuine (presensi server devices shows the fork); take the copy "
+                    "out of service, then: presensi sync clear-fork",
+                )
+            )
+        offset = server_offset_s(conn, rt.clock.boot_id())  # this boot's, or none (issue 21: a stale figure misled)
         limit = rt.config.clock.max_offset_s
         if offset is not None and abs(offset) > limit:
             findings.append(
@@ -54,6 +67,8 @@ def sync(rt: Runtime) -> list[Finding]:
             )
         elif offset is not None:
             findings.append(Finding("clock offset", Status.OK, f"{offset:+.1f} s from the server"))
+        else:
+            findings.append(Finding("clock offset", Status.OK, "not measured since the unit started (the next sync measures it)"))
         try:
             verify = tls_context(where.ca_file) if where.url.startswith("https://") and where.ca_file else True
             response = httpx.get(f"{where.url}/healthz", verify=verify, timeout=5)

@@ -13,10 +13,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "mode",
         nargs="?",
-        choices=["run", "once", "status"],
+        choices=["run", "once", "status", "clear-fork"],
         default="run",
         help="run: keep syncing until stopped (default); once: drain the queue, pull the roster, send a heartbeat, exit; "
-        "status: show the queue and cursors",
+        "status: show the queue and cursors; clear-fork: forget the server's fork alarm once its operator has settled it",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON (once, status)")
     parser.set_defaults(func=run)
@@ -27,6 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from sync.service import run_forever, run_once, status
 
     runtime = make_runtime(args)
+    if args.mode == "clear-fork":
+        from sync.state import clear_fork
+
+        print("the fork alarm is cleared" if clear_fork(runtime.connect(), runtime.clock.now()) else "no fork alarm")
+        return 0
     if args.mode == "status":
         result = status(runtime)
     elif args.mode == "once":

@@ -10,7 +10,7 @@ import logging
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -218,21 +218,14 @@ class Ledger:
             row = tx.one("SELECT acked_seq, last_hash FROM devices WHERE id = ?" + tx.for_update, (device_id,))  # noqa: S608
             assert row is not None
             acked, last_hash = int(row["acked_seq"]), str(row["last_hash"])
-            accepted, duplicates, held = 0, 0, 0
+            accepted, held = 0, 0
             old = [p for p in punches if p.seq <= acked]
-            if old:
-                stored = {
-                    r["seq"]: r["hash"]
-                    for r in tx.all(
-                        "SELECT seq, hash FROM punches WHERE device_id = ? AND seq >= ? AND seq <= ?",
-                        (device_id, old[0].seq, old[-1].seq),
-                    )
-                }
-                for p in old:
-                    if stored.get(p.seq) != p.hash:
-                        raise PunchRejected(f"punch {p.seq} differs from the punch {p.seq} already stored (a forked chain)")
-                    duplicates += 1
+            # punches that contradict the stored chain are kept apart (a clone): the branch
+            branch, duplicates = self._against_stored(tx, device_id, old)
             new = [p for p in punches if p.seq > acked]
+            if branch:  # the rest of this request continues the contradicting chain
+                branch += new
+                new = []
             if new:
                 ids = [p.id for p in new]
                 clash = tx.all(
@@ -244,9 +237,13 @@ class Ledger:
                     raise PunchRejected(f"punch id {c['id']} is already stored as seq {c['seq']} of {c['device_id']}")
             rows: list[list[Any]] = []
             for p in new:
+                if branch or self._continues_branch(tx, device_id, p):
+                    branch.append(p)
+                    continue
                 if p.seq == acked + 1:
                     if p.prev_hash != last_hash:
-                        raise PunchRejected(f"punch {p.seq} does not link to punch {p.seq - 1} (prev_hash differs)")
+                        branch.append(p)  # links to another punch than the stored one: a fork
+                        continue
                     rows.append([*(getattr(p, c) for c in PUNCH_COLUMNS), now, source])
                     acked, last_hash = p.seq, p.hash
                     accepted += 1
@@ -258,6 +255,7 @@ class Ledger:
                     ).rowcount
                     held += int(bool(inserted))
             tx.executemany(_INSERT_PUNCH, rows)
+            forked = self._keep_branch(tx, device_id, branch, now, source)
             acked, last_hash, promoted = self._promote_held(tx, device_id, acked, last_hash, now)
             accepted += promoted
             tx.execute(
@@ -271,7 +269,69 @@ class Ledger:
             gap = (acked + 1, int(gap_row["first"]) - 1)
         if accepted or held:
             log.info("device %s: %d accepted, %d duplicate, %d held; acked %d", device_id, accepted, duplicates, held, acked)
-        return Ack(acked_seq=acked, accepted=accepted, duplicates=duplicates, held=held_total, gap=gap)
+        return self._answer(device_id, source, Ack(acked, accepted, duplicates, held_total, gap), branch, forked)
+
+    def _answer(self, device_id: str, source: str, ack: Ack, branch: Sequence[Any], forked: int) -> Ack:
+        """The acknowledgement; with a contradicting chain, the alarm for the device page and an
+        acknowledgement that covers the punches kept apart (the unit that sent them must not
+        resend them forever, nor stop syncing its roster)."""
+        if not branch:
+            return ack
+        self.reject(
+            device_id,
+            source,
+            f"FORK: {len(branch)} punches ({branch[0].seq}–{branch[-1].seq}) signed by this device's key contradict its "
+            "stored chain: two units hold the same key (a copied data directory?); both chains are kept, an operator "
+            "decides which unit is genuine (presensi server devices)",
+        )
+        return replace(ack, acked_seq=max(ack.acked_seq, branch[-1].seq), forked=forked or len(branch))
+
+    def _against_stored(self, tx: Tx, device_id: str, old: Sequence[Any]) -> tuple[list[Any], int]:
+        """(the punches at or below the acknowledged seq that differ from the stored ones, how
+        many are identical: duplicates)."""
+        if not old:
+            return [], 0
+        stored = {
+            r["seq"]: r["hash"]
+            for r in tx.all(
+                "SELECT seq, hash FROM punches WHERE device_id = ? AND seq >= ? AND seq <= ?",
+                (device_id, old[0].seq, old[-1].seq),
+            )
+        }
+        differ = [p for p in old if stored.get(p.seq) != p.hash]
+        return differ, len(old) - len(differ)
+
+    def _continues_branch(self, tx: Tx, device_id: str, p: Any) -> bool:
+        """``p`` links to a punch kept on the device's contradicting chain."""
+        return (
+            tx.one(
+                "SELECT 1 AS x FROM forked_punches WHERE device_id = ? AND seq = ? AND hash = ?",
+                (device_id, p.seq - 1, p.prev_hash),
+            )
+            is not None
+        )
+
+    def _keep_branch(self, tx: Tx, device_id: str, branch: Sequence[Any], now: str, source: str) -> int:
+        """Store punches of a contradicting chain apart, mark the device forked; returns how
+        many were new. Nothing of the stored chain changes."""
+        if not branch:
+            return 0
+        new = 0
+        for p in branch:
+            new += int(
+                bool(
+                    tx.execute(
+                        "INSERT INTO forked_punches (device_id, seq, hash, body, received_at, source) VALUES (?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (device_id, seq, hash) DO NOTHING",
+                        (device_id, p.seq, p.hash, json.dumps(punch_to_wire(p)), now, source),
+                    ).rowcount
+                )
+            )
+        tx.execute("UPDATE devices SET forked_at = coalesce(forked_at, ?) WHERE id = ?", (now, device_id))
+        log.error(
+            "device %s: %d punches of a contradicting chain kept apart (seq %d–%d)", device_id, new, branch[0].seq, branch[-1].seq
+        )
+        return new
 
     def _verified(self, device_id: str, wire_punches: Sequence[Any]) -> list[Punch]:
         """Parse and verify each punch on its own (device, hash, signature), ordered by seq."""
@@ -364,12 +424,16 @@ class Ledger:
                 r["device_id"]: r["n"]
                 for r in tx.all("SELECT device_id, count(*) AS n FROM punch_corrections GROUP BY device_id")
             }
+            forked = {
+                r["device_id"]: r["n"] for r in tx.all("SELECT device_id, count(*) AS n FROM forked_punches GROUP BY device_id")
+            }
         for r in rows:
             h = held.get(r["id"])
             r["held"] = int(h["n"]) if h else 0
             r["gap"] = (r["acked_seq"] + 1, int(h["first"]) - 1) if h else None
             r["rejections"] = int(rejected.get(r["id"], 0))
             r["corrections"] = int(corrected.get(r["id"], 0))
+            r["forked_punches"] = int(forked.get(r["id"], 0))
             r["health"] = json.loads(r["health"] or "{}")
         return rows
 

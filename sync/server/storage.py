@@ -31,6 +31,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("face_templates", "embedder", "TEXT NOT NULL DEFAULT '55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30'"),
     # the roster version at which the device's scope (its members) last changed
     ("devices", "scope_version", "BIGINT NOT NULL DEFAULT 0"),
+    # when punches signed by the device's key first contradicted its stored chain (a cloned unit)
+    ("devices", "forked_at", "TEXT"),
 )
 
 SCHEMA = """
@@ -170,6 +172,15 @@ CREATE TABLE IF NOT EXISTS held_punches (
     received_at TEXT NOT NULL,
     source TEXT NOT NULL,
     PRIMARY KEY (device_id, seq)
+);
+CREATE TABLE IF NOT EXISTS forked_punches (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq, hash)
 );
 CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY,
