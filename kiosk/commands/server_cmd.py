@@ -189,6 +189,11 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
                 f"{d['id']}  unit={d['unit_code'] or '-'}  seen={d['last_seen'] or 'never'}  acked={d['acked_seq']}"
                 f"  queue={d['queue_depth']}  offset={d['clock_offset_s']}  rejections={d['rejections']}"
                 f"  corrections={d['corrections']}{gap}"
+                + (
+                    f"  FORK since {d['forked_at']}: {d['forked_punches']} punches of another chain kept apart"
+                    if d.get("forked_at")
+                    else ""
+                )
             )
     elif action == "punches":
         _print_punches(admin, args)
