@@ -46,8 +46,14 @@ FORMAT = "presensi-bundle-v1"
 MEMBERS = ("manifest.json", "manifest.sig", "punches.jsonl")
 CORRECTIONS = "corrections.jsonl"
 #: What a bundle's members may hold once expanded (about 400,000 punches).
-MAX_EXPANDED_BYTES = 256 * 1024 * 1024
-MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+#: A bundle file as uploaded or read (a year of one unit's punches is a few megabytes).
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+#: The signed manifest is a few hundred bytes; anything near this is not a manifest.
+MAX_MANIFEST_BYTES = 64 * 1024
+#: One punch in wire form is under 1.5 KB (scores, signature, hashes); a line over this is refused.
+MAX_WIRE_PUNCH_BYTES = 4096
+#: Punches in one bundle (a unit offline for months holds tens of thousands).
+MAX_BUNDLE_PUNCHES = 500_000
 CSV_HEADER = ["urut", "waktu_lokal", "zona", "nip", "nama", "metode", "jenis", "status", "menit", "jam", "id_presensi"]
 
 
@@ -205,18 +211,13 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
         names = sorted(zf.namelist())
         if names not in (sorted(MEMBERS), sorted((*MEMBERS, CORRECTIONS))):
             raise BundleRejected(f"bundle must hold exactly {', '.join(MEMBERS)} (and {CORRECTIONS} when there are any)")
-        expanded = sum(zf.getinfo(name).file_size for name in names)
-        if expanded > MAX_EXPANDED_BYTES:  # a small file that would expand into gigabytes
-            raise BundleRejected(f"bundle expands to {expanded} bytes, more than {MAX_EXPANDED_BYTES}")
-        manifest_bytes = zf.read("manifest.json")
-        signature = zf.read("manifest.sig").decode("ascii").strip()
-        lines = zf.read("punches.jsonl")
-        correction_lines = zf.read(CORRECTIONS) if CORRECTIONS in names else None
+        # The small signed part first: nothing else is expanded before its signature verifies, so a
+        # bundle from no registered unit costs at most these few kilobytes (a zip bomb costs nothing).
+        manifest_bytes = _bounded(zf, "manifest.json", MAX_MANIFEST_BYTES)
+        signature = _bounded(zf, "manifest.sig", 1024).decode("ascii").strip()
     except BundleRejected:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise BundleRejected(f"not a readable bundle: {exc}") from exc
-    except Exception as exc:  # zlib.error and friends from a damaged archive
+    except Exception as exc:  # zipfile, zlib, unicode errors of a damaged or hostile archive
         raise BundleRejected(f"not a readable bundle: {exc}") from exc
     try:
         manifest = json.loads(manifest_bytes)
@@ -230,6 +231,16 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
         raise BundleRejected(f"unknown device key {device_id} (provision the unit first)", device_id)
     if not verify_signature(key, signature, _manifest_message(manifest_bytes)):
         raise BundleRejected("manifest signature does not verify with the registered device key", device_id)
+    count = manifest.get("count")
+    if not isinstance(count, int) or not 0 < count <= MAX_BUNDLE_PUNCHES:
+        raise BundleRejected(f"the manifest's count must be 1–{MAX_BUNDLE_PUNCHES}", device_id)
+    try:  # signed by a registered unit: now the rest, each member bounded by what the manifest states
+        lines = _bounded(zf, "punches.jsonl", count * MAX_WIRE_PUNCH_BYTES)
+        correction_lines = _bounded(zf, CORRECTIONS, count * MAX_WIRE_PUNCH_BYTES) if CORRECTIONS in names else None
+    except BundleRejected as exc:
+        raise BundleRejected(exc.reason, device_id) from exc
+    except Exception as exc:
+        raise BundleRejected(f"not a readable bundle: {exc}", device_id) from exc
     if hashlib.sha256(lines).hexdigest() != manifest.get("punches_sha256"):
         raise BundleRejected("punches.jsonl does not match the digest in the signed manifest", device_id)
     try:
@@ -247,6 +258,19 @@ def read_bundle(data: bytes, key_for: Callable[[str], Ed25519PublicKey | None]) 
     ):
         raise BundleRejected("the punches do not match the range and count in the manifest", device_id)
     return OpenedBundle(device_id, manifest, punches, _corrections(correction_lines, manifest, device_id))
+
+
+def _bounded(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes, read as a stream and refused past ``limit`` (whatever its header says)."""
+    if zf.getinfo(name).file_size > limit:
+        raise BundleRejected(f"{name} expands to more than {limit} bytes")
+    out = bytearray()
+    with zf.open(name) as member:
+        while chunk := member.read(65536):
+            out += chunk
+            if len(out) > limit:
+                raise BundleRejected(f"{name} expands to more than {limit} bytes")
+    return bytes(out)
 
 
 def _corrections(lines: bytes | None, manifest: dict[str, Any], device_id: str) -> list[dict[str, Any]]:

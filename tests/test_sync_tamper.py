@@ -143,7 +143,7 @@ def test_the_same_bundle_twice_changes_nothing(server: ServerProcess, unit: Runt
     via_endpoint = http.post(
         protocol.BUNDLES_PATH, content=result.bundle.read_bytes(), headers={"Content-Type": "application/zip"}
     )
-    assert via_endpoint.json() == {"acked_seq": 6, "accepted": 0, "duplicates": 6, "held": 0, "gap": None}
+    assert via_endpoint.json() == {"acked_seq": 6, "accepted": 0, "duplicates": 6, "held": 0, "gap": None, "forked": 0}
     assert stored(server) == snapshot
     # The unit then learns from the server that everything is there.
     outcome = run_once(unit)
@@ -239,3 +239,37 @@ def test_openapi_description_is_served(http: httpx.Client) -> None:
     body = spec["paths"]["/v1/punches"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/UploadRequest"}
     assert "signature" in spec["components"]["schemas"]["WirePunch"]["properties"]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_bundle_bomb_costs_the_server_nothing(server: ServerProcess, http: httpx.Client, tmp_path: Path) -> None:
+    """Issue 22, finding 4: a 255 KB zip expanding to 256 MB took the server from 134 to 647 MB
+    before its signature was checked. The manifest's signature is checked first now, each member
+    read as a bounded stream, and the body itself is capped."""
+    import io
+    import zipfile
+
+    from sync.bundle import MAX_BUNDLE_BYTES
+
+    manifest = json.dumps({"format": "presensi-bundle-v1", "device_id": "PK-NOBODYNOBODY", "count": 1}).encode()
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("manifest.json", manifest)
+        zf.writestr("manifest.sig", "00" * 64)
+        zf.writestr("punches.jsonl", b"\0" * (200 * 1024 * 1024))  # 200 MB of zeros, about 200 KB zipped
+    bomb = blob.getvalue()
+    assert len(bomb) < 300 * 1024
+    assert server.proc is not None
+    idle = _rss_mb(server.proc.pid)
+    answers = [http.post("/v1/bundles", content=bomb, headers={"Content-Type": "application/zip"}) for _ in range(6)]
+    assert all(a.status_code == 422 for a in answers), answers[0].text
+    assert "unknown device key" in answers[0].json()["error"]
+    assert _rss_mb(server.proc.pid) - idle < 50
+    too_big = http.post("/v1/bundles", content=b"\0" * (MAX_BUNDLE_BYTES + 1), headers={"Content-Type": "application/zip"})
+    assert too_big.status_code == 413

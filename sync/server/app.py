@@ -27,7 +27,7 @@ from kiosk.clock import Clock
 from kiosk.errors import AuthError
 from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
-from sync.bundle import BundleRejected, read_bundle
+from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
 from sync.server.config import ServerConfig
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.events import EventAttendance, add_event_routes
@@ -338,7 +338,17 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Import a flash-disk bundle (self-signed by the device; verified like an upload)",
     )
     async def import_bundle(request: Request) -> Response:
-        body = await request.body()
+        # Read at most MAX_BUNDLE_BYTES (the endpoint needs no login: the bundle's own signature
+        # authenticates it, so its size is bounded before anything else is read or expanded).
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BUNDLE_BYTES:
+            return refuse(413, f"a bundle is at most {MAX_BUNDLE_BYTES} bytes")
+        received = bytearray()
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > MAX_BUNDLE_BYTES:
+                return refuse(413, f"a bundle is at most {MAX_BUNDLE_BYTES} bytes")
+        body = bytes(received)
         try:
             result = await run_in_threadpool(import_bundle_bytes, parts.ledger, body)
         except BundleRejected as exc:
