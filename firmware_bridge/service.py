@@ -25,7 +25,7 @@ from firmware_bridge.base import Capture, FingerprintModule, Led
 from firmware_bridge.errors import ModuleRefused, WrongPassword
 from firmware_bridge.reconcile import Reconciler
 from firmware_bridge.templates import FingerDB
-from kiosk.admission import refusal, request_fields, status_text
+from kiosk.admission import already_punched_text, refusal, request_fields, status_text
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.errors import ClockError, DeviceError, PresensiError, StorageError
 from kiosk.health import Health, report
@@ -280,7 +280,7 @@ class BridgeService:
             self.stats.duplicates += 1
             self._safe_led(Led.ACCEPTED)
             at = local_time(parse_instant(last.instant), self.store.zone)
-            text = f"{self._name(employee_id)}: sudah presensi pukul {at:%H:%M} {zone_abbreviation(self.store.zone)}"
+            text = already_punched_text(at, zone_abbreviation(self.store.zone))
             self._feedback("duplicate", text, employee_id)
             return
         admitted = self.classify(employee_id, now)

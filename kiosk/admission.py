@@ -46,6 +46,16 @@ def request_fields(result: Any) -> dict[str, Any]:
     }
 
 
+def already_punched_text(at_local: datetime, zone_abbr: str, lang: str = "id") -> str:
+    """The one text for a punch suppressed as a repeat, by face, card or finger alike; the screen
+    shows the name beside it, so the text does not repeat it."""
+    return (
+        f"Sudah presensi pukul {at_local:%H:%M} {zone_abbr}"
+        if lang == "id"
+        else f"Already recorded at {at_local:%H:%M} {zone_abbr}"
+    )
+
+
 def status_text(result: Any) -> str:
     """The classification's line for the screen ("Terlambat 12 menit"), or ''."""
     text = getattr(result, "text", None)

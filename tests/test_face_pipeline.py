@@ -149,7 +149,7 @@ def test_duplicate_punch_is_suppressed_with_the_earlier_time(
     clock.advance(60)
     again = kiosk.show(obama_scene, 6)
     assert [d.outcome for d in again] == [Outcome.DUPLICATE]
-    assert again[0].message == "Sudah presensi pukul 07:42" and again[0].punch is None
+    assert again[0].message == "Sudah presensi pukul 07:42 WIB" and again[0].punch is None
     assert again[0].employee_id == "obama"
     assert store.count() == 1
     kiosk.leave(empty_scene)

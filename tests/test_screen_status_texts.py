@@ -28,3 +28,19 @@ def test_the_screen_says_what_the_schedule_says(kind: str, status: str, minutes:
     assert shown == {"id": indonesian, "en": english}
     if kind not in ("apel", "senam", "tausiyah"):
         assert shown["id"] == screen_text(kind, status, minutes)  # the same source as the bridge's and the CSV's line
+
+
+def test_a_repeat_reads_the_same_for_every_method_in_the_neutral_colour() -> None:
+    """Issue 23, item 10: by card it read "Siti Rahmawati: sudah tercatat …" (the name twice on
+    the screen) and by finger "… sudah presensi …", both red like an error."""
+    from datetime import datetime
+
+    from kiosk.admission import already_punched_text
+    from kiosk.web.screen.texts import tone
+
+    text = already_punched_text(datetime(2026, 12, 3, 7, 42), "WIB")
+    assert text == "Sudah presensi pukul 07:42 WIB"
+    for method in ("face", "card", "finger"):
+        repeat = Decision(False, "1985", "Siti Rahmawati", method, reason="duplicate", reason_text=text)
+        assert tone(repeat) == "info" and headline(repeat) == {"id": text, "en": "Already recorded"}
+    assert tone(Decision(False, reason="unknown_card")) == "bad"

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk import health
-from kiosk.admission import refusal, request_fields
+from kiosk.admission import already_punched_text, refusal, request_fields
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
 from kiosk.cards.directory import CardBindingRefused, Employee, bind_card, find_card
 from kiosk.cards.enrol import CardEnrolment, EnrolResult, EnrolStatus
@@ -478,7 +478,6 @@ class CardService:
         return punch
 
     def _duplicate(self, event: CardEvent, employee: Employee, last: Punch) -> None:
-        clock_text = self._clock_text(last)
         self.feedback.accepted()
         self._publish(
             CardDecision(
@@ -489,8 +488,8 @@ class CardService:
                 employee.id,
                 employee.name,
                 punch=last,
-                text=f"{employee.name}: sudah tercatat pukul {clock_text}",
-                text_en=f"{employee.name}: already recorded at {clock_text}",
+                text=already_punched_text(local_time(last.at, last.zone), zone_abbreviation(last.zone)),
+                text_en=already_punched_text(local_time(last.at, last.zone), zone_abbreviation(last.zone), "en"),
                 method=last.method,
             )
         )

@@ -423,7 +423,7 @@ class FacePipeline:
         if last is not None:
             at = local_time(last.at, zone).strftime("%H:%M")
             return self._decide(
-                track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at}", match=match, at=at, zone_abbr=abbr
+                track, t, Outcome.DUPLICATE, "duplicate", f"Sudah presensi pukul {at} {abbr}", match=match, at=at, zone_abbr=abbr
             )
         if self.card_first(employee):
             return self._decide(track, t, Outcome.REFUSED, "card_first", CARD_FIRST_TEXT, match=match)

@@ -79,6 +79,10 @@ def headline(decision: Decision) -> Text:
 
 
 def tone(decision: Decision) -> str:
+    """ok (green), warn (amber: late, early, outside the schedule), bad (red: refused), or info
+    (neutral: a repeat, already recorded — nothing is wrong)."""
+    if decision.reason == "duplicate":
+        return "info"
     if not decision.accepted:
         return "bad"
     return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal") else "ok"

@@ -20,7 +20,7 @@
   function beep(kind) {
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const notes = kind === "ok" ? [[880, 0, 0.12], [1320, 0.14, 0.16]] : kind === "warn" ? [[880, 0, 0.2]] : [[330, 0, 0.25], [247, 0.3, 0.35]];
+      const notes = kind === "ok" ? [[880, 0, 0.12], [1320, 0.14, 0.16]] : kind === "warn" || kind === "info" ? [[880, 0, 0.2]] : [[330, 0, 0.25], [247, 0.3, 0.35]];
       for (const [f, at, len] of notes) {
         const o = audio.createOscillator(), g = audio.createGain();
         o.frequency.value = f; o.type = "sine"; g.gain.value = 0.25;
