@@ -85,7 +85,7 @@ def test_reader_on_a_pty_reports_one_presentation_per_card(tmp_path: Path) -> No
             sim.tap("0A00123456", repeats=2)  # the card is still in the field: same presentation
             assert reader.read(0.2) is None
             clock.advance(0.6)
-            removed = reader.read(0.05)
+            removed = reader.read(WAIT_S)  # the release, once the reader has seen the quiet time pass
             assert removed is not None and removed.kind is CardEventKind.REMOVED
             sim.send_raw(b"\x02ZZ garbage\x03")
             sim.tap("1100ABCDEF")

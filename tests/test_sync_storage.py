@@ -124,26 +124,38 @@ def test_a_changed_punch_refuses_the_whole_batch(ledger: Ledger, store: PunchSto
     assert ledger.punch_count() == 0
 
 
-def test_a_forged_chain_link_is_refused(ledger: Ledger, store: PunchStore, identity: DeviceIdentity) -> None:
-    """A punch re-signed by the real key but not linked to its predecessor (an inserted punch)."""
+def fork_state(ledger: Ledger, device_id: str) -> tuple[bool, int]:
+    device = next(d for d in ledger.devices() if d["id"] == device_id)
+    return device["forked_at"] is not None, device["forked_punches"]
+
+
+def test_a_forged_chain_link_is_kept_apart(ledger: Ledger, store: PunchStore, identity: DeviceIdentity) -> None:
+    """A punch re-signed by the real key but not linked to its predecessor (an inserted punch):
+    it never enters the chain; it is kept apart and the device is marked (only the key's holder
+    can sign it: a clone, or a forger with the key)."""
     device_id = provisioned(ledger, store.identity)
     punches = record(store, 3)
     forged = dataclasses.replace(punches[2], prev_hash="ab" * 32)
     canonical = canonical_bytes(forged.as_dict())
     forged = dataclasses.replace(forged, hash=digest(canonical), signature=identity.sign(canonical))
-    with pytest.raises(PunchRejected, match="does not link"):
-        ledger.ingest(device_id, wire([*punches[:2], forged]), "upload")
-    assert ledger.punch_count() == 0
+    ack = ledger.ingest(device_id, wire([*punches[:2], forged]), "upload")
+    assert (ack.accepted, ack.forked) == (2, 1) and ledger.punch_count() == 2
+    assert fork_state(ledger, device_id) == (True, 1)
+    assert ledger.rejections(device_id)[0]["reason"].startswith("FORK: 1 punches (3–3)")
+    assert ledger.ingest(device_id, wire(punches[2:]), "upload").accepted == 1  # the true punch 3 still links
 
 
-def test_a_different_punch_under_an_acknowledged_seq_is_refused(ledger: Ledger, store: PunchStore, tmp_path: Path) -> None:
+def test_a_different_punch_under_an_acknowledged_seq_is_kept_apart(ledger: Ledger, store: PunchStore, tmp_path: Path) -> None:
     device_id = provisioned(ledger, store.identity)
     ledger.ingest(device_id, wire(record(store, 3)), "upload")
     # The same key on a second database makes a different punch 1 (a cloned unit).
     other = PunchStore(open_database(tmp_path / "clone.db"), store.identity, FakeClock(), FixedClockState())
     clone = record(other, 1)
-    with pytest.raises(PunchRejected, match="differs from the punch 1 already stored"):
-        ledger.ingest(device_id, wire(clone), "upload")
+    ack = ledger.ingest(device_id, wire(clone), "upload")
+    assert (ack.acked_seq, ack.accepted, ack.forked) == (3, 0, 1) and ledger.punch_count() == 3
+    assert fork_state(ledger, device_id) == (True, 1)
+    assert ledger.ingest(device_id, wire(clone), "upload").forked == 1  # sent again: kept once
+    assert fork_state(ledger, device_id) == (True, 1)
 
 
 def test_unknown_device_and_rejections_are_recorded(ledger: Ledger, store: PunchStore) -> None:
