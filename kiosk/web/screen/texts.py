@@ -28,6 +28,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "di_luar_jadwal": ("di luar jadwal", "outside the schedule"),
     "lembur": ("lembur", "overtime"),
     "hadir": ("hadir", "present"),
+    "tambahan": ("tambahan", "extra punch"),  # past the work code's punches_per_day: the day unchanged
 }
 
 REASONS: dict[str, tuple[str, str]] = {
@@ -41,6 +42,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "inactive": ("Pegawai tidak aktif", "Employee not active"),
     "policy": ("Tempelkan kartu, lalu lihat ke kamera", "Tap your card, then look at the camera"),
     "outside_window": ("Di luar jam presensi", "Outside attendance hours"),
+    "sudah_masuk": ("Masuk hari ini sudah tercatat", "Today's clock-in is already recorded"),
+    "sudah_pulang": ("Pulang hari ini sudah tercatat", "Today's clock-out is already recorded"),
     "error": ("Terjadi kesalahan — hubungi teknisi", "Something went wrong — call a technician"),
 }
 
@@ -84,7 +87,7 @@ def headline(decision: Decision) -> Text:
 def tone(decision: Decision) -> str:
     if not decision.accepted:
         return "bad"
-    return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal") else "ok"
+    return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal", "tambahan") else "ok"
 
 
 def decision_message(decision: Decision, zone: str, now: datetime) -> dict[str, Any]:
