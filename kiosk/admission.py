@@ -3,7 +3,9 @@
 Face, card and finger pipelines call ``admit(employee_id, instant)`` after identification and
 before ``PunchStore.record``. The answer is either a classification (normal days: masuk, pulang,
 terlambat N menit …) or, while an event pack is active, an event admission that may refuse
-("Bukan peserta unit ini — silakan ke Unit V", "Sudah tercatat hadir pukul 07:12"). The pipelines
+("Bukan peserta unit ini — silakan ke Unit V", "Sudah tercatat hadir pukul 07:12"). The schedule
+refuses too when a work code refuses a punch past the day's ``punches_per_day``
+(``extra_punch = "tolak"``: "Tidak dicatat – masuk sudah tercatat pukul 06:00 WIB"). The pipelines
 read it through :func:`refusal` and :func:`request_fields`, so event mode and the schedule are
 decided in one place and every pipeline behaves the same.
 """
@@ -27,9 +29,15 @@ Admit = Callable[[str, datetime], Any]
 
 
 def refusal(result: Any) -> tuple[str, str] | None:
-    """(code, screen text) when ``result`` refuses the punch, else None."""
+    """(code, screen text) when ``result`` refuses the punch, else None.
+
+    Event admissions refuse (not a participant here, already counted); so does the schedule's
+    classification of a punch past the work code's ``punches_per_day`` when its ``extra_punch``
+    is ``"tolak"`` (code ``sudah_masuk``/``sudah_pulang``, text "Tidak dicatat – masuk sudah
+    tercatat pukul 06:00 WIB"). A classification's ``text`` is a method: it is called."""
     if getattr(result, "accepted", True) is False:
-        return str(getattr(result, "code", "refused")), str(getattr(result, "text", "Presensi ditolak"))
+        text = getattr(result, "text", "Presensi ditolak")
+        return str(getattr(result, "code", "refused")), str(text() if callable(text) else text)
     return None
 
 

@@ -15,6 +15,7 @@ from kiosk.config import KioskConfig
 from kiosk.identity import DeviceIdentity
 from kiosk.schedule.event_mode import EventBook
 from kiosk.schedule.local_packs import sample_pack, sample_people
+from kiosk.schedule.workcodes import WorkCodeBook
 from kiosk.store.db import open_database
 from kiosk.store.punches import PunchStore
 from kiosk.store.roster import upsert_employee
@@ -75,3 +76,37 @@ def test_event_mode_admits_members_of_this_unit_and_refuses_others(tmp_path: Pat
     refused_d = [d for d in (first, second) if d.outcome is Outcome.REJECTED]
     assert len(accepted) == 1 and accepted[0].punch is not None and accepted[0].punch.event_id == pack.id
     assert len(refused_d) == 1 and refused_d[0].reason == Reason.EVENT and "Unit V" in refused_d[0].text
+
+
+def test_a_work_code_that_refuses_a_punch_past_the_days_two(tmp_path: Path) -> None:
+    """extra_punch = "tolak": the schedule's classification reads as a refusal; the card service
+    shows it under its own reason and records nothing."""
+    store, clock, config = unit(tmp_path)
+    WorkCodeBook(store.conn).put(
+        {
+            "code": "DUA-KALI-TOLAK",
+            "name": "Dua kali sehari, lebih ditolak",
+            "rule": {"max_after_end_min": 180, "punches_per_day": 2, "extra_punch": "tolak"},
+            "day": [{"days": ["senin", "selasa", "rabu", "kamis", "jumat"], "hours": ["07:30", "16:00"]}],
+        }
+    )
+    upsert_employee(store.conn, "E1", "Siti", work_code="DUA-KALI-TOLAK", now=clock.now())
+    store.conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES ('04AABBCC', 'E1', '')")
+    admit = UnitAdmission(config, store, clock)
+    reader = SimCardReader()
+    service = CardService(reader, store, config=config.cards, clock=clock, classify=admit)
+    decisions: queue.Queue[CardDecision] = queue.Queue()
+    service.subscribe(decisions.put)
+    seen = []
+    with service:
+        assert service.wait_connected(5)
+        for _ in range(2):  # 07:00 WITA, then 07:10: a second masuk
+            reader.present("04AABBCC")
+            seen.append(decisions.get(timeout=10))
+            reader.remove()
+            clock.advance(600)
+    assert [d.outcome for d in seen] == [Outcome.ACCEPTED, Outcome.REJECTED]
+    assert seen[1].reason == Reason.SCHEDULE and seen[1].text == "Tidak dicatat – masuk sudah tercatat pukul 07:00 WITA"
+    assert seen[1].text_en == "Not recorded — already punched today"
+    assert [p.kind for p in store.iter_all()] == ["masuk"]
+    assert refusal(admit("E1", clock.now())) == ("sudah_masuk", "Tidak dicatat – masuk sudah tercatat pukul 07:00 WITA")

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kiosk.admission import refusal
 from kiosk.clock import FakeClock
 from kiosk.errors import ConfigError
 from kiosk.schedule.classify import EarlierPunch, Schedule, classify, duration_text
@@ -33,8 +34,21 @@ OFFICE = {  # no zone of its own: the unit's zone applies
 }
 
 
+#: The general rule with a latest pulang and two punches a day (as Purbalingga's Pasal 7).
+TWO_PUNCHES = {
+    "code": "DUA-KALI",
+    "name": "Dua kali sehari",
+    "rule": {"before_start_min": 60, "after_end_min": 180, "max_after_end_min": 180, "punches_per_day": 2},
+    "day": [{"days": ["senin", "selasa", "rabu", "kamis", "jumat"], "hours": ["07:00", "15:00"]}],
+}
+
+
 def at(local: str, zone: str) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def punches(*times: tuple[str, str]) -> list[EarlierPunch]:
+    return [EarlierPunch(at(local, WIB), kind) for local, kind in times]
 
 
 @pytest.mark.parametrize(
@@ -107,6 +121,135 @@ def test_an_earlier_masuk_from_another_day_does_not_count() -> None:
 
 
 @pytest.mark.parametrize(
+    ("local", "earlier", "expected"),
+    [
+        # the latest pulang: three hours after jam pulang (15:00 + 180 min = 18:00)
+        ("2026-11-24 18:00:59", [("2026-11-24 06:30:00", "masuk")], ("pulang", "tepat_waktu", "", "")),
+        (
+            "2026-11-24 18:01:00",
+            [("2026-11-24 06:30:00", "masuk")],
+            ("lainnya", "di_luar_jadwal", "lewat_batas_pulang", "18:00 WIB"),
+        ),
+        (
+            "2026-11-24 22:00:00",
+            [("2026-11-24 06:30:00", "masuk")],
+            ("lainnya", "di_luar_jadwal", "lewat_batas_pulang", "18:00 WIB"),
+        ),
+        # two punches: a second masuk is extra, and so is anything after the day's pulang
+        ("2026-11-24 06:30:00", [("2026-11-24 06:00:00", "masuk")], ("lainnya", "tambahan", "sudah_masuk", "06:00 WIB")),
+        ("2026-11-24 07:05:00", [("2026-11-24 06:00:00", "masuk")], ("lainnya", "tambahan", "sudah_masuk", "06:00 WIB")),
+        ("2026-11-24 11:00:00", [("2026-11-24 06:00:00", "masuk")], ("lainnya", "tambahan", "sudah_masuk", "06:00 WIB")),
+        ("2026-11-24 11:01:00", [("2026-11-24 06:00:00", "masuk")], ("pulang", "pulang_cepat", "", "")),
+        ("2026-11-24 15:00:00", [("2026-11-24 06:00:00", "masuk")], ("pulang", "tepat_waktu", "", "")),
+        (
+            "2026-11-24 15:10:00",
+            [("2026-11-24 06:00:00", "masuk"), ("2026-11-24 15:00:00", "pulang")],
+            ("lainnya", "tambahan", "sudah_pulang", "15:00 WIB"),
+        ),
+        # a first punch after late_until is the day's pulang; nothing else comes after it
+        ("2026-11-24 15:00:00", [], ("pulang", "tepat_waktu", "", "")),
+        ("2026-11-24 16:00:00", [("2026-11-24 15:00:00", "pulang")], ("lainnya", "tambahan", "sudah_pulang", "15:00 WIB")),
+        # extra punches (kind lainnya) and yesterday's punches hold no slot
+        (
+            "2026-11-24 06:45:00",
+            [("2026-11-23 06:00:00", "masuk"), ("2026-11-24 06:10:00", "lainnya")],
+            ("masuk", "tepat_waktu", "", ""),
+        ),
+    ],
+)
+def test_latest_pulang_and_two_punches_a_day(
+    local: str, earlier: list[tuple[str, str]], expected: tuple[str, str, str, str]
+) -> None:
+    wc = parse_work_code(TWO_PUNCHES)
+    assert wc.punches_per_day == 2 and wc.days[1].pulang_limit == 18 * 60
+    result = classify(at(local, WIB), WIB, wc, punches(*earlier))
+    assert (result.kind, result.status, result.reason, result.at) == expected
+    assert result.accepted
+    assert refusal(result) is None
+    assert result.text() and result.text("en")
+
+
+def test_screen_lines_of_extra_punches_and_the_latest_pulang() -> None:
+    wc = parse_work_code(TWO_PUNCHES)
+    second = classify(at("2026-11-24 06:30:00", WIB), WIB, wc, punches(("2026-11-24 06:00:00", "masuk")))
+    assert second.text() == "Presensi tambahan – masuk sudah tercatat pukul 06:00 WIB"
+    assert second.text("en") == "Extra punch – clock-in already recorded at 06:00 WIB"
+    late = classify(at("2026-11-24 22:00:00", WIB), WIB, wc, [])
+    assert late.text() == "Di luar jadwal – lewat batas presensi pulang 18:00 WIB"
+    assert late.text("en") == "Outside schedule – past the latest clock-out 18:00 WIB"
+
+
+def test_a_work_code_may_refuse_extra_punches_through_the_admission_path() -> None:
+    refusing = parse_work_code({**TWO_PUNCHES, "rule": {**TWO_PUNCHES["rule"], "extra_punch": "tolak"}})  # type: ignore[dict-item]
+    result = classify(at("2026-11-24 06:30:00", WIB), WIB, refusing, punches(("2026-11-24 06:00:00", "masuk")))
+    assert (result.kind, result.status, result.accepted) == ("lainnya", "ditolak", False)
+    assert refusal(result) == ("sudah_masuk", "Tidak dicatat – masuk sudah tercatat pukul 06:00 WIB")
+    # the first punch of the day is never refused
+    assert refusal(classify(at("2026-11-24 06:00:00", WIB), WIB, refusing, [])) is None
+
+
+def test_one_punch_a_day() -> None:
+    once = parse_work_code({**TWO_PUNCHES, "rule": {"punches_per_day": 1}})
+    result = classify(at("2026-11-24 15:00:00", WIB), WIB, once, punches(("2026-11-24 06:50:00", "masuk")))
+    assert (result.status, result.reason) == ("tambahan", "sudah_masuk")
+
+
+def test_without_a_limit_every_punch_counts_as_before() -> None:
+    office = parse_work_code(OFFICE)
+    assert office.punches_per_day is None and office.days[0].pulang_limit is None
+    earlier = punches(("2026-11-24 06:00:00", "masuk"))
+    assert classify(at("2026-11-24 06:30:00", WIB), WIB, office, earlier).status == "tepat_waktu"
+    assert classify(at("2026-11-24 22:00:00", WIB), WIB, office, earlier).status == "lembur"
+
+
+def test_extra_punches_recorded_in_the_store_do_not_change_the_day(store: PunchStore, clock: FakeClock) -> None:
+    conn = store.conn
+    WorkCodeBook(conn).put(TWO_PUNCHES)
+    conn.execute("INSERT INTO employees (id, name, work_code, updated_at) VALUES ('E1', 'Siti', 'DUA-KALI', 'x')")
+    schedule = Schedule(conn, WIB)
+    statuses = []
+    for local in ("2026-11-24 06:00:00", "2026-11-24 06:30:00", "2026-11-24 15:05:00", "2026-11-24 15:30:00"):
+        clock.set_wall(at(local, WIB))
+        c = schedule.classify("E1", clock.now())
+        store.record(PunchRequest("E1", "card", **c.request_fields()))
+        statuses.append((c.kind, c.status))
+    assert statuses == [("masuk", "tepat_waktu"), ("lainnya", "tambahan"), ("pulang", "tepat_waktu"), ("lainnya", "tambahan")]
+
+
+def test_breaks_of_a_set_length_and_the_weekly_minimum() -> None:
+    school = parse_work_code(
+        {
+            "code": "SEKOLAH",
+            "name": "Sekolah",
+            "min_weekly_hours": 37.5,
+            "min_weekly_hours_source": "contoh, angka 6 huruf b",
+            "day": [{"days": ["senin", "selasa", "rabu", "kamis", "jumat"], "hours": ["07:00", "15:00"], "break_minutes": 30}],
+        }
+    )
+    assert school.days[0].work_minutes() == 450
+    assert school.weekly_hours() == 37.5 and school.meets_minimum() is True
+    assert school.weekly_summary() == "37.5 hours a week; minimum 37.5 (contoh, angka 6 huruf b): met"
+    short = parse_work_code({**OFFICE, "min_weekly_hours": 40})
+    assert short.meets_minimum() is False and "NOT MET" in short.weekly_summary()
+    assert parse_work_code(OFFICE).meets_minimum() is None
+
+
+def test_a_placeholder_override_covers_no_day_until_filled_in() -> None:
+    placeholder = {"name": "Ramadan", "source": "contoh: Surat Edaran Bupati"}
+    wc = parse_work_code({**OFFICE, "override": [placeholder]})
+    assert wc.overrides[0].placeholder and not wc.overrides[0].covers(date(2026, 3, 2))
+    assert wc.pending and "Ramadan" in wc.pending[0] and "Surat Edaran Bupati" in wc.pending[0]
+    assert classify(at("2026-03-02 07:00:00", WIB), WIB, wc).status == "tepat_waktu"
+    filled = {
+        **placeholder,
+        "from": "2026-02-19",
+        "until": "2026-03-19",
+        "day": [{"days": ["senin"], "hours": ["08:00", "15:00"]}],
+    }
+    assert not parse_work_code({**OFFICE, "override": [filled]}).pending
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         ({"code": "X", "name": "X", "day": [{"days": ["senen"], "hours": ["07:00", "15:00"]}]}, "unknown weekday"),
@@ -124,6 +267,37 @@ def test_an_earlier_masuk_from_another_day_does_not_count() -> None:
                 "day": [{"days": ["senin"], "hours": ["07:00", "15:00"]}, {"days": ["senin"], "hours": ["08:00", "16:00"]}],
             },
             "given twice",
+        ),
+        (
+            {
+                "code": "X",
+                "name": "X",
+                "rule": {"max_after_end_min": 60},
+                "day": [{"days": ["senin"], "hours": ["07:00", "15:00"]}],
+            },
+            "latest pulang 16:00 comes before the pulang window closes",
+        ),
+        (
+            {"code": "X", "name": "X", "rule": {"punches_per_day": 3}, "day": [{"days": ["senin"], "hours": ["07:00", "15:00"]}]},
+            "less than or equal to 2",
+        ),
+        (
+            {
+                "code": "X",
+                "name": "X",
+                "day": [{"days": ["senin"], "hours": ["07:00", "15:00"]}],
+                "override": [{"name": "R", "from": "2026-02-19"}],
+            },
+            "give both from and until",
+        ),
+        (
+            {
+                "code": "X",
+                "name": "X",
+                "day": [{"days": ["senin"], "hours": ["07:00", "15:00"]}],
+                "override": [{"name": "R", "from": "2026-02-19", "until": "2026-03-19"}],
+            },
+            "needs its days' hours",
         ),
     ],
 )

@@ -41,6 +41,7 @@ class Reason(enum.StrEnum):
     STORAGE = "storage"
     CLOCK = "clock"
     EVENT = "event"  # event mode refused (not a participant here, already counted, outside the window)
+    SCHEDULE = "schedule"  # the work code refuses a punch past the day's punches_per_day (extra_punch = "tolak")
 
 
 #: (Bahasa Indonesia, English) for each reason.
@@ -57,6 +58,7 @@ TEXTS: Mapping[Reason, tuple[str, str]] = {
     Reason.STORAGE: ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
     Reason.CLOCK: ("Jam perangkat belum tersinkron — hubungi teknisi", "Clock not synchronised — call a technician"),
     Reason.EVENT: ("Tidak dapat presensi pada acara ini", "Not accepted at this event"),
+    Reason.SCHEDULE: ("Tidak dicatat — sudah presensi hari ini", "Not recorded — already punched today"),
 }
 
 

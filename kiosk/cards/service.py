@@ -30,6 +30,7 @@ from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.config import CardsConfig
 from kiosk.errors import ClockError, PresensiError, StorageError
 from kiosk.feedback.gpio import Feedback, NullFeedback
+from kiosk.schedule.classify import Classification as WorkCodeClassification
 from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
@@ -442,8 +443,9 @@ class CardService:
         now = self.clock.now()
         classification = self.classify(employee.id, now)
         refused = refusal(classification)
-        if refused is not None:  # event mode: not a participant here, already counted, …
-            self._refuse(event, Reason.EVENT, employee, method=method, text=refused[1])
+        if refused is not None:  # event mode: not a participant here, already counted, …; or the work code's limit
+            why = Reason.SCHEDULE if isinstance(classification, WorkCodeClassification) else Reason.EVENT
+            self._refuse(event, why, employee, method=method, text=refused[1])
             return None
         status_text, status_text_en = _status_texts(classification)
         try:

@@ -29,7 +29,29 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(path)  # ConfigError → one line per problem, exit 2 (in cli.main)
     where = config.source or "built-in defaults"
     print(f"{where}: OK")
+    print(default_work_code_line(config.schedule.default_work_code))
     return 0
+
+
+def default_work_code_line(code: str) -> str:
+    """What the default work code is and its weekly hours against the regulation's minimum.
+
+    Informational: a shortfall or an assumption is printed, never an exit code, because this
+    check runs before the kiosk starts (ExecStartPre) and a unit that does not start takes no
+    punch at all. ``presensi doctor`` lists the assumptions in force."""
+    from kiosk.schedule.workcodes import presets
+
+    key = "schedule.default_work_code"
+    if not code:
+        return f"{key}: not set (employees whose roster entry names no work code punch 'Tanpa jadwal')"
+    found = presets().get(code)
+    if found is None:
+        return f"{key} = {code!r}: not a shipped preset; a roster work code is checked on the unit by presensi doctor"
+    line = f"{key} = {code!r} ({found.region or 'preset'}): {found.weekly_summary()}"
+    assumed = len(found.assumptions) + len(found.pending)
+    if assumed:
+        line += f"; {assumed} assumption(s) in force (presensi doctor lists them)"
+    return line
 
 
 def run_show(args: argparse.Namespace) -> int:

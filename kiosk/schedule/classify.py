@@ -15,6 +15,13 @@ The rules (docs/schedule.md):
   otherwise an early pulang (pulang cepat N menit, N counted to the start of the pulang window).
   Inside the pulang window: pulang, tepat waktu. After it, before 23:59: pulang, lembur (N minutes
   after jam pulang).
+* A work code with a latest pulang (``max_after_end_min``): a punch after it is not the day's
+  pulang but di luar jadwal (lewat batas presensi pulang).
+* A work code with ``punches_per_day``: the day takes one masuk and one pulang and no more punches
+  than that. Up to ``late_until`` a punch is a masuk, after it a pulang; a second masuk, a second
+  pulang or a punch past the limit is *extra*: recorded as ``tambahan`` (kind lainnya, the day
+  unchanged) or, with ``extra_punch = "tolak"``, refused (``accepted`` is False; the admission
+  path reads it through ``kiosk.admission.refusal``).
 * Days off (weekdays the work code does not work) and holidays (when it observes them): di luar
   jadwal.
 """
@@ -43,6 +50,13 @@ DI_LUAR_JADWAL = "di_luar_jadwal"
 LEMBUR = "lembur"
 HADIR = "hadir"
 TANPA_JADWAL = "tanpa_jadwal"  # the employee has no work code this unit knows
+TAMBAHAN = "tambahan"  # a punch past the day's punches_per_day, recorded without changing the day
+DITOLAK = "ditolak"  # a punch past the day's punches_per_day, refused (never stored)
+
+#: Reasons beside the status (``Classification.reason``).
+LEWAT_BATAS_PULANG = "lewat_batas_pulang"  # after the work code's latest pulang
+SUDAH_MASUK = "sudah_masuk"  # the day's masuk is already recorded
+SUDAH_PULANG = "sudah_pulang"  # the day's pulang is already recorded
 
 
 def duration_text(minutes: int, lang: str = "id") -> str:
@@ -66,9 +80,18 @@ class Classification:
     minutes: int = 0
     service_date: date | None = None
     local: datetime | None = None
-    reason: str = ""  # for di luar jadwal: libur, hari_libur, belum_waktunya, lewat_batas, tanpa_jadwal
+    reason: str = ""  # di luar jadwal: libur, hari_libur, belum_waktunya, lewat_batas, lewat_batas_pulang,
+    # tanpa_jadwal; tambahan and ditolak: sudah_masuk, sudah_pulang
     holiday: str = ""
     work_code: str = ""
+    accepted: bool = True  # False: the punch is refused (extra_punch = "tolak"), not recorded
+    at: str = ""  # "06:00 WIB": the punch already holding the day's slot, or the latest pulang
+
+    @property
+    def code(self) -> str:
+        """Why a refused punch is refused (``sudah_masuk``, ``sudah_pulang``), for
+        :func:`kiosk.admission.refusal`."""
+        return self.reason or self.status
 
     def request_fields(self) -> dict[str, Any]:
         """``kind``, ``status`` and ``minutes`` for ``PunchRequest(**fields)``."""
@@ -76,7 +99,7 @@ class Classification:
 
     def text(self, lang: str = "id") -> str:
         """The line the screen shows: ``Masuk – tepat waktu``, ``Terlambat 12 menit`` …"""
-        return screen_text(self.kind, self.status, self.minutes, reason=self.reason, holiday=self.holiday, lang=lang)
+        return screen_text(self.kind, self.status, self.minutes, reason=self.reason, holiday=self.holiday, lang=lang, at=self.at)
 
     @property
     def zone_label(self) -> str:
@@ -84,7 +107,15 @@ class Classification:
 
 
 def screen_text(
-    kind: str, status: str, minutes: int = 0, *, reason: str = "", holiday: str = "", lang: str = "id", event: str = ""
+    kind: str,
+    status: str,
+    minutes: int = 0,
+    *,
+    reason: str = "",
+    holiday: str = "",
+    lang: str = "id",
+    event: str = "",
+    at: str = "",
 ) -> str:
     """The screen line for a stored (kind, status, minutes); also used for event punches."""
     d = duration_text(minutes, lang)
@@ -101,7 +132,10 @@ def screen_text(
             "libur": "day off",
             "belum_waktunya": "too early",
             "lewat_batas": "after 23:59",
+            LEWAT_BATAS_PULANG: f"past the latest clock-out {at}".rstrip(),
         }
+        slot = {SUDAH_MASUK: f"clock-in already recorded at {at}", SUDAH_PULANG: f"clock-out already recorded at {at}"}
+        extra = {TAMBAHAN: "Extra punch", DITOLAK: "Not recorded"}
         outside, present, nosched = "Outside schedule", "Present", "No schedule"
     else:
         texts = {
@@ -116,7 +150,10 @@ def screen_text(
             "libur": "hari libur",
             "belum_waktunya": "belum waktunya",
             "lewat_batas": "lewat pukul 23.59",
+            LEWAT_BATAS_PULANG: f"lewat batas presensi pulang {at}".rstrip(),
         }
+        slot = {SUDAH_MASUK: f"masuk sudah tercatat pukul {at}", SUDAH_PULANG: f"pulang sudah tercatat pukul {at}"}
+        extra = {TAMBAHAN: "Presensi tambahan", DITOLAK: "Tidak dicatat"}
         outside, present, nosched = "Di luar jadwal", "Hadir", "Tanpa jadwal"
     if (kind, status) in texts:
         return texts[(kind, status)]
@@ -129,6 +166,8 @@ def screen_text(
         return f"{late} – {event}" if event else late
     if status == TANPA_JADWAL:
         return nosched
+    if status in extra:
+        return f"{extra[status]} – {slot[reason]}" if reason in slot else extra[status]
     return status.replace("_", " ").capitalize() or kind.capitalize()
 
 
@@ -186,26 +225,55 @@ def classify(
     """Classify a punch at ``instant`` (aware, UTC) for an employee on ``work_code``. ``zone`` is
     the unit's; the work code's own zone wins when it pins one."""
     local = local_time(instant, work_code.zone or zone)
+    abbr = zone_abbreviation(str(local.tzinfo))
     service, rule, minute, reason, holiday = resolve_day(local, work_code, holidays)
 
-    def result(kind: str, status: str, minutes: int = 0, *, why: str = "", name: str = "") -> Classification:
-        return Classification(kind, status, minutes, service, local, why, name, work_code.code)
+    def result(
+        kind: str, status: str, minutes: int = 0, *, why: str = "", name: str = "", at: str = "", accepted: bool = True
+    ) -> Classification:
+        return Classification(kind, status, minutes, service, local, why, name, work_code.code, accepted, at)
 
     if rule is None or reason:
         return result("lainnya", DI_LUAR_JADWAL, why=reason, name=holiday)
+    if rule.pulang_limit is not None and minute > rule.pulang_limit:
+        return result("lainnya", DI_LUAR_JADWAL, why=LEWAT_BATAS_PULANG, at=f"{hhmm(rule.pulang_limit)} {abbr}")
+    day = sorted(
+        (
+            p
+            for p in earlier
+            if p.kind in ("masuk", "pulang")
+            and p.instant < instant
+            and _same_service_day(p.instant, service, work_code, zone, holidays)
+        ),
+        key=lambda p: p.instant,
+    )
+    has_masuk = any(p.kind == "masuk" for p in day)
+    if work_code.punches_per_day is not None:
+        taken = _taken_slot(minute, rule, day, work_code.punches_per_day)
+        if taken is not None:
+            refused = work_code.extra_punch == "tolak"
+            why = SUDAH_MASUK if taken.kind == "masuk" else SUDAH_PULANG
+            at = f"{local_time(taken.instant, str(local.tzinfo)):%H:%M} {abbr}"
+            return result("lainnya", DITOLAK if refused else TAMBAHAN, why=why, at=at, accepted=not refused)
     if minute <= rule.masuk_until:
         return result("masuk", TEPAT_WAKTU, 0)
     if minute < rule.pulang_from:
-        has_masuk = any(
-            p.kind == "masuk" and p.instant < instant and _same_service_day(p.instant, service, work_code, zone, holidays)
-            for p in earlier
-        )
         if not has_masuk and minute <= rule.late_until:
             return result("masuk", TERLAMBAT, minute - rule.masuk_until)
         return result("pulang", PULANG_CEPAT, rule.pulang_from - minute)
     if minute <= rule.pulang_until:
         return result("pulang", TEPAT_WAKTU, 0)
     return result("pulang", LEMBUR, minute - rule.end)
+
+
+def _taken_slot(minute: int, rule: DayRule, day: Sequence[EarlierPunch], per_day: int) -> EarlierPunch | None:
+    """The earlier punch of the day that leaves no room for this one under ``punches_per_day``
+    (the day takes one masuk, one pulang, and ``per_day`` punches at most), or None."""
+    wants = "masuk" if minute <= rule.late_until else "pulang"
+    same = [p for p in day if p.kind == wants]
+    if same:
+        return same[0] if wants == "masuk" else same[-1]
+    return day[-1] if len(day) >= per_day else None
 
 
 def _same_service_day(instant: datetime, service: date, work_code: WorkCode, zone: str, holidays: HolidayCalendar | None) -> bool:
@@ -295,10 +363,15 @@ class Schedule:
 
 
 __all__ = [
+    "DITOLAK",
     "DI_LUAR_JADWAL",
     "HADIR",
     "LEMBUR",
+    "LEWAT_BATAS_PULANG",
     "PULANG_CEPAT",
+    "SUDAH_MASUK",
+    "SUDAH_PULANG",
+    "TAMBAHAN",
     "TEPAT_WAKTU",
     "TERLAMBAT",
     "Classification",

@@ -3,8 +3,12 @@
 A work code gives, for each weekday it works, the hours (jam masuk, jam pulang), the masuk and
 pulang windows, breaks, and optionally the latest time a late masuk is still taken as masuk. It
 may pin a time zone, carry date-range overrides (Ramadan hours) and say whether it observes
-holidays. Times are minutes from midnight of the *service day* (the day the shift starts), so a
-night shift's pulang at 07:00 the next morning is minute 1860.
+holidays. Its rules may also set the latest pulang (``max_after_end_min``), how many punches a
+day takes (``punches_per_day``) and what a further punch becomes (``extra_punch``), and the
+regulation's weekly minimum (``min_weekly_hours``). Every value can cite where it comes from
+(``source``) and say when it is an assumption (``assumed``). Times are minutes from midnight of
+the *service day* (the day the shift starts), so a night shift's pulang at 07:00 the next
+morning is minute 1860.
 
 Work codes come from the roster (table ``work_codes``, JSON) or from the presets shipped in
 ``kiosk/schedule/presets/`` (TOML); both go through the same validation (:func:`parse_work_code`).
@@ -22,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -82,6 +86,8 @@ class DayRule:
     pulang_from: int  # a pulang before this is early
     pulang_until: int  # a pulang after this is overtime
     breaks: tuple[tuple[int, int], ...] = ()
+    break_minutes: int = 0  # istirahat whose length is set but whose time is not (set by the office)
+    pulang_limit: int | None = None  # a punch after this is not the day's pulang (di luar jadwal)
 
     def __post_init__(self) -> None:
         order = (self.masuk_from, self.masuk_until, self.pulang_from, self.pulang_until)
@@ -93,6 +99,10 @@ class DayRule:
             raise ValueError("late_until must lie between the end of the masuk window and the start of the pulang window")
         if self.start >= self.end:
             raise ValueError("jam pulang must come after jam masuk")
+        if self.pulang_limit is not None and self.pulang_limit < self.pulang_until:
+            raise ValueError(
+                f"the latest pulang {hhmm(self.pulang_limit)} comes before the pulang window closes at {hhmm(self.pulang_until)}"
+            )
 
     @property
     def crosses_midnight(self) -> bool:
@@ -105,27 +115,40 @@ class DayRule:
         return (self.pulang_until // DAY_MINUTES) * DAY_MINUTES + DAY_MINUTES - 1
 
     def work_minutes(self) -> int:
-        """Scheduled working minutes: jam masuk to jam pulang less the breaks inside."""
+        """Scheduled working minutes: jam masuk to jam pulang less the breaks inside and the
+        breaks of a set length whose time the office sets (``break_minutes``)."""
         breaks = sum(max(0, min(b_end, self.end) - max(b_start, self.start)) for b_start, b_end in self.breaks)
-        return self.end - self.start - breaks
+        return self.end - self.start - breaks - self.break_minutes
 
     def describe(self) -> str:
-        return (
+        text = (
             f"masuk {hhmm(self.masuk_from)}–{hhmm(self.masuk_until)}, pulang {hhmm(self.pulang_from)}–{hhmm(self.pulang_until)}"
         )
+        if self.pulang_limit is not None:
+            text += f", pulang paling lambat {hhmm(self.pulang_limit)}"
+        return text
 
 
 @dataclass(frozen=True)
 class Override:
-    """Other hours for a date range (Ramadan): weekdays absent here are days off."""
+    """Other hours for a date range (Ramadan): weekdays absent here are days off.
+
+    An override with neither dates nor days is a *placeholder*: it names hours a later
+    publication sets (Jember's Ramadan hours come by a Bupati's circular) and covers no day until
+    they are filled in."""
 
     name: str
-    first: date
-    last: date
+    first: date | None
+    last: date | None
     days: Mapping[int, DayRule]
+    source: str = ""
+
+    @property
+    def placeholder(self) -> bool:
+        return self.first is None
 
     def covers(self, day: date) -> bool:
-        return self.first <= day <= self.last
+        return self.first is not None and self.last is not None and self.first <= day <= self.last
 
 
 @dataclass(frozen=True)
@@ -142,6 +165,10 @@ class WorkCode:
     region: str = ""
     source: str = ""
     assumptions: tuple[str, ...] = ()
+    punches_per_day: int | None = None  # None: no limit
+    extra_punch: str = "tambahan"  # what a punch past the limit becomes: tambahan | tolak
+    min_weekly_hours: float | None = None
+    min_weekly_hours_source: str = ""
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def rule_for(self, day: date) -> DayRule | None:
@@ -158,9 +185,40 @@ class WorkCode:
     def weekly_minutes(self) -> int:
         return sum(rule.work_minutes() for rule in self.days.values())
 
+    def weekly_hours(self) -> float:
+        return self.weekly_minutes() / 60
+
+    def meets_minimum(self) -> bool | None:
+        """Whether the weekly hours reach ``min_weekly_hours`` (None: no minimum is given)."""
+        if self.min_weekly_hours is None:
+            return None
+        return self.weekly_minutes() >= round(self.min_weekly_hours * 60)
+
+    def weekly_summary(self) -> str:
+        """``37.5 hours a week; minimum 37.5 (jember-perbup-55-2021.txt, Pasal 9 ayat (2)): met``."""
+        text = f"{_hours(self.weekly_hours())} hours a week"
+        if self.min_weekly_hours is None:
+            return f"{text}; no weekly minimum given"
+        cited = f" ({self.min_weekly_hours_source})" if self.min_weekly_hours_source else ""
+        verdict = "met" if self.meets_minimum() else "NOT MET"
+        return f"{text}; minimum {_hours(self.min_weekly_hours)}{cited}: {verdict}"
+
     @property
     def has_assumptions(self) -> bool:
         return bool(self.assumptions)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Placeholder overrides not filled in yet, with where their values are to come from."""
+        return tuple(
+            f"override {o.name!r} not filled in ({o.source or 'no source given'}): the normal hours apply on its dates"
+            for o in self.overrides
+            if o.placeholder
+        )
+
+
+def _hours(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 # -- the data format (TOML presets and roster JSON) ----------------------------------------------
@@ -180,6 +238,10 @@ class DaySpec(_Spec):
     pulang: Window | None = Field(None, description="Pulang window; default jam pulang until three hours after.")
     late_until: str | None = Field(None, description="Latest first punch still taken as a late masuk; default halfway.")
     breaks: list[Window] = Field(default_factory=list, description="Breaks (istirahat).")
+    break_minutes: int = Field(
+        0, ge=0, le=240, description="Minutes of istirahat whose length is set but whose time the office sets."
+    )
+    source: str = Field("", description="Where these values come from: the regulation's file and article.")
     assumed: list[str] = Field(default_factory=list, description="Which of these values are assumptions, not published.")
     note: str = ""
 
@@ -204,15 +266,46 @@ class DaySpec(_Spec):
 class RuleSpec(_Spec):
     before_start_min: int = Field(60, ge=0, le=600, description="Masuk window opens this long before jam masuk.")
     after_end_min: int = Field(180, ge=0, le=720, description="Pulang window closes this long after jam pulang.")
+    max_after_end_min: int | None = Field(
+        None,
+        ge=0,
+        le=1440,
+        description="A punch later than this after jam pulang is not the day's pulang (di luar jadwal, lewat batas); "
+        "none: a pulang until 23:59 counts (lembur).",
+    )
+    punches_per_day: int | None = Field(
+        None,
+        ge=1,
+        le=2,
+        description="Punches a working day takes (2: one masuk and one pulang); none: no limit.",
+    )
+    extra_punch: Literal["tambahan", "tolak"] = Field(
+        "tambahan",
+        description="What a punch past punches_per_day becomes: recorded as 'tambahan' without changing the day, or refused.",
+    )
+    source: str = Field("", description="Where these values come from: the regulation's file and article.")
+    assumed: list[str] = Field(default_factory=list, description="Which of these values are assumptions, not published.")
 
 
 class OverrideSpec(_Spec):
     name: str = Field(min_length=1)
-    first: date = Field(alias="from")
-    last: date = Field(alias="until")
+    first: date | None = Field(None, alias="from")
+    last: date | None = Field(None, alias="until")
     day: list[DaySpec] = Field(default_factory=list)
+    source: str = ""
     assumed: bool = False
     note: str = ""
+
+    @model_validator(mode="after")
+    def _filled_or_placeholder(self) -> OverrideSpec:
+        dated = self.first is not None and self.last is not None
+        if (self.first is None) != (self.last is None):
+            raise ValueError("give both from and until, or neither (a placeholder to fill in later)")
+        if dated and not self.day:
+            raise ValueError("an override with dates needs its days' hours (days absent are days off)")
+        if not dated and self.day:
+            raise ValueError("an override with hours needs its dates: from and until")
+        return self
 
 
 class WorkCodeSpec(_Spec):
@@ -223,6 +316,8 @@ class WorkCodeSpec(_Spec):
     source: str = ""
     assumptions: list[str] = Field(default_factory=list)
     observes_holidays: bool = True
+    min_weekly_hours: float | None = Field(None, gt=0, le=84, description="The regulation's minimum working hours a week.")
+    min_weekly_hours_source: str = Field("", description="Where the minimum comes from: file and article.")
     rule: RuleSpec = Field(default_factory=RuleSpec)
     day: list[DaySpec] = Field(min_length=1)
     override: list[OverrideSpec] = Field(default_factory=list)
@@ -275,6 +370,8 @@ def build_day_rule(spec: DaySpec, rule: RuleSpec) -> DayRule:
         pulang_from=p_from,
         pulang_until=p_until,
         breaks=breaks,
+        break_minutes=spec.break_minutes,
+        pulang_limit=None if rule.max_after_end_min is None else end + rule.max_after_end_min,
     )
 
 
@@ -303,10 +400,11 @@ def parse_work_code(data: Mapping[str, Any], where: str = "<work code>") -> Work
     days = _days(spec.day, spec.rule, f"{where} {spec.code}")
     overrides = []
     for o in spec.override:
-        if o.last < o.first:
+        if o.first is not None and o.last is not None and o.last < o.first:
             raise ConfigError(f"{where} {spec.code}: override {o.name!r} ends before it starts")
-        overrides.append(Override(o.name, o.first, o.last, _days(o.day, spec.rule, f"{where} {spec.code} {o.name}")))
+        overrides.append(Override(o.name, o.first, o.last, _days(o.day, spec.rule, f"{where} {spec.code} {o.name}"), o.source))
     assumptions = list(spec.assumptions)
+    assumptions += [f"rule: {a}" for a in spec.rule.assumed]
     for d in spec.day:
         if d.assumed:
             assumptions.append(f"{', '.join(d.days)}: {', '.join(d.assumed)} assumed")
@@ -323,6 +421,10 @@ def parse_work_code(data: Mapping[str, Any], where: str = "<work code>") -> Work
         region=spec.region,
         source=spec.source,
         assumptions=tuple(assumptions),
+        punches_per_day=spec.rule.punches_per_day,
+        extra_punch=spec.rule.extra_punch,
+        min_weekly_hours=spec.min_weekly_hours,
+        min_weekly_hours_source=spec.min_weekly_hours_source,
         spec=spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     )
 

@@ -43,7 +43,7 @@ class Decision:
     name: str | None = None
     method: str | None = None  # face | card | finger | card+face | card+finger | manual
     kind: str | None = None  # masuk | pulang | apel | senam | tausiyah | lainnya
-    status: str = ""  # tepat_waktu | terlambat | pulang_cepat | di_luar_jadwal | lembur | hadir
+    status: str = ""  # tepat_waktu | terlambat | pulang_cepat | di_luar_jadwal | lembur | hadir | tambahan
     minutes: int = 0
     instant: str | None = None  # RFC 3339 UTC of the punch
     punch_id: str | None = None  # the punch's UUID: the hub shows each punch once

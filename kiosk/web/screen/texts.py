@@ -33,6 +33,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "inactive": ("Pegawai tidak aktif", "Employee not active"),
     "policy": ("Tempelkan kartu, lalu lihat ke kamera", "Tap your card, then look at the camera"),
     "outside_window": ("Di luar jam presensi", "Outside attendance hours"),
+    "sudah_masuk": ("Masuk hari ini sudah tercatat", "Today's clock-in is already recorded"),
+    "sudah_pulang": ("Pulang hari ini sudah tercatat", "Today's clock-out is already recorded"),
     "error": ("Terjadi kesalahan — hubungi teknisi", "Something went wrong — call a technician"),
 }
 
@@ -85,7 +87,7 @@ def tone(decision: Decision) -> str:
         return "info"
     if not decision.accepted:
         return "bad"
-    return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal") else "ok"
+    return "warn" if decision.status in ("terlambat", "pulang_cepat", "di_luar_jadwal", "tambahan") else "ok"
 
 
 def decision_message(decision: Decision, zone: str, now: datetime) -> dict[str, Any]:
