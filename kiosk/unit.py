@@ -59,7 +59,7 @@ def _accepted(punch: Punch, name: str | None, text: str = "") -> Decision:
 def face_to_screen(decision: FaceDecision) -> Decision:
     """What the screen shows for a face pipeline decision."""
     if decision.outcome is Outcome.ACCEPTED and decision.punch is not None:
-        return _accepted(decision.punch, decision.name)
+        return _accepted(decision.punch, decision.name, decision.status_text)
     reason = _FACE_REASONS.get(decision.outcome, "error" if decision.reason == "store_error" else "policy")
     return Decision(
         False, employee_id=decision.employee_id, name=decision.name, method="face", reason=reason, reason_text=decision.message
@@ -69,7 +69,7 @@ def face_to_screen(decision: FaceDecision) -> Decision:
 def card_to_screen(decision: CardDecision) -> Decision | Prompt | None:
     """What the screen shows for a card decision (None: nothing to show)."""
     if decision.outcome is CardOutcome.ACCEPTED and decision.punch is not None:
-        return _accepted(decision.punch, decision.employee_name)
+        return _accepted(decision.punch, decision.employee_name, decision.status_text)
     if decision.outcome is CardOutcome.AWAITING_FACE:
         return Prompt("look_at_camera", decision.text or None)
     if decision.outcome in (CardOutcome.ENROLLED, CardOutcome.ENROL_REFUSED):

@@ -44,3 +44,27 @@ def test_a_repeat_reads_the_same_for_every_method_in_the_neutral_colour() -> Non
         repeat = Decision(False, "1985", "Siti Rahmawati", method, reason="duplicate", reason_text=text)
         assert tone(repeat) == "info" and headline(repeat) == {"id": text, "en": "Already recorded"}
     assert tone(Decision(False, reason="unknown_card")) == "bad"
+
+
+def test_a_punch_on_a_holiday_says_which_holiday() -> None:
+    """Issue 19: the screen said "Hadir – di luar jadwal" on a holiday; the schedule's own line
+    names it, and the screen shows that line."""
+    from kiosk.unit import _accepted
+    from kiosk.web.screen.texts import headline as shown
+
+    line = "Di luar jadwal – hari libur: Hari Raya Natal"
+    punch = type(
+        "P",
+        (),
+        {
+            "employee_id": "1985",
+            "method": "card",
+            "kind": "lainnya",
+            "status": "di_luar_jadwal",
+            "minutes": 0,
+            "instant": "2026-12-25T01:00:00Z",
+            "id": "x",
+        },
+    )()
+    decision = _accepted(punch, "Budi", line)  # type: ignore[arg-type]
+    assert shown(decision) == {"id": line, "en": "Outside schedule"}

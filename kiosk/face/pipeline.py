@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.admission import refusal, request_fields
+from kiosk.admission import refusal, request_fields, status_text
 from kiosk.camera.base import Frame
 from kiosk.clock import Clock, local_time, zone_abbreviation
 from kiosk.config import FaceConfig
@@ -95,6 +95,7 @@ class Decision:
     t_first_seen_ns: int = 0
     t_decided_ns: int = 0
     encodings: int = 0
+    status_text: str = ""  # the schedule's own line for an accepted punch ("Di luar jadwal – hari libur: …")
 
     @property
     def latency_ms(self) -> float:
@@ -465,6 +466,7 @@ class FacePipeline:
             t_first_seen_ns=track.first_seen_ns,
             t_decided_ns=t,
             encodings=track.encodings,
+            status_text=status_text(admitted),
         )
         track.decision = decision
         log.info("track %d: punch seq %d after %.0f ms, %d encodings", track.id, punch.seq, decision.latency_ms, track.encodings)

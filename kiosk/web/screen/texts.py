@@ -71,6 +71,9 @@ def headline(decision: Decision) -> Text:
     kind = decision.kind or "lainnya"
     if not decision.status:
         return _pair(KINDS.get(kind, KINDS["lainnya"]))
+    if decision.reason_text and kind not in EVENT_KINDS:
+        # the schedule's own line, with what only it knows: "Di luar jadwal – hari libur: Natal"
+        return {"id": decision.reason_text, "en": screen_text(kind, decision.status, decision.minutes, lang="en")}
     event = KINDS[kind][0] if kind in EVENT_KINDS else ""
     return {
         lang: screen_text(
