@@ -206,3 +206,14 @@ def test_a_gallery_never_mixes_embedders(tmp_path: Path, faces_dir: Path, onnx_f
     with pytest.raises(EnrolmentError, match="already belongs to employee OBAMA"):
         Enroller(conn, onnx_face, clock).enrol_photos("OTHER", "Other", photos[:1])
     conn.close()
+
+
+def test_flip_averaging_adds_the_mirror_images_output(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    path = linear_model(tmp_path / "m.onnx", weights=rng.normal(size=(3 * 112 * 112, 64)).astype(np.float32))
+    face = rng.integers(0, 255, (112, 112, 3), dtype=np.uint8)
+    plain = OnnxEmbedder(path, OnnxContract())
+    flipped = OnnxEmbedder(path, OnnxContract(), flip=True)
+    both = plain._run(face) + plain._run(np.ascontiguousarray(face[:, ::-1]))
+    assert np.allclose(flipped.embed_aligned(face), both / np.linalg.norm(both), atol=1e-5)
+    assert not np.allclose(plain.embed_aligned(face), flipped.embed_aligned(face), atol=1e-3)
