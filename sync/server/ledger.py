@@ -215,7 +215,7 @@ class Ledger:
         punches = self._verified(device_id, wire_punches)
         now = self._now()
         with self.storage.tx() as tx:
-            row = tx.one("SELECT acked_seq, last_hash FROM devices WHERE id = ?" + tx.for_update, (device_id,))  # noqa: S608
+            row = tx.one("SELECT acked_seq, last_hash, forked_at FROM devices WHERE id = ?" + tx.for_update, (device_id,))  # noqa: S608
             assert row is not None
             acked, last_hash = int(row["acked_seq"]), str(row["last_hash"])
             accepted, held = 0, 0
@@ -237,7 +237,7 @@ class Ledger:
                     raise PunchRejected(f"punch id {c['id']} is already stored as seq {c['seq']} of {c['device_id']}")
             rows: list[list[Any]] = []
             for p in new:
-                if branch or self._continues_branch(tx, device_id, p):
+                if branch or (row["forked_at"] is not None and self._continues_branch(tx, device_id, p)):
                     branch.append(p)
                     continue
                 if p.seq == acked + 1:
