@@ -73,3 +73,29 @@ def test_event_mode_admits_while_the_clock_is_not_synchronised(unsynced: PunchSt
         next(p for p in people if p.unit == "IV" and p.id != participant.id).id
     )
     assert refused.code != DITERIMA  # a synchronised clock that says 'before the window' still refuses
+
+
+def test_an_event_report_uses_the_corrected_time_and_says_so(tmp_path: Path, clock: FakeClock) -> None:
+    """Issue 21, item 7: a punch made with the clock 30 minutes behind showed 'Hadir 07:10' for
+    a participant who came at 07:40 (late); once the true time is known the report shows 07:40,
+    late, and marks the correction."""
+    from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
+
+    conn = open_database(tmp_path / "presensi.db")
+    identity = DeviceIdentity.generate()
+    keeper = TimeKeeper(conn, clock, identity, facts=FixedTimeFacts(ClockState.UNSYNCED))
+    store = PunchStore(conn, identity, clock, keeper)
+    people = sample_people(24)
+    pack = sample_pack(people, start=START)  # on time until 07:30 WITA
+    EventBook(conn, clock).save(pack, {"pack": pack.model_dump(mode="json")}, activate=True)
+    mode = EventMode(pack, store, clock, unit="IV")
+    clock.set_wall(START + timedelta(minutes=10))  # the unit says 07:10; truly it is 07:40
+    participant = next(p for p in people if p.unit == "IV")
+    admission, punch = mode.punch(participant.id, "card")
+    assert admission.code == DITERIMA and punch is not None and punch.status == "hadir"  # not judged on a wrong clock
+    keeper.record_anchor(START + timedelta(minutes=40), "server", mono_ns=punch.mono_ns)  # the server says 07:40
+    assert keeper.tick() == 1
+    row = next(r for r in mode.attendance().rows if r.employee_id == participant.id)
+    assert row.time == "07:40:00 WITA"
+    assert row.note == "Terlambat 10 menit; jam dikoreksi (jam unit 07:10:00)"
+    conn.close()

@@ -340,10 +340,13 @@ class EventMode:
         return sum(1 for r in rows if r["employee_id"] in ids)
 
     def punches(self) -> list[dict[str, Any]]:
-        """This event's punches on this unit, oldest first. Read-only."""
+        """This event's punches on this unit, oldest first, each at its corrected instant when the
+        unit learnt the true time later (``recorded_instant`` keeps what the clock said, docs/time.md).
+        Read-only."""
         rows = self.conn.execute(
-            "SELECT id, employee_id, instant, method, status, minutes, event_id, device_id FROM punches "
-            "WHERE event_id = ? ORDER BY seq",
+            "SELECT p.id, p.employee_id, coalesce(c.corrected_instant, p.instant) AS instant, p.instant AS recorded_instant, "
+            "c.corrected_instant IS NOT NULL AS corrected, p.method, p.status, p.minutes, p.event_id, p.device_id "
+            "FROM punches p LEFT JOIN punch_corrections c ON c.punch_id = p.id WHERE p.event_id = ? ORDER BY p.seq",
             (self.pack.id,),
         ).fetchall()
         return [dict(r) for r in rows]

@@ -17,6 +17,7 @@ import io
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -220,8 +221,16 @@ def build_report(
             report.rows.append(AttendanceRow(p.unit, p.office, p.id, p.name, False))
             continue
         tally[1] += 1
-        at = local_time(parse_instant(str(punch["instant"])), zone)
-        note = f"Terlambat {duration_text(int(punch.get('minutes') or 0))}" if punch.get("status") == TERLAMBAT else ""
+        instant = parse_instant(str(punch["instant"]))
+        at = local_time(instant, zone)
+        status, minutes = punch.get("status"), int(punch.get("minutes") or 0)
+        if punch.get("corrected"):
+            # the clock was wrong when it was punched: lateness judged again at the true time
+            status, minutes = _lateness(pack, instant)
+        note = f"Terlambat {duration_text(minutes)}" if status == TERLAMBAT else ""
+        if punch.get("corrected"):
+            recorded = local_time(parse_instant(str(punch["recorded_instant"])), zone)
+            note = "; ".join(x for x in (note, f"jam dikoreksi (jam unit {recorded:%H:%M:%S})") if x)
         report.rows.append(
             AttendanceRow(
                 p.unit,
@@ -240,6 +249,15 @@ def build_report(
         label = found.display if found else (f"Unit {code}" if code else "Semua peserta")
         report.summaries.append(UnitSummary(code, label, expected, present))
     return report
+
+
+def _lateness(pack: EventPack, instant: datetime) -> tuple[str, int]:
+    """(status, minutes) of a punch at ``instant``: terlambat past the pack's on-time limit."""
+    limit = pack.on_time_limit
+    if limit is None:
+        return "hadir", 0
+    late_s = (instant.replace(second=0, microsecond=0) - limit.replace(second=0, microsecond=0)).total_seconds()
+    return (TERLAMBAT, int(late_s // 60)) if late_s >= 60 else ("hadir", 0)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

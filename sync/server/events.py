@@ -278,10 +278,19 @@ class EventAttendance:
     def punches(self, event_id: str) -> list[dict[str, Any]]:
         """Every punch the units delivered tagged with ``event_id``, by device and sequence. Read-only."""
         with self.storage.tx(write=False) as tx:
-            return tx.all(
-                f"SELECT {PUNCH_FIELDS} FROM punches WHERE event_id = ? ORDER BY device_id, seq",  # noqa: S608 - constant columns
+            rows = tx.all(
+                f"SELECT {', '.join('p.' + f.strip() for f in PUNCH_FIELDS.split(','))}, c.corrected_instant "  # noqa: S608 - constant columns
+                "FROM punches p LEFT JOIN punch_corrections c ON c.device_id = p.device_id AND c.seq = p.seq "
+                "WHERE p.event_id = ? ORDER BY p.device_id, p.seq",
                 (event_id,),
             )
+        # a punch whose unit learnt the true time later counts at its corrected instant (marked)
+        for r in rows:
+            corrected = r.pop("corrected_instant")
+            r["recorded_instant"], r["corrected"] = r["instant"], corrected is not None
+            if corrected is not None:
+                r["instant"] = corrected
+        return rows
 
     def report(self, event_id: str, unit: str | None = None) -> ServerEventReport:
         """The attendance of ``unit``'s participants (everyone's when None). Read-only."""
