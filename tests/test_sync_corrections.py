@@ -235,6 +235,16 @@ def test_tampered_corrections_are_refused_with_their_reason(
     body = {k: v for k, v in held[0].items() if k != "signature"}
     assert "does not verify" in refused([{**body, "signature": other.sign(canonical_json(body).encode("ascii"))}])
 
+    # 5. issue 21, item 2: validly signed and consistent with its anchor, but the anchor (a typed
+    # time an hour ahead) puts the punch after the server received it
+    ahead = dict(held[0], corrected_instant=format_instant(parse_instant(held[0]["corrected_instant"]) + timedelta(hours=1)))
+    ahead["anchor"] = {
+        **held[0]["anchor"],
+        "true_utc": format_instant(parse_instant(held[0]["anchor"]["true_utc"]) + timedelta(hours=1)),
+        "source": "technician",
+    }
+    assert "after this server received it" in refused([resigned(ahead)])
+
     # The genuine ones still go through, and a different correction of a corrected punch is refused.
     response = post_corrections(http, identity, held)
     assert response.status_code == 200 and response.json()["accepted"] == 5

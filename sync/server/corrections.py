@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: How far a corrected instant may differ from the one the server computes (rounding).
 TOLERANCE_S = 0.001
+#: How much later than its receipt a corrected punch may fall: a server Date header has whole
+#: seconds and the anchor is taken a request later (a typed time an hour ahead is far beyond it).
+RECEIPT_TOLERANCE_S = 5.0
 
 
 class CorrectionRejected(PunchRejected):
@@ -61,7 +64,8 @@ class CorrectionLedger:
             for c in corrections:
                 label = f"correction of punch {c.seq}"
                 punch = tx.one(
-                    "SELECT id, hash, instant, boot_id, mono_ns FROM punches WHERE device_id = ? AND seq = ?", (device_id, c.seq)
+                    "SELECT id, hash, instant, boot_id, mono_ns, received_at FROM punches WHERE device_id = ? AND seq = ?",
+                    (device_id, c.seq),
                 )
                 if punch is None:
                     raise CorrectionRejected(f"{label} refers to a punch this server does not hold; upload the punches first")
@@ -78,6 +82,15 @@ class CorrectionLedger:
                 if drift > TOLERANCE_S:
                     raise CorrectionRejected(
                         f"{label} does not follow from its anchor (it says {c.body['corrected_instant']}, the anchor gives {expected})"
+                    )
+                if (
+                    parse_instant(c.body["corrected_instant"]) - parse_instant(punch["received_at"])
+                ).total_seconds() > RECEIPT_TOLERANCE_S:
+                    # A punch cannot have happened after this server received it: the anchor is
+                    # wrong (a technician's typed time ahead of the truth, an NTP flag on a wrong clock).
+                    raise CorrectionRejected(
+                        f"{label} puts the punch at {c.body['corrected_instant']}, after this server received it "
+                        f"({punch['received_at']}): its time anchor ({c.anchor['source']}) is wrong"
                     )
                 canonical = c.canonical().decode("ascii")
                 held = tx.one("SELECT body FROM punch_corrections WHERE device_id = ? AND seq = ?", (device_id, c.seq))
