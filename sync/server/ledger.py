@@ -228,13 +228,15 @@ class Ledger:
                 new = []
             if new:
                 ids = [p.id for p in new]
+                # ids are unique per device: another unit's punch with the same id (ids leak in
+                # CSVs and bundles) must never block this unit's chain
                 clash = tx.all(
-                    f"SELECT id, device_id, seq FROM punches WHERE id IN ({', '.join('?' * len(ids))})",  # noqa: S608 - placeholders only
-                    ids,
+                    f"SELECT id, seq FROM punches WHERE device_id = ? AND id IN ({', '.join('?' * len(ids))})",  # noqa: S608 - placeholders only
+                    [device_id, *ids],
                 )
                 if clash:
                     c = clash[0]
-                    raise PunchRejected(f"punch id {c['id']} is already stored as seq {c['seq']} of {c['device_id']}")
+                    raise PunchRejected(f"punch id {c['id']} is already stored as seq {c['seq']} of this device")
             rows: list[list[Any]] = []
             for p in new:
                 if branch or (row["forked_at"] is not None and self._continues_branch(tx, device_id, p)):

@@ -35,6 +35,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("devices", "forked_at", "TEXT"),
 )
 
+#: Punch ids declared UNIQUE across all devices before they became unique per device.
+GLOBAL_PUNCH_IDS: tuple[tuple[str, str], ...] = (("punches", "id"), ("punch_corrections", "punch_id"))
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -134,7 +137,7 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE TABLE IF NOT EXISTS punches (
     device_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     employee_id TEXT NOT NULL,
     instant TEXT NOT NULL,
     zone TEXT NOT NULL,
@@ -157,6 +160,7 @@ CREATE TABLE IF NOT EXISTS punches (
     PRIMARY KEY (device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS punches_received ON punches(received_at);
+CREATE UNIQUE INDEX IF NOT EXISTS punches_device_punch_id ON punches(device_id, id);
 CREATE INDEX IF NOT EXISTS punches_event ON punches(event_id, employee_id);
 CREATE TABLE IF NOT EXISTS local_events (
     id TEXT PRIMARY KEY,
@@ -201,7 +205,7 @@ CREATE INDEX IF NOT EXISTS rejections_device ON rejections(device_id);
 CREATE TABLE IF NOT EXISTS punch_corrections (
     device_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
-    punch_id TEXT NOT NULL UNIQUE,
+    punch_id TEXT NOT NULL,
     recorded_instant TEXT NOT NULL,
     corrected_instant TEXT NOT NULL,
     anchor_boot_id TEXT NOT NULL,
@@ -327,6 +331,41 @@ class Storage:
                 if column not in self._columns(tx, table):
                     tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
                     log.info("server database: added %s.%s", table, column)
+            for table, column in GLOBAL_PUNCH_IDS:
+                self._drop_global_unique(tx, table, column, statements)
+
+    def _drop_global_unique(self, tx: Tx, table: str, column: str, statements: Sequence[str]) -> None:
+        """Make a punch id unique per device only, in a database made when it was unique across
+        all devices (one unit could then block another's sync by uploading its unsent id)."""
+        if self.dialect == "postgresql":
+            row = tx.one(
+                "SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+                "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(c.conkey) "
+                "WHERE t.relname = ? AND c.contype = 'u' AND array_length(c.conkey, 1) = 1 AND a.attname = ?",
+                (table, column),
+            )
+            if row is not None:
+                tx.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{row["conname"]}"')
+                log.info("server database: %s.%s is now unique per device", table, column)
+            return
+        unique_alone = [
+            index
+            for index in tx.all(f"SELECT name, \"unique\" AS u FROM pragma_index_list('{table}')")  # noqa: S608 - fixed names
+            if index["u"] and [c["name"] for c in tx.all(f"SELECT name FROM pragma_index_info('{index['name']}')")] == [column]  # noqa: S608
+        ]
+        if not unique_alone:
+            return
+        # SQLite cannot drop a column's UNIQUE: rebuild the table under today's declaration.
+        create = next(s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS {table} "))
+        columns = ", ".join(sorted(self._columns(tx, table)))
+        tx.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+        tx.execute(create.replace(f"IF NOT EXISTS {table} ", f"{table} ", 1))
+        tx.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_old")  # noqa: S608 - fixed names
+        tx.execute(f"DROP TABLE {table}_old")
+        for statement in statements:  # the table's indexes went with the old table
+            if statement.startswith("CREATE") and "INDEX" in statement.split(" ON ")[0] and f" ON {table}(" in statement:
+                tx.execute(statement)
+        log.info("server database: %s.%s is now unique per device (table rebuilt)", table, column)
 
     def _columns(self, tx: Tx, table: str) -> set[str]:
         if self.dialect == "sqlite":
