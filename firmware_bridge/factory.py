@@ -151,6 +151,16 @@ class UnitFingerDB(FingerDB):
     def save_enrolled(
         self, employee_id: str, finger: int, family: str, raw: bytes, *, module: str, slot: int, now: datetime
     ) -> int:
+        self._retry_key()
+        if self.sealer is None:
+            # A unit's first templates make its key file, as the first face enrolment does
+            # (kiosk.privacy.vault.unit_sealer); where sealed templates exist a lost key stays lost.
+            try:
+                self.sealer = unit_sealer(self.conn, first_templates=True)
+            except TemplateKeyError as exc:
+                self.problem = f"the template key cannot be read: {exc}"
+            if self.sealer is not None:
+                self.problem = None
         if self.sealer is None:
             raise TemplateKeyError(f"the enrolled fingerprint is not stored: {self.problem}")
         return super().save_enrolled(employee_id, finger, family, raw, module=module, slot=slot, now=now)

@@ -125,3 +125,37 @@ def test_doctor_makes_no_key_file_and_says_how(tmp_path: Path) -> None:
     assert finding.status is Status.FAIL and "does not exist" in finding.detail and "openssl rand" in finding.todo
     assert [f.status for f in stored_templates(rt)] == [Status.OK]  # nothing stored yet
     assert not config.privacy.key_file.exists()
+
+
+def test_a_units_first_finger_enrolment_makes_its_key_but_a_lost_key_stays_lost(tmp_path: Path) -> None:
+    """As the first face enrolment does: a unit enrolled before provisioning gets its key file
+    from the bridge's first stored template; once templates are sealed, a missing key file is
+    a lost key and enrolment is refused, never given a new key."""
+    from datetime import UTC, datetime
+
+    from firmware_bridge.factory import unit_finger_db
+    from kiosk.config import KioskConfig
+    from kiosk.runtime import Runtime
+
+    config = KioskConfig()
+    config.privacy.key_file = tmp_path / "etc" / "template.key"
+    rt = Runtime(config=config, data_dir=tmp_path / "data")
+    conn = rt.connect()
+    conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('198503302010011001', 'Budi', '2026-12-03T01:00:00Z')")
+    db = unit_finger_db(rt, conn)
+    assert db.sealer is None and not config.privacy.key_file.exists()
+    now = datetime(2026, 12, 3, 1, tzinfo=UTC)
+    db.save_enrolled("198503302010011001", 6, "gt521", b"\x01" * 498, module="sim", slot=1, now=now)
+    assert config.privacy.key_file.exists()
+    assert conn.execute("SELECT scheme FROM finger_templates").fetchone()[0] != "plain"
+
+    conn.close()
+
+    config.privacy.key_file.unlink()  # the key is lost while sealed templates exist; the unit restarts
+    restarted = Runtime(config=config, data_dir=tmp_path / "data")
+    conn = restarted.connect()
+    lost = unit_finger_db(restarted, conn)
+    with pytest.raises(TemplateKeyError, match="not stored"):
+        lost.save_enrolled("198503302010011001", 7, "gt521", b"\x02" * 498, module="sim", slot=2, now=now)
+    assert not config.privacy.key_file.exists()
+    conn.close()

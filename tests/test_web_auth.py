@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -139,3 +142,66 @@ def test_hex_uid_normalised_from_any_separator_style(raw: bytes) -> None:
         return  # reads as an EM4100 decimal by design
     assert normalise_uid(":".join(f"{b:02x}" for b in raw)) == want
     assert normalise_uid(" ".join(f"{b:02X}" for b in raw)) == want
+
+
+def _concurrently(path: Path, clock: FakeClock, attempt: Callable[[Accounts], object], n: int) -> list[BaseException | None]:
+    """``n`` attempts at once, each on its own connection to the same database (as the web
+    server's threads are); what each raised."""
+    barrier = threading.Barrier(n)
+
+    def one(_: int) -> BaseException | None:
+        conn = open_database(path)
+        try:
+            accounts = Accounts(conn, clock, lockout=LockoutPolicy(5, 30, 3600))
+            barrier.wait()
+            attempt(accounts)
+            return None
+        except BaseException as exc:
+            return exc
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_concurrent_wrong_passwords_cannot_race_past_the_lockout(tmp_path: Path, clock: FakeClock) -> None:
+    """Issue 22, finding 8: 30 wrong passwords at once were all checked (lockout after 5)."""
+    path = tmp_path / "presensi.db"
+    conn = open_database(path)
+    Accounts(conn, clock).create("opr", "sandi-yang-kuat-1", [Role.ADMIN], by="test")
+    conn.close()
+    outcomes = _concurrently(path, clock, lambda a: a.authenticate("opr", "salah-salah-salah", "10.0.0.66"), 30)
+    assert all(isinstance(o, LoginRefused) for o in outcomes)
+    checked = [o for o in outcomes if isinstance(o, LoginRefused) and o.retry_after_s is None]
+    assert len(checked) == 5  # the other 25 were refused as locked before any password was checked
+
+
+def test_concurrent_setup_codes_cannot_race_past_the_lockout(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "presensi.db"
+    conn = open_database(path)
+    assert Accounts(conn, clock).setup_code()
+    conn.close()
+    outcomes = _concurrently(path, clock, lambda a: a.create_first("AAAA-AAAA", "teknisi1", "sandi-yang-kuat-1", "10.0.0.66"), 20)
+    checked = [o for o in outcomes if isinstance(o, AuthError) and not isinstance(o, LoginRefused)]
+    assert len(checked) == 5 and all(isinstance(o, AuthError) for o in outcomes)
+
+
+def test_someone_else_cannot_lock_a_known_name_out_for_long(accounts: Accounts, clock: FakeClock) -> None:
+    """A known user name locked for an hour by anyone on the LAN: the name's own lock lasts at
+    most the first delay; the guessing address stays locked, growing."""
+    accounts.create("opr", "sandi-yang-kuat-1", [Role.ADMIN], by="test")
+    for _ in range(12):  # a patient guesser waits out each lock
+        try:
+            accounts.authenticate("opr", "tebak-tebak-tebak", "10.0.0.66")
+        except LoginRefused as exc:
+            clock.advance((exc.retry_after_s or 0) + 1)
+    with pytest.raises(LoginRefused):
+        accounts.authenticate("opr", "tebak-lagi-tebak", "10.0.0.66")
+    with pytest.raises(LoginRefused) as info:  # the guesser: locked, for longer than the name
+        accounts.authenticate("opr", "sandi-yang-kuat-1", "10.0.0.66")
+    assert info.value.retry_after_s is not None and info.value.retry_after_s > 30
+    clock.advance(31)
+    assert accounts.authenticate("opr", "sandi-yang-kuat-1", "10.0.0.9").username == "opr"  # the owner, elsewhere
+    with pytest.raises(LoginRefused, match="locked"):
+        accounts.authenticate("opr", "sandi-yang-kuat-1", "10.0.0.66")

@@ -51,8 +51,15 @@ class WebConfig(Section):
     )
     session_minutes: int = Field(30, ge=1, le=1440, description="Idle minutes before a maintenance session expires.")
     session_max_hours: int = Field(12, ge=1, le=168, description="Hours after login when a maintenance session ends regardless.")
-    lockout_after: int = Field(5, ge=2, le=50, description="Consecutive failed logins (per name or address) before a lockout.")
-    lockout_base_s: float = Field(30.0, ge=1, le=3600, description="First lockout; each further failure doubles it.")
+    lockout_after: int = Field(
+        5, ge=2, le=50, description="Consecutive failed logins (per address, and per name) before a lockout."
+    )
+    lockout_base_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="First lockout; each further failure from the address doubles it (a name alone is locked at most this long).",
+    )
     lockout_max_s: float = Field(3600.0, ge=10, le=86400, description="Longest lockout.")
     tls_hostnames: list[str] = Field(
         default_factory=lambda: ["presensi.local"], max_length=10, description="Extra DNS names in the self-signed certificate."

@@ -192,15 +192,17 @@ class Accounts:
 
     def create_first(self, code: str, username: str, password: str, addr: str) -> Account:
         """Use the setup code to create the first account (both roles); the code then dies."""
-        self.check_not_locked([f"addr:{addr}"])
+        keys = self._keys(addr)
+        self._reserve(keys)
         expected = self.setup_code()
         if expected is None:
             raise AuthError("the unit already has an account; log in", screen_text="Akun pertama sudah dibuat; silakan masuk")
         # as typed from the screen: with or without its dash, in any case, with stray spaces
         given, wanted = (re.sub(r"[^0-9A-Z]", "", c.upper()) for c in (code, expected))
         if not given or not hmac.compare_digest(given.encode(), wanted.encode()):
-            self._fail([f"addr:{addr}"])
+            log.warning("wrong setup code")
             raise AuthError("wrong setup code", screen_text="Kode penyiapan salah (lihat layar kiosk)")
+        self._clear(keys)  # the code was right: a weak password is not a guess
         name = check_username(username)
         check_new_password(password, name)
         with write_transaction(self.conn, "creating the first account"):
@@ -208,7 +210,6 @@ class Accounts:
                 raise AuthError("the unit already has an account; log in", screen_text="Akun pertama sudah dibuat")
             self._insert(name, frozenset(Role), password, "setup-code")
             self.conn.execute("DELETE FROM settings WHERE key = ?", (SETUP_CODE_KEY,))
-        self._clear([f"addr:{addr}"])
         return self.get(name)  # type: ignore[return-value]
 
     # -- accounts ----------------------------------------------------------------------------
@@ -266,27 +267,37 @@ class Accounts:
 
     # -- login and lockout -------------------------------------------------------------------
 
-    def check_not_locked(self, keys: list[str]) -> None:
+    def _keys(self, addr: str, name: str | None = None) -> list[tuple[str, float | None]]:
+        """What a login attempt counts against, each with the longest lock it can bring: the
+        client's address (growing to the policy's maximum) and, for a name, the name itself
+        (at most the first delay: anyone may type a known name, so it must never lock its owner
+        out for an hour)."""
+        keys: list[tuple[str, float | None]] = [(f"addr:{addr}", None)]
+        if name is not None:
+            keys.append((f"user:{name}", self.lockout.base_s))
+        return keys
+
+    def _reserve(self, keys: list[tuple[str, float | None]]) -> None:
+        """Count this attempt as a failure *before* the password is checked, in one write
+        transaction with the lock check: concurrent attempts cannot all slip under the limit
+        (a success clears the count again). Raises :class:`LoginRefused` while locked."""
         now = self._now()
-        for key in keys:
-            row = self.conn.execute("SELECT locked_until FROM web_login_failures WHERE key = ?", (key,)).fetchone()
-            if row is not None and row["locked_until"]:
-                until = _parse(row["locked_until"])
-                if until > now:
-                    wait = (until - now).total_seconds()
+        with write_transaction(self.conn, "counting a login attempt"):
+            for key, _cap in keys:
+                row = self.conn.execute("SELECT locked_until FROM web_login_failures WHERE key = ?", (key,)).fetchone()
+                if row is not None and row["locked_until"] and _parse(row["locked_until"]) > now:
+                    wait = (_parse(row["locked_until"]) - now).total_seconds()
                     raise LoginRefused(
                         f"locked after repeated failures; try again in {wait:.0f} s",
                         screen_text=f"Terlalu banyak percobaan gagal. Coba lagi dalam {wait:.0f} detik.",
                         retry_after_s=wait,
                     )
-
-    def _fail(self, keys: list[str]) -> None:
-        now = self._now()
-        with write_transaction(self.conn, "recording a failed login"):
-            for key in keys:
+            for key, cap in keys:
                 row = self.conn.execute("SELECT failures FROM web_login_failures WHERE key = ?", (key,)).fetchone()
                 failures = (row["failures"] if row else 0) + 1
                 delay = self.lockout.delay_s(failures)
+                if cap is not None:
+                    delay = min(delay, cap)
                 until = (now + timedelta(seconds=delay)).isoformat() if delay else None
                 self.conn.execute(
                     """INSERT INTO web_login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)
@@ -294,24 +305,23 @@ class Accounts:
                          last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until""",
                     (key, failures, now.isoformat(), until),
                 )
-        log.warning("failed maintenance login (%d key(s) counted)", len(keys))
 
-    def _clear(self, keys: list[str]) -> None:
+    def _clear(self, keys: list[tuple[str, float | None]]) -> None:
         with write_transaction(self.conn, "clearing login failures"):
-            for key in keys:
+            for key, _cap in keys:
                 self.conn.execute("DELETE FROM web_login_failures WHERE key = ?", (key,))
 
     def authenticate(self, username: str, password: str, addr: str) -> Account:
         """The account, or :class:`LoginRefused` (wrong, inactive, or locked)."""
         name = username.strip().lower()
-        keys = [f"user:{name}", f"addr:{addr}"]
-        self.check_not_locked(keys)
+        keys = self._keys(addr, name)
+        self._reserve(keys)
         row = self.conn.execute("SELECT password_hash, active FROM web_accounts WHERE username = ?", (name,)).fetchone()
         # Hash even for an unknown name so timing does not tell which names exist.
         stored = row["password_hash"] if row else hash_password("x" * MIN_PASSWORD_CHARS, randbytes=self._randbytes)
         good = verify_password(password, stored) and row is not None and bool(row["active"])
         if not good:
-            self._fail(keys)
+            log.warning("failed maintenance login")
             raise LoginRefused("wrong user name or password", screen_text="Nama pengguna atau kata sandi salah")
         self._clear(keys)
         return self.get(name)  # type: ignore[return-value]
