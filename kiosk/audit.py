@@ -32,6 +32,13 @@ FORBIDDEN_KEY_PARTS = (
     "frame",
 )
 
+#: Detail keys that name a person or their card: shown to Admin PD only (a technician services
+#: the unit and needs to know what was done, not to whom).
+PERSONAL_KEYS = frozenset({"employee_id", "uid", "nip", "name", "punch", "owner"})
+
+#: What a technician sees in place of a personal value.
+HIDDEN = "(disembunyikan / hidden)"
+
 #: Detail values longer than this are cut: the log records facts, not documents.
 MAX_VALUE_CHARS = 300
 
@@ -56,6 +63,12 @@ def _clean(detail: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = str(value)[:MAX_VALUE_CHARS]
     return out
+
+
+def without_personal(entry: AuditEntry) -> AuditEntry:
+    """The entry with the values of :data:`PERSONAL_KEYS` hidden."""
+    detail = {k: (HIDDEN if k in PERSONAL_KEYS and v is not None else v) for k, v in entry.detail.items()}
+    return AuditEntry(entry.id, entry.at, entry.actor, entry.action, detail)
 
 
 def record(conn: sqlite3.Connection, actor: str, action: str, *, now: datetime, **detail: Any) -> None:

@@ -29,6 +29,8 @@ file. Example files: `examples/office.toml`, `examples/event.toml`, `examples/de
 def reference_markdown() -> str:
     lines = [HEADER]
     for section, field in KioskConfig.model_fields.items():
+        if field.exclude:  # where the configuration was read from: not a setting
+            continue
         model = _model_of(field.annotation)
         lines.append(f"\n## `[{section}]` — {field.description or ''}\n")
         if model is None:

@@ -3,6 +3,8 @@ API against its own OpenAPI schema (schemathesis), diagnostics answers, the serv
 
 from __future__ import annotations
 
+import html
+import os
 import re
 import socket
 import ssl
@@ -16,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
+from kiosk import audit
 from kiosk.clock import ClockState, FakeClock, FixedClockState
 from kiosk.config import KioskConfig
 from kiosk.health import Health, report
@@ -263,6 +266,82 @@ def test_card_registration_by_tap(app: FastAPI, ctx: WebContext) -> None:
     t.join()
     assert r.status_code == 200 and "04A1B2C3" in r.text
     assert ctx.db.get().execute("SELECT employee_id FROM cards WHERE uid = '04A1B2C3'").fetchone()[0] == "1985"
+
+
+def test_a_technician_reads_the_audit_log_without_nips_or_card_uids(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
+    """Issue 22, finding 11: /api/audit gave a technician every NIP and card UID."""
+    audit.record(ctx.db.get(), "adminpd", "card.register", now=clock.now(), employee_id="198503302010011001", uid="04A1B2C3")
+    tech = client_for(app)
+    login(tech, "teknisi")
+    entry = next(e for e in tech.get("/api/audit").json() if e["action"] == "card.register")
+    assert entry["actor"] == "adminpd" and set(entry["detail"].values()) == {audit.HIDDEN}
+    page = tech.get("/audit", params={"action": "card"}).text
+    assert "198503302010011001" not in page and "04A1B2C3" not in page and "card.register" in page
+    admin = client_for(app)
+    login(admin, "adminpd")
+    entry = next(e for e in admin.get("/api/audit").json() if e["action"] == "card.register")
+    assert entry["detail"] == {"employee_id": "198503302010011001", "uid": "04A1B2C3"}
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ('[web]\nlog_file = "/var/lib/presensi/device_key.pem"\n', "web.log_file"),  # the device key through /api/logs
+        ('[sync]\nserver_url = "https://elsewhere.example:8443"\n', "sync"),
+        ('[[targets]]\ntype = "adms"\nurl = "https://elsewhere.example"\n', "targets"),
+        ("[zk4370]\nenabled = true\n", "zk4370"),
+        ('[privacy]\nkey_provider = "sim"\n', "privacy"),
+        ('[web]\nservices = ["systemd-journald.service"]\n', "web.services"),
+        ("[web]\nlockout_after = 50\n", "web.lockout_after"),
+    ],
+)
+def test_the_config_page_cannot_repoint_files_servers_or_logins(
+    app: FastAPI, ctx: WebContext, tmp_path: Path, change: str, key: str
+) -> None:
+    """Issue 22, finding 2: a technician pointed web.log_file at the device key and read it."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[unit]\nname = "Kantor A"\n')
+    ctx.config_path = path
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    r = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor A"\n' + change, "apply": "yes"})
+    assert r.status_code == 422 and f"{key}: tidak dapat diubah dari halaman pemeliharaan" in html.unescape(r.text)
+    assert path.read_text() == '[unit]\nname = "Kantor A"\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = " + "[" * 5000 + "]" * 5000,  # RecursionError in tomllib
+        "[unit]\nname = 1" + "0" * 5000,  # ValueError: more digits than int_max_str_digits
+        "x = " + "[" * 40 + "]" * 40,  # parses, but no setting nests like that
+    ],
+    ids=["deep", "long-integer", "nested"],
+)
+def test_hostile_toml_on_the_config_page_is_a_clean_refusal(app: FastAPI, ctx: WebContext, tmp_path: Path, text: str) -> None:
+    """Issue 22, finding 10: deeply nested TOML or a 5,000-digit integer posted to /config gave 500."""
+    ctx.config_path = tmp_path / "kiosk.toml"
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    r = client.post("/config", data={"csrf_token": csrf, "text": text, "apply": "yes"})
+    assert r.status_code == 422 and "(file): " in html.unescape(r.text)
+    assert not ctx.config_path.exists()
+
+
+def test_a_read_only_config_file_says_how_to_change_it(app: FastAPI, ctx: WebContext, tmp_path: Path) -> None:
+    """The installed layout's /etc/presensi belongs to root: a clear message, not a 500."""
+    if os.geteuid() == 0:  # root writes through permissions: a file system that refuses writes
+        ctx.config_path = Path("/proc/presensi-kiosk.toml")
+    else:
+        folder = tmp_path / "etc"
+        folder.mkdir()
+        ctx.config_path = folder / "kiosk.toml"
+        ctx.config_path.write_text("")
+        folder.chmod(0o555)
+    client = client_for(app)
+    csrf = login(client, "teknisi")
+    r = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\n', "apply": "yes"})
+    assert r.status_code == 409 and f"sudoedit {ctx.config_path}" in html.unescape(r.text)
 
 
 def test_config_editor_validates_and_shows_a_diff(app: FastAPI, ctx: WebContext, tmp_path: Path) -> None:

@@ -159,6 +159,24 @@ def format_problems(exc: ValidationError) -> list[str]:
     return lines
 
 
+#: No setting nests deeper than a few levels (a table of work codes of tables of days); a
+#: configuration nested deeper is hostile or broken and is refused before validation.
+MAX_NESTING = 16
+
+
+def _nesting(value: object) -> int:
+    """How deeply tables and arrays nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 def parse_config(text: str, source: Path | None = None) -> KioskConfig:
     """Validate TOML text; raises :class:`ConfigError` listing every problem."""
     where = str(source) if source else "<config>"
@@ -166,6 +184,15 @@ def parse_config(text: str, source: Path | None = None) -> KioskConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}", [f"(file): not valid TOML: {exc} (expected TOML syntax)"]) from exc
+    except RecursionError as exc:  # arrays or tables nested thousands deep: no configuration is
+        why = f"values nested deeper than {MAX_NESTING} levels"
+        raise ConfigError(f"{where}: not a configuration: {why}", [f"(file): {why}; remove the nesting"]) from exc
+    except ValueError as exc:  # an integer of thousands of digits (int_max_str_digits)
+        why = f"a number too long to be a setting ({exc})"
+        raise ConfigError(f"{where}: not a configuration: {why}", [f"(file): {why}; write a number of usual size"]) from exc
+    if _nesting(raw) > MAX_NESTING:
+        why = f"values nested deeper than {MAX_NESTING} levels"
+        raise ConfigError(f"{where}: not a configuration: {why}", [f"(file): {why}; remove the nesting"])
     try:
         config = KioskConfig.model_validate(raw)
     except ValidationError as exc:

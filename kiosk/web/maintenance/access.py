@@ -176,8 +176,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     # -- audit log (everyone logged in) ----------------------------------------------------------
 
-    def _entries(actor: str | None, action: str | None, limit: int) -> list[AuditOut]:
+    def _entries(request: Request, actor: str | None, action: str | None, limit: int) -> list[AuditOut]:
+        """Newest first; NIPs, names and card UIDs only for Admin PD (issue 22, finding 11)."""
+        session: Session | None = request.state.session
         rows = audit.entries(ctx.db.get(), actor=actor or None, action=action or None, limit=limit)
+        if session is None or Role.ADMIN not in session.roles:
+            rows = [audit.without_personal(e) for e in rows]
         return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in rows]
 
     @app.get("/audit", include_in_schema=False)
@@ -185,14 +189,15 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         return tpl.TemplateResponse(
             request,
             "audit.html",
-            page_vars(request, entries=_entries(actor[:80], action[:80], 300), actor=actor[:80], action=action[:80]),
+            page_vars(request, entries=_entries(request, actor[:80], action[:80], 300), actor=actor[:80], action=action[:80]),
         )
 
     @app.get("/api/audit", response_model=list[AuditOut], tags=["audit"])
     def audit_api(
+        request: Request,
         actor: Annotated[str, Query(max_length=80)] = "",
         action: Annotated[str, Query(max_length=80)] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
-        """The audit log, newest first: who did what, when."""
-        return _entries(actor, action, limit)
+        """The audit log, newest first: who did what, when (names, NIPs and card UIDs: Admin PD only)."""
+        return _entries(request, actor, action, limit)

@@ -18,7 +18,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from kiosk import audit
-from kiosk.config import parse_config
+from kiosk.config import KioskConfig, parse_config
+from kiosk.config.editable import locked_changes
 from kiosk.errors import ConfigError, PresensiError
 from kiosk.privacy import evidence
 from kiosk.privacy.erasure import erase_employee
@@ -494,6 +495,13 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             return ctx.config_path.read_text(encoding="utf-8")
         return ""
 
+    def running_config(text: str) -> KioskConfig:
+        """The configuration the file holds now (what a proposal is compared with)."""
+        try:
+            return parse_config(text, ctx.config_path) if text else KioskConfig()
+        except ConfigError:
+            return ctx.config
+
     @app.get("/config", include_in_schema=False)
     def config_page(request: Request, session: Session = TECH_ONLY) -> Response:
         return render(
@@ -512,10 +520,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         current = current_config_text()
         diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True), "sekarang", "baru"))
         try:
-            parse_config(text, ctx.config_path)
+            problems = locked_changes(running_config(current), parse_config(text, ctx.config_path))
         except ConfigError as exc:
+            problems = exc.problems
+        if problems:
             return render(
-                request, "config.html", 422, text=text, path=ctx.config_path, problems=exc.problems, diff=diff, message=None
+                request, "config.html", 422, text=text, path=ctx.config_path, problems=problems, diff=diff, message=None
             )
         if apply != "yes" or ctx.config_path is None:
             return render(
@@ -527,7 +537,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
                 diff=diff or "(tidak ada perubahan)",
                 message=None,
             )
-        write_atomically(ctx.config_path, text)
+        try:
+            write_atomically(ctx.config_path, text)
+        except OSError as exc:  # the installed layout: /etc/presensi is root's
+            why = (
+                f"{ctx.config_path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan / the maintenance page cannot "
+                f"write this file ({exc.strerror or exc}); ubah sebagai root / change it as root: sudoedit {ctx.config_path}"
+            )
+            return render(request, "config.html", 409, text=text, path=ctx.config_path, problems=[why], diff=diff, message=None)
         note(
             session, "config.apply", path=str(ctx.config_path), changed_lines=sum(1 for ln in diff.splitlines() if ln[:1] in "+-")
         )
