@@ -46,7 +46,10 @@ def big_unit(
 ) -> Iterator[tuple[ZkServer, sqlite3.Connection, DeviceIdentity, FakeClock]]:
     path = tmp_path_factory.mktemp("zk") / "presensi.db"
     conn, identity, clock = make_store(path, 100_000)
-    with ZkServer(path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, poll_s=0.05) as server:
+    policy = ZkPolicy(export_cards=True)  # zk4370.export_cards: card numbers only when configured
+    with ZkServer(
+        path, zone="Asia/Jakarta", clock=clock, device_id=identity.device_id, port=0, poll_s=0.05, policy=policy
+    ) as server:
         yield server, conn, identity, clock
 
 

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         set_time=lambda instant: keeper.set_time(instant, TimedatectlSetter()),
         acked_seq=acked_seq,
         prune_through=store.prune_through,
+        export_cards=cfg.export_cards,
     )
     server = ZkServer(
         runtime.db_path,

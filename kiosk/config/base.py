@@ -3,6 +3,7 @@ the marker for secret fields; the defaults for where a unit keeps its files."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -19,3 +20,13 @@ class Section(BaseModel):
 def secret(description: str) -> Any:
     """A field whose value ``config show`` redacts."""
     return Field(default=None, description=description, json_schema_extra={"secret": True})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen address is reachable only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from kiosk.config.base import Section, secret
+from kiosk.config.base import Section, is_loopback, secret
 
 
 class SyncConfig(Section):
@@ -150,7 +150,12 @@ class Zk4370Config(Section):
         description="Address to listen on (the unit's LAN address; never expose it beyond the office network).",
     )
     port: int = Field(4370, ge=1, le=65535, description="TCP and UDP port.")
-    comm_key_file: Path | None = secret("File holding the numeric comm key clients must send (none: no key).")
+    comm_key_file: Path | None = secret(
+        "File holding the numeric comm key clients must send; required unless host is a loopback address."
+    )
+    export_cards: bool = Field(
+        False, description="Send card numbers with the users a client reads (a card number is what a cloned card needs)."
+    )
     allow_set_time: bool = Field(
         False, description="Let a connector application set the unit's clock (recorded as a technician anchor)."
     )
@@ -176,6 +181,15 @@ class Zk4370Config(Section):
         if wrong:
             raise ValueError(f"ZK states are 0–5, not {wrong}")
         return value
+
+    @model_validator(mode="after")
+    def _key_off_loopback(self) -> Zk4370Config:
+        if self.enabled and self.comm_key_file is None and not is_loopback(self.host):
+            raise ValueError(
+                f"port 4370 on {self.host} needs a comm key (comm_key_file): without one anyone on the LAN reads every "
+                "NIP and punch; put a number in a file only presensi can read, or listen on 127.0.0.1"
+            )
+        return self
 
 
 class FrappeTargetConfig(Section):

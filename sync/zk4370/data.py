@@ -63,12 +63,14 @@ class Snapshot:
     last_seq: int
 
 
-def _users(conn: sqlite3.Connection) -> tuple[bytes, int, int]:
+def _users(conn: sqlite3.Connection, *, with_cards: bool) -> tuple[bytes, int, int]:
     """The users blob: every employee, those no longer active marked disabled (a connector that
-    does not find a punch's user drops the punch). Returns (records, users, cards)."""
+    does not find a punch's user drops the punch); card numbers only ``with_cards`` (a card
+    number is what a cloned card needs). Returns (records, users, cards)."""
     uids = uid_map(conn)
     cards: dict[str, int] = {}
-    for row in conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at"):
+    rows = conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at") if with_cards else []
+    for row in rows:
         cards.setdefault(row[1], _card_number(row[0]))
     users = conn.execute("SELECT id, name, active FROM employees ORDER BY id").fetchall()
     records = b"".join(
@@ -82,8 +84,9 @@ class SnapshotCache:
     last one it holds, and is rebuilt only when punches were pruned. A log of 100,000 punches is
     encoded once, not at every GET_FREE_SIZES. Not thread-safe: one builder thread."""
 
-    def __init__(self, zone: str, states: dict[str, int] | None = None) -> None:
+    def __init__(self, zone: str, states: dict[str, int] | None = None, *, cards: bool = False) -> None:
         self.zone = zone
+        self.cards = cards
         self.states = states if states is not None else STATES
         self._att = bytearray()
         self._records = 0
@@ -95,7 +98,7 @@ class SnapshotCache:
         if first != self._first_seq and self._records:  # pruned: start again
             self._att, self._records, self._last_seq = bytearray(), 0, 0
         self._first_seq = first
-        user_records, users, cards = _users(conn)
+        user_records, users, cards = _users(conn, with_cards=self.cards)
         uids = uid_map(conn)
         tz = ZoneInfo(self.zone)
         rows = conn.execute(
@@ -116,9 +119,9 @@ class SnapshotCache:
         )
 
 
-def take_snapshot(conn: sqlite3.Connection, zone: str, states: dict[str, int] | None = None) -> Snapshot:
+def take_snapshot(conn: sqlite3.Connection, zone: str, states: dict[str, int] | None = None, *, cards: bool = False) -> Snapshot:
     """A snapshot built from nothing (tests, one-off reads)."""
-    return SnapshotCache(zone, states).refresh(conn)
+    return SnapshotCache(zone, states, cards=cards).refresh(conn)
 
 
 def new_events(

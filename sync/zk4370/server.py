@@ -18,17 +18,18 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from kiosk.clock import Clock
-from kiosk.errors import ProtocolError
+from kiosk.errors import ConfigError, ProtocolError
 from kiosk.store.db import open_database
 from sync.zk4370.codec import EF_ATTLOG, STATES, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
 from sync.zk4370.data import Snapshot, SnapshotCache, new_events
+from sync.zk4370.guard import IDLE_S, MAX_SESSIONS, UNAUTHENTICATED_IDLE_S, AuthGuard, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class ZkPolicy:
     set_time: Callable[[datetime], object] | None = None  # takes an aware instant
     acked_seq: Callable[[], int] = lambda: 0  # the central server's acknowledged sequence number
     prune_through: Callable[[int], int] | None = None
+    export_cards: bool = False  # card numbers in the users a client reads (a card number is a credential)
 
 
 @dataclass
@@ -65,13 +67,16 @@ class Session:
     id: int
     authenticated: bool
     send: Callable[[bytes], None]
+    addr: str = ""
+    key: tuple[str, object] = ("", None)  # its place in the session table
+    close: Callable[[], None] = lambda: None
+    last_s: float = 0.0  # the clock's monotonic seconds at its last packet
     snapshot: Snapshot | None = None
     prefetched: Snapshot | None = None  # built off the event loop for the command being handled
     buffer: bytes = b""
     live: bool = False
     live_after: int = 0
     closing: bool = False
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class ZkServer:
@@ -97,7 +102,13 @@ class ZkServer:
         self.policy = policy or ZkPolicy()
         self.poll_s = poll_s
         self._rng = rng or random.Random()
-        self._sessions: list[Session] = []
+        if self.policy.comm_key == 0 and not is_loopback(host):
+            raise ConfigError(
+                f"port 4370 on {host} needs a comm key: anyone on the LAN could read every NIP and punch; "
+                "put a number in a file only presensi can read and set zk4370.comm_key_file (docs/interop.md)"
+            )
+        self._sessions: dict[tuple[str, object], Session] = {}
+        self._guard = AuthGuard()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -109,7 +120,7 @@ class ZkServer:
         self._builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="zk4370-snapshot")
         self._builder_conn: sqlite3.Connection | None = None
         self.states = {**STATES, **(states or {})}
-        self._cache = SnapshotCache(zone, self.states)
+        self._cache = SnapshotCache(zone, self.states, cards=self.policy.export_cards)
         self._udp_tasks: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
@@ -205,7 +216,17 @@ class ZkServer:
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        session = Session(0, False, lambda data: writer.write(tcp_frame(data)))
+        session = Session(
+            0,
+            False,
+            lambda data: writer.write(tcp_frame(data)),
+            addr=str(peer[0]) if peer else "",
+            key=("tcp", peer),
+            close=writer.close,
+        )
+        if not self._admit(session):
+            writer.close()
+            return
         try:
             while not session.closing:
                 top = await reader.readexactly(8)
@@ -223,14 +244,14 @@ class ZkServer:
         except ProtocolError as exc:
             log.warning("port 4370: %s; closing the connection", exc)
         finally:
-            if session in self._sessions:
-                self._sessions.remove(session)
+            if self._sessions.get(session.key) is session:
+                del self._sessions[session.key]
             writer.close()
 
     def _udp_datagram(self, data: bytes, addr: tuple[str, int], transport: asyncio.DatagramTransport) -> None:
-        session = next((s for s in self._sessions if s.extra.get("udp") == hash(addr)), None)
-        if session is None:
-            session = Session(0, False, lambda out: transport.sendto(out, addr), extra={"udp": hash(addr)})
+        session = self._sessions.get(("udp", addr))
+        if session is None:  # joins the table at CONNECT
+            session = Session(0, False, lambda out: transport.sendto(out, addr), addr=addr[0], key=("udp", addr))
         task = asyncio.ensure_future(self._udp_handle(session, data, addr))
         self._udp_tasks.add(task)
         task.add_done_callback(self._udp_tasks.discard)
@@ -250,22 +271,28 @@ class ZkServer:
     def _handle(self, session: Session, raw: bytes, *, udp: bool = False) -> None:
         request = Packet.decode(raw)
         cmd = request.command
-        if cmd == Cmd.ACK_OK:  # a client acknowledging a live event
-            return
+        now = self._now_s()
         if cmd == Cmd.CONNECT:
+            if self._sessions.get(session.key) is not session and not self._admit(session):
+                self._reply(session, request, Cmd.ACK_ERROR)  # busy: the client fails at once, not after its timeout
+                return
+            session.last_s = now
             session.id = self._rng.randint(1, 0xFFFE)
             session.authenticated = self.policy.comm_key == 0
-            if session not in self._sessions:
-                self._sessions.append(session)
             self._reply(session, request, Cmd.ACK_OK if session.authenticated else Cmd.ACK_UNAUTH)
+            return
+        if session.id == 0 or request.session != session.id:
+            # not this peer's session: a spoofed source or a stale client; never answered with data
+            if cmd != Cmd.ACK_OK:
+                self._reply(session, request, Cmd.ACK_UNAUTH)
+            return
+        session.last_s = now
+        if cmd == Cmd.ACK_OK:  # a client acknowledging a live event
             return
         if cmd == Cmd.AUTH:
-            session.authenticated = check_commkey(request.data, self.policy.comm_key, session.id)
-            if not session.authenticated:
-                log.warning("port 4370: a client gave the wrong comm key")
-            self._reply(session, request, Cmd.ACK_OK if session.authenticated else Cmd.ACK_UNAUTH)
+            self._auth(session, request, now)
             return
-        if not session.authenticated or session.id == 0:
+        if not session.authenticated:
             self._reply(session, request, Cmd.ACK_UNAUTH)
             return
         handler = self._handlers.get(cmd)
@@ -283,6 +310,62 @@ class ZkServer:
             log.info("port 4370: unsupported command %d", cmd)
             self._reply(session, request, Cmd.ACK_ERROR)
 
+    def _auth(self, session: Session, request: Packet, now: float) -> None:
+        locked = self._guard.locked_for(session.addr, now)
+        if locked:
+            log.warning("port 4370: %s is locked out for %.0f s after wrong comm keys; not checked", session.addr, locked)
+            self._reply(session, request, Cmd.ACK_UNAUTH)
+            return
+        session.authenticated = check_commkey(request.data, self.policy.comm_key, session.id)
+        if session.authenticated:
+            self._guard.succeeded(session.addr)
+        else:
+            lock = self._guard.failed(session.addr, now)
+            log.warning("port 4370: %s gave a wrong comm key%s", session.addr, f"; locked out for {lock:.0f} s" if lock else "")
+        self._reply(session, request, Cmd.ACK_OK if session.authenticated else Cmd.ACK_UNAUTH)
+
+    # -- the session table -----------------------------------------------------------------
+
+    def session_count(self) -> int:
+        """Sessions held now (TCP connections and UDP peers that connected)."""
+        return len(self._sessions)
+
+    def _now_s(self) -> float:
+        return self.clock.monotonic_ns() / 1e9
+
+    def _admit(self, session: Session) -> bool:
+        """Put a session in the bounded table, dropping expired ones and, when full, the idlest
+        one that has not authenticated (else the idlest). False: no room (all are busy)."""
+        now = self._now_s()
+        session.last_s = now
+        self._expire(now)
+        if len(self._sessions) >= MAX_SESSIONS:
+            victims = sorted(self._sessions.items(), key=lambda kv: (kv[1].authenticated, kv[1].last_s))
+            old_key, old = victims[0]
+            if old.authenticated and now - old.last_s < UNAUTHENTICATED_IDLE_S:
+                log.warning("port 4370: %d sessions are busy; refused a new one from %s", len(self._sessions), session.addr)
+                return False
+            self._drop(old_key, old, "the session table is full")
+        self._sessions[session.key] = session
+        return True
+
+    def _expire(self, now: float) -> None:
+        for key, session in list(self._sessions.items()):
+            if session.live and session.authenticated:
+                continue  # a live-event listener is quiet while nobody punches
+            limit = IDLE_S if session.authenticated else UNAUTHENTICATED_IDLE_S
+            if now - session.last_s > limit:
+                self._drop(key, session, "idle")
+
+    def _drop(self, key: tuple[str, object], session: Session, why: str) -> None:
+        self._sessions.pop(key, None)
+        session.live = False
+        session.authenticated = False
+        session.id = 0
+        session.closing = True
+        session.close()
+        log.info("port 4370: ended the session of %s (%s)", session.addr, why)
+
     def _ok(self, session: Session, request: Packet, udp: bool) -> None:
         self._reply(session, request, Cmd.ACK_OK)
 
@@ -290,8 +373,10 @@ class ZkServer:
         self._reply(session, request, Cmd.ACK_OK)
         session.live = False
         session.closing = not udp
-        if session in self._sessions:
-            self._sessions.remove(session)
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
+        if udp:
+            session.id, session.authenticated = 0, False
 
     def _version(self, session: Session, request: Packet, udp: bool) -> None:
         self._reply(session, request, Cmd.ACK_OK, b"Ver 6.60 Presensi Kiosk\x00")
@@ -432,8 +517,9 @@ class ZkServer:
         version = -1
         while True:
             await asyncio.sleep(self.poll_s)
+            self._expire(self._now_s())
             current = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            live = [s for s in self._sessions if s.live]
+            live = [s for s in self._sessions.values() if s.live]
             if current == version or not live:
                 version = current
                 continue
