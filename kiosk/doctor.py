@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kiosk.clock import ClockState
 from kiosk.errors import PresensiError
-from kiosk.identity import KEY_FILENAME, DeviceIdentity
+from kiosk.identity import KEY_FILENAME, SEALED_FILENAME, DeviceIdentity
 from kiosk.runtime import Runtime
 from kiosk.store.db import integrity_ok, open_database
 from kiosk.timekeeping import FixedTimeFacts
@@ -126,7 +126,25 @@ def disk(rt: Runtime) -> list[Finding]:
 
 @check
 def device_key(rt: Runtime) -> list[Finding]:
-    path = rt.data_dir / KEY_FILENAME
+    """The signing key: sealed under the unit's key (a copied data directory cannot sign), or a
+    plain file (it can). Read-only: a plain key is sealed by the services, not here."""
+    sealed, path = rt.data_dir / SEALED_FILENAME, rt.data_dir / KEY_FILENAME
+    if sealed.exists():
+        try:
+            provider = rt.template_key.provider()
+            identity = DeviceIdentity.open_sealed(sealed, provider.device_key_sealer())
+        except PresensiError as exc:
+            return [
+                Finding(
+                    "device key",
+                    Status.FAIL,
+                    str(exc),
+                    "fix [privacy] so the unit's key can be read (see the template key finding)",
+                )
+            ]
+        return [
+            Finding("device key", Status.OK, f"device {identity.device_id}, sealed under the unit's key ({provider.describe()})")
+        ]
     if not path.exists():
         return [
             Finding(
@@ -140,7 +158,14 @@ def device_key(rt: Runtime) -> list[Finding]:
         identity = DeviceIdentity.load(path)
     except PresensiError as exc:
         return [Finding("device key", Status.FAIL, str(exc), "restore the key from backup or re-provision the unit")]
-    return [Finding("device key", Status.OK, f"device {identity.device_id}, mode {mode:o}")]
+    return [
+        Finding(
+            "device key",
+            Status.WARN,
+            f"device {identity.device_id}: the signing key is a plain file on the SD card ({path}); a copy of the card can sign punches",
+            "make the unit's template key (presensi privacy prepare-key, docs/privacy.md) and restart the services: they seal it",
+        )
+    ]
 
 
 @check

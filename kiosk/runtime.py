@@ -14,7 +14,9 @@ from pathlib import Path
 
 from kiosk.clock import Clock, ClockState, ClockStateSource, SystemClock
 from kiosk.config import KioskConfig
+from kiosk.errors import PresensiError
 from kiosk.identity import DeviceIdentity
+from kiosk.privacy.seal import Sealer
 from kiosk.privacy.vault import UnitKey, register_unit, seal_on_open
 from kiosk.store.db import DB_FILENAME, open_database
 from kiosk.store.punches import PunchStore
@@ -30,6 +32,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _conn: sqlite3.Connection | None = None
     _store: PunchStore | None = None
+    _identity: DeviceIdentity | None = None
     template_key: UnitKey = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -63,7 +66,27 @@ class Runtime:
         return conn
 
     def identity(self) -> DeviceIdentity:
-        return DeviceIdentity.load_or_create(self.data_dir)
+        """The device's signing key: a sealed key opened with the unit's key (a copy of the data
+        directory on another machine cannot sign), else the plain key of an older unit; a new key
+        is made sealed when the unit's key can be read. Doctor says which is in force."""
+        if self._identity is None:
+            self._identity = DeviceIdentity.load_or_create(self.data_dir, self._device_key_sealer())
+        return self._identity
+
+    def seal_device_key(self) -> DeviceIdentity:
+        """Seal a plain signing key under the unit's key (provisioning and the boot service only);
+        the sealed identity. TemplateKeyError when the unit's key cannot be read."""
+        self._identity = DeviceIdentity.load_or_create(
+            self.data_dir, self.template_key.provider().device_key_sealer(), seal_plain=True
+        )
+        return self._identity
+
+    def _device_key_sealer(self) -> Sealer | None:
+        try:
+            return self.template_key.provider().device_key_sealer()
+        except PresensiError as exc:
+            log.info("the unit's key cannot be read (%s): a new device key would be a plain file", exc)
+            return None
 
     def store(self) -> PunchStore:
         """The punch store of this process (one connection, made on first use)."""

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.clock import ClockStateSource
-from kiosk.errors import SyncError
+from kiosk.errors import PresensiError, SyncError
 from kiosk.face.embedders import embedder_id
+from kiosk.identity import KEY_FILENAME
 from kiosk.runtime import Runtime
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import PunchStore, format_instant
@@ -62,6 +63,11 @@ def provision(
 
         if KeyFileProvider(runtime.config.privacy.key_file, runtime.data_dir).ensure():
             log.info("made the template key file %s", runtime.config.privacy.key_file)
+    if (runtime.data_dir / KEY_FILENAME).exists():  # a unit that began with a plain signing key: seal it now
+        try:
+            runtime.seal_device_key()
+        except PresensiError as exc:
+            log.warning("the device key stays a plain file: the unit's key cannot be read (%s)", exc)
     store = runtime.store()
     identity = store.identity
     pinned = None

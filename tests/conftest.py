@@ -28,6 +28,11 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ["PRESENSI_TEMPLATE_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="presensi-test-keys-")) / "template.key")
+        # made as the boot service makes it on a unit: every process of a test unit (the test's
+        # own and the commands it starts) reads the same key, and seals the device key with it
+        from kiosk.privacy.keys import KeyFileProvider
+
+        KeyFileProvider(Path(os.environ["PRESENSI_TEMPLATE_KEY_FILE"])).ensure()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -25,6 +25,7 @@ from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import Decision, Outcome, SkipLiveness
 from kiosk.face.service import FaceService
+from kiosk.identity import DeviceIdentity
 from kiosk.privacy import TemplateKeyError
 from kiosk.runtime import Runtime
 from kiosk.store import roster
@@ -132,6 +133,9 @@ def test_plain_rows_from_an_older_version_are_sealed_on_first_open(tmp_path: Pat
 def test_a_copied_data_dir_under_another_key_yields_no_template_and_says_why(
     tmp_path: Path, faces_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # An older unit whose signing key is still a plain file (a sealed one would not sign in the
+    # other unit at all: tests/test_privacy_device_key.py); its templates are sealed.
+    DeviceIdentity.load_or_create(tmp_path / "a")
     a = unit(tmp_path / "a", KEY_A)
     enrol_obama(a, faces_dir)
     seed_sim_template(a.store().conn, OBAMA, now=a.clock.now())
@@ -206,7 +210,9 @@ def test_no_key_yields_no_template_refuses_enrolment_and_doctor_fails(
 
 def test_while_the_key_cannot_be_read_the_module_keeps_its_templates(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A key that cannot be read for a while (a key file not yet restored) must not wipe the
-    fingerprint module: nothing is deleted, nothing written, and the bridge says why."""
+    fingerprint module: nothing is deleted, nothing written, and the bridge says why. (An older
+    unit with a plain signing key: with a sealed one an unreadable key also stops signing.)"""
+    DeviceIdentity.load_or_create(tmp_path / "u")
     a = unit(tmp_path / "u", KEY_A)
     conn = a.connect()
     roster.upsert_employee(conn, OBAMA, "Barack Obama", now=a.clock.now())

@@ -289,7 +289,7 @@ def test_a_technician_reads_the_audit_log_without_nips_or_card_uids(app: FastAPI
         ('[web]\nlog_file = "/var/lib/presensi/device_key.pem"\n', "web.log_file"),  # the device key through /api/logs
         ('[sync]\nserver_url = "https://elsewhere.example:8443"\n', "sync"),
         ('[[targets]]\ntype = "adms"\nurl = "https://elsewhere.example"\n', "targets"),
-        ("[zk4370]\nenabled = true\n", "zk4370"),
+        ('[zk4370]\nenabled = true\nhost = "127.0.0.1"\n', "zk4370"),
         ('[privacy]\nkey_provider = "sim"\n', "privacy"),
         ('[web]\nservices = ["systemd-journald.service"]\n', "web.services"),
         ("[web]\nlockout_after = 50\n", "web.lockout_after"),

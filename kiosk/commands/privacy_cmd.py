@@ -6,6 +6,8 @@ import argparse
 import json
 
 from kiosk.cli import make_runtime
+from kiosk.errors import PresensiError
+from kiosk.runtime import Runtime
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -98,4 +100,20 @@ def run_prepare_key(args: argparse.Namespace) -> int:
 
     runtime = make_runtime(args)
     print(prepare_template_key(runtime.config, runtime.data_dir, root=args.root))
+    if not args.root and (outcome := seal_plain_device_key(runtime)):  # on the unit itself (the boot service)
+        print(outcome)
     return 0
+
+
+def seal_plain_device_key(runtime: Runtime) -> str | None:
+    """Seal the unit's plain signing key under its key, if it has one; one line of outcome
+    (None: there is no plain key)."""
+    from kiosk.identity import KEY_FILENAME
+
+    if not (runtime.data_dir / KEY_FILENAME).exists():
+        return None
+    try:
+        identity = runtime.seal_device_key()
+    except PresensiError as exc:
+        return f"device key: left a plain file, the unit's key cannot be read ({exc})"
+    return f"device key of {identity.device_id} sealed under the unit's key"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from kiosk.cli import make_runtime
-from kiosk.identity import KEY_FILENAME, DeviceIdentity
+from kiosk.identity import DeviceIdentity
 from kiosk.store.db import open_database
 from kiosk.store.punches import verify_database
 
@@ -42,7 +42,7 @@ def is_sqlite_file(path: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     runtime = make_runtime(args)
     if args.db is not None and args.db.suffix == ".zip":
-        return run_bundle(args, runtime.data_dir / KEY_FILENAME)
+        return run_bundle(args, runtime.data_dir)
     db_path = args.db or runtime.db_path
     if not db_path.exists():
         print(f"presensi verify: {db_path} does not exist (give the database file, or --data-dir)")
@@ -55,10 +55,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     key_hex = args.public_key
     trusted = "given on the command line" if key_hex else ""
-    key_path = db_path.parent / KEY_FILENAME
-    if key_hex is None and args.db is None and key_path.exists():
-        key_hex = DeviceIdentity.load(key_path).public_hex
-        trusted = f"the device key {key_path}"
+    if key_hex is None and args.db is None:
+        key_hex = DeviceIdentity.public_hex_of(db_path.parent)
+        trusted = f"the device key in {db_path.parent}" if key_hex else ""
     conn = open_database(db_path, readonly=True)
     try:
         report = verify_database(conn, key_hex)
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def run_bundle(args: argparse.Namespace, key_path: Path) -> int:
+def run_bundle(args: argparse.Namespace, data_dir: Path) -> int:
     """A bundle is checked as the server checks it: the manifest's signature by the device key,
     digest, range and count, then every punch's hash, link and signature."""
     from sync.bundle import check_bundle
@@ -97,12 +96,12 @@ def run_bundle(args: argparse.Namespace, key_path: Path) -> int:
         return 1
     key_hex = args.public_key
     if key_hex is None:
-        if not key_path.exists():
+        key_hex = DeviceIdentity.public_hex_of(data_dir)
+        if key_hex is None:
             print(
-                f"presensi verify: no device key at {key_path}: give --data-dir of the unit that made the bundle, or --public-key"
+                f"presensi verify: no device key in {data_dir}: give --data-dir of the unit that made the bundle, or --public-key"
             )
             return 1
-        key_hex = DeviceIdentity.load(key_path).public_hex
     result = check_bundle(bundle.read_bytes(), key_hex)
     if args.json:
         print(

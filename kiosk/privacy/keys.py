@@ -27,11 +27,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kiosk.config import PrivacyConfig
-from kiosk.privacy.seal import TemplateKeyError
+from kiosk.privacy.seal import Sealer, TemplateKeyError
 
 log = logging.getLogger(__name__)
 
 _INFO = b"presensi-template-key-v1"
+_DEVICE_INFO = b"presensi-device-key-v1"
 
 
 def derive_template_key(secret: bytes) -> bytes:
@@ -51,6 +52,13 @@ class KeyProvider(abc.ABC):
 
     def template_key(self) -> bytes:
         return derive_template_key(self.secret())
+
+    def device_key_sealer(self) -> Sealer:
+        """The sealer of the device's signing key: the same secret as the templates, its own
+        derived key (so neither sealed thing can be opened as the other)."""
+        secret = self.secret()
+        derive_template_key(secret)  # the same refusal of an empty or all-zero secret
+        return Sealer(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_DEVICE_INFO).derive(secret))
 
     def describe(self) -> str:
         return self.type_key

@@ -83,7 +83,8 @@ def unit_runtime(data_dir: Path, **sync: object) -> Runtime:
     config = KioskConfig()
     config.unit.hardware = "sim"
     config.clock.state = "synced"
-    config.privacy.key_provider, config.privacy.sim_otp_hex = "sim", "5e" * 32  # no key file under /etc
+    # the unit's key: the test session's key file (tests/conftest.py), which the commands a test
+    # starts in other processes read too, as on a unit
     config.sync.backoff_base_s = 0.01
     config.sync.backoff_max_s = 0.05
     config.sync.timeout_s = 5
