@@ -399,14 +399,3 @@ def correction_body(device_id: str, punch: sqlite3.Row, anchor: Anchor) -> dict[
 
 def canonical_json(body: dict[str, object]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-class TimedatectlSetter:
-    """Sets the clock through systemd-timedated (polkit allows the service user; see docs)."""
-
-    def set_time(self, instant: datetime) -> None:
-        import subprocess
-
-        local = instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        subprocess.run(["timedatectl", "set-ntp", "false"], check=True, timeout=10, env={"TZ": "UTC"})
-        subprocess.run(["timedatectl", "set-time", local], check=True, timeout=10, env={"TZ": "UTC"})

@@ -28,9 +28,10 @@ from kiosk.feedback.gpio import build_feedback
 from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
 from kiosk.privacy.evidence import EvidenceKeeper
+from kiosk.privileged.client import HelperSystemActions
 from kiosk.runtime import Runtime
 from kiosk.store.punches import Punch, PunchStore
-from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
+from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.ports import Decision, DecisionHub, EnrolResult, FaceBox, LatestFrame, Prompt, Services, TapCapture
 from kiosk.web.runner import WebRunning, start_web
@@ -158,7 +159,7 @@ class KioskUnit:
         services = self.services
         services.cards = self.tap_capture if reader is not None else None
         if services.system is None:
-            services.system = SimSystemActions(tuple(config.web.services)) if sim else SystemdActions(config.web.services)
+            services.system = SimSystemActions(tuple(config.web.services)) if sim else HelperSystemActions(config.web.services)
         if services.fingers is None:
             services.fingers = finger_enrolment(rt)
         if web:  # first: the screen comes up before the camera and models load (faces joins below)

@@ -153,7 +153,7 @@ install_files() {
     mkdir -p "$share"
     : > "$manifest.new"
     local f
-    for f in "$src"/systemd/*.service "$src"/systemd/*.target "$src"/systemd/*.timer; do
+    for f in "$src"/systemd/*.service "$src"/systemd/*.target "$src"/systemd/*.timer "$src"/systemd/*.socket; do
         put 0644 "$f" "$unit_dir/$(basename "$f")"
     done
     put 0644 "$src/systemd/journald.conf.d/presensi.conf" /etc/systemd/journald.conf.d/presensi.conf
@@ -161,7 +161,8 @@ install_files() {
     put 0644 "$src/systemd/udev/rules.d/60-presensi.rules" /etc/udev/rules.d/60-presensi.rules
     put 0644 "$src/systemd/modprobe.d/presensi-nfc.conf" /etc/modprobe.d/presensi-nfc.conf
     put 0644 "$src/systemd/pam.d/presensi-screen" /etc/pam.d/presensi-screen
-    put 0644 "$src/systemd/polkit-1/rules.d/50-presensi.rules" /etc/polkit-1/rules.d/50-presensi.rules
+    # Earlier versions let the user presensi act through polkit; the root helper's sockets replace it.
+    rm -f /etc/polkit-1/rules.d/50-presensi.rules
     put 0755 "$src/systemd/bin/presensi-provision" "$libexec/provision"
     put 0644 "$src/docs/install.md" "$share/docs/install.md"
     if [[ -n "$models" ]]; then
@@ -206,7 +207,8 @@ install_files() {
         done
     fi
     ln -sfn "$venv/bin/presensi" /usr/local/bin/presensi
-    printf '%s\n' /usr/local/bin/presensi >> "$manifest.new"
+    ln -sfn "$venv/bin/presensi-privileged" /usr/local/bin/presensi-privileged
+    printf '%s\n' /usr/local/bin/presensi /usr/local/bin/presensi-privileged >> "$manifest.new"
     sort -u "$manifest.new" > "$manifest"
     rm -f "$manifest.new"
     printf '%s\n' "$manifest" >> "$manifest"
@@ -226,7 +228,8 @@ install_config() {
 
 units_to_enable() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
-        presensi-sync.service presensi-screen.service presensi-retention.timer)
+        presensi-sync.service presensi-screen.service presensi-retention.timer
+        presensi-privileged.socket presensi-clock.socket)
     [[ $server -eq 1 ]] && units+=(presensi-server.service)
     [[ $readonly_root -eq 1 ]] && units+=(presensi-overlay.service)
     printf '%s\n' "${units[@]}"
@@ -265,7 +268,7 @@ do_install() {
 do_uninstall() {
     local units=(presensi.target presensi-provision.service presensi-kiosk.service presensi-bridge.service
         presensi-sync.service presensi-screen.service presensi-server.service presensi-overlay.service
-        presensi-retention.timer presensi-retention.service)
+        presensi-retention.timer presensi-retention.service presensi-privileged.socket presensi-clock.socket)
     if running_systemd; then
         systemctl stop "${units[@]}" 2>/dev/null || true
     fi
@@ -284,10 +287,14 @@ do_uninstall() {
     fi
     if [[ $purge -eq 1 ]]; then
         say "purging data (punches not yet uploaded are lost), configuration and users"
-        rm -rf /var/lib/presensi /var/lib/presensi-screen /var/lib/presensi-server /var/log/presensi /etc/presensi
+        rm -rf /var/lib/presensi /var/lib/presensi-screen /var/lib/presensi-server /var/log/presensi /etc/presensi \
+            /etc/presensi-server
         for user in presensi presensi-screen presensi-server; do
             if getent passwd "$user" >/dev/null; then userdel "$user" || true; fi
             if getent group "$user" >/dev/null; then groupdel "$user" 2>/dev/null || true; fi
+        done
+        for group in presensi-admin presensi-clock; do
+            if getent group "$group" >/dev/null; then groupdel "$group" 2>/dev/null || true; fi
         done
     else
         say "kept /var/lib/presensi (punches, device key) and /etc/presensi; --purge removes them"

@@ -24,7 +24,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS_DIR = REPO / "systemd"
-UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".target", ".timer"))
+UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".target", ".timer", ".socket"))
+#: The root helper, one per socket (kiosk/privileged): socket -> (group, actions allowed).
+HELPER_SOCKETS = {
+    "presensi-privileged.socket": ("presensi-admin", "restart,reboot,set-time,logs"),
+    "presensi-clock.socket": ("presensi-clock", "set-time"),
+}
 #: A unit only the read-only image installs (it runs Raspberry Pi OS's raspi-config).
 OVERLAY_UNIT = REPO / "image_build" / "stage-presensi" / "00-presensi" / "files" / "presensi-overlay.service"
 PYTHON_SERVICES = {
@@ -75,14 +80,17 @@ def verify_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cage.write_text('#!/bin/sh\nshift; exec "$@"\n')  # cage -- CMD: stands in for the compositor
     provision = bindir / "provision"
     shutil.copy(UNITS_DIR / "bin" / "presensi-provision", provision)
-    for exe in (presensi, cage, provision):
+    privileged = bindir / "presensi-privileged"
+    privileged.write_text(f'#!/bin/sh\nexec {sys.executable} -m kiosk.privileged.helper "$@"\n')
+    for exe in (presensi, cage, provision, privileged):
         exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     raspi_config = bindir / "raspi-config"
     raspi_config.write_text("#!/bin/sh\nexit 0\n")
     raspi_config.chmod(0o755)
     replacements = {
         "/usr/bin/raspi-config": str(raspi_config),
-        "/usr/local/bin/presensi": str(presensi),
+        "/usr/local/bin/presensi-privileged": str(privileged),
+        "/usr/local/bin/presensi ": f"{presensi} ",
         "/usr/bin/cage": str(cage),
         "/usr/local/lib/presensi/provision": str(provision),
     }
@@ -159,7 +167,10 @@ def test_python_services_notify_and_watchdog(name: str) -> None:
     # a crash loop never trips the limit (restarts forever), a faster restart storm does
     starts_per_interval = int(unit["Unit"]["StartLimitIntervalSec"]) / int(service["RestartSec"])
     assert starts_per_interval < int(unit["Unit"]["StartLimitBurst"])
-    assert service["ExecStartPre"] == "/usr/local/bin/presensi config check"
+    if name == "presensi-server.service":  # the server has its own file and reads nothing of the unit's
+        assert "ExecStartPre" not in service
+    else:
+        assert service["ExecStartPre"] == "/usr/local/bin/presensi config check"
     words = PYTHON_SERVICES[name]
     assert service["ExecStart"].split()[: 1 + len(words)] == ["/usr/local/bin/presensi", *words]
     assert service["User"] not in ("root", "0") and "DynamicUser" not in service
@@ -235,7 +246,8 @@ def test_sysusers_makes_the_users_in_a_root(tmp_path: Path) -> None:
     for user in ("presensi", "presensi-screen", "presensi-server"):
         assert re.search(rf"^{user}:x:\d+:\d+:.*:/usr/sbin/nologin$", passwd, re.M), passwd
     group = (tmp_path / "etc" / "group").read_text()
-    assert re.search(r"^gpio:x:\d+:", group, re.M)
+    for name in ("gpio", "presensi-admin", "presensi-clock"):
+        assert re.search(rf"^{name}:x:\d+:$", group, re.M), group  # no member: services get them per unit
 
 
 UDEV_KEY = re.compile(r'^(?:[A-Z_]+(?:\{[^}]+\})?)(?:==|!=|\+=|:=|=)"[^"]*"$')
@@ -274,3 +286,42 @@ def test_the_template_key_credential_drop_in_verifies(verify_root: Path, tmp_pat
     result = verify(unit)
     assert result.returncode == 0 and (result.stdout + result.stderr).strip() == "", result.stderr
     assert "LoadCredential=presensi-template-key:/run/presensi/template-key" in unit.read_text()
+
+
+def test_no_polkit_rule_the_helper_sockets_instead() -> None:
+    """Issue 22, finding 13: every process of user presensi could set the clock and stop services
+    through polkit. Now each right is one socket of the root helper, and only the service that
+    needs it has the socket's group."""
+    assert not (UNITS_DIR / "polkit-1").exists()
+    install = [line.strip() for line in (REPO / "scripts" / "install-pi.sh").read_text().splitlines() if "polkit" in line]
+    assert all(line.startswith(("#", "rm -f /etc/polkit-1/")) for line in install), install  # only the old rule's removal
+    groups = {name: " ".join(unit_values(name, "Service", "SupplementaryGroups")).split() for name in PYTHON_SERVICES}
+    assert "presensi-admin" in groups["presensi-kiosk.service"] and "systemd-journal" not in groups["presensi-kiosk.service"]
+    assert groups["presensi-zk4370.service"] == ["presensi-clock"]
+    for name in ("presensi-sync.service", "presensi-targets.service", "presensi-bridge.service", "presensi-server.service"):
+        assert not {"presensi-admin", "presensi-clock", "systemd-journal", "presensi"} & set(groups[name]), name
+    for socket_unit, (group, allow) in HELPER_SOCKETS.items():
+        sock = read_unit(socket_unit)["Socket"]
+        assert (sock["SocketUser"], sock["SocketGroup"], sock["SocketMode"], sock["Accept"]) == ("root", group, "0660", "yes")
+        service = read_unit(socket_unit.replace(".socket", "@.service"))["Service"]
+        assert service["ExecStart"].split() == ["/usr/local/bin/presensi-privileged", "--allow", allow, "--peer-user", "presensi"]
+        assert service["StandardInput"] == "socket" and service["CapabilityBoundingSet"] == "CAP_SYS_TIME"
+        assert service["PrivateNetwork"] == "yes" and service["RestrictAddressFamilies"] == "AF_UNIX"
+    assert "presensi-privileged.socket" in read_unit("presensi-kiosk.service")["Unit"]["Wants"].split()
+    assert "presensi-clock.socket" in read_unit("presensi-zk4370.service")["Unit"]["Wants"].split()
+
+
+@needs_systemd
+@pytest.mark.parametrize("name", ["presensi-privileged@.service", "presensi-clock@.service"])
+def test_the_root_helper_is_sandboxed(name: str) -> None:
+    score = exposure(name)
+    print(f"{name}: exposure {score}")
+    assert score <= MAX_EXPOSURE
+
+
+def test_the_server_reads_nothing_of_the_units_configuration() -> None:
+    """Finding 13: presensi-server was in group presensi to read /etc/presensi; its file is its own."""
+    service = read_unit("presensi-server.service")["Service"]
+    assert "SupplementaryGroups" not in service
+    assert service["ConfigurationDirectory"] == "presensi-server"
+    assert "--server-config /etc/presensi-server/server.toml" in service["ExecStart"]

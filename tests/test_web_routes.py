@@ -291,7 +291,7 @@ def test_a_technician_reads_the_audit_log_without_nips_or_card_uids(app: FastAPI
         ('[[targets]]\ntype = "adms"\nurl = "https://elsewhere.example"\n', "targets"),
         ('[zk4370]\nenabled = true\nhost = "127.0.0.1"\n', "zk4370"),
         ('[privacy]\nkey_provider = "sim"\n', "privacy"),
-        ('[web]\nservices = ["systemd-journald.service"]\n', "web.services"),
+        ('[web]\nservices = ["presensi-kiosk", "presensi-zk4370"]\n', "web.services"),
         ("[web]\nlockout_after = 50\n", "web.lockout_after"),
     ],
 )

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.cli import make_runtime
     from kiosk.config import read_secret
     from kiosk.notify import Notifier, Watchdog
-    from kiosk.timekeeping import TimedatectlSetter
+    from kiosk.privileged.client import HelperClockSetter
     from sync.zk4370.server import ZkPolicy, ZkServer
 
     runtime = make_runtime(args)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         comm_key=int(key) if key else 0,
         allow_set_time=cfg.allow_set_time,
         allow_clear_log=cfg.allow_clear_log,
-        set_time=lambda instant: keeper.set_time(instant, TimedatectlSetter()),
+        set_time=lambda instant: keeper.set_time(instant, HelperClockSetter()),
         acked_seq=acked_seq,
         prune_through=store.prune_through,
         export_cards=cfg.export_cards,

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kiosk.config.base import Section, is_loopback, secret
+from kiosk.privileged.protocol import UNITS
 
 
 class SyncConfig(Section):
@@ -69,9 +70,17 @@ class WebConfig(Section):
     services: list[str] = Field(
         default_factory=lambda: ["presensi-kiosk", "presensi-bridge", "presensi-sync"],
         max_length=10,
-        description="systemd units the maintenance page may restart.",
+        description="systemd units the maintenance page may restart and shows the logs of (the unit's own services only).",
     )
     probe_timeout_s: float = Field(3.0, ge=0.2, le=30, description="Timeout of each step of the server reachability probe.")
+
+    @field_validator("services")
+    @classmethod
+    def _own_services(cls, value: list[str]) -> list[str]:
+        strange = [name for name in value if name not in UNITS]
+        if strange:
+            raise ValueError(f"{', '.join(strange)}: not one of the unit's services ({', '.join(sorted(UNITS))})")
+        return value
 
 
 class EventConfig(Section):

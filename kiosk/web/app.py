@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from fastapi.templating import Jinja2Templates
 from kiosk.clock import Clock, ClockStateSource, FixedClockState, zone_abbreviation
 from kiosk.config import KioskConfig
 from kiosk.doctor import Finding
+from kiosk.privileged.client import PrivilegedClient, journal_lines
+from kiosk.privileged.protocol import ADMIN_SOCKET
 from kiosk.web.auth import Accounts, LockoutPolicy
 from kiosk.web.maintenance.export import CsvExporter, Exporter, UsbTargets
 from kiosk.web.maintenance.hostinfo import HostInfo
@@ -101,7 +104,12 @@ class WebContext:
         self.db = ThreadConnections(self.connect)
         web = self.config.web
         if self.logs is None:
-            self.logs = FileLogSource(web.log_file) if web.log_file else JournalLogSource(web.services)
+            if web.log_file:
+                self.logs = FileLogSource(web.log_file)
+            elif self.config.unit.hardware == "sim":
+                self.logs = JournalLogSource(web.services)
+            else:
+                self.logs = JournalLogSource(web.services, fetch=partial(journal_lines, PrivilegedClient(ADMIN_SOCKET)))
         if self.exporter is None:
             self.exporter = CsvExporter(self.db.get, self.clock, self.config.unit.zone)
         if self.usb is None:

@@ -7,10 +7,11 @@ import logging
 from dataclasses import dataclass
 
 from kiosk.doctor import run_checks
+from kiosk.privileged.client import HelperSystemActions
 from kiosk.runtime import Runtime
 from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
 from kiosk.web.auth import Accounts
-from kiosk.web.maintenance.actions import SimSystemActions, SystemdActions
+from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.export import PunchExporter
 from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.maintenance.hostinfo import HostInfo
@@ -70,7 +71,7 @@ def start_web(
     addresses = lan_addresses(host)
     tls = ensure_certificate(runtime.data_dir / "tls", now=runtime.clock.now(), hostnames=web.tls_hostnames, addresses=addresses)
     if services is None:
-        system = SimSystemActions(tuple(web.services)) if config.unit.hardware == "sim" else SystemdActions(web.services)
+        system = SimSystemActions(tuple(web.services)) if config.unit.hardware == "sim" else HelperSystemActions(web.services)
         services = Services(system=system, fingers=finger_enrolment(runtime))
     identity = runtime.identity()
     port = maintenance_port if maintenance_port is not None else web.maintenance_port

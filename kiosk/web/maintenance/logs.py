@@ -7,17 +7,23 @@ import logging
 import re
 import subprocess
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from kiosk.errors import PresensiError
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("debug", "info", "warning", "error")
 _PRIORITY = {0: "error", 1: "error", 2: "error", 3: "error", 4: "warning", 5: "info", 6: "info", 7: "debug"}
 _LINE = re.compile(r"^(?P<at>\d{4}-\d\d-\d\d[ T][\d:,.]+)\s+(?P<level>[A-Z]+)\s+(?P<unit>[\w.\-]+):\s?(?P<msg>.*)$")
+
+
+#: Reads the newest N journal lines (JSON) of the given units.
+JournalFetch = Callable[[Sequence[str], int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -72,25 +78,35 @@ class FileLogSource:
 
 
 class JournalLogSource:
-    """``journalctl -o json`` for the configured units (fixed arguments, no shell)."""
+    """The journal of the configured units, as ``journalctl -o json`` lines.
 
-    def __init__(self, units: Sequence[str], journalctl: str = "journalctl") -> None:
+    On a unit the kiosk service may not read the journal itself (it is not in ``systemd-journal``):
+    the privileged helper reads it, for the unit's own services only (``fetch`` is then
+    :func:`kiosk.privileged.client.journal_lines`). The simulator runs ``journalctl`` directly.
+    """
+
+    def __init__(self, units: Sequence[str], fetch: JournalFetch | None = None, journalctl: str = "journalctl") -> None:
         self.units = tuple(units)
         self.journalctl = journalctl
+        self.fetch = fetch or self._run_journalctl
 
     def __repr__(self) -> str:
         return f"JournalLogSource({self.units})"
 
-    def read(self, flt: LogFilter) -> list[LogLine]:
-        argv = [self.journalctl, "--no-pager", "-o", "json", "-n", str(max(flt.limit * 5, 500))]
-        for unit in self.units:
+    def _run_journalctl(self, units: Sequence[str], lines: int) -> list[str]:
+        argv = [self.journalctl, "--no-pager", "-o", "json", "-n", str(lines)]
+        for unit in units:
             argv += ["-u", f"{unit}.service"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+        return done.stdout.splitlines()
+
+    def read(self, flt: LogFilter) -> list[LogLine]:
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            raw_lines = self.fetch(self.units, max(flt.limit * 5, 500))
+        except (OSError, subprocess.TimeoutExpired, PresensiError) as exc:
             return [LogLine("", "error", "logs", f"cannot read the journal: {exc}")]
         out: deque[LogLine] = deque(maxlen=flt.limit)
-        for raw in done.stdout.splitlines():
+        for raw in raw_lines:
             try:
                 entry = json.loads(raw)
                 at = datetime.fromtimestamp(int(entry["__REALTIME_TIMESTAMP"]) / 1e6, UTC).isoformat(timespec="seconds")
