@@ -194,6 +194,7 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
                     if d.get("forked_at")
                     else ""
                 )
+                + (f"  OUTSIDE ROSTER: {d['outside_roster']} punches" if d.get("outside_roster") else "")
             )
     elif action == "punches":
         _print_punches(admin, args)

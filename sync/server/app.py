@@ -422,6 +422,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         if not devices and not rejections:
             return HTMLResponse("<p>Perangkat tidak dikenal / unknown device</p>", status_code=404)
         recent = await run_in_threadpool(parts.ledger.recent_punches, device_id, 50)
+        outside = await run_in_threadpool(parts.ledger.outside_roster, device_id, 100)
         return templates.TemplateResponse(
             request,
             "device.html",
@@ -431,6 +432,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
                 "device": devices[0] if devices else None,
                 "rejections": rejections,
                 "recent": recent,
+                "outside": outside,
             },
         )
 

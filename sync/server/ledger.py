@@ -26,6 +26,19 @@ from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)
 
+#: Flags the punches a device just stored (seq above the acknowledged one before) whose employee
+#: was not in the device's scope at that moment: not an active employee of its office (any office
+#: for a device without one), nor added to the device (device_members). Event punches are judged
+#: by the event's participant list instead (events.py). The punch itself is kept unchanged.
+_FLAG_OUTSIDE_ROSTER = (
+    "INSERT INTO outside_roster (device_id, seq, employee_id, received_at) "
+    "SELECT p.device_id, p.seq, p.employee_id, p.received_at FROM punches p JOIN devices d ON d.id = p.device_id "
+    "WHERE p.device_id = ? AND p.seq > ? AND p.event_id IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.id = p.employee_id AND e.deleted = 0 AND e.active = 1 "
+    "AND (d.unit_code = '' OR e.unit_code = d.unit_code)) "
+    "AND NOT EXISTS (SELECT 1 FROM device_members m WHERE m.device_id = p.device_id AND m.employee_id = p.employee_id) "
+    "ON CONFLICT (device_id, seq) DO NOTHING"
+)
 _INSERT_PUNCH = (
     f"INSERT INTO punches ({', '.join(PUNCH_COLUMNS)}, received_at, source) "  # noqa: S608 - constant column list
     f"VALUES ({', '.join('?' * (len(PUNCH_COLUMNS) + 2))})"
@@ -260,6 +273,7 @@ class Ledger:
             forked = self._keep_branch(tx, device_id, branch, now, source)
             acked, last_hash, promoted = self._promote_held(tx, device_id, acked, last_hash, now)
             accepted += promoted
+            tx.execute(_FLAG_OUTSIDE_ROSTER, (device_id, int(row["acked_seq"])))
             tx.execute(
                 "UPDATE devices SET acked_seq = ?, last_hash = ?, last_seen = ? WHERE id = ?", (acked, last_hash, now, device_id)
             )
@@ -429,6 +443,9 @@ class Ledger:
             forked = {
                 r["device_id"]: r["n"] for r in tx.all("SELECT device_id, count(*) AS n FROM forked_punches GROUP BY device_id")
             }
+            outside = {
+                r["device_id"]: r["n"] for r in tx.all("SELECT device_id, count(*) AS n FROM outside_roster GROUP BY device_id")
+            }
         for r in rows:
             h = held.get(r["id"])
             r["held"] = int(h["n"]) if h else 0
@@ -436,8 +453,21 @@ class Ledger:
             r["rejections"] = int(rejected.get(r["id"], 0))
             r["corrections"] = int(corrected.get(r["id"], 0))
             r["forked_punches"] = int(forked.get(r["id"], 0))
+            r["outside_roster"] = int(outside.get(r["id"], 0))
             r["health"] = json.loads(r["health"] or "{}")
         return rows
+
+    def outside_roster(self, device_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Who punched on ``device_id`` without being in its roster scope: per employee, how many
+        punches and when (the first and last instant), the most recent first."""
+        with self.storage.tx(write=False) as tx:
+            return tx.all(
+                "SELECT o.employee_id, count(*) AS punches, min(p.instant) AS first, max(p.instant) AS last, "
+                "max(o.received_at) AS received FROM outside_roster o JOIN punches p ON p.device_id = o.device_id "
+                "AND p.seq = o.seq WHERE o.device_id = ? GROUP BY o.employee_id ORDER BY max(o.received_at) DESC, "
+                "o.employee_id LIMIT ?",
+                (device_id, limit),
+            )
 
     def rejections(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         with self.storage.tx(write=False) as tx:

@@ -202,6 +202,15 @@ CREATE TABLE IF NOT EXISTS rejections (
     remote TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS rejections_device ON rejections(device_id);
+-- punches of people who were not in the device's roster scope when the server received them
+-- (not of its office, not added to it, removed, or unknown): kept, and shown on the device page
+CREATE TABLE IF NOT EXISTS outside_roster (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    employee_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
 CREATE TABLE IF NOT EXISTS punch_corrections (
     device_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
