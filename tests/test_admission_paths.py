@@ -222,12 +222,13 @@ def _free_port() -> int:
 
 def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge_run(tmp_path: Path) -> None:
     """``presensi run`` (an RDM6300 card reader on a pty) and ``presensi bridge run`` (a ZhianTec
-    module on a pty) as separate processes on one data directory, real time: two colleagues on the
+    module on a pty) as separate processes on one data directory, on a set day and hour: two colleagues on the
     unit's default work code punch seconds apart, one by card and one by finger; both punches get
     the status the rules give for their own instant (before, the bridge ignored the default work
     code and stored 'tanpa jadwal'). Face punches cannot be made from photos in this process (its
     liveness engine refuses them); the face path's agreement is the test above."""
     import os
+    import shutil
     import signal
     import subprocess
     import sys
@@ -237,23 +238,12 @@ def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge
     from kiosk.config import parse_config
     from kiosk.schedule.classify import Schedule
 
-    now = datetime.now(UTC).astimezone(WIB)
-    start = now - timedelta(minutes=40)  # jam masuk 40 min ago: a first punch now is a late masuk
-    end = now + timedelta(hours=3)
-    if start.date() != now.date() or end.date() != now.date() or start.hour < 1:
-        pytest.skip("the dynamic work code needs the test to run between 01:40 and 20:59 WIB")
-    work_code = {
-        "code": "UJI SEKARANG",
-        "name": "Uji (jam masuk 40 menit lalu)",
-        "day": [
-            {
-                "days": ["senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"],
-                "hours": [f"{start:%H:%M}", f"{end:%H:%M}"],
-                "late_until": f"{end - timedelta(hours=1):%H:%M}",
-            }
-        ],
-        "observes_holidays": False,
-    }
+    if shutil.which("faketime") is None:
+        pytest.skip("needs faketime to run the services at a set hour (apt-get install faketime)")
+    # Both services run under libfaketime from Monday 7 December 2026, 08:10 WIB (their wall clock
+    # advances from there; monotonic time stays real): the test never depends on when it runs.
+    fake_start = at("08:10")
+    work_code = {**WORK_CODE, "code": "UJI SEKARANG"}
     card_sim = Rdm6300Simulator(tmp_path / "rdm6300.pty").start()
     finger_sim = make_simulator("zhiantec", link=tmp_path / "zhiantec.pty", library_file=tmp_path / "module.json", pace=False)
     finger_sim.start()
@@ -274,8 +264,9 @@ def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge
     WorkCodeBook(conn).put(work_code)
     bind_card(conn, "0A00B1C2D3", "CARD-1", actor="test", now=runtime.clock.now())
     seed_sim_template(conn, "FINGER-1", now=runtime.clock.now())
-    env = {**os.environ, "PRESENSI_CLOCK_STATE": "synced"}
-    base = [sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "kiosk.toml")]
+    env = {**os.environ, "PRESENSI_CLOCK_STATE": "synced", "TZ": "UTC", "DONT_FAKE_MONOTONIC": "1"}
+    faked = ["faketime", "-f", f"@{fake_start:%Y-%m-%d %H:%M:%S}"]
+    base = [*faked, sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "kiosk.toml")]
     logs = [open(tmp_path / f"{n}.log", "wb") for n in ("run", "bridge")]  # noqa: SIM115 - closed below
     procs = [
         subprocess.Popen([*base, "run", "--data-dir", str(data)], env=env, stdout=logs[0], stderr=subprocess.STDOUT),
@@ -314,5 +305,35 @@ def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge
     for employee, kind, status, minutes, instant in rows:
         expected = schedule.classify(employee, parse_instant(instant), earlier=[])
         assert (kind, status, minutes) == (expected.kind, expected.status, expected.minutes), employee
-        assert (kind, status) == ("masuk", "terlambat") and 39 <= minutes <= 45, employee
+        assert (kind, status) == ("masuk", "terlambat") and 40 <= minutes <= 45, employee
+        assert parse_instant(instant).date() == fake_start.date(), instant
+    conn.close()
+
+
+def test_a_finger_punch_past_the_days_two_is_refused_by_a_tolak_work_code(tmp_path: Path) -> None:
+    """extra_punch = "tolak" on the finger path as on the card path (tests/test_admission.py): the
+    third punch of the day is not recorded and the screen's feedback says why."""
+    runtime = unit(tmp_path, "finger-tolak")
+    conn = runtime.connect()
+    WorkCodeBook(conn).put({**WORK_CODE, "rule": {"max_after_end_min": 180, "punches_per_day": 2, "extra_punch": "tolak"}})
+    seed_sim_template(conn, PERSON, now=runtime.clock.now())
+    clock = runtime.clock
+    assert isinstance(clock, FakeClock)
+
+    def feedback() -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in conn.execute("SELECT kind, text FROM finger_feedback ORDER BY id")]
+
+    sim = start_simulated_bridge(runtime, pace=False)
+    try:
+        for count, hhmm in enumerate(("07:20", "16:05", "16:40"), 1):
+            clock.set_wall(at(hhmm))
+            sim.place_enrolled_finger(PERSON)
+            assert wait_for(lambda n=count: len([k for k, _ in feedback() if k in ("accepted", "refused")]) >= n), hhmm
+            assert sim.simulator.lift_and_wait_seen()
+    finally:
+        sim.stop()
+    assert statuses(runtime) == [("masuk", "tepat_waktu", 0), ("pulang", "tepat_waktu", 0)]
+    kinds = [(k, t) for k, t in feedback() if k in ("accepted", "refused")]
+    assert [k for k, _ in kinds] == ["accepted", "accepted", "refused"]
+    assert kinds[2][1] == "Tidak dicatat – pulang sudah tercatat pukul 16:05 WIB"  # the card path's words
     conn.close()

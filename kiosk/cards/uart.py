@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 
 import serial
 
@@ -148,19 +149,29 @@ class Rdm6300Reader(CardReader):
                 log.debug("closing %s: %s", self.port, exc)
 
     def read(self, timeout_s: float) -> CardEvent | None:
+        """The next event, waiting up to ``timeout_s`` for the port; a frame split across reads
+        (a slow or loaded machine) is waited for, not answered with None before the time is up."""
         if self._pending:
             return self._pending.popleft()
         port = self._serial
         if port is None:
             raise DeviceError(f"the RDM6300 reader on {self.port} is not open")
-        try:
-            port.timeout = timeout_s
-            data = port.read(1)
-            if data and port.in_waiting:
-                data += port.read(port.in_waiting)
-        except (serial.SerialException, OSError) as exc:
-            self.close()
-            raise DeviceError(f"the RDM6300 reader on {self.port} went away ({exc}); check its cable") from exc
+        deadline = time.monotonic() + timeout_s  # the port's own timeout: real time, as the UART's
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                port.timeout = remaining
+                data = port.read(1)
+                if data and port.in_waiting:
+                    data += port.read(port.in_waiting)
+            except (serial.SerialException, OSError) as exc:
+                self.close()
+                raise DeviceError(f"the RDM6300 reader on {self.port} went away ({exc}); check its cable") from exc
+            self._take(data)
+            if self._pending or not data or remaining <= 0:
+                return self._pending.popleft() if self._pending else None
+
+    def _take(self, data: bytes) -> None:
         now = self._clock.monotonic_ns()
         for uid in self._decoder.feed(data) if data else []:
             if uid == self._card and now - self._last_seen_ns <= self.release_ns:
@@ -174,4 +185,3 @@ class Rdm6300Reader(CardReader):
         if not self._pending and self._card is not None and now - self._last_seen_ns > self.release_ns:
             self._pending.append(CardEvent(CardEventKind.REMOVED, self.name, now, self._card))
             self._card = None
-        return self._pending.popleft() if self._pending else None
