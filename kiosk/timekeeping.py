@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.clock import Clock, ClockState, KernelClockState
+from kiosk.errors import ClockError
 from kiosk.identity import DeviceIdentity
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import format_instant, parse_instant
@@ -34,10 +35,37 @@ from kiosk.store.settings import get_setting, put_setting
 
 log = logging.getLogger(__name__)
 
-#: Sources of true time, most trusted first.
-ANCHOR_SOURCES = ("ntp", "server", "technician")
+#: Sources of true time, most trusted first: the server's clock as measured by this unit (its
+#: Date against our monotonic clock) over the kernel's NTP flag (which a wrong NTP server or a
+#: flag set by hand can claim) over a time a technician typed (issue 21, item 2).
+ANCHOR_SOURCES = ("server", "ntp", "technician")
+#: No true time is earlier than this software (a clock that says so is certainly wrong: a dead RTC
+#: battery, a Pi that never learned the time) nor this far after it (a mistyped year, a fake NTP
+#: answer). Raise EARLIEST_TRUE_TIME with each release; the horizon follows it.
+EARLIEST_TRUE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+LATEST_TRUE_TIME = EARLIEST_TRUE_TIME.replace(year=EARLIEST_TRUE_TIME.year + 8)
+
+
+def _rank(alias: str) -> str:
+    """SQL for the trust rank of ``alias``.source (0: most trusted, as ANCHOR_SOURCES)."""
+    cases = " ".join(f"WHEN '{source}' THEN {i}" for i, source in enumerate(ANCHOR_SOURCES))
+    return f"(CASE {alias}.source {cases} ELSE {len(ANCHOR_SOURCES)} END)"
+
+
 LOWER_BOUND_KEY = "time.lower_bound"
 SERVER_OFFSET_KEY = "time.server_offset"
+
+
+class TypedTimeRefused(ClockError):
+    """A technician's time that contradicts what the server told this boot (issue 21, item 2)."""
+
+    def __init__(self, offset_s: float, server_time: datetime) -> None:
+        super().__init__(
+            f"the time typed is {offset_s:+.0f} s from the server's clock ({format_instant(server_time)}); "
+            "type the server's time, or let the unit sync"
+        )
+        self.offset_s = offset_s
+        self.server_time = server_time
 
 
 @dataclass(frozen=True)
@@ -161,6 +189,14 @@ class TimeKeeper:
             "last_sync": last_sync.isoformat(timespec="seconds") if last_sync else None,
             "rtc": rtc.name if rtc else None,
         }
+        if not EARLIEST_TRUE_TIME <= now < LATEST_TRUE_TIME:
+            return ClockReport(
+                ClockState.UNSYNCED,
+                "none",
+                f"Jam perangkat pasti salah: tahun {now.year} di luar {EARLIEST_TRUE_TIME.year}–{LATEST_TRUE_TIME.year - 1}",
+                certainly_wrong=True,
+                **common,
+            )
         # Earlier than a known lower bound by more than the offset allowed: certainly wrong.
         if bound and now < parse_instant(bound["instant"]) - timedelta(seconds=self.max_offset_s):
             return ClockReport(
@@ -231,6 +267,12 @@ class TimeKeeper:
         """A technician's time (maintenance page): set the system clock and anchor this boot.
         The caller writes the audit entry."""
         mono = self.clock.monotonic_ns()
+        server = self._latest_anchor(self.clock.boot_id(), "server")
+        if server is not None:  # the server has told this boot the time: a typed time must agree
+            expected = server.true_time_of(mono)
+            off = (true_utc - expected).total_seconds()
+            if abs(off) > self.max_offset_s:
+                raise TypedTimeRefused(off, expected)
         setter.set_time(true_utc)
         anchor = self.record_anchor(true_utc, "technician", mono_ns=mono)
         # No lower bound from a typed time: a wrong year would mark the clock "certainly wrong"
@@ -244,7 +286,8 @@ class TimeKeeper:
         if (
             self.facts.ntp_synchronized()
             and not self._has_anchor(self.clock.boot_id(), "ntp")
-            and not self.report().certainly_wrong  # "synchronised" to a time the unit knows is wrong
+            # not "synchronised" to a time the unit knows is wrong, nor one the server contradicts
+            and self.report().source == "ntp"
         ):
             self.record_anchor(self.clock.now(), "ntp")
         return len(self.correct_punches())
@@ -252,12 +295,18 @@ class TimeKeeper:
     # -- corrections -----------------------------------------------------------------------
 
     def best_anchor(self, boot_id: str) -> Anchor | None:
-        """The most trusted anchor of ``boot_id`` (NTP, then server, then technician; latest)."""
+        """The most trusted anchor of ``boot_id`` (server, then NTP, then technician; latest)."""
         rows = self.conn.execute("SELECT * FROM time_anchors WHERE boot_id = ? ORDER BY id DESC", (boot_id,)).fetchall()
         if not rows:
             return None
         row = min(rows, key=lambda r: ANCHOR_SOURCES.index(r["source"]))
         return Anchor(row["id"], row["boot_id"], row["mono_ns"], parse_instant(row["true_utc"]), row["source"])
+
+    def _latest_anchor(self, boot_id: str, source: str) -> Anchor | None:
+        row = self.conn.execute(
+            "SELECT * FROM time_anchors WHERE boot_id = ? AND source = ? ORDER BY id DESC LIMIT 1", (boot_id, source)
+        ).fetchone()
+        return Anchor(row["id"], row["boot_id"], row["mono_ns"], parse_instant(row["true_utc"]), row["source"]) if row else None
 
     def _has_anchor(self, boot_id: str, source: str) -> bool:
         return (
@@ -266,17 +315,38 @@ class TimeKeeper:
         )
 
     def correct_punches(self) -> list[dict[str, object]]:
-        """Signed corrections for every not-synced punch of an anchored boot that has none yet.
+        """Signed corrections, placed by the most trusted anchor of each punch's boot, for:
+
+        * every not-synced punch of an anchored boot that has none yet;
+        * a "synced" punch the server's clock contradicts (the kernel's NTP flag on a wrong clock,
+          a technician's typed time): its recorded instant is further than ``max_offset_s`` from
+          where the boot's server anchor places it;
+        * a punch corrected from a less trusted anchor than the boot now has (a technician's time,
+          then the server's): the better correction supersedes it and is sent again.
+
         A keeper made without the device key (doctor) judges the clock but corrects nothing."""
         if self.identity is None:
             return []
         identity = self.identity
+        columns = "p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns"
         pending = self.conn.execute(
-            """SELECT p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns FROM punches p
+            f"""SELECT {columns} FROM punches p
                LEFT JOIN punch_corrections c ON c.punch_id = p.id
                WHERE c.punch_id IS NULL AND p.clock_state != 'synced'
                  AND p.boot_id IN (SELECT boot_id FROM time_anchors)
-               ORDER BY p.seq"""
+               UNION
+               SELECT {columns} FROM punches p
+               JOIN time_anchors a ON a.id = (SELECT max(id) FROM time_anchors WHERE boot_id = p.boot_id AND source = 'server')
+               LEFT JOIN punch_corrections c ON c.punch_id = p.id
+               WHERE c.punch_id IS NULL AND p.clock_state = 'synced'
+                 AND abs((julianday(p.instant) - julianday(a.true_utc)) * 86400.0 - (p.mono_ns - a.mono_ns) / 1e9) > ?
+               UNION
+               SELECT {columns} FROM punch_corrections c
+               JOIN punches p ON p.id = c.punch_id
+               JOIN time_anchors held ON held.id = c.anchor_id
+               WHERE EXISTS (SELECT 1 FROM time_anchors b WHERE b.boot_id = p.boot_id AND {_rank("b")} < {_rank("held")})
+               ORDER BY 2""",  # noqa: S608 - constant fragments only
+            (self.max_offset_s,),
         ).fetchall()
         anchors: dict[str, Anchor | None] = {}
         made = []
@@ -297,7 +367,8 @@ class TimeKeeper:
                 anchor_id = item.pop("anchor_id")
                 text = canonical_json(item)
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO punch_corrections "
+                    # a better anchor's correction replaces a worse one, and is delivered again
+                    "INSERT OR REPLACE INTO punch_corrections "
                     "(punch_id, seq, corrected_instant, anchor_id, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         item["punch_id"],

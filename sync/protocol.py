@@ -56,7 +56,9 @@ CORRECTION_FIELDS = (
     "anchor",
 )
 ANCHOR_FIELDS = ("boot_id", "mono_ns", "true_utc", "source")
-CORRECTION_SOURCES = ("ntp", "server", "technician")
+#: Sources of a correction's anchor, most trusted first (kiosk.timekeeping.ANCHOR_SOURCES): a
+#: correction from a better source supersedes one from a worse.
+CORRECTION_SOURCES = ("server", "ntp", "technician")
 
 
 class SyncUnavailable(SyncError):

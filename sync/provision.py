@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.clock import ClockStateSource
+from kiosk.clock import ClockState, ClockStateSource
 from kiosk.errors import PresensiError, SyncError
 from kiosk.face.embedders import embedder_id
 from kiosk.identity import KEY_FILENAME
@@ -86,6 +86,7 @@ def provision(
         client_key=client_key or cfg.client_key_file,
         timeout_s=cfg.timeout_s,
         allow_plain_http=cfg.allow_plain_http,
+        check_certificate_time=clock_trusted(runtime, store.conn),
     )
     try:
         answer = target.provision(token, name or runtime.config.unit.name)
@@ -112,6 +113,12 @@ def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
     if not url:
         raise SyncError("this unit is not provisioned: run presensi provision --server URL --token TOKEN --ca CA.pem")
     return Endpoint(url, ca, get_setting(conn, SERVER_KEY_KEY))
+
+
+def clock_trusted(runtime: Runtime, conn: sqlite3.Connection) -> bool:
+    """Whether the unit's clock is good enough to judge certificates' validity dates
+    (:func:`sync.targets.presensi_v1.tls_context`): only when it is synchronised."""
+    return runtime.timekeeper(conn, signing=False).state() is ClockState.SYNCED
 
 
 def offset_aware_state(runtime: Runtime, conn: sqlite3.Connection) -> ClockStateSource:
@@ -145,6 +152,7 @@ def build_client(runtime: Runtime) -> SyncClient:
         allow_plain_http=cfg.allow_plain_http,
         compress=cfg.compress,
         offset_s=server_offset_s(conn) or 0.0,
+        check_certificate_time=state.state() is ClockState.SYNCED,
     )
     return SyncClient(
         store,

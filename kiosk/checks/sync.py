@@ -15,7 +15,7 @@ QUEUE_AGE_WARN_S = 24 * 3600
 def sync(rt: Runtime) -> list[Finding]:
     from kiosk.timekeeping import server_offset_s
     from sync.health import queue
-    from sync.provision import endpoint
+    from sync.provision import clock_trusted, endpoint
     from sync.state import FORK_KEY, get_setting
     from sync.targets.presensi_v1 import tls_context
 
@@ -70,7 +70,10 @@ def sync(rt: Runtime) -> list[Finding]:
         else:
             findings.append(Finding("clock offset", Status.OK, "not measured since the unit started (the next sync measures it)"))
         try:
-            verify = tls_context(where.ca_file) if where.url.startswith("https://") and where.ca_file else True
+            trusted = clock_trusted(rt, conn)  # as the sync client judges the certificate
+            verify = (
+                tls_context(where.ca_file, check_time=trusted) if where.url.startswith("https://") and where.ca_file else True
+            )
             response = httpx.get(f"{where.url}/healthz", verify=verify, timeout=5)
             findings.append(Finding("server", Status.OK, f"{where.url} answers ({response.status_code})"))
         except (httpx.HTTPError, PresensiError) as exc:

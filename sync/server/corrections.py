@@ -9,7 +9,9 @@ The stored punch is never rewritten on either side. A correction is accepted onl
   the punch's own monotonic time (``anchor.true_utc + punch.mono_ns − anchor.mono_ns``, to 1 ms).
 
 A request is all or nothing, like a punch upload. The same correction again is a duplicate
-(acknowledged, not stored twice); a different correction of a punch already corrected is refused.
+(acknowledged, not stored twice); a different correction of a punch already corrected replaces it
+only when its anchor's source is more trusted (server over NTP over a technician's time; the old one
+is kept in ``superseded_corrections``), and is refused otherwise.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 from kiosk.identity import verify_signature
 from kiosk.store.punches import format_instant, parse_instant
 from kiosk.timekeeping import Anchor
-from sync.protocol import CorrectionsAck, WireCorrection, correction_from_wire
+from sync.protocol import CORRECTION_SOURCES, CorrectionsAck, WireCorrection, correction_from_wire
 from sync.server.ledger import Ledger, PunchRejected
+from sync.server.storage import Tx
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,17 @@ class CorrectionLedger:
                         f"({punch['received_at']}): its time anchor ({c.anchor['source']}) is wrong"
                     )
                 canonical = c.canonical().decode("ascii")
-                held = tx.one("SELECT body FROM punch_corrections WHERE device_id = ? AND seq = ?", (device_id, c.seq))
-                if held is not None:
-                    if held["body"] != canonical:
-                        raise CorrectionRejected(f"{label} differs from the correction of punch {c.seq} already stored")
+                held = tx.one("SELECT * FROM punch_corrections WHERE device_id = ? AND seq = ?", (device_id, c.seq))
+                if held is not None and held["body"] == canonical:
                     duplicates += 1
+                elif held is not None and not _more_trusted(c.anchor["source"], held["anchor_source"]):
+                    raise CorrectionRejected(
+                        f"{label} differs from the correction of punch {c.seq} already stored, and its time source "
+                        f"({c.anchor['source']}) is not more trusted than that one's ({held['anchor_source']})"
+                    )
                 else:
+                    if held is not None:  # a better source: the old correction is kept, replaced
+                        _supersede(tx, held, now)
                     a = c.anchor
                     tx.execute(
                         "INSERT INTO punch_corrections (device_id, seq, punch_id, recorded_instant, corrected_instant, "
@@ -167,3 +175,27 @@ class CorrectionLedger:
                 "FROM punch_corrections WHERE device_id = ? ORDER BY seq",
                 (device_id,),
             )
+
+
+def _more_trusted(source: str, than: str) -> bool:
+    order = {name: rank for rank, name in enumerate(CORRECTION_SOURCES)}
+    return order.get(source, len(order)) < order.get(than, len(order))
+
+
+def _supersede(tx: Tx, held: dict[str, Any], now: str) -> None:
+    tx.execute(
+        "INSERT INTO superseded_corrections (device_id, seq, corrected_instant, anchor_source, body, signature, "
+        "received_at, superseded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            held["device_id"],
+            held["seq"],
+            held["corrected_instant"],
+            held["anchor_source"],
+            held["body"],
+            held["signature"],
+            held["received_at"],
+            now,
+        ),
+    )
+    tx.execute("DELETE FROM punch_corrections WHERE device_id = ? AND seq = ?", (held["device_id"], held["seq"]))
+    log.info("device %s: correction of punch %s from %s superseded", held["device_id"], held["seq"], held["anchor_source"])

@@ -202,6 +202,19 @@ CREATE TABLE IF NOT EXISTS rejections (
     remote TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS rejections_device ON rejections(device_id);
+-- corrections replaced by one from a more trusted time source (a technician's time, then the
+-- server's): kept as they were, with when they were replaced
+CREATE TABLE IF NOT EXISTS superseded_corrections (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    corrected_instant TEXT NOT NULL,
+    anchor_source TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    superseded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS superseded_corrections_punch ON superseded_corrections(device_id, seq);
 -- punches of people who were not in the device's roster scope when the server received them
 -- (not of its office, not added to it, removed, or unknown): kept, and shown on the device page
 CREATE TABLE IF NOT EXISTS outside_roster (

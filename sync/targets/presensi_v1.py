@@ -29,8 +29,21 @@ log = logging.getLogger(__name__)
 _RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
-def tls_context(ca_file: Path, client_cert: Path | None = None, client_key: Path | None = None) -> ssl.SSLContext:
-    """Trust exactly ``ca_file`` (not the system store); present a client certificate if given."""
+#: OpenSSL's X509_V_FLAG_NO_CHECK_TIME (not named by Python's ssl module): verify the chain and the
+#: name but not the certificates' validity dates.
+NO_CHECK_TIME = 0x200000
+
+
+def tls_context(
+    ca_file: Path, client_cert: Path | None = None, client_key: Path | None = None, *, check_time: bool = True
+) -> ssl.SSLContext:
+    """Trust exactly ``ca_file`` (not the system store); present a client certificate if given.
+
+    ``check_time=False`` for a unit whose clock is not known good (issue 21, item 3): at 2019 or
+    2035 every certificate is "not yet valid" or "expired", and the unit could never reach the
+    server that would tell it the time. The CA is pinned (this one file, copied at provisioning),
+    the chain and the host name are still verified; validity dates judged by a wrong clock add
+    nothing against a pinned key. Once the clock is synchronised they are checked again."""
     try:
         ctx = ssl.create_default_context(cafile=str(ca_file))
     except (OSError, ssl.SSLError) as exc:
@@ -38,6 +51,8 @@ def tls_context(ca_file: Path, client_cert: Path | None = None, client_key: Path
             f"cannot load the server CA {ca_file}: {exc}; give the CA certificate (PEM) from the server admin"
         ) from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not check_time:
+        ctx.verify_flags = ssl.VerifyFlags(ctx.verify_flags | NO_CHECK_TIME)
     if client_cert is not None:
         try:
             ctx.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
@@ -67,6 +82,7 @@ class PresensiV1Target:
         randbytes: Callable[[int], bytes] = os.urandom,
         offset_s: float = 0.0,
         transport: httpx.BaseTransport | None = None,
+        check_certificate_time: bool = True,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme == "http" and not allow_plain_http:
@@ -77,7 +93,7 @@ class PresensiV1Target:
         if parts.scheme == "https":
             if ca_file is None:
                 raise ConfigError("no CA to pin for the server: give --ca when provisioning, or set sync.ca_file")
-            verify = tls_context(ca_file, client_cert, client_key)
+            verify = tls_context(ca_file, client_cert, client_key, check_time=check_certificate_time)
         self.base_url = base_url.rstrip("/")
         self.identity = identity
         self.clock = clock

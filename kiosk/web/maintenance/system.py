@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk import audit
 from kiosk.clock import ClockState, local_time
 from kiosk.errors import PresensiError
+from kiosk.timekeeping import TypedTimeRefused
 from kiosk.web.auth import Session
 from kiosk.web.security import TECH_ONLY, page_vars
 from kiosk.web.status import parts
@@ -143,19 +144,15 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         if ctx.services.system is None:
             return system_view(request, 503, error="Aksi sistem tidak tersambung.")
         before = ctx.clock.now()
-        keeper_set_time = getattr(ctx.clock_state, "set_time", None)
-        if callable(keeper_set_time):
-            # The TimeKeeper steps the clock through the system actions, records a technician
-            # anchor and corrects this boot's punches (signed, beside them; docs/time.md).
-            keeper_set_time(instant.astimezone(UTC), ctx.services.system)
-        else:
-            ctx.services.system.set_time(instant)
+        anchored, error = step_clock(ctx, instant)
+        if error:
+            return system_view(request, 409, error=error)
         note(
             session,
             "system.set_time",
             to=instant.isoformat(),
             before=before.isoformat(timespec="seconds"),
-            anchor=callable(keeper_set_time),
+            anchor=anchored,
         )
         return system_view(request, message=f"Jam disetel ke {local.replace('T', ' ')} {ctx.zone_abbr}.")
 
@@ -211,3 +208,23 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             zone=ctx.zone_abbr,
             parts=parts(ctx.db.get(), now),
         )
+
+
+def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
+    """Step the clock to ``instant``: through the TimeKeeper when there is one (it steps the clock
+    through the system actions, records a technician anchor and corrects this boot's punches,
+    docs/time.md), else directly. Returns (anchored, the refusal to show or None)."""
+    assert ctx.services.system is not None
+    keeper_set_time = getattr(ctx.clock_state, "set_time", None)
+    if not callable(keeper_set_time):
+        ctx.services.system.set_time(instant)
+        return False, None
+    try:
+        keeper_set_time(instant.astimezone(UTC), ctx.services.system)
+    except TypedTimeRefused as exc:
+        server = local_time(exc.server_time, ctx.zone).strftime("%Y-%m-%d %H:%M:%S")
+        return True, (
+            f"Waktu yang diketik berbeda {exc.offset_s:+.0f} detik dari jam server ({server} {ctx.zone_abbr}); "
+            "ketik jam server atau tunggu sinkronisasi. / The time typed contradicts the server's clock."
+        )
+    return True, None

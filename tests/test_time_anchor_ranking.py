@@ -1,0 +1,205 @@
+"""Time sources ranked (issue 21, item 2): the server's measured clock over the kernel's NTP flag
+over a technician's typed time. A better source supersedes a worse one within a boot, on the unit
+and on the real reference server (the old correction kept); a "synced" punch the server's clock
+contradicts is corrected; a typed time the server contradicts is refused; a year outside what this
+software can see is certainly wrong, whatever the NTP flag says."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kiosk.clock import ClockState, FakeClock
+from kiosk.config import KioskConfig
+from kiosk.identity import DeviceIdentity
+from kiosk.runtime import Runtime
+from kiosk.store.db import open_database
+from kiosk.store.punches import PunchRequest, PunchStore, parse_instant
+from kiosk.timekeeping import (
+    EARLIEST_TRUE_TIME,
+    LATEST_TRUE_TIME,
+    FixedTimeFacts,
+    TimeKeeper,
+    TypedTimeRefused,
+    canonical_json,
+    correction_body,
+)
+from sync import protocol
+from sync.demo import ServerProcess
+from sync.provision import provision
+from sync.service import run_once
+from sync.signing import sign_request
+from sync.targets.presensi_v1 import tls_context
+
+NIP = "198503302010011001"
+
+
+class Setter:
+    def __init__(self) -> None:
+        self.calls: list[datetime] = []
+
+    def set_time(self, instant: datetime) -> None:
+        self.calls.append(instant)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+def unit_with(data_dir: Path, clock: FakeClock, state: str) -> Runtime:
+    config = KioskConfig()
+    config.unit.hardware = "sim"
+    config.clock.state = state  # the kernel's NTP flag, as the unit's facts report it
+    config.sync.backoff_base_s = 0.01
+    config.sync.backoff_max_s = 0.05
+    config.sync.timeout_s = 5
+    return Runtime(config=config, data_dir=data_dir, clock=clock)
+
+
+def corrections(runtime: Runtime) -> dict[int, dict[str, Any]]:
+    rows = runtime.store().conn.execute(
+        "SELECT c.seq, c.corrected_instant, c.acked_at, a.source FROM punch_corrections c "
+        "JOIN time_anchors a ON a.id = c.anchor_id ORDER BY c.seq"
+    )
+    return {r["seq"]: dict(r) for r in rows}
+
+
+def test_a_technicians_correction_is_superseded_by_the_servers_on_the_unit_and_the_server(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A technician typed a time 40 s ahead (within the limit, so accepted); the boot's punches are
+    corrected from it and delivered; then the server's clock is measured and its correction
+    replaces the technician's everywhere, the old one kept on the server."""
+    truth = datetime.now(UTC)
+    clock = FakeClock(truth - timedelta(hours=5), boot_id="boot-typed")
+    unit = unit_with(tmp_path / "unit", clock, "unsynced")
+    provision(unit, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = unit.store()
+    keeper = unit.timekeeper(store.conn)
+    punch = store.record(PunchRequest(NIP, "card"))
+    assert punch.clock_state == "unsynced"
+    typed = clock.now() + timedelta(hours=5, seconds=40)
+    keeper.set_time(typed, Setter())
+    clock.set_wall(typed)  # what the setter did to the kernel's clock
+    assert corrections(unit)[1]["source"] == "technician"
+
+    # the next sync: the punch, the technician's correction, and the server's clock
+    result = run_once(unit)
+    assert result["ok"]
+    first = corrections(unit)[1]
+    # the server's Date taught this boot the time: its anchor outranks the technician's
+    assert first["source"] == "server"
+    assert abs((parse_instant(first["corrected_instant"]) - truth).total_seconds()) < 5
+    assert run_once(unit)["ok"]
+    assert corrections(unit)[1]["acked_at"] is not None
+    device = unit.identity().device_id
+    with server.admin().storage.tx(write=False) as tx:
+        stored = tx.one(
+            "SELECT anchor_source, corrected_instant FROM punch_corrections WHERE device_id = ? AND seq = 1", (device,)
+        )
+        old = tx.all("SELECT anchor_source FROM superseded_corrections WHERE device_id = ? AND seq = 1", (device,))
+    assert stored is not None and stored["anchor_source"] == "server"
+    assert [o["anchor_source"] for o in old] in ([], ["technician"])  # sent before or after the server's, both hold
+
+
+def test_the_server_refuses_a_worse_source_after_a_better_one(server: ServerProcess, tmp_path: Path) -> None:
+    """After the server's correction is stored, a technician-anchored correction of the same punch
+    (a unit that learnt a typed time later, or a replay) is refused with the reason; nothing changes."""
+    truth = datetime.now(UTC)
+    clock = FakeClock(truth - timedelta(days=3), boot_id="boot-field")
+    unit = unit_with(tmp_path / "unit", clock, "unsynced")
+    provision(unit, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = unit.store()
+    store.record(PunchRequest(NIP, "card"))
+    assert run_once(unit)["ok"] and run_once(unit)["ok"]
+    assert corrections(unit)[1]["source"] == "server"
+    keeper = unit.timekeeper(store.conn)
+    anchor = keeper.record_anchor(truth - timedelta(minutes=1), "technician")
+    row = store.conn.execute("SELECT id, seq, hash, instant, boot_id, mono_ns FROM punches WHERE seq = 1").fetchone()
+    body = correction_body(unit.identity().device_id, row, anchor)
+    worse = {**body, "signature": unit.identity().sign(canonical_json(body).encode("ascii"))}
+    with httpx.Client(base_url=server.url, verify=tls_context(server.ca_file)) as http:
+        payload, headers = protocol.encode_body({"corrections": [worse]})
+        signed = sign_request(
+            unit.identity(), "POST", protocol.CORRECTIONS_PATH, "", payload, created=int(time.time()), randbytes=os.urandom
+        )
+        response = http.post(protocol.CORRECTIONS_PATH, content=payload, headers={**headers, **signed})
+    assert response.status_code == 422
+    assert "its time source (technician) is not more trusted than that one's (server)" in response.json()["error"]
+    with server.admin().storage.tx(write=False) as tx:
+        stored = tx.one(
+            "SELECT anchor_source FROM punch_corrections WHERE device_id = ? AND seq = 1", (unit.identity().device_id,)
+        )
+    assert stored is not None and stored["anchor_source"] == "server"
+
+
+def test_a_synced_punch_the_servers_clock_contradicts_is_corrected(server: ServerProcess, tmp_path: Path) -> None:
+    """The kernel's NTP flag says synchronised while the clock is an hour ahead (a wrong NTP server):
+    the first punch is recorded "synced" (nothing could tell), the sync measures the server's clock,
+    no NTP anchor is recorded against it, later punches are flagged, and every punch of the boot is
+    corrected — the first too."""
+    truth = datetime.now(UTC)
+    clock = FakeClock(truth + timedelta(hours=1), boot_id="boot-ahead")
+    unit = unit_with(tmp_path / "unit", clock, "synced")
+    provision(unit, server.url, server.admin().issue_token("DISKOMINFO"), server.ca_file)
+    store = unit.store()
+    first = store.record(PunchRequest(NIP, "card"))
+    assert first.clock_state == "synced"
+    assert run_once(unit)["ok"]
+    keeper = unit.timekeeper(store.conn)
+    keeper.tick()
+    sources = [r["source"] for r in store.conn.execute("SELECT source FROM time_anchors WHERE boot_id = 'boot-ahead'")]
+    assert "server" in sources and "ntp" not in sources
+    second = unit.store().record(PunchRequest(NIP, "card"))
+    assert second.clock_state == "unsynced"
+    assert run_once(unit)["ok"]
+    fixed = corrections(unit)
+    assert set(fixed) == {1, 2}
+    for seq, punch in ((1, first), (2, second)):
+        off = (parse_instant(punch.instant) - parse_instant(fixed[seq]["corrected_instant"])).total_seconds()
+        assert abs(off - 3600) < 5, (seq, off)
+
+
+def test_a_typed_time_the_server_contradicts_is_refused(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 12, 7, 1, 0, tzinfo=UTC), boot_id="boot-x")
+    keeper = TimeKeeper(
+        open_database(tmp_path / "p.db"), clock, DeviceIdentity.generate(), facts=FixedTimeFacts(ClockState.UNSYNCED)
+    )
+    keeper.note_server_offset(-7200.0)  # the server: our clock is two hours ahead
+    setter = Setter()
+    with pytest.raises(TypedTimeRefused) as refused:
+        keeper.set_time(clock.now() + timedelta(hours=1), setter)  # typed an hour further ahead
+    assert refused.value.offset_s == pytest.approx(3 * 3600, abs=2) and setter.calls == []
+    keeper.set_time(clock.now() - timedelta(hours=2, seconds=30), setter)  # the server's time, 30 s off: fine
+    assert len(setter.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [
+        datetime(2019, 3, 1, tzinfo=UTC),
+        EARLIEST_TRUE_TIME - timedelta(days=1),
+        LATEST_TRUE_TIME,
+        datetime(2035, 6, 1, tzinfo=UTC),
+    ],
+)
+def test_a_year_outside_what_this_software_can_see_is_certainly_wrong(tmp_path: Path, wall: datetime) -> None:
+    clock = FakeClock(wall, boot_id="boot-y")
+    keeper = TimeKeeper(
+        open_database(tmp_path / "p.db"), clock, DeviceIdentity.generate(), facts=FixedTimeFacts(ClockState.SYNCED)
+    )
+    report = keeper.report()  # even with the kernel's NTP flag set
+    assert report.state is ClockState.UNSYNCED and report.certainly_wrong and str(wall.year) in report.detail
+    keeper.tick()
+    assert keeper.conn.execute("SELECT count(*) FROM time_anchors").fetchone()[0] == 0  # no NTP anchor at a wrong time
+    store = PunchStore(keeper.conn, keeper.identity, clock, keeper)  # type: ignore[arg-type]
+    assert store.record(PunchRequest(NIP, "card")).clock_state == "unsynced"  # recorded, flagged, never refused
