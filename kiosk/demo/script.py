@@ -94,10 +94,14 @@ def _step_reel(camera: FileCamera, face: FaceService, images: int, need: int) ->
     (as many as a quiet machine judges while the picture is held), then the next: the script
     waits on what the pipeline did, not on the wall clock. False when the camera stops first."""
     judged: dict[int, int] = {}
+    # Every picture counted stays referenced: a freed array's id() can be given to the next picture,
+    # which then looked judged already and was skipped (a face never punched on a loaded machine).
+    alive: dict[int, object] = {}
     changed = threading.Condition()
 
     def seen(frame: Frame, _result: object) -> None:
         with changed:
+            alive.setdefault(id(frame.image), frame.image)
             judged[id(frame.image)] = judged.get(id(frame.image), 0) + 1
             changed.notify_all()
 
@@ -108,6 +112,7 @@ def _step_reel(camera: FileCamera, face: FaceService, images: int, need: int) ->
                 return False
             image = camera.current_image
             key = id(image)
+            alive.setdefault(key, image)
             if not changed.wait_for(lambda k=key: judged.get(k, 0) >= need or not face.running, STEP_TIMEOUT_S):  # type: ignore[misc]
                 return False
         if n + 1 < images:

@@ -247,6 +247,9 @@ class FaceService:
                 next_health = time.monotonic() + self.health_interval_s
             task = self._active_task()
             if self.camera.state is not CameraState.OPEN:
+                if self.camera.state is CameraState.FAILED and self.camera.last_error:
+                    # failed between two reads: the failure reaches health before the reopen hides it
+                    self._fault("camera", self.camera.last_error, health.Health.FAIL)
                 if not self._open_camera():
                     self._fail_task(task, f"camera {self.camera.describe()} cannot be opened: {self.last_error}")
                     continue
