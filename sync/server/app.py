@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 import random
@@ -28,7 +29,7 @@ from kiosk.errors import AuthError
 from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
-from sync.server.config import ServerConfig
+from sync.server.config import ServerConfig, admin_networks
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
@@ -215,6 +216,23 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             if fault_rng.random() < faults.after_share:
                 await call_next(request)  # processed, and the answer is lost
             return JSONResponse({"error": "injected fault"}, status_code=status)
+
+    allowed = admin_networks(config)
+
+    @app.middleware("http")
+    async def admin_pages_only_from_admin_networks(request: Request, call_next: Any) -> Response:
+        """The units' API (/v1, signed) and /healthz are open; every other page only from
+        ``admin_networks`` (issue 22, finding 6: NIPs and punch times to anyone on the port)."""
+        path = request.url.path
+        if path.startswith("/v1/") or path == "/healthz" or _from_networks(request, allowed):
+            return await call_next(request)  # type: ignore[no-any-return]
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>403</title>"
+            "<p>Halaman admin hanya dapat dibuka dari jaringan yang diizinkan (server.admin_networks); "
+            "buka dari server ini (SSH tunnel) atau minta admin menambahkan jaringan BKPSDM.</p>"
+            "<p>The admin pages open only from the allowed networks (admin_networks).</p>",
+            status_code=403,
+        )
 
     def remote(request: Request) -> str:
         return request.client.host if request.client else ""
@@ -494,3 +512,12 @@ def _import_corrections(ledger: Ledger, device_id: str, corrections: list[dict[s
         ledger.reject(device_id, "bundle", f"corrections not stored: {exc.reason}", "bundle")
         return
     log.info("bundle of %s: %d corrections stored, %d already held", device_id, result.accepted, result.duplicates)
+
+
+def _from_networks(request: Request, networks: list[Any]) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a Unix socket or a test client without an address: not a known network
+    return any(address in network for network in networks)

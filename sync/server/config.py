@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.config import format_problems
 from kiosk.errors import ConfigError
@@ -74,11 +75,34 @@ class ServerConfig(_Section):
     )
     token_valid_hours: float = Field(72.0, gt=0, le=24 * 365, description="Lifetime of a provisioning token.")
     title: str = Field("Server Presensi", max_length=80, description="Title of the device page.")
+    admin_networks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        max_length=50,
+        description=(
+            "Networks (CIDR) from which the admin pages (devices, punches, events, reports) may be opened; "
+            "every other address gets 403. The /v1 API for units is open to all (each request is signed). "
+            "Default: this machine only (open them through an SSH tunnel, or name the BKPSDM network)."
+        ),
+    )
     faults: FaultInjection = Field(default_factory=FaultInjection, description="Deliberate failures for tests.")
     face_models: list[FaceModel] = Field(
         default_factory=list,
         description="ONNX face models the units use, beside dlib: each enrolment makes a template with every one.",
     )
+
+    @field_validator("admin_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network (write it as 10.20.0.0/16 or 192.168.1.7/32)") from exc
+        return value
+
+
+def admin_networks(config: ServerConfig) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(n, strict=False) for n in config.admin_networks]
 
 
 def load_server_config(path: Path | None = None) -> ServerConfig:
