@@ -15,7 +15,6 @@ import logging
 import os
 import random
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -421,7 +420,3 @@ class SyncService:
             delay = self.step()
             if self.wait(delay):
                 return
-
-
-def stop_event_wait(stop: threading.Event) -> Callable[[float], bool]:
-    return stop.wait

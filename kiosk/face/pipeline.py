@@ -485,7 +485,3 @@ class FacePipeline:
             except Exception:  # a photo must never cost a punch or the face thread
                 log.exception("evidence photo of punch seq %d not kept (the punch is recorded)", punch.seq)
         return kept
-
-    def faces_in(self, frame: Frame) -> int:
-        """How many faces a full detection finds in ``frame`` (for tools; does not touch tracks)."""
-        return len(self.detector.detect(to_rgb(frame.image)))

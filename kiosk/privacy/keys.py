@@ -16,7 +16,6 @@ never used directly and other uses can derive their own keys.
 from __future__ import annotations
 
 import abc
-import hashlib
 import logging
 import os
 import subprocess
@@ -207,8 +206,3 @@ def build_key_provider(config: PrivacyConfig, data_dir: Path | None = None) -> K
     if config.key_provider == "sim":
         return SimOtpKeyProvider(config.sim_otp_hex)
     return KeyFileProvider(config.key_file, data_dir)
-
-
-def key_fingerprint(key: bytes) -> str:
-    """A short public id of a derived key (never the key): tells which unit sealed a template."""
-    return hashlib.sha256(b"presensi-key-id" + key).hexdigest()[:12]

@@ -178,10 +178,6 @@ class WorkCode:
                 return override.days.get(day.weekday())
         return self.days.get(day.weekday())
 
-    @property
-    def working_days(self) -> int:
-        return len(self.days)
-
     def weekly_minutes(self) -> int:
         return sum(rule.work_minutes() for rule in self.days.values())
 

@@ -94,11 +94,6 @@ def set_active(conn: sqlite3.Connection, employee_id: str, active: bool, *, now:
     return bool(changed)
 
 
-def list_active_employees(conn: sqlite3.Connection) -> list[Employee]:
-    """Active employees, by id. Read-only."""
-    return [_employee(r) for r in conn.execute("SELECT * FROM employees WHERE active = 1 ORDER BY id")]
-
-
 def add_face_template(
     conn: sqlite3.Connection,
     employee_id: str,

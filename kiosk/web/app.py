@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -200,11 +199,3 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     work.install(app, ctx, tpl)
     system.install(app, ctx, tpl)
     return app
-
-
-def create_apps(
-    config: KioskConfig, connect: Callable[[], sqlite3.Connection], services: Services, clock: Clock, **options: Any
-) -> tuple[FastAPI, FastAPI, WebContext]:
-    """(screen app, maintenance app, context) sharing one context."""
-    ctx = WebContext(config=config, connect=connect, services=services, clock=clock, **options)
-    return create_screen_app(ctx), create_maintenance_app(ctx), ctx

@@ -19,7 +19,6 @@ import hmac
 import logging
 import os
 import re
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -256,15 +255,6 @@ class Accounts:
             if not active:
                 self.conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
 
-    def set_password(self, username: str, password: str) -> None:
-        check_new_password(password, username)
-        with write_transaction(self.conn, f"changing the password of {username}"):
-            self.conn.execute(
-                "UPDATE web_accounts SET password_hash = ? WHERE username = ?",
-                (hash_password(password, randbytes=self._randbytes), username),
-            )
-            self.conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
-
     # -- login and lockout -------------------------------------------------------------------
 
     def _keys(self, addr: str, name: str | None = None) -> list[tuple[str, float | None]]:
@@ -380,7 +370,3 @@ def constant_time_equal(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-def random_token() -> str:
-    return secrets.token_urlsafe(24)

@@ -11,7 +11,7 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -487,10 +487,3 @@ class Ledger:
             if device_id is None:
                 return tx.all(f"{select} ORDER BY p.received_at DESC, p.seq DESC LIMIT ?", (limit,))
             return tx.all(f"{select} WHERE p.device_id = ? ORDER BY p.seq DESC LIMIT ?", (device_id, limit))
-
-
-def server_now_offset(device_time: datetime | None, server_time: datetime) -> float | None:
-    """How far a device's clock is from the server's, seconds (positive: the device is ahead)."""
-    if device_time is None:
-        return None
-    return (device_time - server_time).total_seconds()

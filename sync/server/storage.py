@@ -313,9 +313,13 @@ class Storage:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         else:
-            import psycopg
-            from psycopg.rows import dict_row
-
+            try:  # optional: only a PostgreSQL server needs it (pip install 'presensi-kiosk[server]')
+                import psycopg
+                from psycopg.rows import dict_row
+            except ImportError as exc:
+                raise StorageError(
+                    "database_url names PostgreSQL but psycopg is not installed: pip install 'presensi-kiosk[server]'"
+                ) from exc
             try:
                 conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
             except psycopg.Error as exc:
