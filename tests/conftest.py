@@ -95,3 +95,14 @@ def store(tmp_path: Path, identity: DeviceIdentity, clock: FakeClock) -> Iterato
 def presensi_cmd() -> list[str]:
     """How to run the ``presensi`` command in a subprocess."""
     return [sys.executable, "-m", "kiosk.cli"]
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the module's server tests (skips when PostgreSQL is absent)."""
+    from helpers.sync_support import PG_BIN, postgres_cluster
+
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
+    with postgres_cluster() as url:
+        yield url

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers.sync_support import PG_BIN, postgres_cluster
 
 from kiosk.clock import ClockState, FakeClock
 from kiosk.config import KioskConfig
@@ -295,14 +294,6 @@ def field_boot_corrected(path: Path) -> tuple[sqlite3.Connection, DeviceIdentity
     keeper.record_anchor(datetime(2026, 11, 23, 0, 10, tzinfo=UTC), "technician")
     assert len(keeper.correct_punches()) == 3
     return conn, identity, clock, punches
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
-    with postgres_cluster() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers.sync_support import PG_BIN, postgres_cluster, unit_runtime
+from helpers.sync_support import unit_runtime
 
 from kiosk.store.punches import PunchRequest
 from sync.demo import ServerProcess
@@ -28,14 +28,6 @@ ADDED = "199107072019031007"  # BAPPEDA, added to the unit by name (an event tea
 OTHER = "199001012015011002"  # BAPPEDA: another office's employee
 REMOVED = "197805052005012003"  # DISKOMINFO, removed from the roster
 UNKNOWN = "123456789012345678"  # no such employee
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
-    with postgres_cluster() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.sync_support import PG_BIN, postgres_cluster, unit_runtime
+from helpers.sync_support import unit_runtime
 
 from kiosk.runtime import Runtime
 from kiosk.store.chain import canonical_bytes, digest
@@ -70,14 +70,6 @@ OLD_PUNCHES = """CREATE TABLE punches (
     match_distance TEXT, clock_state TEXT NOT NULL, boot_id TEXT NOT NULL, mono_ns BIGINT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, received_at TEXT NOT NULL,
     source TEXT NOT NULL, PRIMARY KEY (device_id, seq))"""
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
-    with postgres_cluster() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.sync_support import PG_BIN, postgres_cluster
 
 from kiosk.clock import FakeClock, FixedClockState
 from kiosk.identity import DeviceIdentity
@@ -20,14 +19,6 @@ from sync.protocol import punch_to_wire
 from sync.server.ledger import Ledger, ProvisioningRefused, PunchRejected
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 binaries missing in {PG_BIN} (apt-get install postgresql)")
-    with postgres_cluster() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
