@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -30,6 +31,7 @@ from sync import protocol
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
 from sync.server.config import ServerConfig
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
+from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -181,6 +183,7 @@ class ServerParts:
     ledger: Ledger
     roster: RosterAdmin
     key: Ed25519PrivateKey
+    days: DayBook
 
 
 def create_app(  # noqa: PLR0915 - the routes are closures over the parts
@@ -188,7 +191,9 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 ) -> FastAPI:
     """The app over ``storage`` (schema created if missing). ``rng`` drives fault injection."""
     storage.create_schema()
-    parts = ServerParts(storage, Ledger(storage, clock), RosterAdmin(storage, clock), server_key(storage))
+    parts = ServerParts(
+        storage, Ledger(storage, clock), RosterAdmin(storage, clock), server_key(storage), DayBook(storage, clock)
+    )
     public_hex = server_public_hex(parts.key)
     faults = config.faults
     fault_rng = rng or random.Random(faults.seed)
@@ -215,6 +220,12 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             if fault_rng.random() < faults.after_share:
                 await call_next(request)  # processed, and the answer is lost
             return JSONResponse({"error": "injected fault"}, status_code=status)
+
+    def refreshing_days(response: Response) -> Response:
+        """After an accepted upload, the attendance days are recomputed once the answer is sent."""
+        if response.status_code == 200:
+            response.background = BackgroundTask(parts.days.refresh)
+        return response
 
     def remote(request: Request) -> str:
         return request.client.host if request.client else ""
@@ -327,8 +338,10 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload a batch of signed, chained punches; answers with the acknowledged sequence number",
     )
     async def upload(request: Request) -> Response:
-        return await signed_list_upload(
-            request, "upload", "punches", lambda device_id, items: parts.ledger.ingest(device_id, items, "upload")
+        return refreshing_days(
+            await signed_list_upload(
+                request, "upload", "punches", lambda device_id, items: parts.ledger.ingest(device_id, items, "upload")
+            )
         )
 
     @app.post(
@@ -354,7 +367,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         except BundleRejected as exc:
             await run_in_threadpool(parts.ledger.reject, exc.device_id, "bundle", exc.reason, remote(request))
             return refuse(422, exc.reason)
-        return JSONResponse(result.to_json())
+        return refreshing_days(JSONResponse(result.to_json()))
 
     @app.get(
         protocol.ROSTER_PATH,
@@ -402,7 +415,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload signed corrections of punches the server holds; the punches themselves are never changed",
     )
     async def upload_corrections(request: Request) -> Response:
-        return await signed_list_upload(request, "corrections", "corrections", corrections.ingest)
+        return refreshing_days(await signed_list_upload(request, "corrections", "corrections", corrections.ingest))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def devices_page(request: Request) -> Response:

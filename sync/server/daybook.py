@@ -1,0 +1,320 @@
+"""The day book: stored attendance days (:mod:`sync.server.days`), kept current and versioned.
+
+* :meth:`DayBook.refresh` recomputes the days touched by punches and corrections received since
+  its cursor (with an overlap, so a transaction that committed late is not missed; recomputing
+  is idempotent). The server calls it after every upload and bundle, pages call it before they
+  read.
+* :meth:`DayBook.recompute` recomputes named (employee, day) pairs with a reason: a keterangan
+  approved, a pembatalan, a roster change.
+* :meth:`DayBook.close_month` makes the days nobody punched on: TK once the day's cut-off has
+  passed (or the keterangan's code).
+
+A day never changes silently: each change of a stored day adds a row to
+``attendance_day_versions`` with the whole new record, the reason and who caused it; an
+unchanged recomputation writes nothing. Writers take one lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory lock on PostgreSQL) so two refreshes never version the same day twice.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from kiosk.clock import Clock, local_time
+from kiosk.schedule.holidays import Holiday, HolidayCalendar
+from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
+from kiosk.store.punches import format_instant, parse_instant
+from sync.server.days import BELUM, DayRecord, PunchFact, compute_day, describe_change
+from sync.server.storage import Storage, Tx
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "daybook_cursor"
+OVERLAP = timedelta(minutes=5)
+CHUNK = 400
+SYSTEM = "sistem"
+DAY_LOCK = 7276
+DEFAULT_ZONE = "Asia/Jakarta"
+
+
+def month_range(month: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM``."""
+    try:
+        year, number = (int(x) for x in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError as exc:
+        raise ValueError(f"month {month!r}: expected YYYY-MM, e.g. 2026-11") from exc
+    return first, date(year, number, calendar.monthrange(year, number)[1])
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    d = first
+    while d <= last:
+        yield d
+        d += timedelta(days=1)
+
+
+class Rules:
+    """Work codes (the roster's over the presets), holidays and office zones, read once."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.codes: dict[str, WorkCode] = dict(presets())
+        for row in tx.all("SELECT code, body FROM work_codes WHERE deleted = 0"):
+            try:
+                self.codes[row["code"]] = parse_work_code({"code": row["code"], **json.loads(row["body"])}, "roster")
+            except (ValueError, TypeError) as exc:
+                log.warning("work code %s not usable for attendance days: %s", row["code"], exc)
+        self.holidays = HolidayCalendar(
+            Holiday(date.fromisoformat(r["day"]), r["name"]) for r in tx.all("SELECT day, name FROM holidays WHERE deleted = 0")
+        )
+        self.zones = {r["code"]: r["zone"] for r in tx.all("SELECT code, zone FROM units")}
+
+    def zone(self, unit_code: str) -> str:
+        return self.zones.get(unit_code) or DEFAULT_ZONE
+
+
+class DayBook:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"DayBook({self.storage!r})"
+
+    def _lock(self, tx: Tx) -> None:
+        if tx.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (DAY_LOCK,))
+
+    # -- keeping days current -----------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Recompute the days touched by punches and corrections received since the cursor;
+        returns how many days changed."""
+        with self.storage.tx(write=False) as tx:
+            row = tx.one("SELECT value FROM meta WHERE key = ?", (CURSOR_KEY,))
+            since = row["value"] if row else ""
+            if since:
+                since = format_instant(parse_instant(since) - OVERLAP)
+            top = tx.one("SELECT max(received_at) AS m FROM punches")
+            touched = tx.all(
+                "SELECT DISTINCT employee_id, substr(instant, 1, 10) AS d FROM punches WHERE received_at >= ?", (since,)
+            )
+            touched += tx.all(
+                "SELECT DISTINCT p.employee_id, substr(c.corrected_instant, 1, 10) AS d FROM punch_corrections c "
+                "JOIN punches p ON p.device_id = c.device_id AND p.seq = c.seq WHERE c.received_at >= ?",
+                (since,),
+            )
+        pairs: set[tuple[str, date]] = set()
+        for r in touched:
+            utc_day = date.fromisoformat(r["d"])
+            for offset in (-1, 0, 1):  # the UTC date is at most a day from the local one; night shifts a day more
+                pairs.add((r["employee_id"], utc_day + timedelta(days=offset)))
+        changed = self.recompute(pairs, "presensi diterima / punches received") if pairs else 0
+        if top and top["m"]:
+            with self.storage.tx() as tx:
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (CURSOR_KEY, top["m"]),
+                )
+        return changed
+
+    def recompute(self, pairs: Iterable[tuple[str, date]], reason: str, actor: str = SYSTEM) -> int:
+        """Recompute these (employee, day) pairs and store those that changed (a day not stored
+        yet is stored unless it is a day off, or a working day not yet over, without punches).
+        Returns the number of days written."""
+        by_employee: dict[str, set[date]] = defaultdict(set)
+        for employee_id, day in pairs:
+            by_employee[employee_id].add(day)
+        employees = sorted(by_employee)
+        written = 0
+        for start in range(0, len(employees), CHUNK):
+            chunk = employees[start : start + CHUNK]
+            with self.storage.tx() as tx:
+                self._lock(tx)
+                written += self._recompute_chunk(tx, {e: by_employee[e] for e in chunk}, reason, actor)
+        return written
+
+    def _recompute_chunk(self, tx: Tx, wanted: dict[str, set[date]], reason: str, actor: str) -> int:
+        rules = Rules(tx)
+        ids = list(wanted)
+        marks = ", ".join("?" * len(ids))
+        all_days = [d for days in wanted.values() for d in days]
+        first, last = min(all_days), max(all_days)
+        low = f"{first - timedelta(days=2)}T00:00:00.000Z"
+        high = f"{last + timedelta(days=3)}T00:00:00.000Z"
+        people = {
+            r["id"]: r
+            for r in tx.all(f"SELECT id, unit_code, work_code, active FROM employees WHERE id IN ({marks})", ids)  # noqa: S608
+        }
+        punches: dict[str, list[PunchFact]] = defaultdict(list)
+        rows = tx.all(
+            "SELECT p.id, p.device_id, p.seq, p.employee_id, p.instant, p.zone, p.kind, p.event_id, c.corrected_instant "  # noqa: S608 - placeholders only
+            "FROM punches p LEFT JOIN punch_corrections c ON c.device_id = p.device_id AND c.seq = p.seq "
+            f"WHERE p.employee_id IN ({marks}) AND p.instant >= ? AND p.instant < ?",
+            (*ids, low, high),
+        )
+        for r in rows:
+            instant = parse_instant(r["corrected_instant"] or r["instant"])
+            punches[r["employee_id"]].append(
+                PunchFact(r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"])
+            )
+        keterangan = self._keterangan(tx, ids, marks, first, last)
+        batal = {
+            (r["employee_id"], r["day"]): int(r["id"])
+            for r in tx.all(
+                f"SELECT id, employee_id, day FROM pembatalan WHERE employee_id IN ({marks}) AND day >= ? AND day <= ?",  # noqa: S608
+                (*ids, first.isoformat(), last.isoformat()),
+            )
+        }
+        stored = {
+            (r["employee_id"], r["day"]): r
+            for r in tx.all(
+                f"SELECT employee_id, day, version, body FROM attendance_days WHERE employee_id IN ({marks}) "  # noqa: S608
+                "AND day >= ? AND day <= ?",
+                (*ids, first.isoformat(), last.isoformat()),
+            )
+        }
+        now = self.clock.now()
+        at = format_instant(now)
+        updates: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        for employee_id, days in wanted.items():
+            person = people.get(employee_id)
+            if person is None:
+                continue
+            code = rules.codes.get(person["work_code"]) if person["work_code"] else None
+            for day in sorted(days):
+                key = (employee_id, day.isoformat())
+                found = next((k for k in keterangan.get(employee_id, []) if k[2] <= key[1] <= k[3]), None)
+                record = compute_day(
+                    employee_id,
+                    day,
+                    code,
+                    rules.zone(person["unit_code"]),
+                    rules.holidays,
+                    punches=punches.get(employee_id, []),
+                    now=now,
+                    keterangan=(found[0], found[1]) if found else None,
+                    pembatalan=batal.get(key),
+                )
+                old = stored.get(key)
+                old_body = json.loads(old["body"]) if old else None
+                if old_body == record.body or (old is None and not record.counted):
+                    continue
+                if old is None and record.status == BELUM and not record.body["punches"]:
+                    continue
+                version = int(old["version"]) + 1 if old else 1
+                text = json.dumps(record.body, sort_keys=True, ensure_ascii=False)
+                updates.append(
+                    (employee_id, key[1], person["unit_code"], record.status, record.late_min, record.early_min,
+                     record.overtime_min, text, version, at)
+                )  # fmt: skip
+                versions.append(
+                    (employee_id, key[1], version, text, f"{reason}: {describe_change(old_body, record.body)}", actor, at)
+                )
+        tx.executemany(
+            "INSERT INTO attendance_days (employee_id, day, unit_code, status, late_min, early_min, overtime_min, body, "
+            "version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (employee_id, day) DO UPDATE SET "
+            "unit_code = excluded.unit_code, status = excluded.status, late_min = excluded.late_min, "
+            "early_min = excluded.early_min, overtime_min = excluded.overtime_min, body = excluded.body, "
+            "version = excluded.version, updated_at = excluded.updated_at",
+            updates,
+        )
+        tx.executemany(
+            "INSERT INTO attendance_day_versions (employee_id, day, version, body, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            versions,
+        )
+        return len(updates)
+
+    @staticmethod
+    def _keterangan(
+        tx: Tx, ids: Sequence[str], marks: str, first: date, last: date
+    ) -> dict[str, list[tuple[int, str, str, str]]]:
+        out: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)
+        for r in tx.all(
+            f"SELECT id, employee_id, code, first_day, last_day FROM keterangan WHERE employee_id IN ({marks}) "  # noqa: S608
+            "AND state = 'disetujui' AND first_day <= ? AND last_day >= ? ORDER BY id",
+            (*ids, last.isoformat(), first.isoformat()),
+        ):
+            out[r["employee_id"]].append((int(r["id"]), r["code"], r["first_day"], r["last_day"]))
+        return out
+
+    def close_month(self, month: str, unit_code: str | None = None) -> int:
+        """Make the month's days that have no record yet, up to today (TK after the cut-off, the
+        keterangan's code where one is approved); returns how many were written."""
+        first, last = month_range(month)
+        with self.storage.tx(write=False) as tx:
+            where, params = ("AND unit_code = ?", [unit_code]) if unit_code else ("", [])
+            employees = tx.all(
+                f"SELECT id, unit_code FROM employees WHERE deleted = 0 AND active = 1 {where}",  # noqa: S608 - fixed text
+                params,
+            )
+            held = {
+                (r["employee_id"], r["day"])
+                for r in tx.all(
+                    f"SELECT employee_id, day FROM attendance_days WHERE day >= ? AND day <= ? {where}",  # noqa: S608
+                    [first.isoformat(), last.isoformat(), *params],
+                )
+            }
+            zones = {r["code"]: r["zone"] for r in tx.all("SELECT code, zone FROM units")}
+            # a masuk without a pulang gets its flag once the day is over
+            open_days = tx.all(
+                "SELECT employee_id, day FROM attendance_days WHERE day >= ? AND day <= ? AND status = 'hadir' "  # noqa: S608 - fixed text
+                f"AND body LIKE ? AND body NOT LIKE ? {where}",
+                [first.isoformat(), last.isoformat(), '%"pulang": null%', "%tanpa_pulang%", *params],
+            )
+        today = {z: local_time(self.clock.now(), z).date() for z in {*zones.values(), DEFAULT_ZONE}}
+        missing = [
+            (e["id"], d)
+            for e in employees
+            for d in _days(first, min(last, today[zones.get(e["unit_code"]) or DEFAULT_ZONE]))
+            if (e["id"], d.isoformat()) not in held
+        ]
+        missing += [(r["employee_id"], date.fromisoformat(r["day"])) for r in open_days]
+        return self.recompute(missing, "hari ditutup / day closed") if missing else 0
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def day(self, employee_id: str, day: date) -> dict[str, Any] | None:
+        """The stored day with its record. Read-only."""
+        with self.storage.tx(write=False) as tx:
+            row = tx.one("SELECT * FROM attendance_days WHERE employee_id = ? AND day = ?", (employee_id, day.isoformat()))
+        return _with_body(row) if row else None
+
+    def versions(self, employee_id: str, day: date) -> list[dict[str, Any]]:
+        """Every version of the day, oldest first. Read-only."""
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT * FROM attendance_day_versions WHERE employee_id = ? AND day = ? ORDER BY version",
+                (employee_id, day.isoformat()),
+            )
+        return [_with_body(r) for r in rows]
+
+    def days(
+        self, first: date, last: date, *, unit_code: str | None = None, employee_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored days in a range, by employee then day. Read-only."""
+        sql = "SELECT * FROM attendance_days WHERE day >= ? AND day <= ?"
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if unit_code:
+            sql += " AND unit_code = ?"
+            params.append(unit_code)
+        if employee_id:
+            sql += " AND employee_id = ?"
+            params.append(employee_id)
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(sql + " ORDER BY employee_id, day", params)
+        return [_with_body(r) for r in rows]
+
+
+def _with_body(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "body": json.loads(row["body"])}
+
+
+def days_of(records: Iterable[DayRecord]) -> list[tuple[str, date]]:
+    return [(r.employee_id, r.day) for r in records]

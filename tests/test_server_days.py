@@ -1,0 +1,71 @@
+"""The attendance day on the server: one record per employee and date from every unit's punches,
+recomputed as punches arrive, every change versioned with its reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from kiosk.clock import FakeClock
+from sync.server.daybook import DayBook
+from sync.server.roster import RosterAdmin
+from sync.server.storage import Storage
+from tests.helpers.recap_support import local, store_punch
+
+
+@pytest.fixture
+def book(tmp_path):
+    storage = Storage(f"sqlite:///{tmp_path}/server.db")
+    storage.create_schema()
+    clock = FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))  # Monday 08:00 WIB
+    roster = RosterAdmin(storage, clock)
+    roster.add_unit("DISKOMINFO", "Dinas Kominfo", zone="Asia/Jakarta")
+    roster.add_employee("198001012006041001", "Budi", unit_code="DISKOMINFO", work_code="JEMBER-5H")
+    yield DayBook(storage, clock), storage, clock
+    storage.close()
+
+
+def test_a_day_from_two_units_with_late_and_early_minutes(book) -> None:
+    days, storage, clock = book
+    nip = "198001012006041001"
+    first = store_punch(storage, nip, local("2026-11-02", "07:12"), device="unit-a")
+    assert days.refresh() == 1
+    day = days.day(nip, date(2026, 11, 2))
+    assert day["status"] == "hadir" and day["late_min"] == 12  # jember Pasal 9 ayat (4): kedatangan until 07.00
+    clock.advance(8 * 3600)
+    second = store_punch(storage, nip, local("2026-11-02", "14:40"), device="unit-b", received=clock.now())
+    assert days.refresh() == 1
+    day = days.day(nip, date(2026, 11, 2))
+    assert (day["late_min"], day["early_min"]) == (12, 20)  # kepulangan from 15.00
+    assert day["body"]["masuk"]["id"] == first and day["body"]["pulang"]["id"] == second
+    assert day["body"]["units"] == ["unit-a", "unit-b"]
+    assert day["body"]["masuk"]["local"] == "07:12 WIB"
+    versions = days.versions(nip, date(2026, 11, 2))
+    assert [v["version"] for v in versions] == [1, 2]
+    assert "+1 presensi" in versions[1]["reason"] and "early_min 0 → 20" in versions[1]["reason"]
+    assert days.refresh() == 0  # nothing new: nothing versioned
+    assert len(days.versions(nip, date(2026, 11, 2))) == 2
+
+
+def test_a_working_day_without_punches_is_tk_only_after_the_cut_off(book) -> None:
+    days, _, clock = book
+    nip = "198001012006041001"
+    assert days.close_month("2026-11") == 0  # Monday, 08:00: the day is not over
+    clock.set_wall(datetime(2026, 11, 2, 16, 59, tzinfo=UTC))  # 23:59 WIB: malang juknis, last punch before 23.59
+    assert days.close_month("2026-11") == 1
+    assert days.day(nip, date(2026, 11, 2))["status"] == "tk"
+    clock.set_wall(datetime(2026, 11, 9, 17, 0, tzinfo=UTC))  # the next Tuesday 00:00 WIB
+    days.close_month("2026-11")
+    statuses = {d["day"]: d["status"] for d in days.days(date(2026, 11, 1), date(2026, 11, 30))}
+    assert statuses == {f"2026-11-0{n}": "tk" for n in (2, 3, 4, 5, 6, 9)}  # weekend days off are not stored
+
+
+def test_an_apel_punch_is_the_days_masuk(book) -> None:
+    days, storage, _ = book
+    nip = "198001012006041001"
+    store_punch(storage, nip, local("2026-11-02", "06:45"), device="event-iv", kind="apel", event_id="ev-1")
+    store_punch(storage, nip, local("2026-11-02", "15:10"), device="unit-a", kind="pulang")
+    days.refresh()
+    day = days.day(nip, date(2026, 11, 2))
+    assert day["status"] == "hadir" and day["body"]["masuk"]["event_id"] == "ev-1" and day["late_min"] == 0
