@@ -448,6 +448,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         )
 
     add_event_routes(app, EventAttendance(storage, clock), templates, config.title)
+    add_backoffice(app, config, parts, clock, templates)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -472,6 +473,28 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock: Clock, templates: Jinja2Templates) -> None:
+    """The back office's pages (``/kantor``) over the server's parts."""
+    from kiosk.clock import zone_abbreviation
+    from sync.server.backoffice import BackOffice, add_backoffice_routes
+    from sync.server.keterangan import KeteranganBook
+    from sync.server.officers import Officers
+    from sync.server.recap import Recaps
+
+    templates.env.globals["zone_label"] = zone_abbreviation
+    back = BackOffice(
+        officers=Officers(parts.storage, clock),
+        days=parts.days,
+        keterangan=KeteranganBook(parts.storage, clock, parts.days),
+        recaps=Recaps(parts.storage, clock, parts.days),
+        clock=clock,
+        templates=templates,
+        title=config.title,
+        secure_cookie=not config.allow_plain_http,
+    )
+    add_backoffice_routes(app, back)
 
 
 def import_bundle_bytes(ledger: Ledger, data: bytes) -> protocol.Ack:

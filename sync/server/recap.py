@@ -18,9 +18,10 @@ office (angka 3); the PDF carries the signature blocks.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from kiosk.clock import Clock, local_time, zone_abbreviation
@@ -174,6 +175,18 @@ class Recaps:
             rows.append(RecapRow(person["id"], person["name"], person["position"], values))
         zone = found[0]["zone"] or DEFAULT_ZONE
         return OfficeRecap(office, found[0]["name"], zone, month, self.clock.now(), rows)
+
+    def people_on(self, office: str, day: date) -> list[dict[str, Any]]:
+        """The office's active employees with their stored day on ``day`` (``None``: no record
+        yet). Read-only."""
+        with self.storage.tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT e.id, e.name, e.position, d.status, d.late_min, d.early_min, d.body FROM employees e "
+                "LEFT JOIN attendance_days d ON d.employee_id = e.id AND d.day = ? "
+                "WHERE e.unit_code = ? AND e.deleted = 0 AND e.active = 1 ORDER BY e.name, e.id",
+                (day.isoformat(), office),
+            )
+        return [{**r, "body": json.loads(r["body"]) if r["body"] else None} for r in rows]
 
     def all_offices(self, month: str, scope: str | None = None) -> list[OfficeRecap]:
         """Every office's recap (or only ``scope``'s), brought up to date once."""
