@@ -7,6 +7,7 @@ in the office's local calendar.
 """
 
 BACKOFFICE_SCHEMA = """
+CREATE INDEX IF NOT EXISTS punches_employee_instant ON punches(employee_id, instant);
 CREATE TABLE IF NOT EXISTS attendance_days (
     employee_id TEXT NOT NULL,
     day TEXT NOT NULL,

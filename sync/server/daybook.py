@@ -1,8 +1,9 @@
 """The day book: stored attendance days (:mod:`sync.server.days`), kept current and versioned.
 
 * :meth:`DayBook.refresh` recomputes the days touched by punches and corrections received since
-  its cursor (with an overlap, so a transaction that committed late is not missed; recomputing
-  is idempotent). The server calls it after every upload and bundle, pages call it before they
+  its cursor, the time of its last read on the server's clock (with an overlap of
+  ``OVERLAP``, so a transaction that committed after that read with an earlier ``received_at``
+  is not missed, nor a second server whose clock is a little behind; recomputing is idempotent). The server calls it after every upload and bundle, pages call it before they
   read.
 * :meth:`DayBook.recompute` recomputes named (employee, day) pairs with a reason: a keterangan
   approved, a pembatalan, a roster change.
@@ -22,14 +23,14 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.clock import Clock, local_time
 from kiosk.schedule.holidays import Holiday, HolidayCalendar
 from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
 from kiosk.store.punches import format_instant, parse_instant
-from sync.server.days import BELUM, DayRecord, PunchFact, compute_day, describe_change
+from sync.server.days import BELUM, DayRecord, PunchFact, classify_punches, compute_day, describe_change
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ def _days(first: date, last: date) -> Iterable[date]:
     while d <= last:
         yield d
         d += timedelta(days=1)
+
+
+def _maybe_working(rules: Rules, code: str, day: date) -> bool:
+    """Whether ``day`` can need a record without punches: a working day of the work code that is
+    no holiday (an unknown or missing work code: yes, so the day says ``tanpa_jadwal``)."""
+    found = rules.codes.get(code) if code else None
+    if found is None:
+        return True
+    return found.rule_for(day) is not None and not (found.observes_holidays and day in rules.holidays)
 
 
 class Rules:
@@ -95,12 +105,12 @@ class DayBook:
     def refresh(self) -> int:
         """Recompute the days touched by punches and corrections received since the cursor;
         returns how many days changed."""
+        read_at = self.clock.now()
         with self.storage.tx(write=False) as tx:
             row = tx.one("SELECT value FROM meta WHERE key = ?", (CURSOR_KEY,))
             since = row["value"] if row else ""
             if since:
                 since = format_instant(parse_instant(since) - OVERLAP)
-            top = tx.one("SELECT max(received_at) AS m FROM punches")
             touched = tx.all(
                 "SELECT DISTINCT employee_id, substr(instant, 1, 10) AS d FROM punches WHERE received_at >= ?", (since,)
             )
@@ -115,12 +125,11 @@ class DayBook:
             for offset in (-1, 0, 1):  # the UTC date is at most a day from the local one; night shifts a day more
                 pairs.add((r["employee_id"], utc_day + timedelta(days=offset)))
         changed = self.recompute(pairs, "presensi diterima / punches received") if pairs else 0
-        if top and top["m"]:
-            with self.storage.tx() as tx:
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (CURSOR_KEY, top["m"]),
-                )
+        with self.storage.tx() as tx:
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (CURSOR_KEY, format_instant(read_at)),
+            )
         return changed
 
     def recompute(self, pairs: Iterable[tuple[str, date]], reason: str, actor: str = SYSTEM) -> int:
@@ -159,10 +168,9 @@ class DayBook:
             (*ids, low, high),
         )
         for r in rows:
-            instant = parse_instant(r["corrected_instant"] or r["instant"])
-            punches[r["employee_id"]].append(
-                PunchFact(r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"])
-            )
+            instant = datetime.fromisoformat(r["corrected_instant"] or r["instant"])  # RFC 3339 UTC ("…Z")
+            fact = PunchFact(r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"])
+            punches[r["employee_id"]].append(fact)
         keterangan = self._keterangan(tx, ids, marks, first, last)
         batal = {
             (r["employee_id"], r["day"]): int(r["id"])
@@ -188,6 +196,8 @@ class DayBook:
             if person is None:
                 continue
             code = rules.codes.get(person["work_code"]) if person["work_code"] else None
+            zone = rules.zone(person["unit_code"])
+            classified = classify_punches(punches.get(employee_id, []), code, zone, rules.holidays) if code else []
             for day in sorted(days):
                 key = (employee_id, day.isoformat())
                 found = next((k for k in keterangan.get(employee_id, []) if k[2] <= key[1] <= k[3]), None)
@@ -195,9 +205,9 @@ class DayBook:
                     employee_id,
                     day,
                     code,
-                    rules.zone(person["unit_code"]),
+                    zone,
                     rules.holidays,
-                    punches=punches.get(employee_id, []),
+                    classified=classified,
                     now=now,
                     keterangan=(found[0], found[1]) if found else None,
                     pembatalan=batal.get(key),
@@ -217,17 +227,17 @@ class DayBook:
                 versions.append(
                     (employee_id, key[1], version, text, f"{reason}: {describe_change(old_body, record.body)}", actor, at)
                 )
-        tx.executemany(
+        _insert_rows(
+            tx,
             "INSERT INTO attendance_days (employee_id, day, unit_code, status, late_min, early_min, overtime_min, body, "
-            "version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (employee_id, day) DO UPDATE SET "
+            "version, updated_at) VALUES {rows} ON CONFLICT (employee_id, day) DO UPDATE SET "
             "unit_code = excluded.unit_code, status = excluded.status, late_min = excluded.late_min, "
             "early_min = excluded.early_min, overtime_min = excluded.overtime_min, body = excluded.body, "
             "version = excluded.version, updated_at = excluded.updated_at",
             updates,
         )
-        tx.executemany(
-            "INSERT INTO attendance_day_versions (employee_id, day, version, body, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            versions,
+        _insert_rows(
+            tx, "INSERT INTO attendance_day_versions (employee_id, day, version, body, reason, actor, at) VALUES {rows}", versions
         )
         return len(updates)
 
@@ -251,9 +261,10 @@ class DayBook:
         with self.storage.tx(write=False) as tx:
             where, params = ("AND unit_code = ?", [unit_code]) if unit_code else ("", [])
             employees = tx.all(
-                f"SELECT id, unit_code FROM employees WHERE deleted = 0 AND active = 1 {where}",  # noqa: S608 - fixed text
+                f"SELECT id, unit_code, work_code FROM employees WHERE deleted = 0 AND active = 1 {where}",  # noqa: S608 - fixed text
                 params,
             )
+            rules = Rules(tx)
             held = {
                 (r["employee_id"], r["day"])
                 for r in tx.all(
@@ -273,7 +284,7 @@ class DayBook:
             (e["id"], d)
             for e in employees
             for d in _days(first, min(last, today[zones.get(e["unit_code"]) or DEFAULT_ZONE]))
-            if (e["id"], d.isoformat()) not in held
+            if (e["id"], d.isoformat()) not in held and _maybe_working(rules, e["work_code"], d)
         ]
         missing += [(r["employee_id"], date.fromisoformat(r["day"])) for r in open_days]
         return self.recompute(missing, "hari ditutup / day closed") if missing else 0
@@ -310,6 +321,16 @@ class DayBook:
         with self.storage.tx(write=False) as tx:
             rows = tx.all(sql + " ORDER BY employee_id, day", params)
         return [_with_body(r) for r in rows]
+
+
+def _insert_rows(tx: Tx, sql: str, rows: Sequence[tuple[Any, ...]], per_statement: int = 500) -> None:
+    """``sql`` with ``{rows}`` filled by up to ``per_statement`` rows of placeholders at a time:
+    one statement per few hundred rows (PostgreSQL answers each statement; row by row, the
+    round trips dominate a month's recomputation)."""
+    for start in range(0, len(rows), per_statement):
+        batch = rows[start : start + per_statement]
+        one = "(" + ", ".join("?" * len(batch[0])) + ")"
+        tx.execute(sql.format(rows=", ".join([one] * len(batch))), [value for row in batch for value in row])
 
 
 def _with_body(row: dict[str, Any]) -> dict[str, Any]:

@@ -37,12 +37,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.clock import local_time, zone_abbreviation
-from kiosk.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, EarlierPunch, classify
+from kiosk.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, Classification, EarlierPunch, classify
 from kiosk.schedule.events import MASUK_KINDS
 from kiosk.schedule.holidays import HolidayCalendar
 from kiosk.schedule.workcodes import WorkCode
 from kiosk.store.punches import format_instant
 
+#: How far back a punch's earlier punches are read (the unit reads 40 hours).
+EARLIER = timedelta(hours=40)
 HADIR, TK, BELUM, LIBUR, BATAL, TANPA_JADWAL = "hadir", "tk", "belum", "libur", "batal", "tanpa_jadwal"
 
 #: What a person reads for a status (Indonesian, English).
@@ -100,6 +102,26 @@ def cutoff_instant(day: date, work_code: WorkCode, zone: str) -> datetime | None
     return midnight + timedelta(minutes=rule.cutoff)
 
 
+def classify_punches(
+    punches: Sequence[PunchFact], work_code: WorkCode, zone: str, holidays: HolidayCalendar
+) -> list[tuple[PunchFact, Classification]]:
+    """Every punch classified in time order across units, each against the punches of the
+    ``EARLIER`` before it (as the unit reads its own: ``Schedule.earlier_punches``); event punches
+    only as masuk."""
+    out: list[tuple[PunchFact, Classification]] = []
+    earlier: list[EarlierPunch] = []
+    for p in sorted(punches, key=lambda p: (p.instant, p.device_id, p.seq)):
+        if p.event_id is not None and p.kind not in MASUK_KINDS:
+            continue
+        earlier = [e for e in earlier if p.instant - e.instant <= EARLIER]
+        c = classify(p.instant, p.zone or zone, work_code, earlier, holidays)
+        if p.event_id is not None and c.kind != "masuk":
+            continue  # an apel outside the masuk window is no masuk, and never a pulang
+        earlier.append(EarlierPunch(p.instant, c.kind))
+        out.append((p, c))
+    return out
+
+
 def compute_day(
     employee_id: str,
     day: date,
@@ -107,13 +129,15 @@ def compute_day(
     zone: str,
     holidays: HolidayCalendar,
     *,
-    punches: Sequence[PunchFact],
+    punches: Sequence[PunchFact] = (),
     now: datetime,
+    classified: Sequence[tuple[PunchFact, Classification]] | None = None,
     keterangan: tuple[int, str] | None = None,
     pembatalan: int | None = None,
 ) -> DayRecord:
     """The day of ``employee_id`` on ``day`` (``punches``: theirs from the day before to the day
-    after, any order; ``zone``: the office's; ``keterangan``: (id, code) approved and covering)."""
+    after, any order, or ``classified``: :func:`classify_punches` of a longer span; ``zone``: the
+    office's; ``keterangan``: (id, code) approved and covering)."""
     day_zone = (work_code.zone if work_code else None) or zone
     body: dict[str, Any] = {
         "work_code": work_code.code if work_code else "",
@@ -127,20 +151,14 @@ def compute_day(
         "keterangan_id": keterangan[0] if keterangan else None,
         "pembatalan_id": pembatalan,
     }
-    mine: list[tuple[PunchFact, Any]] = []
     if work_code is not None:
-        earlier: list[EarlierPunch] = []
-        for p in sorted(punches, key=lambda p: (p.instant, p.device_id, p.seq)):
-            if p.event_id is not None and p.kind not in MASUK_KINDS:
-                continue
-            c = classify(p.instant, p.zone or zone, work_code, earlier, holidays)
-            if p.event_id is not None and c.kind != "masuk":
-                continue  # an apel outside the masuk window is no masuk, and never a pulang
-            earlier.append(EarlierPunch(p.instant, c.kind))
-            if c.service_date == day:
-                mine.append((p, c))
+        if classified is None:
+            classified = classify_punches(punches, work_code, zone, holidays)
+        mine = [(p, c) for p, c in classified if c.service_date == day]
         holiday = holidays.get(day) if work_code.observes_holidays else None
         body["holiday"] = holiday.name if holiday else ""
+    else:
+        mine = []
     abbr = zone_abbreviation(day_zone)
     for p, c in mine:
         body["punches"].append(
