@@ -94,3 +94,16 @@ def test_admin_pd_sees_their_office_and_bkpsdm_approves(server) -> None:
     assert "Rekapitulasi Kehadiran Pegawai Bulan November 2026" in recap
     assert bkpsdm.get("/kantor/rekap.pdf", params={"month": "2026-11"}).content.startswith(b"%PDF-")
     assert bkpsdm.get("/kantor/rekap.xlsx", params={"month": "2026-11"}).content.startswith(b"PK")
+
+
+def test_the_device_and_event_pages_are_bkpsdm_only(server) -> None:
+    app, _ = server
+    anonymous = TestClient(app, base_url="http://127.0.0.1")
+    assert anonymous.get("/", follow_redirects=False).headers["location"] == "/kantor/masuk"
+    assert anonymous.get("/events", follow_redirects=False).status_code == 303
+    assert anonymous.get("/admin/events").status_code == 401
+    assert anonymous.get("/healthz").status_code == 200  # the protocol and health stay open
+    admin, _ = login(app, "admin.kominfo", "kata-sandi-admin-1")
+    assert admin.get("/").status_code == 403 and admin.get("/admin/events").status_code == 403
+    bkpsdm, _ = login(app, "bkpsdm.ani", "kata-sandi-bkpsdm-1")
+    assert bkpsdm.get("/").status_code == 200 and bkpsdm.get("/admin/events").json() == {"events": []}

@@ -494,7 +494,7 @@ def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock
         title=config.title,
         secure_cookie=not config.allow_plain_http,
     )
-    add_backoffice_routes(app, back)
+    add_backoffice_routes(app, back, open_pages=config.open_pages)
 
 
 def import_bundle_bytes(ledger: Ledger, data: bytes) -> protocol.Ack:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -28,7 +28,7 @@ from kiosk.web.auth import LoginRefused, constant_time_equal
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.days import STATUS_TEXT
 from sync.server.keterangan import CODES, MAX_DOCUMENT_BYTES, Document, KeteranganBook
-from sync.server.officers import Officers, OfficerSession
+from sync.server.officers import BKPSDM, Officers, OfficerSession
 from sync.server.recap import COLUMNS, Recaps
 from sync.server.recap_export import FORMATS, render
 
@@ -109,7 +109,7 @@ async def login(request: Request, name: Annotated[str, Form()], password: Annota
     except LoginRefused as exc:
         return page(request, "kantor_login.html", None, status=401 if exc.retry_after_s is None else 429, error=exc.screen_text)
     response = RedirectResponse(f"{PREFIX}", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=back.secure_cookie, path=PREFIX)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=back.secure_cookie, path="/")
     return response
 
 
@@ -120,7 +120,7 @@ async def logout(request: Request, session: Checked) -> Response:
     if token:
         await run_in_threadpool(back.officers.logout, token)
     response = RedirectResponse(f"{PREFIX}/masuk", status_code=303)
-    response.delete_cookie(COOKIE, path=PREFIX)
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
@@ -329,9 +329,31 @@ async def recap_file(request: Request, session: Officer, fmt: str, month: str, o
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def add_backoffice_routes(app: FastAPI, back: BackOffice) -> None:
-    """Mount the back office on ``app``."""
+#: The server's older pages and their JSON (devices, events): every office's data, so BKPSDM's.
+GUARDED = ("/devices", "/events", "/admin/")
+
+
+def add_backoffice_routes(app: FastAPI, back: BackOffice, *, open_pages: bool = False) -> None:
+    """Mount the back office on ``app``; unless ``open_pages``, the device and event pages and
+    ``/admin/events`` need a BKPSDM session too (they show every office)."""
     app.state.backoffice = back
+
+    if not open_pages:
+
+        @app.middleware("http")
+        async def bkpsdm_only(request: Request, call_next: Any) -> Response:
+            path = request.url.path
+            if path != "/" and not path.startswith(GUARDED):
+                return await call_next(request)  # type: ignore[no-any-return]
+            session = await run_in_threadpool(back.officers.session, request.cookies.get(COOKIE))
+            if session is None:
+                if path.startswith("/admin/"):
+                    return JSONResponse({"error": "log in to the back office first (/kantor/masuk)"}, status_code=401)
+                return RedirectResponse(f"{PREFIX}/masuk", status_code=303)
+            if session.officer.role != BKPSDM:
+                return HTMLResponse("Hanya BKPSDM / BKPSDM only", status_code=403)
+            return await call_next(request)  # type: ignore[no-any-return]
+
     app.include_router(router)
 
     @app.exception_handler(NeedOfficer)

@@ -74,6 +74,11 @@ class ServerConfig(_Section):
     )
     token_valid_hours: float = Field(72.0, gt=0, le=24 * 365, description="Lifetime of a provisioning token.")
     title: str = Field("Server Presensi", max_length=80, description="Title of the device page.")
+    open_pages: bool = Field(
+        False,
+        description="Serve the device and event pages and /admin/events without a login (a loopback demo or tests only); "
+        "otherwise they need a BKPSDM back-office session (/kantor/masuk).",
+    )
     faults: FaultInjection = Field(default_factory=FaultInjection, description="Deliberate failures for tests.")
     face_models: list[FaceModel] = Field(
         default_factory=list,
