@@ -110,11 +110,20 @@ def classify_punches(
     only as masuk."""
     out: list[tuple[PunchFact, Classification]] = []
     earlier: list[EarlierPunch] = []
+    rules = [*work_code.days.values(), *(r for o in work_code.overrides for r in o.days.values())]
+    day_shifts = not any(rule.crosses_midnight for rule in rules)
     for p in sorted(punches, key=lambda p: (p.instant, p.device_id, p.seq)):
         if p.event_id is not None and p.kind not in MASUK_KINDS:
             continue
         earlier = [e for e in earlier if p.instant - e.instant <= EARLIER]
-        c = classify(p.instant, p.zone or zone, work_code, earlier, holidays)
+        window = earlier
+        if day_shifts:
+            # without a night shift a punch's service day is its local date: the classifier would
+            # drop the other dates' punches itself, one resolve_day each (the cost of a month)
+            local_zone = work_code.zone or p.zone or zone
+            today = local_time(p.instant, local_zone).date()
+            window = [e for e in earlier if local_time(e.instant, local_zone).date() == today]
+        c = classify(p.instant, p.zone or zone, work_code, window, holidays)
         if p.event_id is not None and c.kind != "masuk":
             continue  # an apel outside the masuk window is no masuk, and never a pulang
         earlier.append(EarlierPunch(p.instant, c.kind))
