@@ -19,8 +19,10 @@ advisory lock on PostgreSQL) so two refreshes never version the same day twice.
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -60,6 +62,12 @@ def _days(first: date, last: date) -> Iterable[date]:
         d += timedelta(days=1)
 
 
+@functools.cache
+def _presets() -> dict[str, WorkCode]:
+    """The shipped presets (package data: read once per process)."""
+    return presets()
+
+
 def _maybe_working(rules: Rules, code: str, day: date) -> bool:
     """Whether ``day`` can need a record without punches: a working day of the work code that is
     no holiday (an unknown or missing work code: yes, so the day says ``tanpa_jadwal``)."""
@@ -73,7 +81,7 @@ class Rules:
     """Work codes (the roster's over the presets), holidays and office zones, read once."""
 
     def __init__(self, tx: Tx) -> None:
-        self.codes: dict[str, WorkCode] = dict(presets())
+        self.codes: dict[str, WorkCode] = dict(_presets())
         for row in tx.all("SELECT code, body FROM work_codes WHERE deleted = 0"):
             try:
                 self.codes[row["code"]] = parse_work_code({"code": row["code"], **json.loads(row["body"])}, "roster")
@@ -92,6 +100,8 @@ class DayBook:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self.storage = storage
         self.clock = clock
+        self._refreshing = threading.Lock()
+        self._again = False
 
     def __repr__(self) -> str:
         return f"DayBook({self.storage!r})"
@@ -104,7 +114,23 @@ class DayBook:
 
     def refresh(self) -> int:
         """Recompute the days touched by punches and corrections received since the cursor;
-        returns how many days changed."""
+        returns how many days changed. Calls that arrive while one runs in this process are
+        coalesced into one more pass (a hundred units uploading at 07:00 do not each recompute
+        the same minutes); one lost in that race is caught by the next upload or page."""
+        total = 0
+        while True:
+            if not self._refreshing.acquire(blocking=False):
+                self._again = True
+                return total
+            try:
+                self._again = False
+                total += self._refresh_once()
+            finally:
+                self._refreshing.release()
+            if not self._again:
+                return total
+
+    def _refresh_once(self) -> int:
         read_at = self.clock.now()
         with self.storage.tx(write=False) as tx:
             row = tx.one("SELECT value FROM meta WHERE key = ?", (CURSOR_KEY,))
