@@ -69,3 +69,32 @@ def test_an_apel_punch_is_the_days_masuk(book) -> None:
     days.refresh()
     day = days.day(nip, date(2026, 11, 2))
     assert day["status"] == "hadir" and day["body"]["masuk"]["event_id"] == "ev-1" and day["late_min"] == 0
+
+
+def _pack(event_id: str, kind: str, counts: bool | None) -> dict:
+    pack = {
+        "id": event_id,
+        "kind": kind,
+        "title": f"{kind} pagi",
+        "location": {"name": "Alun-alun"},
+        "starts_at": "2026-11-01T23:30:00Z",
+        "ends_at": "2026-11-02T01:00:00Z",
+        "participants": [{"id": "198001012006041001"}],
+        "issued_at": "2026-11-01T00:00:00Z",
+    }
+    if counts is not None:
+        pack["counts_as_masuk"] = counts
+    return pack
+
+
+def test_an_event_counts_as_masuk_as_its_pack_says(book) -> None:
+    days, storage, clock = book
+    nip = "198001012006041001"
+    roster = RosterAdmin(storage, clock)
+    roster.add_event(_pack("apel-no", "apel", False))  # a pack may say its apel is not the day's masuk
+    roster.add_event(_pack("tausiyah-yes", "tausiyah", True))  # and another kind that it is
+    store_punch(storage, nip, local("2026-11-02", "06:40"), device="event-i", kind="apel", event_id="apel-no")
+    store_punch(storage, nip, local("2026-11-03", "06:40"), device="event-i", kind="lainnya", event_id="tausiyah-yes")
+    days.refresh()
+    assert days.day(nip, date(2026, 11, 2)) is None  # no masuk (the apel is not one), and the day is not over
+    assert days.day(nip, date(2026, 11, 3))["body"]["masuk"]["event_id"] == "tausiyah-yes"

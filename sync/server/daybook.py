@@ -29,10 +29,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.clock import Clock, local_time
+from kiosk.schedule.events import EventPackError
 from kiosk.schedule.holidays import Holiday, HolidayCalendar
 from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
 from kiosk.store.punches import format_instant, parse_instant
 from sync.server.days import BELUM, DayRecord, PunchFact, classify_punches, compute_day, describe_change
+from sync.server.events import stored_pack
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,23 @@ def _days(first: date, last: date) -> Iterable[date]:
     while d <= last:
         yield d
         d += timedelta(days=1)
+
+
+def _event_masuk(tx: Tx, event_ids: set[str]) -> dict[str, bool]:
+    """Whether each event's punches count as the day's masuk, from its stored pack (a server pack
+    or a unit's local pack kept for reports); an event without a readable pack is left out (its
+    punches count by their kind)."""
+    found: dict[str, bool] = {}
+    for event_id in sorted(event_ids):
+        row = tx.one("SELECT pack FROM events WHERE id = ? AND deleted = 0", (event_id,))
+        row = row or tx.one("SELECT pack FROM local_events WHERE id = ?", (event_id,))
+        if row is None:
+            continue
+        try:
+            found[event_id] = stored_pack(row["pack"], event_id).is_masuk
+        except EventPackError as exc:
+            log.warning("event %s: %s; its punches count as masuk by their kind", event_id, exc)
+    return found
 
 
 @functools.cache
@@ -193,9 +212,12 @@ class DayBook:
             f"WHERE p.employee_id IN ({marks}) AND p.instant >= ? AND p.instant < ?",
             (*ids, low, high),
         )
+        events = _event_masuk(tx, {r["event_id"] for r in rows if r["event_id"]})
         for r in rows:
             instant = datetime.fromisoformat(r["corrected_instant"] or r["instant"])  # RFC 3339 UTC ("…Z")
-            fact = PunchFact(r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"])
+            fact = PunchFact(
+                r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"], events.get(r["event_id"])
+            )
             punches[r["employee_id"]].append(fact)
         keterangan = self._keterangan(tx, ids, marks, first, last)
         batal = {

@@ -11,8 +11,9 @@ The rules, each cited:
 * The punches are re-classified in time order across units, so a masuk on one unit and a pulang
   on another make one day (the unit only saw its own). A punch belongs to its *service day*
   (night shifts: the evening it starts), as on the unit (docs/schedule.md).
-* An event punch (apel, senam) counts as the day's masuk when its kind is one that counts
-  (balangan-perbup-32-2020.txt, Pasal 4 ayat (3); ``kiosk.schedule.events.MASUK_KINDS``).
+* An event punch counts as the day's masuk when its pack says so (``counts_as_masuk``), else
+  when its kind is apel or senam (balangan-perbup-32-2020.txt, Pasal 4 ayat (3);
+  ``kiosk.schedule.events.EventPack.is_masuk``); other event punches are not office punches.
 * The day's masuk is the first masuk, its pulang the last pulang; minutes late and early are
   those of that masuk and that pulang as classified (``terlambat``, ``pulang_cepat``), overtime
   the minutes after jam pulang (``lembur``).
@@ -75,6 +76,14 @@ class PunchFact:
     zone: str
     kind: str
     event_id: str | None = None
+    event_is_masuk: bool | None = None  # the event pack's counts_as_masuk (None: by the kind)
+
+    @property
+    def counts_as_masuk(self) -> bool:
+        """An event punch that is the day's masuk (``EventPack.is_masuk``); an office punch: True."""
+        if self.event_id is None:
+            return True
+        return self.event_is_masuk if self.event_is_masuk is not None else self.kind in MASUK_KINDS
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ def classify_punches(
     rules = [*work_code.days.values(), *(r for o in work_code.overrides for r in o.days.values())]
     day_shifts = not any(rule.crosses_midnight for rule in rules)
     for p in sorted(punches, key=lambda p: (p.instant, p.device_id, p.seq)):
-        if p.event_id is not None and p.kind not in MASUK_KINDS:
+        if not p.counts_as_masuk:
             continue
         earlier = [e for e in earlier if p.instant - e.instant <= EARLIER]
         window = earlier
