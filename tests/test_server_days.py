@@ -98,3 +98,23 @@ def test_an_event_counts_as_masuk_as_its_pack_says(book) -> None:
     days.refresh()
     assert days.day(nip, date(2026, 11, 2)) is None  # no masuk (the apel is not one), and the day is not over
     assert days.day(nip, date(2026, 11, 3))["body"]["masuk"]["event_id"] == "tausiyah-yes"
+
+
+def test_many_employees_are_computed_in_worker_processes_with_the_same_days(book, monkeypatch) -> None:
+    import sync.server.daybook as daybook
+
+    _, storage, clock = book
+    roster = RosterAdmin(storage, clock)
+    staff = [f"19800101200604{n:04d}" for n in range(6)]
+    for n, nip in enumerate(staff):
+        roster.add_employee(nip, f"Pegawai {n}", unit_code="DISKOMINFO", work_code="JEMBER-5H")
+        store_punch(storage, nip, local("2026-11-02", f"07:{n:02d}"))
+        store_punch(storage, nip, local("2026-11-02", "15:30"), kind="pulang")
+    monkeypatch.setattr(daybook, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(daybook, "CHUNK", 2)
+    parallel = DayBook(storage, clock, workers=2)
+    assert parallel.refresh() >= len(staff)
+    for n, nip in enumerate(staff):
+        day = parallel.day(nip, date(2026, 11, 2))
+        assert (day["status"], day["late_min"], day["version"]) == ("hadir", n, 1)
+    assert parallel.refresh() == 0  # recomputed again: nothing changed, nothing versioned

@@ -29,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--units", type=int, default=200, help="offices, one unit each")
     parser.add_argument("--database", default=None, help="server database URL (default: SQLite in a temporary directory)")
     parser.add_argument("--seed", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes computing days (default: the CPUs)")
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished workers (the database server's are not counted)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ...]]:
@@ -97,14 +104,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     rows[start : start + 20_000],
                 )
         load_s = time.perf_counter() - started
-        days = DayBook(storage, clock)
-        started, cpu = time.perf_counter(), time.process_time()
+        days = DayBook(storage, clock, workers=args.workers)
+        started, cpu = time.perf_counter(), _cpu_s()
         changed = days.refresh()
-        days_s, days_cpu_s = time.perf_counter() - started, time.process_time() - cpu
-        started, cpu = time.perf_counter(), time.process_time()
+        days_s, days_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
+        started, cpu = time.perf_counter(), _cpu_s()
         recaps = Recaps(storage, clock, days).all_offices(MONTH)
         csv_bytes = len(recap_csv(recaps).encode("utf-8"))
-        recap_s, recap_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        recap_s, recap_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
         started = time.perf_counter()
         again = Recaps(storage, clock, days).all_offices(MONTH)
         recap_again_s = time.perf_counter() - started
@@ -118,12 +125,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "server_database": "postgresql" if args.database else "sqlite",
         "employees": args.employees,
+        "workers": args.workers,
         "units": args.units,
         "punches": len(rows),
         "load_s": round(load_s, 2),
         "days_written": changed,
         "days_from_punches_s": round(days_s, 2),
-        "days_from_punches_cpu_s": round(days_cpu_s, 2),  # this process's CPU: the rest is the database and the machine's load
+        # this process's and its workers' CPU: the rest of the time is the database and the machine's load
+        "days_from_punches_cpu_s": round(days_cpu_s, 2),
         "recap_all_offices_s": round(recap_s, 2),
         "recap_all_offices_cpu_s": round(recap_cpu_s, 2),
         "recap_again_s": round(recap_again_s, 2),

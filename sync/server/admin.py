@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ class ServerAdmin:
         storage.create_schema()
         self.ledger = Ledger(storage, clock)
         self.roster = RosterAdmin(storage, clock)
-        self.days = DayBook(storage, clock)
+        self.days = DayBook(storage, clock, workers=os.cpu_count() or 1)  # the command line: bulk work on every CPU
 
     def public_key_hex(self) -> str:
         return server_public_hex(server_key(self.storage))

@@ -19,9 +19,11 @@ advisory lock on PostgreSQL) so two refreshes never version the same day twice.
 from __future__ import annotations
 
 import calendar
+import concurrent.futures
 import functools
 import json
 import logging
+import multiprocessing
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "daybook_cursor"
 OVERLAP = timedelta(minutes=5)
 CHUNK = 400
+PARALLEL_FROM = 2 * CHUNK  # fewer employees: one process (a worker takes a second or two to start)
 SYSTEM = "sistem"
 DAY_LOCK = 7276
 DEFAULT_ZONE = "Asia/Jakarta"
@@ -116,9 +119,10 @@ class Rules:
 
 
 class DayBook:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock, *, workers: int = 1) -> None:
         self.storage = storage
         self.clock = clock
+        self.workers = workers
         self._refreshing = threading.Lock()
         self._again = False
 
@@ -180,20 +184,49 @@ class DayBook:
     def recompute(self, pairs: Iterable[tuple[str, date]], reason: str, actor: str = SYSTEM) -> int:
         """Recompute these (employee, day) pairs and store those that changed (a day not stored
         yet is stored unless it is a day off, or a working day not yet over, without punches).
-        Returns the number of days written."""
+        Returns the number of days written. With ``workers`` > 1 and many employees, chunks are
+        computed in that many processes (each reads and computes unlocked, then writes under the
+        lock, recomputing under it when another writer changed its days meanwhile)."""
         by_employee: dict[str, set[date]] = defaultdict(set)
         for employee_id, day in pairs:
             by_employee[employee_id].add(day)
         employees = sorted(by_employee)
-        written = 0
-        for start in range(0, len(employees), CHUNK):
-            chunk = employees[start : start + CHUNK]
-            with self.storage.tx() as tx:
-                self._lock(tx)
-                written += self._recompute_chunk(tx, {e: by_employee[e] for e in chunk}, reason, actor)
-        return written
+        chunks = [{e: by_employee[e] for e in employees[i : i + CHUNK]} for i in range(0, len(employees), CHUNK)]
+        if self.workers > 1 and len(employees) >= PARALLEL_FROM and str(self.storage.path) != ":memory:":
+            now = format_instant(self.clock.now())
+            context = multiprocessing.get_context("spawn")  # never fork a threaded server
+            with concurrent.futures.ProcessPoolExecutor(min(self.workers, len(chunks)), mp_context=context) as pool:
+                jobs = [
+                    pool.submit(_recompute_elsewhere, self.storage.url, now, _plain(chunk), reason, actor) for chunk in chunks
+                ]
+                return sum(job.result() for job in jobs)
+        return sum(self._recompute_chunk(chunk, reason, actor) for chunk in chunks)
 
-    def _recompute_chunk(self, tx: Tx, wanted: dict[str, set[date]], reason: str, actor: str) -> int:
+    def _recompute_chunk(self, wanted: dict[str, set[date]], reason: str, actor: str) -> int:
+        with self.storage.tx(write=False) as tx:
+            seen, updates, versions = self._compute_chunk(tx, wanted, reason, actor)
+        with self.storage.tx() as tx:
+            self._lock(tx)
+            if self._stored_versions(tx, wanted) != seen:  # another writer changed these days meanwhile
+                seen, updates, versions = self._compute_chunk(tx, wanted, reason, actor)
+            _write_days(tx, updates, versions)
+        return len(updates)
+
+    @staticmethod
+    def _stored_versions(tx: Tx, wanted: dict[str, set[date]]) -> dict[tuple[str, str], int]:
+        ids = list(wanted)
+        all_days = [d for days in wanted.values() for d in days]
+        rows = tx.all(
+            f"SELECT employee_id, day, version FROM attendance_days WHERE employee_id IN ({', '.join('?' * len(ids))}) "  # noqa: S608
+            "AND day >= ? AND day <= ?",
+            (*ids, min(all_days).isoformat(), max(all_days).isoformat()),
+        )
+        return {(r["employee_id"], r["day"]): int(r["version"]) for r in rows}
+
+    def _compute_chunk(
+        self, tx: Tx, wanted: dict[str, set[date]], reason: str, actor: str
+    ) -> tuple[dict[tuple[str, str], int], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(stored versions read, day rows to write, version rows to write); writes nothing."""
         rules = Rules(tx)
         ids = list(wanted)
         marks = ", ".join("?" * len(ids))
@@ -275,19 +308,7 @@ class DayBook:
                 versions.append(
                     (employee_id, key[1], version, text, f"{reason}: {describe_change(old_body, record.body)}", actor, at)
                 )
-        _insert_rows(
-            tx,
-            "INSERT INTO attendance_days (employee_id, day, unit_code, status, late_min, early_min, overtime_min, body, "
-            "version, updated_at) VALUES {rows} ON CONFLICT (employee_id, day) DO UPDATE SET "
-            "unit_code = excluded.unit_code, status = excluded.status, late_min = excluded.late_min, "
-            "early_min = excluded.early_min, overtime_min = excluded.overtime_min, body = excluded.body, "
-            "version = excluded.version, updated_at = excluded.updated_at",
-            updates,
-        )
-        _insert_rows(
-            tx, "INSERT INTO attendance_day_versions (employee_id, day, version, body, reason, actor, at) VALUES {rows}", versions
-        )
-        return len(updates)
+        return {k: int(r["version"]) for k, r in stored.items()}, updates, versions
 
     @staticmethod
     def _keterangan(
@@ -369,6 +390,51 @@ class DayBook:
         with self.storage.tx(write=False) as tx:
             rows = tx.all(sql + " ORDER BY employee_id, day", params)
         return [_with_body(r) for r in rows]
+
+
+def _write_days(tx: Tx, updates: Sequence[tuple[Any, ...]], versions: Sequence[tuple[Any, ...]]) -> None:
+    _insert_rows(
+        tx,
+        "INSERT INTO attendance_days (employee_id, day, unit_code, status, late_min, early_min, overtime_min, body, "
+        "version, updated_at) VALUES {rows} ON CONFLICT (employee_id, day) DO UPDATE SET "
+        "unit_code = excluded.unit_code, status = excluded.status, late_min = excluded.late_min, "
+        "early_min = excluded.early_min, overtime_min = excluded.overtime_min, body = excluded.body, "
+        "version = excluded.version, updated_at = excluded.updated_at",
+        updates,
+    )
+    _insert_rows(
+        tx, "INSERT INTO attendance_day_versions (employee_id, day, version, body, reason, actor, at) VALUES {rows}", versions
+    )
+
+
+class _FrozenClock:
+    """The recomputing process's clock in a worker: the instant the work was asked at."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic_ns(self) -> int:
+        return 0
+
+    def boot_id(self) -> str:
+        return "worker"
+
+
+def _plain(chunk: dict[str, set[date]]) -> list[tuple[str, list[str]]]:
+    return [(employee_id, sorted(d.isoformat() for d in days)) for employee_id, days in chunk.items()]
+
+
+def _recompute_elsewhere(url: str, now: str, chunk: list[tuple[str, list[str]]], reason: str, actor: str) -> int:
+    """One chunk in a worker process, against its own connection."""
+    storage = Storage(url)
+    try:
+        book = DayBook(storage, _FrozenClock(parse_instant(now)))
+        return book._recompute_chunk({e: {date.fromisoformat(d) for d in days} for e, days in chunk}, reason, actor)
+    finally:
+        storage.close()
 
 
 def _insert_rows(tx: Tx, sql: str, rows: Sequence[tuple[Any, ...]], per_statement: int = 500) -> None:
