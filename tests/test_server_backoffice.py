@@ -71,6 +71,8 @@ def test_admin_pd_sees_their_office_and_bkpsdm_approves(server) -> None:
     daily = admin.get("/kantor", params={"day": "2026-11-02"}).text
     assert "Budi" in daily and "Sari" not in daily and "07:12 WIB" in daily and "12 menit" in daily
     assert "Bappeda" not in admin.get("/kantor/rekap").text
+    assert admin.get("/kantor/formulir.pdf", params={"office": "DISKOMINFO", "day": "2026-11-02"}).content.startswith(b"%PDF-")
+    assert admin.get("/kantor/formulir.pdf", params={"office": "BAPPEDA", "month": "2026-11"}).status_code == 403
     assert admin.get("/kantor/rekap.csv", params={"month": "2026-11", "office": "BAPPEDA"}).status_code == 403
     form = {"employee_id": NIP, "code": "S", "first_day": "2026-11-03", "last_day": "2026-11-03", "csrf": csrf}
     files = {"document": ("surat.pdf", PDF, "application/pdf")}

@@ -87,3 +87,47 @@ def test_the_pdf_renders_with_its_signature_blocks(database, tmp_path) -> None:
         d["day"] for d in DayBook(storage, SystemClock()).days(date(2026, 11, 1), date(2026, 11, 30))
     }
     storage.close()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_manual_forms_of_an_office(database, tmp_path) -> None:
+    daily, monthly = tmp_path / "harian.pdf", tmp_path / "bulanan.pdf"
+    assert (
+        main(
+            [
+                "server",
+                "manual-form",
+                "--office",
+                "DISKOMINFO",
+                "--day",
+                "2026-11-02",
+                "--output",
+                str(daily),
+                "--database",
+                database,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "server",
+                "manual-form",
+                "--office",
+                "DISKOMINFO",
+                "--month",
+                "2026-11",
+                "--output",
+                str(monthly),
+                "--database",
+                database,
+            ]
+        )
+        == 0
+    )
+    text = subprocess.run(["pdftotext", "-layout", str(daily), "-"], capture_output=True, text=True, check=True).stdout
+    assert "PRESENSI HARIAN PEGAWAI MANUAL" in text and "Senin, 2 November 2026" in text  # Jember Lampiran I
+    assert "Kedatangan" in text and "TK/C/S/DL/I" in text and "Pimpinan OPD" in text and "198001012006041001" in text
+    text = subprocess.run(["pdftotext", "-layout", str(monthly), "-"], capture_output=True, text=True, check=True).stdout
+    assert "DAFTAR HADIR MANUAL" in text and "Bulan November Tahun 2026" in text and "Penanggung Jawab" in text

@@ -81,6 +81,15 @@ def _add_backoffice(add: Any) -> None:
     p.add_argument("--format", choices=["pdf", "csv", "xlsx"], default="pdf")
     p.add_argument("--output", type=Path, help="file to write (default: rekap-OFFICE-MONTH.FORMAT here)")
     p.add_argument("--place", default="", help="the place before the date on the signature block, e.g. Jember")
+    p = add(
+        "manual-form", "blank manual attendance forms of an office: Jember Lampiran I for a day, Purbalingga's list for a month"
+    )
+    p.add_argument("--office", required=True)
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--day", help="YYYY-MM-DD: the daily form (Jember Lampiran I)")
+    when.add_argument("--month", help="YYYY-MM: the monthly list (Purbalingga)")
+    p.add_argument("--output", type=Path, help="PDF to write (default: formulir-OFFICE-DATE.pdf here)")
+    p.add_argument("--place", default="", help="the place before the date on the signature block")
     p = add("add-officer", "add a back-office account (asks for the password on the terminal)")
     p.add_argument("name")
     p.add_argument("--role", choices=["admin_pd", "bkpsdm"], required=True)
@@ -232,6 +241,8 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
         return _recap(admin, args)
     elif action == "add-officer":
         _add_officer(admin, args)
+    elif action == "manual-form":
+        return _manual_form(admin, args)
     return 0
 
 
@@ -249,6 +260,29 @@ def _recap(admin: Any, args: argparse.Namespace) -> int:
     path.write_bytes(data)
     rows = sum(len(r.rows) for r in found)
     print(f"{path}: {len(found)} office(s), {rows} employee(s), {args.month}")
+    return 0
+
+
+def _manual_form(admin: Any, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
+    from sync.server.recap import Recaps
+
+    recaps = Recaps(admin.storage, admin.clock, admin.days)
+    office = recaps.offices(args.office)
+    if not office:
+        print(f"presensi: unknown office {args.office!r}")
+        return 1
+    people = recaps.people_on(args.office, date.today())
+    name, zone = office[0]["name"], office[0]["zone"]
+    if args.day:
+        data = daily_form_pdf(name, zone, date.fromisoformat(args.day), people, args.place)
+    else:
+        data = monthly_list_pdf(name, zone, args.month, people, args.place)
+    path = args.output or Path(f"formulir-{args.office}-{args.day or args.month}.pdf")
+    path.write_bytes(data)
+    print(f"{path}: {len(people)} employee(s)")
     return 0
 
 

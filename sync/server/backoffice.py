@@ -28,6 +28,7 @@ from kiosk.web.auth import LoginRefused, constant_time_equal
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.days import STATUS_TEXT
 from sync.server.keterangan import CODES, MAX_DOCUMENT_BYTES, Document, KeteranganBook
+from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
 from sync.server.officers import BKPSDM, Officers, OfficerSession
 from sync.server.recap import COLUMNS, Recaps
 from sync.server.recap_export import FORMATS, render
@@ -309,6 +310,32 @@ async def recap_page(request: Request, session: Officer, month: str | None = Non
         columns=COLUMNS,
         formats=FORMATS,
     )
+
+
+@router.get("/formulir.pdf")
+async def manual_form(
+    request: Request, session: Officer, office: str, day: str | None = None, month: str | None = None
+) -> Response:
+    back: BackOffice = request.app.state.backoffice
+    chosen, offices = _office_of(back, session, office)
+    if chosen != office:
+        return HTMLResponse("Bukan kantor Anda / not your office", status_code=403)
+    found = next(o for o in offices if o["code"] == office)
+    try:
+        when = date.fromisoformat(day) if day else None
+        if month:
+            month_range(month)
+    except ValueError:
+        return HTMLResponse("Tanggal tidak sah / bad date", status_code=400)
+    people = await run_in_threadpool(back.recaps.people_on, office, when or local_time(back.clock.now(), found["zone"]).date())
+    if when is not None:
+        data = await run_in_threadpool(daily_form_pdf, found["name"], found["zone"], when, people)
+    elif month:
+        data = await run_in_threadpool(monthly_list_pdf, found["name"], found["zone"], month, people)
+    else:
+        return HTMLResponse("Pilih tanggal atau bulan / give a day or a month", status_code=400)
+    name = f"formulir-{office}-{day or month}.pdf"
+    return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/rekap.{fmt}")
