@@ -118,3 +118,23 @@ def test_many_employees_are_computed_in_worker_processes_with_the_same_days(book
         day = parallel.day(nip, date(2026, 11, 2))
         assert (day["status"], day["late_min"], day["version"]) == ("hadir", n, 1)
     assert parallel.refresh() == 0  # recomputed again: nothing changed, nothing versioned
+
+
+def test_a_published_roster_change_recomputes_the_days_it_touches(book) -> None:
+    days, storage, clock = book
+    nip = "198001012006041001"
+    roster = RosterAdmin(storage, clock)
+    store_punch(storage, nip, local("2026-11-03", "07:30"))
+    clock.set_wall(datetime(2026, 11, 3, 17, 0, tzinfo=UTC))  # Wednesday 00:00 WIB
+    days.refresh()
+    days.close_month("2026-11")
+    assert days.day(nip, date(2026, 11, 2))["status"] == "tk"
+    assert days.day(nip, date(2026, 11, 3))["late_min"] == 30  # Jember: kedatangan until 07.00
+    roster.add_holiday("2026-11-02", "Libur daerah")
+    roster.add_employee(nip, "Budi", unit_code="DISKOMINFO", work_code="MALANG-WFO")
+    assert days.refresh() == 0  # not published yet: units do not know it either
+    roster.publish()
+    days.refresh()
+    assert days.day(nip, date(2026, 11, 2))["status"] == "libur"
+    assert days.day(nip, date(2026, 11, 3))["late_min"] == 0  # Malang: before 08.00
+    assert "diterbitkan" in days.versions(nip, date(2026, 11, 2))[-1]["reason"]

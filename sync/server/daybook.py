@@ -37,6 +37,7 @@ from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
 from kiosk.store.punches import format_instant, parse_instant
 from sync.server.days import BELUM, DayRecord, PunchFact, classify_punches, compute_day, describe_change
 from sync.server.events import stored_pack
+from sync.server.roster import PUBLISHED_KEY
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ OVERLAP = timedelta(minutes=5)
 CHUNK = 400
 PARALLEL_FROM = 2 * CHUNK  # fewer employees: one process (a worker takes a second or two to start)
 SYSTEM = "sistem"
-DAY_LOCK = 7276
+DAY_LOCK = 7277  # 7275: schema, 7276: roster publication
+ROSTER_SEEN_KEY = "daybook_roster_seen"
 DEFAULT_ZONE = "Asia/Jakarta"
 
 
@@ -174,10 +176,39 @@ class DayBook:
             for offset in (-1, 0, 1):  # the UTC date is at most a day from the local one; night shifts a day more
                 pairs.add((r["employee_id"], utc_day + timedelta(days=offset)))
         changed = self.recompute(pairs, "presensi diterima / punches received") if pairs else 0
+        changed += self._after_publication()
         with self.storage.tx() as tx:
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (CURSOR_KEY, format_instant(read_at)),
+            )
+        return changed
+
+    def _after_publication(self) -> int:
+        """After a roster publication, recompute the stored days of this month and the last that
+        its changes touch: employees changed (work code, office), work codes changed, holidays
+        added or removed. Older months are reported and closed (Malang: by the 10th)."""
+        with self.storage.tx(write=False) as tx:
+            published = int((tx.one("SELECT value FROM meta WHERE key = ?", (PUBLISHED_KEY,)) or {"value": 0})["value"])
+            seen = int((tx.one("SELECT value FROM meta WHERE key = ?", (ROSTER_SEEN_KEY,)) or {"value": 0})["value"])
+            if published <= seen:
+                return 0
+            today = local_time(self.clock.now(), DEFAULT_ZONE).date().replace(day=1)
+            since = (today - timedelta(days=1)).replace(day=1).isoformat()
+            rows = tx.all(
+                "SELECT d.employee_id, d.day FROM attendance_days d JOIN employees e ON e.id = d.employee_id "
+                "WHERE d.day >= ? AND (e.version > ? OR e.work_code IN (SELECT code FROM work_codes WHERE version > ?) "
+                "OR d.day IN (SELECT day FROM holidays WHERE version > ?))",
+                (since, seen, seen, seen),
+            )
+        changed = 0
+        if rows:
+            pairs = [(r["employee_id"], date.fromisoformat(r["day"])) for r in rows]
+            changed = self.recompute(pairs, f"roster versi {published} diterbitkan / roster published")
+        with self.storage.tx() as tx:
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (ROSTER_SEEN_KEY, str(published)),
             )
         return changed
 
