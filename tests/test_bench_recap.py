@@ -14,3 +14,5 @@ def test_bench_recap_small(capsys) -> None:
     assert result["employees"] == 60 and result["punches"] > 60 * 21  # two a day, a few absent
     assert result["days_written"] >= 60 * 21 and result["tk_days"] > 0
     assert result["recap_all_offices_s"] < result["target_recap_s"]
+    assert result["live_units"] == 3 and result["live_punches"] == 60  # every punched day said hadir at the end
+    assert result["live_uploads"] == 3 * 18

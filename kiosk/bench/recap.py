@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 NAME = "recap"
 HELP = "a month's attendance days and recap for 10,000 employees on 200 units (use --database postgresql://…)"
 MONTH = "2026-11"
+LIVE_EVERY = 5  # minutes between a unit's uploads in the live part
 WORK_CODES = ("JEMBER-5H", "(GLOBAL) 5 HARI (NON SEKOLAH)")
 
 
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--units", type=int, default=200, help="offices, one unit each")
     parser.add_argument("--database", default=None, help="server database URL (default: SQLite in a temporary directory)")
     parser.add_argument("--seed", type=int, default=25)
+    parser.add_argument("--live-units", type=int, default=100, help="units uploading the next morning (0: skip that part)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes computing days (default: the CPUs)")
 
 
@@ -117,6 +119,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         recap_again_s = time.perf_counter() - started
         employees = sum(len(r.rows) for r in recaps)
         tk = sum(row.counts["tk"] for r in recaps for row in r.rows)
+        live = _live(storage, days, clock, args, rng) if args.live_units else {}
         storage.close()
     if employees != args.employees or len(again) != args.units:
         raise RuntimeError(
@@ -140,5 +143,67 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "csv_bytes": csv_bytes,
         "target_recap_s": 60,
         "month_total_s": round(days_s + recap_s, 2),
+        **live,
         "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def _live(storage: Any, days: Any, clock: Any, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """The next morning as it happens: ``--live-units`` units each upload what their people
+    punched every ``LIVE_EVERY`` simulated minutes from 06:00 to 07:30, and after each upload the
+    day book refreshes (as the server does after answering); each refresh is timed, and at the
+    end every punched employee's day must say hadir."""
+    from kiosk.store.punches import format_instant
+
+    zone = ZoneInfo("Asia/Jakarta")
+    start = datetime(2026, 12, 4, 6, 0, tzinfo=zone)  # after the cold part's clock: a clock never runs back
+    units = min(args.live_units, args.units)
+    people = [n for n in range(args.employees) if n % args.units < units]
+    at = {n: start + timedelta(seconds=rng.randrange(90 * 60)) for n in people}
+    rounds = 90 // LIVE_EVERY
+    latencies: list[float] = []
+    seqs = [10_000_000] * units
+    clock.set_wall(start.astimezone(UTC))
+    for r in range(1, rounds + 1):
+        until = start + timedelta(minutes=r * LIVE_EVERY)
+        for unit in range(units):
+            clock.advance(LIVE_EVERY * 60 / units)
+            batch = []
+            for n in people:
+                if n % args.units == unit and until - timedelta(minutes=LIVE_EVERY) <= at[n] < until:
+                    seqs[unit] += 1
+                    batch.append(
+                        (
+                            f"unit-{unit:03d}",
+                            seqs[unit],
+                            f"l-{unit}-{seqs[unit]}",
+                            f"E{n:06d}",
+                            format_instant(at[n]),
+                            "masuk",
+                            format_instant(clock.now()),
+                        )
+                    )
+            with storage.tx() as tx:
+                tx.executemany(
+                    "INSERT INTO punches (device_id, seq, id, employee_id, instant, zone, method, kind, status, minutes, "
+                    "liveness_scores, clock_state, boot_id, mono_ns, prev_hash, hash, signature, received_at, source) "
+                    "VALUES (?, ?, ?, ?, ?, 'Asia/Jakarta', 'face', ?, 'tepat_waktu', 0, '{}', 'synced', 'b', 0, 'x', 'y', 'z', ?, 'bench')",
+                    batch,
+                )
+            started = time.perf_counter()
+            days.refresh()
+            latencies.append(time.perf_counter() - started)
+    with storage.tx(write=False) as tx:
+        current = tx.one("SELECT count(*) AS n FROM attendance_days WHERE day = '2026-12-04' AND status = 'hadir'")
+    if current is None or int(current["n"]) != len(people):
+        raise RuntimeError(f"after the morning {current} days say hadir, expected {len(people)}")
+    latencies.sort()
+    return {
+        "live_units": units,
+        "live_uploads": len(latencies),
+        "live_punches": len(people),
+        "live_refresh_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+        "live_refresh_p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1),
+        "live_refresh_max_ms": round(latencies[-1] * 1000, 1),
+        "live_refresh_total_s": round(sum(latencies), 2),
     }

@@ -3,7 +3,8 @@
 * :meth:`DayBook.refresh` recomputes the days touched by punches and corrections received since
   its cursor, the time of its last read on the server's clock (with an overlap of
   ``OVERLAP``, so a transaction that committed after that read with an earlier ``received_at``
-  is not missed, nor a second server whose clock is a little behind; recomputing is idempotent). The server calls it after every upload and bundle, pages call it before they
+  is not missed, nor a second server whose clock is a little behind; recomputing is idempotent,
+  and what this process already did inside the overlap is skipped). The server calls it after every upload and bundle, pages call it before they
   read.
 * :meth:`DayBook.recompute` recomputes named (employee, day) pairs with a reason: a keterangan
   approved, a pembatalan, a roster change.
@@ -127,6 +128,7 @@ class DayBook:
         self.workers = workers
         self._refreshing = threading.Lock()
         self._again = False
+        self._seen: dict[tuple[str, str, int], str] = {}  # punches and corrections done inside the overlap
 
     def __repr__(self) -> str:
         return f"DayBook({self.storage!r})"
@@ -163,19 +165,28 @@ class DayBook:
             if since:
                 since = format_instant(parse_instant(since) - OVERLAP)
             touched = tx.all(
-                "SELECT DISTINCT employee_id, substr(instant, 1, 10) AS d FROM punches WHERE received_at >= ?", (since,)
-            )
-            touched += tx.all(
-                "SELECT DISTINCT p.employee_id, substr(c.corrected_instant, 1, 10) AS d FROM punch_corrections c "
-                "JOIN punches p ON p.device_id = c.device_id AND p.seq = c.seq WHERE c.received_at >= ?",
+                "SELECT 'p' AS src, device_id, seq, employee_id, substr(instant, 1, 10) AS d, received_at "
+                "FROM punches WHERE received_at >= ?",
                 (since,),
             )
+            touched += tx.all(
+                "SELECT 'c' AS src, c.device_id, c.seq, p.employee_id, substr(c.corrected_instant, 1, 10) AS d, c.received_at "
+                "FROM punch_corrections c JOIN punches p ON p.device_id = c.device_id AND p.seq = c.seq WHERE c.received_at >= ?",
+                (since,),
+            )
+        fresh = [r for r in touched if (r["src"], r["device_id"], int(r["seq"])) not in self._seen]
         pairs: set[tuple[str, date]] = set()
-        for r in touched:
+        for r in fresh:
             utc_day = date.fromisoformat(r["d"])
             for offset in (-1, 0, 1):  # the UTC date is at most a day from the local one; night shifts a day more
                 pairs.add((r["employee_id"], utc_day + timedelta(days=offset)))
         changed = self.recompute(pairs, "presensi diterima / punches received") if pairs else 0
+        # what this process has done inside the overlap is not done again at the next refresh
+        horizon = format_instant(read_at - OVERLAP)
+        self._seen = {key: at for key, at in self._seen.items() if at >= horizon}
+        self._seen.update(
+            {(r["src"], r["device_id"], int(r["seq"])): r["received_at"] for r in fresh if r["received_at"] >= horizon}
+        )
         changed += self._after_publication()
         with self.storage.tx() as tx:
             tx.execute(
