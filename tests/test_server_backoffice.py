@@ -50,6 +50,10 @@ def login(app, name: str, password: str) -> tuple[TestClient, str]:
     return client, csrf.group(1)
 
 
+def listing_headers(client: TestClient) -> str:
+    return client.get("/kantor/keterangan").headers["content-security-policy"]
+
+
 def test_pages_need_a_login(server) -> None:
     app, _ = server
     client = TestClient(app, base_url="http://127.0.0.1")
@@ -85,7 +89,10 @@ def test_admin_pd_sees_their_office_and_bkpsdm_approves(server) -> None:
     bkpsdm, token = login(app, "bkpsdm.ani", "kata-sandi-bkpsdm-1")
     listing = bkpsdm.get("/kantor/keterangan").text
     assert "Setujui / Approve" in listing
-    assert bkpsdm.get("/kantor/keterangan/1/dokumen").content == PDF
+    document = bkpsdm.get("/kantor/keterangan/1/dokumen")
+    assert document.content == PDF and document.headers["content-security-policy"] == "sandbox"
+    assert document.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in listing_headers(bkpsdm)
     bkpsdm.post("/kantor/keterangan/1/putusan", data={"decision": "setujui", "csrf": token})
     daily = bkpsdm.get("/kantor", params={"office": "DISKOMINFO", "day": "2026-11-03"}).text
     assert "Sakit (S)" in daily

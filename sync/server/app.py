@@ -478,12 +478,19 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock: Clock, templates: Jinja2Templates) -> None:
     """The back office's pages (``/kantor``) over the server's parts."""
     from kiosk.clock import zone_abbreviation
+    from kiosk.web.security import SecurityHeaders
     from sync.server.backoffice import BackOffice, add_backoffice_routes
     from sync.server.keterangan import KeteranganBook
     from sync.server.officers import Officers
     from sync.server.recap import Recaps
 
     templates.env.globals["zone_label"] = zone_abbreviation
+    # the maintenance page's headers; the server's pages carry their style inline and no script
+    csp = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    app.add_middleware(SecurityHeaders, tls=not config.allow_plain_http, csp=csp)
     back = BackOffice(
         officers=Officers(parts.storage, clock),
         days=parts.days,

@@ -254,7 +254,7 @@ async def keterangan_document(request: Request, session: Officer, number: int) -
     return Response(
         data,
         media_type=kind,
-        headers={"Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff"},
+        headers={"Content-Disposition": f'inline; filename="{name}"', "Content-Security-Policy": "sandbox"},
     )
 
 
