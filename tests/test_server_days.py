@@ -138,3 +138,13 @@ def test_a_published_roster_change_recomputes_the_days_it_touches(book) -> None:
     assert days.day(nip, date(2026, 11, 2))["status"] == "libur"
     assert days.day(nip, date(2026, 11, 3))["late_min"] == 0  # Malang: before 08.00
     assert "diterbitkan" in days.versions(nip, date(2026, 11, 2))[-1]["reason"]
+
+
+def test_no_tk_before_an_employee_entered_the_roster(book) -> None:
+    days, storage, clock = book
+    clock.set_wall(datetime(2026, 11, 19, 17, 0, tzinfo=UTC))  # Friday 20 November 00:00 WIB
+    RosterAdmin(storage, clock).add_employee("199905052024011001", "Baru", unit_code="DISKOMINFO", work_code="JEMBER-5H")
+    clock.set_wall(datetime(2026, 11, 24, 17, 0, tzinfo=UTC))  # Wednesday 25 November 00:00 WIB
+    days.close_month("2026-11")
+    tk = [d["day"] for d in days.days(date(2026, 11, 1), date(2026, 11, 30), employee_id="199905052024011001")]
+    assert tk == ["2026-11-20", "2026-11-23", "2026-11-24"]

@@ -36,7 +36,7 @@ from kiosk.schedule.events import EventPackError
 from kiosk.schedule.holidays import Holiday, HolidayCalendar
 from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
 from kiosk.store.punches import format_instant, parse_instant
-from sync.server.days import BELUM, DayRecord, PunchFact, classify_punches, compute_day, describe_change
+from sync.server.days import BELUM, TK, DayRecord, PunchFact, classify_punches, compute_day, describe_change
 from sync.server.events import stored_pack
 from sync.server.roster import PUBLISHED_KEY
 from sync.server.storage import Storage, Tx
@@ -91,6 +91,12 @@ def _event_masuk(tx: Tx, event_ids: set[str]) -> dict[str, bool]:
 def _presets() -> dict[str, WorkCode]:
     """The shipped presets (package data: read once per process)."""
     return presets()
+
+
+def _joined(added_at: str, zone: str) -> date:
+    """The first day an employee can be TK: the local date they entered the roster (before the
+    column existed: any day)."""
+    return local_time(parse_instant(added_at), zone).date() if added_at else date.min
 
 
 def _maybe_working(rules: Rules, code: str, day: date) -> bool:
@@ -278,7 +284,7 @@ class DayBook:
         high = f"{last + timedelta(days=3)}T00:00:00.000Z"
         people = {
             r["id"]: r
-            for r in tx.all(f"SELECT id, unit_code, work_code, active FROM employees WHERE id IN ({marks})", ids)  # noqa: S608
+            for r in tx.all(f"SELECT id, unit_code, work_code, active, added_at FROM employees WHERE id IN ({marks})", ids)  # noqa: S608
         }
         punches: dict[str, list[PunchFact]] = defaultdict(list)
         rows = tx.all(
@@ -339,8 +345,9 @@ class DayBook:
                 old_body = json.loads(old["body"]) if old else None
                 if old_body == record.body or (old is None and not record.counted):
                     continue
-                if old is None and record.status == BELUM and not record.body["punches"]:
-                    continue
+                empty = old is None and not record.body["punches"]
+                if empty and (record.status == BELUM or (record.status == TK and day < _joined(person["added_at"], zone))):
+                    continue  # not over yet, or before the employee entered the roster
                 version = int(old["version"]) + 1 if old else 1
                 text = json.dumps(record.body, sort_keys=True, ensure_ascii=False)
                 updates.append(
@@ -366,13 +373,14 @@ class DayBook:
         return out
 
     def close_month(self, month: str, unit_code: str | None = None) -> int:
-        """Make the month's days that have no record yet, up to today (TK after the cut-off, the
-        keterangan's code where one is approved); returns how many were written."""
+        """Make the month's days that have no record yet, up to today and from the day each
+        employee entered the roster (TK after the cut-off, the keterangan's code where one is
+        approved); returns how many were written."""
         first, last = month_range(month)
         with self.storage.tx(write=False) as tx:
             where, params = ("AND unit_code = ?", [unit_code]) if unit_code else ("", [])
             employees = tx.all(
-                f"SELECT id, unit_code, work_code FROM employees WHERE deleted = 0 AND active = 1 {where}",  # noqa: S608 - fixed text
+                f"SELECT id, unit_code, work_code, added_at FROM employees WHERE deleted = 0 AND active = 1 {where}",  # noqa: S608 - fixed text
                 params,
             )
             rules = Rules(tx)
@@ -394,7 +402,10 @@ class DayBook:
         missing = [
             (e["id"], d)
             for e in employees
-            for d in _days(first, min(last, today[zones.get(e["unit_code"]) or DEFAULT_ZONE]))
+            for d in _days(
+                max(first, _joined(e["added_at"], zones.get(e["unit_code"]) or DEFAULT_ZONE)),
+                min(last, today[zones.get(e["unit_code"]) or DEFAULT_ZONE]),
+            )
             if (e["id"], d.isoformat()) not in held and _maybe_working(rules, e["work_code"], d)
         ]
         missing += [(r["employee_id"], date.fromisoformat(r["day"])) for r in open_days]

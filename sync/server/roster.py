@@ -92,12 +92,12 @@ class RosterAdmin:
             raise EnrolmentError("employee id must be 1–64 characters (NIP or staff id)")
         with self.storage.tx() as tx:
             tx.execute(
-                "INSERT INTO employees (id, name, unit_code, work_code, card_policy, version, position) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO employees (id, name, unit_code, work_code, card_policy, version, position, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_code = excluded.unit_code, "
                 "work_code = excluded.work_code, card_policy = excluded.card_policy, version = excluded.version, "
                 "deleted = 0, active = 1, position = excluded.position",
-                (employee_id, name, unit_code, work_code, card_policy, self._draft(tx), position),
+                (employee_id, name, unit_code, work_code, card_policy, self._draft(tx), position, self._now()),
             )
 
     def remove_employee(self, employee_id: str) -> None:

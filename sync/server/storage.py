@@ -38,6 +38,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("units", "zone", "TEXT NOT NULL DEFAULT 'Asia/Jakarta'"),
     # the employee's position (Jabatan), a column of the monthly recap (jember-perbup-55-2021.txt, Lampiran II)
     ("employees", "position", "TEXT NOT NULL DEFAULT ''"),
+    # when the employee entered the roster (RFC 3339 UTC; '' before this column): no TK before it
+    ("employees", "added_at", "TEXT NOT NULL DEFAULT ''"),
 )
 
 #: Punch ids declared UNIQUE across all devices before they became unique per device.
