@@ -94,3 +94,8 @@ class CardUidError(PresensiError, ValueError):
     """A card number is in none of the accepted forms (hex UID, EM4100 decimal)."""
 
     screen_text = "Kartu tidak terbaca — tempelkan lagi"
+
+
+class AttendanceError(PresensiError, ValueError):
+    """A keterangan, a pembatalan kehadiran or a recap was refused (the server's back office);
+    ``screen_text`` says why in Indonesian, the message in English."""

@@ -77,6 +77,7 @@ class ServerProcess:
             f"port = {self.port}",
             f'tls_cert_file = "{self.pki.cert}"',
             f'tls_key_file = "{self.pki.key}"',
+            "open_pages = true  # a loopback demo: the device and event pages without a back-office login",
             self.extra_config,
         ]
         if self.faults:

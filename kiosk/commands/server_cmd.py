@@ -26,15 +26,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--host", help="listen address (overrides the file)")
     p.add_argument("--port", type=int, help="listen port; 0 picks a free one (overrides the file)")
     add("init", "create the database and the server key; print the key")
-    p = add("add-unit", "add or rename a unit (office)")
-    p.add_argument("code")
-    p.add_argument("name")
-    p = add("add-employee", "add or update an employee")
-    p.add_argument("employee_id", help="NIP or staff id")
-    p.add_argument("name")
-    p.add_argument("--unit", default="", help="unit code")
-    p.add_argument("--work-code", default="", help="work code, e.g. '(GLOBAL) 5 HARI (NON SEKOLAH)'")
-    p.add_argument("--card-policy", choices=["card", "card_face", "face"], help="override of the unit's card policy")
+    _add_roster(add)
     p = add("remove-employee", "remove an employee (units deactivate them)")
     p.add_argument("employee_id")
     p = add("enrol-face", "enrol an employee's face from photos (one face per photo; photos are not kept)")
@@ -63,6 +55,45 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     _add_punches(add("punches", "list recent punches: recorded instant and, when the unit corrected it, the corrected one"))
     _add_face_commands(add)
     _add_make_pki(add)
+    _add_backoffice(add)
+
+
+def _add_roster(add: Any) -> None:
+    p = add("add-unit", "add or rename a unit (office)")
+    p.add_argument("code")
+    p.add_argument("name")
+    p.add_argument(
+        "--zone", default="Asia/Jakarta", choices=["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"], help="WIB, WITA or WIT"
+    )
+    p = add("add-employee", "add or update an employee")
+    p.add_argument("employee_id", help="NIP or staff id")
+    p.add_argument("name")
+    p.add_argument("--unit", default="", help="unit code")
+    p.add_argument("--work-code", default="", help="work code, e.g. '(GLOBAL) 5 HARI (NON SEKOLAH)'")
+    p.add_argument("--card-policy", choices=["card", "card_face", "face"], help="override of the unit's card policy")
+    p.add_argument("--position", default="", help="jabatan (a column of the monthly recap)")
+
+
+def _add_backoffice(add: Any) -> None:
+    p = add("recap", "the monthly recap per office (Jember Lampiran II columns) as PDF, CSV or XLSX")
+    p.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    p.add_argument("--office", help="one office's code (default: every office)")
+    p.add_argument("--format", choices=["pdf", "csv", "xlsx"], default="pdf")
+    p.add_argument("--output", type=Path, help="file to write (default: rekap-OFFICE-MONTH.FORMAT here)")
+    p.add_argument("--place", default="", help="the place before the date on the signature block, e.g. Jember")
+    p = add(
+        "manual-form", "blank manual attendance forms of an office: Jember Lampiran I for a day, Purbalingga's list for a month"
+    )
+    p.add_argument("--office", required=True)
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--day", help="YYYY-MM-DD: the daily form (Jember Lampiran I)")
+    when.add_argument("--month", help="YYYY-MM: the monthly list (Purbalingga)")
+    p.add_argument("--output", type=Path, help="PDF to write (default: formulir-OFFICE-DATE.pdf here)")
+    p.add_argument("--place", default="", help="the place before the date on the signature block")
+    p = add("add-officer", "add a back-office account (asks for the password on the terminal)")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["admin_pd", "bkpsdm"], required=True)
+    p.add_argument("--unit", default="", help="the office an Admin PD serves")
 
 
 def _add_make_pki(add: Any) -> None:
@@ -148,10 +179,15 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
     if action == "init":
         print(f"database ready; roster-signing key {admin.public_key_hex()}")
     elif action == "add-unit":
-        admin.roster.add_unit(args.code, args.name)
+        admin.roster.add_unit(args.code, args.name, zone=args.zone)
     elif action == "add-employee":
         admin.roster.add_employee(
-            args.employee_id, args.name, unit_code=args.unit, work_code=args.work_code, card_policy=args.card_policy
+            args.employee_id,
+            args.name,
+            unit_code=args.unit,
+            work_code=args.work_code,
+            card_policy=args.card_policy,
+            position=args.position,
         )
     elif action == "remove-employee":
         admin.roster.remove_employee(args.employee_id)
@@ -202,7 +238,67 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
         _scope(admin, args)
     elif action == "faces":
         _faces(admin, args)
+    elif action == "recap":
+        return _recap(admin, args)
+    elif action == "add-officer":
+        _add_officer(admin, args)
+    elif action == "manual-form":
+        return _manual_form(admin, args)
     return 0
+
+
+def _recap(admin: Any, args: argparse.Namespace) -> int:
+    from sync.server.recap import Recaps
+    from sync.server.recap_export import render
+
+    recaps = Recaps(admin.storage, admin.clock, admin.days)
+    if args.office and not recaps.offices(args.office):
+        print(f"presensi: unknown office {args.office!r}; see the codes with the server's pages or add it (server add-unit)")
+        return 1
+    found = recaps.all_offices(args.month, args.office)
+    data, _ = render(found, args.format, args.place)
+    path = args.output or Path(f"rekap-{args.office or 'semua'}-{args.month}.{args.format}")
+    path.write_bytes(data)
+    rows = sum(len(r.rows) for r in found)
+    print(f"{path}: {len(found)} office(s), {rows} employee(s), {args.month}")
+    return 0
+
+
+def _manual_form(admin: Any, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
+    from sync.server.recap import Recaps
+
+    recaps = Recaps(admin.storage, admin.clock, admin.days)
+    office = recaps.offices(args.office)
+    if not office:
+        print(f"presensi: unknown office {args.office!r}")
+        return 1
+    people = recaps.people_on(args.office, date.today())
+    name, zone = office[0]["name"], office[0]["zone"]
+    if args.day:
+        data = daily_form_pdf(name, zone, date.fromisoformat(args.day), people, args.place)
+    else:
+        data = monthly_list_pdf(name, zone, args.month, people, args.place)
+    path = args.output or Path(f"formulir-{args.office}-{args.day or args.month}.pdf")
+    path.write_bytes(data)
+    print(f"{path}: {len(people)} employee(s)")
+    return 0
+
+
+def _add_officer(admin: Any, args: argparse.Namespace) -> None:
+    import getpass
+
+    from sync.server.officers import Officers
+
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        from kiosk.errors import AuthError
+
+        raise AuthError("the passwords differ")
+    officer = Officers(admin.storage, admin.clock).create(args.name, password, args.role, args.unit)
+    print(f"{officer.name}: {officer.role} {officer.unit_code}".rstrip())
 
 
 def _import_bundles(admin: Any, args: argparse.Namespace) -> int:

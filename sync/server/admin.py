@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from kiosk.store.punches import format_instant
 from sync.protocol import Ack
 from sync.server.app import import_bundle_bytes, server_key, server_public_hex
 from sync.server.config import ServerConfig
+from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, ServerEventReport, keep_local_pack, local_signer, roster_entry
 from sync.server.ledger import Ledger
 from sync.server.roster import DLIB_EMBEDDER, RosterAdmin
@@ -31,6 +33,7 @@ class ServerAdmin:
         storage.create_schema()
         self.ledger = Ledger(storage, clock)
         self.roster = RosterAdmin(storage, clock)
+        self.days = DayBook(storage, clock, workers=os.cpu_count() or 1)  # the command line: bulk work on every CPU
 
     def public_key_hex(self) -> str:
         return server_public_hex(server_key(self.storage))
@@ -123,10 +126,12 @@ class ServerAdmin:
 
         data = path.read_bytes()
         try:
-            return import_bundle_bytes(self.ledger, data)
+            ack = import_bundle_bytes(self.ledger, data)
         except BundleRejected as exc:
             self.ledger.reject(exc.device_id, "bundle", exc.reason, f"file {path.name}")
             raise
+        self.days.refresh()
+        return ack
 
     def devices(self) -> list[dict[str, Any]]:
         return self.ledger.devices()

@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -31,6 +32,7 @@ from sync import protocol
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
 from sync.server.config import ServerConfig, admin_networks
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
+from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -182,6 +184,7 @@ class ServerParts:
     ledger: Ledger
     roster: RosterAdmin
     key: Ed25519PrivateKey
+    days: DayBook
 
 
 def create_app(  # noqa: PLR0915 - the routes are closures over the parts
@@ -189,7 +192,9 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 ) -> FastAPI:
     """The app over ``storage`` (schema created if missing). ``rng`` drives fault injection."""
     storage.create_schema()
-    parts = ServerParts(storage, Ledger(storage, clock), RosterAdmin(storage, clock), server_key(storage))
+    parts = ServerParts(
+        storage, Ledger(storage, clock), RosterAdmin(storage, clock), server_key(storage), DayBook(storage, clock)
+    )
     public_hex = server_public_hex(parts.key)
     faults = config.faults
     fault_rng = rng or random.Random(faults.seed)
@@ -233,6 +238,12 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             "<p>The admin pages open only from the allowed networks (admin_networks).</p>",
             status_code=403,
         )
+
+    def refreshing_days(response: Response) -> Response:
+        """After an accepted upload, the attendance days are recomputed once the answer is sent."""
+        if response.status_code == 200:
+            response.background = BackgroundTask(parts.days.refresh)
+        return response
 
     def remote(request: Request) -> str:
         return request.client.host if request.client else ""
@@ -345,8 +356,10 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload a batch of signed, chained punches; answers with the acknowledged sequence number",
     )
     async def upload(request: Request) -> Response:
-        return await signed_list_upload(
-            request, "upload", "punches", lambda device_id, items: parts.ledger.ingest(device_id, items, "upload")
+        return refreshing_days(
+            await signed_list_upload(
+                request, "upload", "punches", lambda device_id, items: parts.ledger.ingest(device_id, items, "upload")
+            )
         )
 
     @app.post(
@@ -372,7 +385,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         except BundleRejected as exc:
             await run_in_threadpool(parts.ledger.reject, exc.device_id, "bundle", exc.reason, remote(request))
             return refuse(422, exc.reason)
-        return JSONResponse(result.to_json())
+        return refreshing_days(JSONResponse(result.to_json()))
 
     @app.get(
         protocol.ROSTER_PATH,
@@ -420,7 +433,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         summary="Upload signed corrections of punches the server holds; the punches themselves are never changed",
     )
     async def upload_corrections(request: Request) -> Response:
-        return await signed_list_upload(request, "corrections", "corrections", corrections.ingest)
+        return refreshing_days(await signed_list_upload(request, "corrections", "corrections", corrections.ingest))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def devices_page(request: Request) -> Response:
@@ -455,6 +468,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         )
 
     add_event_routes(app, EventAttendance(storage, clock), templates, config.title)
+    add_backoffice(app, config, parts, clock, templates)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -479,6 +493,35 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock: Clock, templates: Jinja2Templates) -> None:
+    """The back office's pages (``/kantor``) over the server's parts."""
+    from kiosk.clock import zone_abbreviation
+    from kiosk.web.security import SecurityHeaders
+    from sync.server.backoffice import BackOffice, add_backoffice_routes
+    from sync.server.keterangan import KeteranganBook
+    from sync.server.officers import Officers
+    from sync.server.recap import Recaps
+
+    templates.env.globals["zone_label"] = zone_abbreviation
+    # the maintenance page's headers; the server's pages carry their style inline and no script
+    csp = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    app.add_middleware(SecurityHeaders, tls=not config.allow_plain_http, csp=csp)
+    back = BackOffice(
+        officers=Officers(parts.storage, clock),
+        days=parts.days,
+        keterangan=KeteranganBook(parts.storage, clock, parts.days),
+        recaps=Recaps(parts.storage, clock, parts.days),
+        clock=clock,
+        templates=templates,
+        title=config.title,
+        secure_cookie=not config.allow_plain_http,
+    )
+    add_backoffice_routes(app, back, open_pages=config.open_pages)
 
 
 def import_bundle_bytes(ledger: Ledger, data: bytes) -> protocol.Ack:

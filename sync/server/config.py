@@ -84,6 +84,11 @@ class ServerConfig(_Section):
             "Default: this machine only (open them through an SSH tunnel, or name the BKPSDM network)."
         ),
     )
+    open_pages: bool = Field(
+        False,
+        description="Serve the device and event pages and /admin/events without a login (a loopback demo or tests only); "
+        "otherwise they need a BKPSDM back-office session (/kantor/masuk).",
+    )
     faults: FaultInjection = Field(default_factory=FaultInjection, description="Deliberate failures for tests.")
     face_models: list[FaceModel] = Field(
         default_factory=list,

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.clock import Clock
+from kiosk.clock import ZONES, Clock
 from kiosk.errors import EnrolmentError
 from kiosk.face.templates import MAX_DIMENSIONS, MIN_DIMENSIONS
 from kiosk.store.punches import format_instant
@@ -65,26 +65,39 @@ class RosterAdmin:
 
     # -- edits -------------------------------------------------------------------------------------
 
-    def add_unit(self, code: str, name: str) -> None:
+    def add_unit(self, code: str, name: str, *, zone: str = "Asia/Jakarta") -> None:
+        """Add or rename an office; ``zone`` (Asia/Jakarta, Asia/Makassar, Asia/Jayapura) sets its
+        days' calendar and the times its pages show."""
+        if zone not in ZONES:
+            raise EnrolmentError(f"zone {zone!r}: use one of {', '.join(ZONES)} (WIB, WITA, WIT)")
         with self.storage.tx() as tx:
             tx.execute(
-                "INSERT INTO units (code, name, version) VALUES (?, ?, ?) "
-                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, version = excluded.version, deleted = 0",
-                (code, name, self._draft(tx)),
+                "INSERT INTO units (code, name, version, zone) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, version = excluded.version, deleted = 0, "
+                "zone = excluded.zone",
+                (code, name, self._draft(tx), zone),
             )
 
     def add_employee(
-        self, employee_id: str, name: str, *, unit_code: str = "", work_code: str = "", card_policy: str | None = None
+        self,
+        employee_id: str,
+        name: str,
+        *,
+        unit_code: str = "",
+        work_code: str = "",
+        card_policy: str | None = None,
+        position: str = "",
     ) -> None:
         if not employee_id or len(employee_id) > 64:
             raise EnrolmentError("employee id must be 1–64 characters (NIP or staff id)")
         with self.storage.tx() as tx:
             tx.execute(
-                "INSERT INTO employees (id, name, unit_code, work_code, card_policy, version) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO employees (id, name, unit_code, work_code, card_policy, version, position, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_code = excluded.unit_code, "
                 "work_code = excluded.work_code, card_policy = excluded.card_policy, version = excluded.version, "
-                "deleted = 0, active = 1",
-                (employee_id, name, unit_code, work_code, card_policy, self._draft(tx)),
+                "deleted = 0, active = 1, position = excluded.position",
+                (employee_id, name, unit_code, work_code, card_policy, self._draft(tx), position, self._now()),
             )
 
     def remove_employee(self, employee_id: str) -> None:

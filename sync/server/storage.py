@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kiosk.errors import StorageError
+from sync.server.backoffice_schema import BACKOFFICE_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,19 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("devices", "scope_version", "BIGINT NOT NULL DEFAULT 0"),
     # when punches signed by the device's key first contradicted its stored chain (a cloned unit)
     ("devices", "forked_at", "TEXT"),
+    # the office's time zone (WIB, WITA, WIT): its days, cut-offs and pages are in its local time
+    ("units", "zone", "TEXT NOT NULL DEFAULT 'Asia/Jakarta'"),
+    # the employee's position (Jabatan), a column of the monthly recap (jember-perbup-55-2021.txt, Lampiran II)
+    ("employees", "position", "TEXT NOT NULL DEFAULT ''"),
+    # when the employee entered the roster (RFC 3339 UTC; '' before this column): no TK before it
+    ("employees", "added_at", "TEXT NOT NULL DEFAULT ''"),
 )
 
 #: Punch ids declared UNIQUE across all devices before they became unique per device.
 GLOBAL_PUNCH_IDS: tuple[tuple[str, str], ...] = (("punches", "id"), ("punch_corrections", "punch_id"))
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -240,6 +248,8 @@ CREATE TABLE IF NOT EXISTS punch_corrections (
     PRIMARY KEY (device_id, seq)
 );
 """
+    + BACKOFFICE_SCHEMA
+)
 
 
 class Tx:
