@@ -42,7 +42,7 @@ def server(tmp_path):
 
 
 def login(app, name: str, password: str) -> tuple[TestClient, str]:
-    client = TestClient(app, base_url="http://127.0.0.1")
+    client = TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
     answer = client.post("/kantor/masuk", data={"name": name, "password": password})
     assert answer.status_code == 200 and "/kantor/masuk" not in str(answer.url), answer.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', answer.text)
@@ -56,7 +56,7 @@ def listing_headers(client: TestClient) -> str:
 
 def test_pages_need_a_login(server) -> None:
     app, _ = server
-    client = TestClient(app, base_url="http://127.0.0.1")
+    client = TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
     for path in (
         "/kantor",
         "/kantor/keterangan",
@@ -107,7 +107,7 @@ def test_admin_pd_sees_their_office_and_bkpsdm_approves(server) -> None:
 
 def test_the_device_and_event_pages_are_bkpsdm_only(server) -> None:
     app, _ = server
-    anonymous = TestClient(app, base_url="http://127.0.0.1")
+    anonymous = TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
     assert anonymous.get("/", follow_redirects=False).headers["location"] == "/kantor/masuk"
     assert anonymous.get("/events", follow_redirects=False).status_code == 303
     assert anonymous.get("/admin/events").status_code == 401
