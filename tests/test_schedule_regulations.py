@@ -174,14 +174,8 @@ edges(
 row(J_BREAK, J5, "jumat", t("11.00"), early(210), (("06.30", "masuk"),), note="leaving at the break is leaving early")
 row(J_LATE_EARLY, J5, "rabu", t("07.12"), late(12))
 row(J_LATE_EARLY, J5, "rabu", t("13.00"), early(120), (("06.30", "masuk"),))
-J_TWICE = Rule(
-    JEMBER,
-    "Pasal 9 ayat (3)",
-    "Presensi Mobile dilakukan masing-masing sebanyak 2 (dua) kali yakni saat jam kedatangan dan jam kepulangan",
-)
-for code in (J5, "JEMBER-6H"):
-    row(J_TWICE, code, "senin", t("06.45"), extra("sudah_masuk"), (("06.30", "masuk"),), note="second masuk")
-    row(J_TWICE, code, "senin", t("18.10"), extra("sudah_pulang"), (("06.30", "masuk"), ("16.00", "pulang")), note="third punch")
+# leaving ill in the morning: the second punch is the pulang, pulang sebelum waktunya, not an extra
+row(J_LATE_EARLY, J5, "rabu", t("10.30"), early(270), (("06.30", "masuk"),), note="early leave before late_until")
 row(J_FIVE_DAYS, J5, "sabtu", t("07.00"), out("libur"), note="Senin-Jumat only")
 row(J_RAMADAN, J5, "senin", t("07.01"), late(1), date="2026-02-23", note="no circular filled in: the normal hours")
 
