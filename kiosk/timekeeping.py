@@ -52,6 +52,9 @@ def _rank(alias: str) -> str:
     return f"(CASE {alias}.source {cases} ELSE {len(ANCHOR_SOURCES)} END)"
 
 
+#: A better source supersedes a correction only when it places the punch further away than this
+#: (a server's Date has whole seconds; NTP is finer: agreeing sources leave the correction alone).
+SUPERSEDE_TOLERANCE_S = 2.0
 LOWER_BOUND_KEY = "time.lower_bound"
 SERVER_OFFSET_KEY = "time.server_offset"
 
@@ -66,6 +69,18 @@ class TypedTimeRefused(ClockError):
         )
         self.offset_s = offset_s
         self.server_time = server_time
+
+
+class TypedTimeImpossible(ClockError):
+    """A technician's time outside the years any true time can be in (a mistyped year): it would
+    place every punch of the boot in that year."""
+
+    def __init__(self, typed: datetime) -> None:
+        super().__init__(
+            f"the time typed ({format_instant(typed)}) is outside {EARLIEST_TRUE_TIME.year}–{LATEST_TRUE_TIME.year - 1}; "
+            "check the year"
+        )
+        self.typed = typed
 
 
 @dataclass(frozen=True)
@@ -267,6 +282,8 @@ class TimeKeeper:
         """A technician's time (maintenance page): set the system clock and anchor this boot.
         The caller writes the audit entry."""
         mono = self.clock.monotonic_ns()
+        if not EARLIEST_TRUE_TIME <= true_utc < LATEST_TRUE_TIME:
+            raise TypedTimeImpossible(true_utc)
         server = self._latest_anchor(self.clock.boot_id(), "server")
         if server is not None:  # the server has told this boot the time: a typed time must agree
             expected = server.true_time_of(mono)
@@ -314,6 +331,49 @@ class TimeKeeper:
             is not None
         )
 
+    def _corrections_due(self) -> list[dict[str, Any]]:
+        """The corrections :meth:`correct_punches` would write now (bodies with their anchor id)."""
+        assert self.identity is not None
+        columns = "p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns"
+        pending = self.conn.execute(
+            f"""SELECT {columns}, NULL AS held_instant FROM punches p
+               LEFT JOIN punch_corrections c ON c.punch_id = p.id
+               WHERE c.punch_id IS NULL AND p.clock_state != 'synced'
+                 AND p.boot_id IN (SELECT boot_id FROM time_anchors)
+               UNION
+               SELECT {columns}, NULL FROM punches p
+               JOIN time_anchors a ON a.id = (SELECT max(id) FROM time_anchors WHERE boot_id = p.boot_id AND source = 'server')
+               LEFT JOIN punch_corrections c ON c.punch_id = p.id
+               WHERE c.punch_id IS NULL AND p.clock_state = 'synced'
+                 AND abs((julianday(p.instant) - julianday(a.true_utc)) * 86400.0 - (p.mono_ns - a.mono_ns) / 1e9) > ?
+               UNION
+               SELECT {columns}, c.corrected_instant FROM punch_corrections c
+               JOIN punches p ON p.id = c.punch_id
+               JOIN time_anchors held ON held.id = c.anchor_id
+               WHERE EXISTS (SELECT 1 FROM time_anchors b WHERE b.boot_id = p.boot_id AND {_rank("b")} < {_rank("held")})
+               ORDER BY 2""",  # noqa: S608 - constant fragments only
+            (self.max_offset_s,),
+        ).fetchall()
+        anchors: dict[str, Anchor | None] = {}
+        due = []
+        for punch in pending:
+            boot = punch["boot_id"]
+            if boot not in anchors:
+                anchors[boot] = self.best_anchor(boot)
+            anchor = anchors[boot]
+            if anchor is None:
+                continue
+            body = correction_body(self.identity.device_id, punch, anchor)
+            held = punch["held_instant"]
+            if (
+                held is not None
+                and abs((parse_instant(str(body["corrected_instant"])) - parse_instant(held)).total_seconds())
+                <= SUPERSEDE_TOLERANCE_S
+            ):
+                continue  # the better source agrees: keep the correction made (NTP is finer than a Date header)
+            due.append({**body, "anchor_id": anchor.id})
+        return due
+
     def correct_punches(self) -> list[dict[str, object]]:
         """Signed corrections, placed by the most trusted anchor of each punch's boot, for:
 
@@ -328,42 +388,13 @@ class TimeKeeper:
         if self.identity is None:
             return []
         identity = self.identity
-        columns = "p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns"
-        pending = self.conn.execute(
-            f"""SELECT {columns} FROM punches p
-               LEFT JOIN punch_corrections c ON c.punch_id = p.id
-               WHERE c.punch_id IS NULL AND p.clock_state != 'synced'
-                 AND p.boot_id IN (SELECT boot_id FROM time_anchors)
-               UNION
-               SELECT {columns} FROM punches p
-               JOIN time_anchors a ON a.id = (SELECT max(id) FROM time_anchors WHERE boot_id = p.boot_id AND source = 'server')
-               LEFT JOIN punch_corrections c ON c.punch_id = p.id
-               WHERE c.punch_id IS NULL AND p.clock_state = 'synced'
-                 AND abs((julianday(p.instant) - julianday(a.true_utc)) * 86400.0 - (p.mono_ns - a.mono_ns) / 1e9) > ?
-               UNION
-               SELECT {columns} FROM punch_corrections c
-               JOIN punches p ON p.id = c.punch_id
-               JOIN time_anchors held ON held.id = c.anchor_id
-               WHERE EXISTS (SELECT 1 FROM time_anchors b WHERE b.boot_id = p.boot_id AND {_rank("b")} < {_rank("held")})
-               ORDER BY 2""",  # noqa: S608 - constant fragments only
-            (self.max_offset_s,),
-        ).fetchall()
-        anchors: dict[str, Anchor | None] = {}
-        made = []
-        for punch in pending:
-            boot = punch["boot_id"]
-            if boot not in anchors:
-                anchors[boot] = self.best_anchor(boot)
-            anchor = anchors[boot]
-            if anchor is None:
-                continue
-            body = correction_body(identity.device_id, punch, anchor)
-            made.append({**body, "anchor_id": anchor.id})
-        if not made:
+        if not self._corrections_due():
             return []
-        now = format_instant(self.clock.now())
+        # chosen and written in one write transaction: another process (the maintenance page's
+        # set_time, the sync service's learning) cannot replace a row between the two
+        made: list[dict[str, object]] = []
         with write_transaction(self.conn, "recording punch corrections"):
-            for item in made:
+            for item in self._corrections_due():
                 anchor_id = item.pop("anchor_id")
                 text = canonical_json(item)
                 self.conn.execute(
@@ -377,10 +408,12 @@ class TimeKeeper:
                         anchor_id,
                         text,
                         identity.sign(text.encode("ascii")),
-                        now,
+                        format_instant(self.clock.now()),
                     ),
                 )
-        log.info("recorded %d punch corrections", len(made))
+                made.append(item)
+        if made:
+            log.info("recorded %d punch corrections", len(made))
         return made
 
 
@@ -412,17 +445,19 @@ def count_undelivered_corrections(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM punch_corrections WHERE acked_at IS NULL").fetchone()[0])
 
 
-def mark_corrections_delivered(conn: sqlite3.Connection, punch_ids: list[str], now: datetime) -> int:
-    """Record the server's acknowledgement of these corrections (once; a repeat changes nothing)."""
-    if not punch_ids:
+def mark_corrections_delivered(conn: sqlite3.Connection, delivered: list[tuple[str, str]], now: datetime) -> int:
+    """Record the server's acknowledgement of these corrections, each (punch id, signature sent):
+    once; a repeat changes nothing, and a correction replaced since it was sent stays pending."""
+    if not delivered:
         return 0
     stamp = format_instant(now)
     with write_transaction(conn, "recording delivered corrections"):
         changed = sum(
             conn.execute(
-                "UPDATE punch_corrections SET acked_at = ? WHERE punch_id = ? AND acked_at IS NULL", (stamp, punch_id)
+                "UPDATE punch_corrections SET acked_at = ? WHERE punch_id = ? AND signature = ? AND acked_at IS NULL",
+                (stamp, punch_id, signature),
             ).rowcount
-            for punch_id in punch_ids
+            for punch_id, signature in delivered
         )
     return int(changed)
 

@@ -157,6 +157,7 @@ install_files() {
         put 0644 "$f" "$unit_dir/$(basename "$f")"
     done
     put 0644 "$src/systemd/journald.conf.d/presensi.conf" /etc/systemd/journald.conf.d/presensi.conf
+    put 0644 "$src/systemd/sysctl.d/60-presensi.conf" /etc/sysctl.d/60-presensi.conf
     put 0644 "$src/systemd/sysusers.d/presensi.conf" /usr/lib/sysusers.d/presensi.conf
     put 0644 "$src/systemd/udev/rules.d/60-presensi.rules" /etc/udev/rules.d/60-presensi.rules
     put 0644 "$src/systemd/modprobe.d/presensi-nfc.conf" /etc/modprobe.d/presensi-nfc.conf
@@ -251,6 +252,7 @@ do_install() {
     if running_systemd; then
         systemctl daemon-reload
         systemctl restart systemd-journald.service || true
+        sysctl -q --load /etc/sysctl.d/60-presensi.conf || true
         udevadm control --reload-rules || true
         udevadm trigger --subsystem-match=tty --subsystem-match=input --subsystem-match=gpio || true
     fi

@@ -233,8 +233,10 @@ class SyncClient:
                 break
             log.info("uploading %d punch corrections (punches %d–%d)", len(batch), batch[0].seq, batch[-1].seq)
             ack = self.target.upload_corrections([c.wire() for c in batch])
-            sent = {c.punch_id for c in batch}
-            marked = mark_corrections_delivered(self.conn, [p for p in ack.acked if p in sent], self.clock.now())
+            sent = {c.punch_id: c.signature for c in batch}
+            # by signature: a correction replaced (a better anchor) while this one travelled stays pending
+            delivered = [(p, sent[p]) for p in ack.acked if p in sent]
+            marked = mark_corrections_delivered(self.conn, delivered, self.clock.now())
             stored += ack.accepted
             if marked == 0:  # the server acknowledged none of them: try again next round
                 break

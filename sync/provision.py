@@ -13,6 +13,7 @@ import random
 import shutil
 import sqlite3
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from kiosk.clock import ClockState, ClockStateSource
@@ -22,7 +23,7 @@ from kiosk.identity import KEY_FILENAME
 from kiosk.runtime import Runtime
 from kiosk.store.db import write_transaction
 from kiosk.store.punches import PunchStore, format_instant
-from kiosk.timekeeping import server_offset_s
+from kiosk.timekeeping import TimeKeeper, server_offset_s
 from sync.client import Backoff, SyncClient
 from sync.state import (
     CA_FILENAME,
@@ -117,8 +118,15 @@ def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
 
 def clock_trusted(runtime: Runtime, conn: sqlite3.Connection) -> bool:
     """Whether the unit's clock is good enough to judge certificates' validity dates
-    (:func:`sync.targets.presensi_v1.tls_context`): only when it is synchronised."""
-    return runtime.timekeeper(conn, signing=False).state() is ClockState.SYNCED
+    (:func:`sync.targets.presensi_v1.tls_context`)."""
+    return certificate_dates_trusted(runtime.timekeeper(conn, signing=False))
+
+
+def certificate_dates_trusted(keeper: TimeKeeper) -> bool:
+    """Only a clock synchronised by NTP or by the server's own Date: a technician's typed time (a
+    year mistyped) would fail a certificate that is still valid."""
+    report = keeper.report()
+    return report.state is ClockState.SYNCED and report.source in ("ntp", "server")
 
 
 def offset_aware_state(runtime: Runtime, conn: sqlite3.Connection) -> ClockStateSource:
@@ -152,7 +160,9 @@ def build_client(runtime: Runtime) -> SyncClient:
         allow_plain_http=cfg.allow_plain_http,
         compress=cfg.compress,
         offset_s=server_offset_s(conn) or 0.0,
-        check_certificate_time=state.state() is ClockState.SYNCED,
+        check_certificate_time=partial(certificate_dates_trusted, state)
+        if isinstance(state, TimeKeeper)
+        else state.state() is ClockState.SYNCED,
     )
     return SyncClient(
         store,

@@ -57,3 +57,33 @@ def test_a_mistyped_network_is_a_clear_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_server_config(path)
     assert any("is not a network" in p for p in refused.value.problems)
+
+
+def test_an_ipv4_client_of_a_dual_stack_socket_is_judged_by_its_ipv4_address() -> None:
+    """Review: with host = "::" IPv4 clients arrive as ::ffff:a.b.c.d, which no IPv4 network contains."""
+    from types import SimpleNamespace
+
+    from sync.server.app import _from_networks
+
+    networks = admin_networks_of(["127.0.0.0/8", "10.20.30.0/24"])
+    for host, allowed in (("::ffff:127.0.0.1", True), ("::ffff:10.20.30.5", True), ("::ffff:10.9.9.9", False), ("::1", False)):
+        request = SimpleNamespace(client=SimpleNamespace(host=host))
+        assert _from_networks(request, networks, set()) is allowed, host  # type: ignore[arg-type]
+
+
+def admin_networks_of(networks: list[str]) -> list[object]:
+    import ipaddress
+
+    return [ipaddress.ip_network(n) for n in networks]
+
+
+def test_behind_a_named_proxy_the_forwarded_client_is_judged(tmp_path: Path) -> None:
+    """Review: uvicorn trusted X-Forwarded-For from 127.0.0.1 by default, and a local proxy that
+    does not send it made every client look like this machine. Now only the proxies named are
+    believed, and a request through them that does not say for whom is refused the pages."""
+    config = 'admin_networks = ["127.0.0.0/8", "10.20.30.0/24"]\ntrusted_proxies = ["127.0.0.1"]'  # open_pages: the demo default
+    with ServerProcess(tmp_path / "server", extra_config=config) as running, client(running) as http:
+        assert http.get("/").status_code == 403  # through the "proxy" (127.0.0.1), no X-Forwarded-For
+        assert http.get("/", headers={"X-Forwarded-For": "10.20.30.5"}).status_code == 200  # the BKPSDM network
+        assert http.get("/", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403  # the internet
+        assert http.get("/healthz").status_code == 200

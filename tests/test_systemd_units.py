@@ -307,6 +307,8 @@ def test_no_polkit_rule_the_helper_sockets_instead() -> None:
         assert service["ExecStart"].split() == ["/usr/local/bin/presensi-privileged", "--allow", allow, "--peer-user", "presensi"]
         assert service["StandardInput"] == "socket" and service["CapabilityBoundingSet"] == "CAP_SYS_TIME"
         assert service["PrivateNetwork"] == "yes" and service["RestrictAddressFamilies"] == "AF_UNIX"
+    assert "kernel.yama.ptrace_scope = 1" in (UNITS_DIR / "sysctl.d" / "60-presensi.conf").read_text()
+    assert "/etc/sysctl.d/60-presensi.conf" in (REPO / "scripts" / "install-pi.sh").read_text()
     assert "presensi-privileged.socket" in read_unit("presensi-kiosk.service")["Unit"]["Wants"].split()
     assert "presensi-clock.socket" in read_unit("presensi-zk4370.service")["Unit"]["Wants"].split()
 

@@ -27,16 +27,18 @@ from kiosk.timekeeping import (
     LATEST_TRUE_TIME,
     FixedTimeFacts,
     TimeKeeper,
+    TypedTimeImpossible,
     TypedTimeRefused,
     canonical_json,
     correction_body,
+    undelivered_corrections,
 )
 from sync import protocol
 from sync.demo import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
 from sync.signing import sign_request
-from sync.targets.presensi_v1 import tls_context
+from sync.targets.presensi_v1 import PresensiV1Target, tls_context
 
 NIP = "198503302010011001"
 
@@ -76,7 +78,7 @@ def corrections(runtime: Runtime) -> dict[int, dict[str, Any]]:
 def test_a_technicians_correction_is_superseded_by_the_servers_on_the_unit_and_the_server(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    """A technician typed a time 40 s ahead (within the limit, so accepted); the boot's punches are
+    """A technician typed a time 40 s behind (within the limit, so accepted); the boot's punches are
     corrected from it and delivered; then the server's clock is measured and its correction
     replaces the technician's everywhere, the old one kept on the server."""
     truth = datetime.now(UTC)
@@ -87,28 +89,44 @@ def test_a_technicians_correction_is_superseded_by_the_servers_on_the_unit_and_t
     keeper = unit.timekeeper(store.conn)
     punch = store.record(PunchRequest(NIP, "card"))
     assert punch.clock_state == "unsynced"
-    typed = clock.now() + timedelta(hours=5, seconds=40)
+    typed = clock.now() + timedelta(hours=5, seconds=-40)
     keeper.set_time(typed, Setter())
     clock.set_wall(typed)  # what the setter did to the kernel's clock
     assert corrections(unit)[1]["source"] == "technician"
 
-    # the next sync: the punch, the technician's correction, and the server's clock
+    # The technician's correction reaches the server first (sent as the unit's sync would, before
+    # it has heard the server's clock) …
+    target = PresensiV1Target(server.url, unit.identity(), clock, ca_file=server.ca_file, check_certificate_time=False)
+    target.upload(store.since(0, 10))
+    sent = undelivered_corrections(store.conn, 10, 10)
+    assert target.upload_corrections([c.wire() for c in sent]).accepted == 1
+    target.close()
+    device = unit.identity().device_id
+    with server.admin().storage.tx(write=False) as tx:
+        first_held = tx.one("SELECT anchor_source FROM punch_corrections WHERE device_id = ? AND seq = 1", (device,))
+    assert first_held is not None and first_held["anchor_source"] == "technician"
+
+    # … then the next sync learns the server's clock: its anchor outranks the technician's
     result = run_once(unit)
     assert result["ok"]
     first = corrections(unit)[1]
-    # the server's Date taught this boot the time: its anchor outranks the technician's
     assert first["source"] == "server"
     assert abs((parse_instant(first["corrected_instant"]) - truth).total_seconds()) < 5
     assert run_once(unit)["ok"]
     assert corrections(unit)[1]["acked_at"] is not None
-    device = unit.identity().device_id
     with server.admin().storage.tx(write=False) as tx:
         stored = tx.one(
             "SELECT anchor_source, corrected_instant FROM punch_corrections WHERE device_id = ? AND seq = 1", (device,)
         )
         old = tx.all("SELECT anchor_source FROM superseded_corrections WHERE device_id = ? AND seq = 1", (device,))
     assert stored is not None and stored["anchor_source"] == "server"
-    assert [o["anchor_source"] for o in old] in ([], ["technician"])  # sent before or after the server's, both hold
+    assert [o["anchor_source"] for o in old] == ["technician"]  # the server replaced it and kept it
+
+    # a unit restored from a backup sends the technician's correction again: a duplicate, not a refusal
+    target = PresensiV1Target(server.url, unit.identity(), clock, ca_file=server.ca_file, check_certificate_time=False)
+    again = target.upload_corrections([c.wire() for c in sent])
+    target.close()
+    assert (again.accepted, again.duplicates) == (0, 1)
 
 
 def test_the_server_refuses_a_worse_source_after_a_better_one(server: ServerProcess, tmp_path: Path) -> None:
@@ -203,3 +221,66 @@ def test_a_year_outside_what_this_software_can_see_is_certainly_wrong(tmp_path: 
     assert keeper.conn.execute("SELECT count(*) FROM time_anchors").fetchone()[0] == 0  # no NTP anchor at a wrong time
     store = PunchStore(keeper.conn, keeper.identity, clock, keeper)  # type: ignore[arg-type]
     assert store.record(PunchRequest(NIP, "card")).clock_state == "unsynced"  # recorded, flagged, never refused
+
+
+def test_a_mistyped_year_is_refused_and_the_helper_agrees_on_the_years(tmp_path: Path) -> None:
+    """Review of issue 21: typing 2025 placed every punch of the boot in 2025, accepted by the server."""
+    from kiosk.privileged import protocol as helper
+
+    clock = FakeClock(datetime(2026, 12, 7, 1, 0, tzinfo=UTC), boot_id="boot-z")
+    keeper = TimeKeeper(
+        open_database(tmp_path / "p.db"), clock, DeviceIdentity.generate(), facts=FixedTimeFacts(ClockState.UNSYNCED)
+    )
+    setter = Setter()
+    for typed in (datetime(2025, 12, 7, 8, 0, tzinfo=UTC), datetime(2036, 12, 7, 8, 0, tzinfo=UTC)):
+        with pytest.raises(TypedTimeImpossible):
+            keeper.set_time(typed, setter)
+    assert setter.calls == []
+    assert (EARLIEST_TRUE_TIME.timestamp(), LATEST_TRUE_TIME.timestamp()) == (helper.MIN_EPOCH, helper.MAX_EPOCH)
+
+
+def test_an_agreeing_server_anchor_leaves_an_ntp_correction_alone(tmp_path: Path) -> None:
+    """Review of issue 21: a server's Date (whole seconds) re-signed every NTP correction each
+    morning; it supersedes only when it places the punch more than 2 s elsewhere."""
+    clock = FakeClock(datetime(2026, 12, 7, 0, 0, tzinfo=UTC), boot_id="boot-n")
+    conn = open_database(tmp_path / "p.db")
+    keeper = TimeKeeper(conn, clock, DeviceIdentity.generate(), facts=FixedTimeFacts(ClockState.UNSYNCED), max_offset_s=120)
+    store = PunchStore(conn, keeper.identity, clock, keeper)  # type: ignore[arg-type]
+    assert store.record(PunchRequest(NIP, "card")).clock_state == "unsynced"
+    clock.advance(60)
+    keeper.record_anchor(clock.now() + timedelta(minutes=10), "ntp")
+    assert len(keeper.correct_punches()) == 1
+    keeper.record_anchor(clock.now() + timedelta(minutes=10, seconds=1), "server")  # agrees within 2 s
+    assert keeper.correct_punches() == []
+    source = conn.execute("SELECT a.source FROM punch_corrections c JOIN time_anchors a ON a.id = c.anchor_id").fetchone()[0]
+    assert source == "ntp"
+    keeper.record_anchor(clock.now() + timedelta(minutes=10, seconds=30), "server")  # 30 s elsewhere: the server's wins
+    assert len(keeper.correct_punches()) == 1
+    source = conn.execute("SELECT a.source FROM punch_corrections c JOIN time_anchors a ON a.id = c.anchor_id").fetchone()[0]
+    assert source == "server"
+
+
+def test_the_certificate_date_check_follows_the_clock_request_by_request(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of issue 21: the sync service decided once at start (before NTP) and then accepted
+    expired certificates for weeks. The decision is now made before every request."""
+    from sync.targets import presensi_v1
+
+    made: list[bool] = []
+    real = presensi_v1.tls_context
+
+    def spy(*args: Any, check_time: bool = True, **kwargs: Any) -> Any:
+        made.append(check_time)
+        return real(*args, check_time=check_time, **kwargs)
+
+    monkeypatch.setattr(presensi_v1, "tls_context", spy)
+    trusted = [False]
+    target = PresensiV1Target(
+        server.url, DeviceIdentity.generate(), FakeClock(), ca_file=server.ca_file, check_certificate_time=lambda: trusted[0]
+    )
+    first = target._current_client()
+    assert target._current_client() is first and made == [False]
+    trusted[0] = True  # NTP has synchronised
+    assert target._current_client() is not first and made == [False, True]
+    target.close()

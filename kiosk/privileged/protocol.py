@@ -35,9 +35,11 @@ MAX_REQUEST = 4096
 #: Journal lines a caller may ask for at once, and the bytes of the answer.
 MAX_LOG_LINES = 5000
 MAX_LOG_BYTES = 8 * 1024 * 1024
-#: A clock set outside these years is a typing mistake, not a correction (2024-01-01 … 2100-01-01).
-MIN_EPOCH = 1_704_067_200
-MAX_EPOCH = 4_102_444_800
+#: A clock set outside these years is a typing mistake, not a correction: the same years as
+#: kiosk.timekeeping's EARLIEST_TRUE_TIME and LATEST_TRUE_TIME (2026-01-01 up to 2034-01-01;
+#: tests/test_privileged_helper.py keeps them equal; this module imports nothing heavy).
+MIN_EPOCH = 1_767_225_600
+MAX_EPOCH = 2_019_686_400
 
 
 class RequestError(ValueError):
@@ -95,7 +97,7 @@ def decode(raw: bytes) -> Request:
     if action == "reboot":
         return Request("reboot")
     if action == "set-time":
-        return Request("set-time", epoch=_int(body.get("epoch"), MIN_EPOCH, MAX_EPOCH, "epoch"))
+        return Request("set-time", epoch=_int(body.get("epoch"), MIN_EPOCH, MAX_EPOCH - 1, "epoch"))
     if action == "logs":
         units = body.get("units")
         if not isinstance(units, list) or not 1 <= len(units) <= len(UNITS):

@@ -223,13 +223,14 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
             return JSONResponse({"error": "injected fault"}, status_code=status)
 
     allowed = admin_networks(config)
+    proxies = {ipaddress.ip_address(a) for a in config.trusted_proxies}
 
     @app.middleware("http")
     async def admin_pages_only_from_admin_networks(request: Request, call_next: Any) -> Response:
         """The units' API (/v1, signed) and /healthz are open; every other page only from
         ``admin_networks`` (issue 22, finding 6: NIPs and punch times to anyone on the port)."""
         path = request.url.path
-        if path.startswith("/v1/") or path == "/healthz" or _from_networks(request, allowed):
+        if path.startswith("/v1/") or path == "/healthz" or _from_networks(request, allowed, proxies):
             return await call_next(request)  # type: ignore[no-any-return]
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>403</title>"
@@ -557,10 +558,14 @@ def _import_corrections(ledger: Ledger, device_id: str, corrections: list[dict[s
     log.info("bundle of %s: %d corrections stored, %d already held", device_id, result.accepted, result.duplicates)
 
 
-def _from_networks(request: Request, networks: list[Any]) -> bool:
+def _from_networks(request: Request, networks: list[Any], proxies: set[Any]) -> bool:
     host = request.client.host if request.client else ""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False  # a Unix socket or a test client without an address: not a known network
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # an IPv4 client of a dual-stack socket (host = "::")
+    if address in proxies:
+        return False  # through a proxy that did not say for whom (no X-Forwarded-For): unknown
     return any(address in network for network in networks)

@@ -84,6 +84,15 @@ class ServerConfig(_Section):
             "Default: this machine only (open them through an SSH tunnel, or name the BKPSDM network)."
         ),
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            'Addresses of reverse proxies in front of this server (e.g. ["127.0.0.1"] for nginx on the same machine): '
+            "their X-Forwarded-For names the client that admin_networks judges, and a request through them without "
+            "it is refused the pages. Empty: no proxy; every connection is judged by its own address."
+        ),
+    )
     open_pages: bool = Field(
         False,
         description="Serve the device and event pages and /admin/events without a login (a loopback demo or tests only); "
@@ -94,6 +103,16 @@ class ServerConfig(_Section):
         default_factory=list,
         description="ONNX face models the units use, beside dlib: each enrolment makes a template with every one.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError as exc:
+                raise ValueError(f"{address!r} is not an IP address (the proxy's own address, e.g. 127.0.0.1)") from exc
+        return value
 
     @field_validator("admin_networks")
     @classmethod

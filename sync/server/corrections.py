@@ -97,7 +97,9 @@ class CorrectionLedger:
                     )
                 canonical = c.canonical().decode("ascii")
                 held = tx.one("SELECT * FROM punch_corrections WHERE device_id = ? AND seq = ?", (device_id, c.seq))
-                if held is not None and held["body"] == canonical:
+                if held is not None and (held["body"] == canonical or _was_superseded(tx, device_id, c.seq, canonical)):
+                    # the same again, or one this server already replaced by a better one (a unit
+                    # restored from a backup, or one sending what it had before it learnt better)
                     duplicates += 1
                 elif held is not None and not _more_trusted(c.anchor["source"], held["anchor_source"]):
                     raise CorrectionRejected(
@@ -199,3 +201,10 @@ def _supersede(tx: Tx, held: dict[str, Any], now: str) -> None:
     )
     tx.execute("DELETE FROM punch_corrections WHERE device_id = ? AND seq = ?", (held["device_id"], held["seq"]))
     log.info("device %s: correction of punch %s from %s superseded", held["device_id"], held["seq"], held["anchor_source"])
+
+
+def _was_superseded(tx: Tx, device_id: str, seq: int, body: str) -> bool:
+    return (
+        tx.one("SELECT 1 AS x FROM superseded_corrections WHERE device_id = ? AND seq = ? AND body = ?", (device_id, seq, body))
+        is not None
+    )

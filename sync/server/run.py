@@ -47,6 +47,10 @@ def build_server(config: ServerConfig, storage: Storage, clock: Clock | None = N
         "access_log": False,
         "timeout_keep_alive": 30,
         "timeout_graceful_shutdown": 3,
+        # X-Forwarded-For only from the proxies named (uvicorn trusts 127.0.0.1 by default: a local
+        # proxy that does not send it would make every client look like this machine)
+        "proxy_headers": bool(config.trusted_proxies),
+        "forwarded_allow_ips": ",".join(config.trusted_proxies) or "",
     }
     if config.tls_cert_file is not None:
         options.update(ssl_certfile=str(config.tls_cert_file), ssl_keyfile=str(config.tls_key_file))

@@ -82,18 +82,15 @@ class PresensiV1Target:
         randbytes: Callable[[int], bytes] = os.urandom,
         offset_s: float = 0.0,
         transport: httpx.BaseTransport | None = None,
-        check_certificate_time: bool = True,
+        check_certificate_time: bool | Callable[[], bool] = True,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme == "http" and not allow_plain_http:
             raise ConfigError(f"refusing plain http to {base_url}: use https:// (sync.allow_plain_http is for loopback tests)")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"server URL {base_url!r} is not an https:// URL")
-        verify: ssl.SSLContext | bool = True
-        if parts.scheme == "https":
-            if ca_file is None:
-                raise ConfigError("no CA to pin for the server: give --ca when provisioning, or set sync.ca_file")
-            verify = tls_context(ca_file, client_cert, client_key, check_time=check_certificate_time)
+        if parts.scheme == "https" and ca_file is None:
+            raise ConfigError("no CA to pin for the server: give --ca when provisioning, or set sync.ca_file")
         self.base_url = base_url.rstrip("/")
         self.identity = identity
         self.clock = clock
@@ -101,11 +98,40 @@ class PresensiV1Target:
         self.offset_s = offset_s
         self.offset_measured = False
         self._randbytes = randbytes
+        self._tls = (ca_file, client_cert, client_key) if parts.scheme == "https" else None
+        self._timeout_s = timeout_s
+        self._transport = transport
+        # Judged before every request: a unit that starts before NTP has synchronised must check
+        # the certificates' dates again once it has (and stop when its clock is found wrong).
+        self._check_time = check_certificate_time if callable(check_certificate_time) else (lambda: check_certificate_time)
+        self._checking_time = self._check_time()
+        self._http = self._client(self._checking_time)
+
+    def _client(self, check_time: bool) -> httpx.Client:
+        verify: ssl.SSLContext | bool = True
+        if self._tls is not None:
+            ca_file, client_cert, client_key = self._tls
+            assert ca_file is not None
+            verify = tls_context(ca_file, client_cert, client_key, check_time=check_time)
+        transport = self._transport
         if transport is None:
             # Headers and body leave as separate TLS records: without TCP_NODELAY, Nagle and the
             # server's delayed ACK add ~40 ms to every request.
             transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        self._http = httpx.Client(verify=verify, timeout=timeout_s, transport=transport, headers={"User-Agent": "presensi-kiosk"})
+        return httpx.Client(verify=verify, timeout=self._timeout_s, transport=transport, headers={"User-Agent": "presensi-kiosk"})
+
+    def _current_client(self) -> httpx.Client:
+        want = self._check_time()
+        if want != self._checking_time and self._transport is None:
+            log.info(
+                "server certificate dates are %s checked: the clock is %s",
+                "now" if want else "no longer",
+                "trusted" if want else "not trusted",
+            )
+            self._http.close()
+            self._http = self._client(want)
+            self._checking_time = want
+        return self._http
 
     def __repr__(self) -> str:
         return f"PresensiV1Target({self.base_url}, device={self.identity.device_id})"
@@ -125,7 +151,7 @@ class PresensiV1Target:
             sent = time.monotonic()
             local_sent = self.clock.now()
             try:
-                response = self._http.request(method, url, content=body, headers={**(headers or {}), **signed})
+                response = self._current_client().request(method, url, content=body, headers={**(headers or {}), **signed})
             except httpx.HTTPError as exc:
                 raise SyncUnavailable(f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}") from exc
             self._measure_offset(response, local_sent, time.monotonic() - sent)

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk import audit
 from kiosk.clock import ClockState, local_time
 from kiosk.errors import PresensiError
-from kiosk.timekeeping import TypedTimeRefused
+from kiosk.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.auth import Session
 from kiosk.web.security import TECH_ONLY, page_vars
 from kiosk.web.status import parts
@@ -221,6 +221,11 @@ def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
         return False, None
     try:
         keeper_set_time(instant.astimezone(UTC), ctx.services.system)
+    except TypedTimeImpossible as exc:
+        return True, (
+            f"Tahun yang diketik ({exc.typed.year}) tidak mungkin benar "
+            f"(harus {EARLIEST_TRUE_TIME.year}–{LATEST_TRUE_TIME.year - 1}); periksa kembali. / The year typed cannot be right."
+        )
     except TypedTimeRefused as exc:
         server = local_time(exc.server_time, ctx.zone).strftime("%Y-%m-%d %H:%M:%S")
         return True, (
