@@ -2,9 +2,9 @@
 
 A family (ZhianTec, GT-521) is one subclass of :class:`FingerprintModule` with a ``family``
 key, registered in :data:`FAMILIES`. The bridge service speaks only this interface, so a new
-family is one driver file plus its simulator. Drivers raise only :mod:`kiosk.errors` families:
+family is one driver file plus its simulator. Drivers raise only :mod:`core.errors` families:
 :class:`~firmware_bridge.errors.ModuleTimeout` for silence,
-:class:`~kiosk.errors.ProtocolError` for garbage, :class:`~kiosk.errors.DeviceError` for a port
+:class:`~core.errors.ProtocolError` for garbage, :class:`~core.errors.DeviceError` for a port
 that went away and :class:`~firmware_bridge.errors.ModuleRefused` for a refusal.
 """
 

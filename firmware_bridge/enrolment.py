@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.errors import EnrolmentError
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import format_instant
+from core.errors import EnrolmentError
+from core.store.punches import format_instant
+from core.store.tx import write_transaction
 
 PENDING, CAPTURING, DONE, FAILED, CANCELLED = "pending", "capturing", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)

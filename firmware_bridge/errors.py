@@ -1,13 +1,13 @@
-"""Errors of the fingerprint bridge, all in the project's families (:mod:`kiosk.errors`).
+"""Errors of the fingerprint bridge, all in the project's families (:mod:`core.errors`).
 
-Parsers raise only :class:`FrameError` (a :class:`~kiosk.errors.ProtocolError`); drivers add
-:class:`ModuleTimeout` (a :class:`~kiosk.errors.DeviceTimeout`) and :class:`ModuleRefused`,
+Parsers raise only :class:`FrameError` (a :class:`~core.errors.ProtocolError`); drivers add
+:class:`ModuleTimeout` (a :class:`~core.errors.DeviceTimeout`) and :class:`ModuleRefused`,
 the module's own confirmation code for something it would not do.
 """
 
 from __future__ import annotations
 
-from kiosk.errors import DeviceError, DeviceTimeout, ProtocolError
+from core.errors import DeviceError, DeviceTimeout, ProtocolError
 
 SCREEN_MODULE = "Pemindai sidik jari bermasalah — gunakan wajah atau kartu"
 

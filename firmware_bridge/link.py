@@ -2,7 +2,7 @@
 
 Works the same on a real UART (``/dev/serial0``, ``/dev/ttyUSB0``) and on a simulator's
 pseudo-terminal. Reads never block past the deadline they are given; an unplugged adapter
-surfaces as :class:`~kiosk.errors.DeviceError`, silence as an empty read.
+surfaces as :class:`~core.errors.DeviceError`, silence as an empty read.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import serial
 
-from kiosk.errors import DeviceError
+from core.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

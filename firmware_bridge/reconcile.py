@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from core.privacy.seal import TemplateKeyError
+from core.store.finger_templates import FingerDB
 from firmware_bridge.base import FingerprintModule
 from firmware_bridge.errors import LibraryFull, ModuleRefused
-from firmware_bridge.templates import FingerDB
-from kiosk.privacy.seal import TemplateKeyError
 
 log = logging.getLogger(__name__)
 

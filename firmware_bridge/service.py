@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.admission import already_punched_text, refusal, request_fields, status_text
+from core.clock import Clock, local_time, zone_abbreviation
+from core.errors import ClockError, DeviceError, PresensiError, StorageError
+from core.health import Health, report
+from core.store.finger_templates import FingerDB
+from core.store.punches import PunchRequest, PunchStore, parse_instant
 from firmware_bridge import enrolment as enrol_api
 from firmware_bridge.base import Capture, FingerprintModule, Led
 from firmware_bridge.errors import ModuleRefused, WrongPassword
 from firmware_bridge.reconcile import Reconciler
-from firmware_bridge.templates import FingerDB
-from kiosk.admission import already_punched_text, refusal, request_fields, status_text
-from kiosk.clock import Clock, local_time, zone_abbreviation
-from kiosk.errors import ClockError, DeviceError, PresensiError, StorageError
-from kiosk.health import Health, report
-from kiosk.store.punches import PunchRequest, PunchStore, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ PART = "fingerprint"
 
 
 class Classification(Protocol):
-    """What the schedule says of a punch (kiosk.schedule.classify.Classification fits)."""
+    """What the schedule says of a punch (core.schedule.classify.Classification fits)."""
 
     @property
     def kind(self) -> str: ...

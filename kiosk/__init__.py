@@ -2,8 +2,6 @@
 
 import warnings
 
-__version__ = "0.1.0"
-
 # face_recognition_models (dlib's model files) finds them through pkg_resources, which setuptools
 # deprecates with a UserWarning at import; every command that loads the face code printed it to
 # operators. The files are found all the same (setuptools<81 is pinned), so the one warning is

@@ -11,10 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from kiosk import __version__
-from kiosk.config import load_config
-from kiosk.errors import ConfigError, PresensiError
-from kiosk.runtime import Runtime
+from core import __version__
+from core.errors import ConfigError, PresensiError
 
 log = logging.getLogger("presensi")
 
@@ -62,12 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in command_modules():
         importlib.import_module(name).register(subparsers, common)
     return parser
-
-
-def make_runtime(args: argparse.Namespace) -> Runtime:
-    config = load_config(getattr(args, "config", None))
-    data_dir = config.data_dir(getattr(args, "data_dir", None))
-    return Runtime(config=config, data_dir=data_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,48 +6,23 @@ put theirs in a module of :mod:`kiosk.checks` (one file each), found and importe
 
 from __future__ import annotations
 
-import enum
 import importlib
 import logging
 import os
 import pkgutil
 import shutil
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.clock import ClockState
-from kiosk.errors import PresensiError
-from kiosk.identity import KEY_FILENAME, SEALED_FILENAME, DeviceIdentity
-from kiosk.runtime import Runtime
-from kiosk.store.db import integrity_ok, open_database
-from kiosk.timekeeping import FixedTimeFacts
+from core.clock import ClockState
+from core.errors import PresensiError
+from core.identity import KEY_FILENAME, SEALED_FILENAME, DeviceIdentity
+from core.runtime import Runtime
+from core.store.db import integrity_ok, open_database
+from core.timekeeping import FixedTimeFacts
+from kiosk.checks.findings import CHECKS, Finding, Status, check
 
 log = logging.getLogger(__name__)
-
-
-class Status(enum.StrEnum):
-    OK = "OK"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True)
-class Finding:
-    part: str
-    status: Status
-    detail: str
-    todo: str = ""
-
-
-Check = Callable[[Runtime], list[Finding]]
-CHECKS: list[Check] = []
-
-
-def check(func: Check) -> Check:
-    CHECKS.append(func)
-    return func
 
 
 def missing_data_dir(path: Path) -> Finding:

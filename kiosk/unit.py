@@ -14,23 +14,24 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.admission import UnitAdmission, status_text
+from core.admission import UnitAdmission, status_text
+from core.runtime import Runtime
+from core.store.punches import Punch, PunchStore
 from kiosk.camera import open_camera
 from kiosk.camera.base import Camera, Frame
 from kiosk.cards.base import CardReader
 from kiosk.cards.factory import make_reader
 from kiosk.cards.service import CardDecision, CardService
 from kiosk.cards.service import Outcome as CardOutcome
-from kiosk.face.pipeline import Decision as FaceDecision
-from kiosk.face.pipeline import FrameResult, Outcome, SkipLiveness
+from kiosk.face.decision import Decision as FaceDecision
+from kiosk.face.decision import Outcome
+from kiosk.face.pipeline import FrameResult, SkipLiveness
 from kiosk.face.service import FaceService
 from kiosk.feedback.gpio import build_feedback
 from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
 from kiosk.privacy.evidence import EvidenceKeeper
 from kiosk.privileged.client import HelperSystemActions
-from kiosk.runtime import Runtime
-from kiosk.store.punches import Punch, PunchStore
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.ports import Decision, DecisionHub, EnrolResult, FaceBox, LatestFrame, Prompt, Services, TapCapture
@@ -249,7 +250,7 @@ class KioskUnit:
 def run_until(unit: KioskUnit, stop: threading.Event, *, tick_s: float = 5.0) -> int:
     """The service's main loop: watchdog pings while every part runs; the clock keeper's tick
     (NTP anchors, punch corrections) every ``tick_s``."""
-    from kiosk.notify import Notifier, Watchdog
+    from core.notify import Notifier, Watchdog
 
     runtime = unit.runtime
     notifier = Notifier.from_env()

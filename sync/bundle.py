@@ -34,11 +34,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.clock import Clock, local_time, zone_abbreviation
-from kiosk.errors import StorageError, SyncError
-from kiosk.identity import DeviceIdentity, verify_signature
-from kiosk.store.punches import Punch, format_instant
-from sync.protocol import correction_from_wire, punch_from_wire, punch_to_wire
+from core.clock import Clock, local_time, zone_abbreviation
+from core.errors import StorageError, SyncError
+from core.identity import DeviceIdentity, verify_signature
+from core.store.punches import Punch, format_instant
+from core.wire import correction_from_wire, punch_from_wire, punch_to_wire
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class BundleCheck:
     last_seq: int = 0
 
 
-#: The verifier's reasons (sync.bundle, kiosk.store.chain) in plain Bahasa Indonesia, most specific first.
+#: The verifier's reasons (sync.bundle, core.store.chain) in plain Bahasa Indonesia, most specific first.
 _REJECTIONS = (
     ("bundle must hold exactly", "isi bundel tidak lengkap atau ada berkas tambahan"),
     ("not a readable bundle", "berkas bukan bundel presensi yang dapat dibaca (rusak atau bukan .zip dari alat)"),
@@ -324,9 +324,9 @@ _REJECTIONS = (
 def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
     """The whole check the server makes: members, the manifest's signature by the device key,
     the digest, range and count, then every punch's hash, link and signature."""
-    from kiosk.identity import device_id_for, public_key_from_hex
-    from kiosk.store.chain import verify_rows
-    from sync.protocol import punch_from_wire
+    from core.identity import device_id_for, public_key_from_hex
+    from core.store.chain import verify_rows
+    from core.wire import punch_from_wire
 
     key = public_key_from_hex(public_key_hex)
     own_id = device_id_for(bytes.fromhex(public_key_hex))

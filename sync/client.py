@@ -21,16 +21,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from kiosk.clock import Clock, ClockStateSource
-from kiosk.errors import PresensiError, SyncError
-from kiosk.health import Health, report
-from kiosk.schedule.events import parse_utc
-from kiosk.store.acknowledgements import acknowledged_by
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import PunchStore, format_instant
-from kiosk.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
+from core.clock import Clock, ClockStateSource
+from core.errors import PresensiError, SyncError
+from core.health import Health, report
+from core.schedule.events import parse_utc
+from core.store.acknowledgements import acknowledged_by
+from core.store.punches import PunchStore, format_instant
+from core.store.tx import write_transaction
+from core.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
+from core.wire import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.health import build_report, queue
-from sync.protocol import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.roster import apply_roster, verify_roster
 from sync.state import FORK_KEY, ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR, get_cursor, get_setting, put_setting, set_cursor
 

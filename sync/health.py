@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk import __version__
-from kiosk.clock import ClockStateSource
-from kiosk.health import Health, read_all
-from kiosk.store.punches import parse_instant
-from kiosk.timekeeping import server_offset_s
+from core import __version__
+from core.clock import ClockStateSource
+from core.health import Health, read_all
+from core.store.punches import parse_instant
+from core.timekeeping import server_offset_s
 from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")

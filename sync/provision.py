@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from kiosk.clock import ClockState, ClockStateSource
-from kiosk.errors import PresensiError, SyncError
-from kiosk.face.embedders import embedder_id
-from kiosk.identity import KEY_FILENAME
-from kiosk.runtime import Runtime
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import PunchStore, format_instant
-from kiosk.timekeeping import TimeKeeper, server_offset_s
+from core.clock import ClockState, ClockStateSource
+from core.errors import PresensiError, SyncError
+from core.identity import KEY_FILENAME
+from core.runtime import Runtime
+from core.store.punches import PunchStore, format_instant
+from core.store.tx import write_transaction
+from core.templates.embedder_ids import embedder_id
+from core.timekeeping import TimeKeeper, server_offset_s
 from sync.client import Backoff, SyncClient
 from sync.state import (
     CA_FILENAME,
@@ -60,7 +60,7 @@ def provision(
     key file gets its template key here if it has none yet (provisioning is where keys are made)."""
     cfg = runtime.config.sync
     if runtime.config.privacy.key_provider == "keyfile":
-        from kiosk.privacy.keys import KeyFileProvider
+        from core.privacy.keys import KeyFileProvider
 
         if KeyFileProvider(runtime.config.privacy.key_file, runtime.data_dir).ensure():
             log.info("made the template key file %s", runtime.config.privacy.key_file)
@@ -131,7 +131,7 @@ def certificate_dates_trusted(keeper: TimeKeeper) -> bool:
 
 def offset_aware_state(runtime: Runtime, conn: sqlite3.Connection) -> ClockStateSource:
     """The unit's clock state source on ``conn``: the TimeKeeper, which also turns ``unsynced``
-    while the server's clock is further off than ``clock.max_offset_s`` (kiosk.timekeeping)."""
+    while the server's clock is further off than ``clock.max_offset_s`` (core.timekeeping)."""
     return runtime.clock_state(conn)
 
 

@@ -3,7 +3,7 @@
 Rows that came from the roster are marked ``source = 'roster'``; rows enrolled on the unit itself
 (``source = 'local'``) are left alone, except that a card uid the roster assigns moves to the
 roster's employee, and that an employee the roster removes is erased from the unit altogether
-(:mod:`kiosk.privacy.erasure`: every face and finger template and card, whatever its source;
+(:mod:`core.store.erasure`: every face and finger template and card, whatever its source;
 the bridge then deletes their slots from the fingerprint modules). Templates arrive plain inside
 the signed document over TLS and are sealed with the unit's key before they are stored.
 
@@ -22,21 +22,19 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from firmware_bridge.templates import seal_template
-from kiosk.errors import FaceError
-from kiosk.face.templates import MAX_DIMENSIONS, MIN_DIMENSIONS, PLAIN
-from kiosk.face.templates import seal as seal_face
-from kiosk.face.templates import unseal as unseal_face
-from kiosk.identity import public_key_from_hex
-from kiosk.privacy.erasure import Erased, erase_rows, record_erasure
-from kiosk.privacy.seal import Sealer, TemplateKeyError
-from kiosk.privacy.vault import unit_sealer
-from kiosk.schedule.events import EventPackError, parse_pack
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import format_instant
-from kiosk.store.roster import LEGACY_EMBEDDER
-from sync.protocol import EMBEDDER_ID, SyncRejected
-from sync.signing import verify_document
+from core.errors import FaceError
+from core.identity import public_key_from_hex
+from core.privacy.seal import Sealer, TemplateKeyError
+from core.schedule.events import EventPackError, parse_pack
+from core.signing import verify_document
+from core.store.erasure import Erased, erase_rows, record_erasure
+from core.store.finger_templates import seal_template
+from core.store.punches import format_instant
+from core.store.roster import LEGACY_EMBEDDER
+from core.store.tx import write_transaction
+from core.store.vault import unit_sealer
+from core.templates.face_bytes import MAX_DIMENSIONS, MIN_DIMENSIONS, PLAIN, seal_raw
+from core.wire import EMBEDDER_ID, SyncRejected
 from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, get_setting, put_cursor, put_setting
 
 log = logging.getLogger(__name__)
@@ -118,7 +116,7 @@ def apply_roster(
     conn: sqlite3.Connection, doc: dict[str, Any], now: datetime, *, sealer: Sealer | None = None, embedder: str | None = None
 ) -> int:
     """Apply a verified document atomically; returns the roster version now held. Templates are
-    sealed with ``sealer`` (by default the unit's: :func:`kiosk.privacy.vault.unit_sealer`); only
+    sealed with ``sealer`` (by default the unit's: :func:`core.store.vault.unit_sealer`); only
     those of ``embedder`` are kept (each face names its embedder; none: dlib's), when given.
     When the unit's key cannot be read, the employees the roster removes are still erased, then
     TemplateKeyError says what to do (the rest waits for the next pull)."""
@@ -225,7 +223,7 @@ def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sea
                 reason="bad face template",
             )
         try:
-            blob, scheme = seal_face(unseal_face(raw, PLAIN), employee_id=employee_id, sealer=sealer)
+            blob, scheme = seal_raw(raw, employee_id=employee_id, sealer=sealer)
         except FaceError as exc:
             raise SyncRejected(f"a face template in the roster cannot be used: {exc}", reason="bad face template") from exc
         conn.execute(

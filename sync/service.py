@@ -1,4 +1,4 @@
-"""What the ``sync`` and ``export`` commands run, assembled from a :class:`kiosk.runtime.Runtime`."""
+"""What the ``sync`` and ``export`` commands run, assembled from a :class:`core.runtime.Runtime`."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import SyncError
-from kiosk.health import Health
-from kiosk.notify import Notifier, Watchdog
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchStore
-from kiosk.timekeeping import count_undelivered_corrections, server_offset_s
+from core.errors import SyncError
+from core.health import Health
+from core.notify import Notifier, Watchdog
+from core.runtime import Runtime
+from core.store.punches import PunchStore
+from core.timekeeping import count_undelivered_corrections, server_offset_s
+from core.wire import SyncRejected, SyncUnavailable
 from sync.bundle import ExportResult, export_bundle
 from sync.client import SyncService, UploaderLock
 from sync.health import queue
-from sync.protocol import SyncRejected, SyncUnavailable
 from sync.provision import backoff_for, build_client, offset_aware_state
 from sync.state import (
     BUNDLE_CURSOR,

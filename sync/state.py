@@ -4,7 +4,7 @@
 (roster version applied), ``bundle`` (last sequence number written to a flash disk).
 ``settings`` keys: ``sync.server_url``, ``sync.server_public_key``, ``sync.unit_code`` (from
 provisioning). The server's clock offset, measured from every answer's Date header, is the clock
-keeper's (``kiosk.timekeeping``): it turns new punches ``unsynced`` while the offset exceeds
+keeper's (``core.timekeeping``): it turns new punches ``unsynced`` while the offset exceeds
 ``clock.max_offset_s``, anchors the boot and raises the lower bound. Stored punches are never
 rewritten.
 """
@@ -16,7 +16,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.store.db import write_transaction
+from core.store.tx import write_transaction
 
 UPLOAD_CURSOR = "presensi_v1"
 ROSTER_CURSOR = "roster"
@@ -89,7 +89,7 @@ def effective_server(
 def clear_fork(conn: sqlite3.Connection, now: datetime) -> bool:
     """Forget the server's fork alarm (once the server's operator has settled which unit is
     genuine, and the copy is gone); audited. True when there was one."""
-    from kiosk import audit
+    from core.store import audit
 
     with write_transaction(conn, "clearing the fork alarm"):
         cleared = conn.execute("DELETE FROM settings WHERE key = ?", (FORK_KEY,)).rowcount

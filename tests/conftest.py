@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchStore
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchStore
 
 REPO = Path(__file__).resolve().parent.parent
 #: The shared test data and models beside the repository (CI always has it).
@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PRESENSI_TEMPLATE_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="presensi-test-keys-")) / "template.key")
         # made as the boot service makes it on a unit: every process of a test unit (the test's
         # own and the commands it starts) reads the same key, and seals the device key with it
-        from kiosk.privacy.keys import KeyFileProvider
+        from core.privacy.keys import KeyFileProvider
 
         KeyFileProvider(Path(os.environ["PRESENSI_TEMPLATE_KEY_FILE"])).ensure()
 

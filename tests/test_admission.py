@@ -6,19 +6,19 @@ import queue
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.admission import UnitAdmission, refusal, request_fields
+from core.admission import UnitAdmission, refusal, request_fields
+from core.clock import FakeClock, FixedClockState
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import EventBook
+from core.schedule.local_packs import sample_pack, sample_people
+from core.schedule.workcodes import WorkCodeBook
+from core.store.db import open_database
+from core.store.punches import PunchStore
+from core.store.roster import upsert_employee
 from kiosk.cards.policy import Reason
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import EventBook
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.schedule.workcodes import WorkCodeBook
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchStore
-from kiosk.store.roster import upsert_employee
 
 START = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # Tuesday 07:00 WITA
 

@@ -14,19 +14,20 @@ from typing import Any
 import pytest
 from helpers.face_data import detector, image, on_wall, train_gallery
 
+from core.admission import UnitAdmission
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.schedule.workcodes import WorkCodeBook
+from core.store import roster
+from core.store.cards import bind_card
+from core.store.punches import PunchStore
 from firmware_bridge.factory import seed_sim_template, start_simulated_bridge
-from kiosk.admission import UnitAdmission
 from kiosk.camera.base import Frame
-from kiosk.cards.directory import bind_card
 from kiosk.cards.service import CardDecision, CardService
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
-from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
-from kiosk.runtime import Runtime
-from kiosk.schedule.workcodes import WorkCodeBook
-from kiosk.store import roster
-from kiosk.store.punches import PunchStore
+from kiosk.face.decision import Outcome
+from kiosk.face.pipeline import FacePipeline, SkipLiveness
 
 WIB = timezone(timedelta(hours=7))
 PERSON = "obama"  # the employee id the shared train gallery gives Obama's photos
@@ -233,10 +234,10 @@ def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge
     import subprocess
     import sys
 
+    from core.config import parse_config
+    from core.schedule.classify import Schedule
     from firmware_bridge.factory import make_simulator, sim_finger_name
     from kiosk.cards.rdm6300_sim import Rdm6300Simulator
-    from kiosk.config import parse_config
-    from kiosk.schedule.classify import Schedule
 
     if shutil.which("faketime") is None:
         pytest.skip("needs faketime to run the services at a set hour (apt-get install faketime)")
@@ -299,7 +300,7 @@ def test_card_and_finger_agree_on_a_unit_run_by_presensi_run_and_presensi_bridge
             log_file.close()
         card_sim.unplug()
         finger_sim.stop()
-    from kiosk.store.punches import parse_instant
+    from core.store.punches import parse_instant
 
     schedule = Schedule(conn, "Asia/Jakarta", default_work_code="UJI SEKARANG")
     for employee, kind, status, minutes, instant in rows:

@@ -18,16 +18,17 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
+from core.clock import FakeClock, FixedClockState
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from kiosk.web.app import create_maintenance_app, create_screen_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.maintenance.netprobe import ServerProbe
 from kiosk.web.ports import Decision, Services, TapCapture
 from kiosk.web.screen.frames import VideoFileFrames
 from kiosk.web.server import Running, serve_in_thread
+from kiosk.web.sources.netprobe import ServerProbe
 from kiosk.web.tls import ensure_certificate
 
 pytestmark = pytest.mark.browser
@@ -287,9 +288,9 @@ def test_maintenance_page_end_to_end(env: Env, browser: object, artifacts_dir: P
 
 def record_in_another_process(data: Path, employee: str) -> None:
     script = (
-        "import sys; from pathlib import Path; from kiosk.clock import SystemClock, FixedClockState;"
-        "from kiosk.identity import DeviceIdentity; from kiosk.store.db import open_database;"
-        "from kiosk.store.punches import PunchStore, PunchRequest;"
+        "import sys; from pathlib import Path; from core.clock import SystemClock, FixedClockState;"
+        "from core.identity import DeviceIdentity; from core.store.db import open_database;"
+        "from core.store.punches import PunchStore, PunchRequest;"
         "d = Path(sys.argv[1]); s = PunchStore(open_database(d / 'presensi.db'), DeviceIdentity.load_or_create(d), SystemClock(), FixedClockState());"
         "s.record(PunchRequest(sys.argv[2], 'finger', kind='masuk', status='terlambat', minutes=12))"
     )
@@ -332,7 +333,7 @@ def test_kiosk_screen_without_a_camera_says_so_and_what_to_use(env: Env, browser
     """Issue 23.9: a failed camera is not a black box but words, with the card and the finger."""
     from playwright.sync_api import expect
 
-    from kiosk.health import Health, report
+    from core.health import Health, report
 
     page = browser.new_context(viewport={"width": 800, "height": 480}).new_page()  # type: ignore[attr-defined]
     page.goto(f"{env.screen.url}/")
@@ -361,7 +362,7 @@ def test_no_page_scrolls_sideways(env: Env, browser: object, width: int) -> None
         pytest.skip("needs the first account, made by test_maintenance_page_end_to_end")
     ctx = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
     page = ctx.new_page()
-    from kiosk.health import Health, report
+    from core.health import Health, report
 
     conn = open_database(env.data_dir / "presensi.db")
     try:  # what a unit in service shows: parts with metrics and errors, as in the demo

@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
+from core.clock import SystemClock
+from core.config import CameraConfig
+from core.errors import ConfigError, DeviceError
 from kiosk.camera import open_camera
 from kiosk.camera.base import CameraState
 from kiosk.camera.file import FileCamera
 from kiosk.camera.sim import SimCamera
 from kiosk.camera.v4l2 import V4l2Camera
-from kiosk.clock import SystemClock
-from kiosk.config import CameraConfig
-from kiosk.errors import ConfigError, DeviceError
 
 
 @pytest.fixture

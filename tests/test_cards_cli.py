@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from kiosk.store.db import open_database
+from core.store.db import open_database
 
 
 def run(cmd: list[str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,11 +6,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk import health
+from core import health
+from core.config import parse_config
+from core.runtime import Runtime
 from kiosk.checks.cards import card_policy, card_reader, gpio_feedback
-from kiosk.config import parse_config
-from kiosk.doctor import Status
-from kiosk.runtime import Runtime
+from kiosk.checks.findings import Status
 
 
 def runtime(tmp_path: Path, toml: str) -> Runtime:

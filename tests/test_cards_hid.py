@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.clock import FakeClock
+from core.errors import DeviceError
 from kiosk.cards.base import CardEventKind
 from kiosk.cards.hid import ENTER_KEYS, KEY_DIGITS, KEYPAD_DIGITS, HidKeyboardReader, KeystrokeDecoder, find_device
-from kiosk.clock import FakeClock
-from kiosk.errors import DeviceError
 
 CODE_OF = {digit: code for code, digit in KEY_DIGITS.items()}
 KEYPAD_CODE_OF = {digit: code for code, digit in KEYPAD_DIGITS.items()}

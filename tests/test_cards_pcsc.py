@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import health
+from core import health
+from core.clock import FakeClock
+from core.config import CardsConfig
+from core.errors import DeviceError
+from core.store.punches import PunchStore
 from kiosk.cards.pcsc import PcscReader
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.vpcd_card import CONTACTLESS_ATR, VirtualContactlessCard, answer_apdu
-from kiosk.clock import FakeClock
-from kiosk.config import CardsConfig
-from kiosk.errors import DeviceError
-from kiosk.store.punches import PunchStore
 
 WAIT_S = 15.0
 PCSCD_PID = Path("/run/pcscd/pcscd.pid")

@@ -9,17 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk import health
-from kiosk.cards.directory import CardBindingRefused, bind_card, find_card, list_cards, unbind_card
+from core import health
+from core.clock import FakeClock
+from core.config import CardsConfig
+from core.errors import DeviceError
+from core.store.cards import CardBindingRefused, bind_card, find_card, list_cards, unbind_card
+from core.store.punches import PunchStore
 from kiosk.cards.enrol import EnrolStatus
 from kiosk.cards.policy import FaceOutcome, FaceVerification, Reason
 from kiosk.cards.service import CardDecision, CardService, Classification, Outcome
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import FakeClock
-from kiosk.config import CardsConfig
-from kiosk.errors import DeviceError
 from kiosk.feedback.gpio import NullFeedback
-from kiosk.store.punches import PunchStore
 
 WAIT_S = 5.0
 
@@ -203,7 +203,7 @@ def test_classifier_sets_kind_and_status(people: PunchStore, clock: FakeClock) -
 
 
 def test_the_schedules_classification_and_the_face_pipelines_tuple_both_work(people: PunchStore, clock: FakeClock) -> None:
-    from kiosk.schedule.classify import Classification as ScheduleClassification
+    from core.schedule.classify import Classification as ScheduleClassification
 
     schedule_result = ScheduleClassification("masuk", "terlambat", 12)
     h = Harness(people, clock, classify=lambda employee_id, instant: schedule_result)

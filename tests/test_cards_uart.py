@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk import health
+from core import health
+from core.card_uid import normalise_uid
+from core.clock import FakeClock
+from core.config import CardsConfig
+from core.errors import DeviceError, ProtocolError
+from core.store.punches import PunchStore
 from kiosk.cards.base import CardEventKind
 from kiosk.cards.rdm6300_sim import Rdm6300Simulator
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.uart import Rdm6300Decoder, Rdm6300Reader, decode_frame, encode_frame
-from kiosk.cards.uid import normalise_uid
-from kiosk.clock import FakeClock
-from kiosk.config import CardsConfig
-from kiosk.errors import DeviceError, ProtocolError
-from kiosk.store.punches import PunchStore
 
 WAIT_S = 5.0
 ids = st.binary(min_size=5, max_size=5).map(lambda b: b.hex().upper())

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.cards.uid import UidForm, display_uid, em4100_decimal, masked_uid, normalise_uid, same_card
-from kiosk.errors import CardUidError
+from core.card_uid import UidForm, display_uid, em4100_decimal, masked_uid, normalise_uid, same_card
+from core.errors import CardUidError
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from kiosk.config import load_config
+from core.config import load_config
 
 WITH_TARGETS = """
 [unit]

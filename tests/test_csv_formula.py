@@ -3,7 +3,7 @@
 import csv
 import io
 
-from kiosk.schedule.report import csv_cell
+from core.schedule.report import csv_cell
 
 
 def test_formula_cells_are_escaped() -> None:

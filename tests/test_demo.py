@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
+from core.config import KioskConfig
+from core.errors import ConfigError
 from kiosk.demo.session import DemoSession, demo_config
 from kiosk.demo.sources import DemoSources, find_sources
-from kiosk.errors import ConfigError
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -164,14 +164,14 @@ def test_panel_buttons_punch_and_the_kiosk_screen_shows_it(session: DemoSession,
 def test_the_log_page_and_addresses_show_what_the_demo_did(session: DemoSession) -> None:
     """Issue 23.8 and 23.9: the maintenance page's log reads the demo's service logs, and the
     address shown for the maintenance page is one it listens on (127.0.0.1 in the demo)."""
-    from kiosk.web.maintenance.logs import FileLogSource, LogFilter
+    from kiosk.web.sources.logs import FileLogSource, LogFilter
 
     siti = session.people[0]
     assert session.place_finger(siti.employee_id)
     assert session.config.web.log_file is not None
     lines = FileLogSource(session.config.web.log_file).read(LogFilter(min_level="info", limit=500))
     messages = " ".join(f"{line.unit}: {line.message}" for line in lines)
-    assert "kiosk.store.punches: recorded punch" in messages and "firmware_bridge" in messages
+    assert "core.store.punches: recorded punch" in messages and "firmware_bridge" in messages
     assert session.unit is not None and session.unit.web is not None
     assert session.unit.web.ctx.maintenance_url is not None
     assert session.unit.web.ctx.maintenance_url.startswith("https://127.0.0.1:")

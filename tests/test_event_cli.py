@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.clock import FixedClockState, SystemClock
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import EventBook, EventMode
+from core.schedule.events import read_envelope, sign_pack, write_envelope
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.db import open_database
+from core.store.punches import PunchStore
 from kiosk.bench.event import load_roster, server_public_hex
-from kiosk.clock import FixedClockState, SystemClock
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import EventBook, EventMode
-from kiosk.schedule.events import read_envelope, sign_pack, write_envelope
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchStore
 
 
 @pytest.fixture

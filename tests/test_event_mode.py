@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.clock import FakeClock
-from kiosk.errors import PresensiError
-from kiosk.schedule.event_mode import BELUM_MULAI, DITERIMA, SUDAH_HADIR, SUDAH_SELESAI, UNIT_LAIN, EventBook, EventMode
-from kiosk.schedule.events import EventPackError
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.punches import PunchStore
+from core.clock import FakeClock
+from core.errors import PresensiError
+from core.schedule.event_mode import BELUM_MULAI, DITERIMA, SUDAH_HADIR, SUDAH_SELESAI, UNIT_LAIN, EventBook, EventMode
+from core.schedule.events import EventPackError
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.punches import PunchStore
 
 START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # 07:00 WITA
 PEOPLE = sample_people(24)  # three per unit (eight units: II and III are one)

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.clock import FakeClock
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.events import (
+from core.clock import FakeClock
+from core.identity import DeviceIdentity
+from core.schedule.events import (
     FORMAT,
     EventPack,
     EventPackError,
@@ -30,8 +30,8 @@ from kiosk.schedule.events import (
     verify_pack,
     write_envelope,
 )
-from kiosk.schedule.local_packs import create_local_pack, sample_pack, sample_people
-from kiosk.store.punches import PunchStore
+from core.schedule.local_packs import create_local_pack, sample_pack, sample_people
+from core.store.punches import PunchStore
 
 START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 07:00 WITA
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from kiosk.clock import FakeClock
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import EventBook
-from kiosk.schedule.events import sign_pack
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.punches import PunchStore
+from core.clock import FakeClock
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import EventBook
+from core.schedule.events import sign_pack
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.punches import PunchStore
 from sync.roster import apply_roster
 
 

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.clock import FakeClock
+from core.schedule.event_mode import BUKAN_PESERTA, DITERIMA, SUDAH_HADIR, UNIT_LAIN
+from core.schedule.events import verify_pack
+from core.schedule.local_packs import SamplePerson, sample_people
+from core.schedule.report import build_report
+from core.store.punches import verify_database
 from kiosk.bench.event import SimEventUnit, build_units, server_public_hex
-from kiosk.clock import FakeClock
-from kiosk.schedule.event_mode import BUKAN_PESERTA, DITERIMA, SUDAH_HADIR, UNIT_LAIN
-from kiosk.schedule.events import verify_pack
-from kiosk.schedule.local_packs import SamplePerson, sample_people
-from kiosk.schedule.report import build_report
-from kiosk.store.punches import verify_database
 
 START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 23 November 2026, 07:00 WITA
 DEVICES = {

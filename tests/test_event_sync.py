@@ -27,18 +27,18 @@ import pytest
 from helpers.sync_support import unit_runtime
 from test_event_run import DEVICES, Outcome, run_event
 
+from core.clock import FakeClock, FixedClockState
+from core.identity import KEY_FILENAME
+from core.runtime import Runtime
+from core.schedule.event_mode import BUKAN_PESERTA, DITERIMA, SUDAH_HADIR, EventBook, EventMode
+from core.schedule.events import EventPackError, verify_pack, write_envelope
+from core.schedule.local_packs import create_local_pack, sample_people
+from core.schedule.report import build_report
+from core.store.db import DB_FILENAME
+from core.store.punches import PunchStore
 from kiosk.bench.event import SimEventUnit, load_roster
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import KEY_FILENAME
-from kiosk.runtime import Runtime
-from kiosk.schedule.event_mode import BUKAN_PESERTA, DITERIMA, SUDAH_HADIR, EventBook, EventMode
-from kiosk.schedule.events import EventPackError, verify_pack, write_envelope
-from kiosk.schedule.local_packs import create_local_pack, sample_people
-from kiosk.schedule.report import build_report
-from kiosk.store.db import DB_FILENAME
-from kiosk.store.punches import PunchStore
+from kiosk.demo.server import ServerProcess
 from sync.bundle import export_bundle
-from sync.demo import ServerProcess
 from sync.provision import provision
 from sync.server.admin import ServerAdmin
 from sync.server.events import EventAttendance

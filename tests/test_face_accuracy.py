@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.errors import FaceError
+from core.errors import FaceError
 from kiosk.face.accuracy import at_false_match_rate, d_prime, find_photos
 
 

@@ -14,26 +14,19 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="onnx builds the test models (it is in the dev extra)")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from core.clock import FakeClock  # noqa: E402
+from core.config import FaceConfig  # noqa: E402
+from core.errors import ConfigError, EnrolmentError  # noqa: E402
+from core.store import roster  # noqa: E402
+from core.store.db import open_database  # noqa: E402
+from core.templates.embedder_ids import dlib_model_path as model_path  # noqa: E402
+from core.templates.embedder_ids import embedder_id, file_sha256  # noqa: E402
 from kiosk.camera.file import read_image  # noqa: E402
-from kiosk.clock import FakeClock  # noqa: E402
-from kiosk.config import FaceConfig  # noqa: E402
-from kiosk.errors import ConfigError, EnrolmentError  # noqa: E402
 from kiosk.face import devmodels  # noqa: E402
 from kiosk.face.detect import make_detector, to_rgb  # noqa: E402
-from kiosk.face.embedders import (  # noqa: E402
-    ARCFACE_POINTS,
-    DLIB_ID,
-    OnnxContract,
-    OnnxEmbedder,
-    align,
-    embedder_id,
-    file_sha256,
-)
-from kiosk.face.encoder import model_path  # noqa: E402
+from kiosk.face.embedders import ARCFACE_POINTS, DLIB_ID, OnnxContract, OnnxEmbedder, align  # noqa: E402
 from kiosk.face.enroll import Enroller  # noqa: E402
 from kiosk.face.identify import Gallery, unit_gallery  # noqa: E402
-from kiosk.store import roster  # noqa: E402
-from kiosk.store.db import open_database  # noqa: E402
 
 PEOPLE = ("biden", "kit_harington", "obama", "rose_leslie")
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, image
 
-from kiosk.errors import ConfigError
+from core.errors import ConfigError
 from kiosk.face import encoder as enc
 from kiosk.face.detect import to_rgb
 

@@ -20,22 +20,23 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, image
 
+from core.clock import FakeClock
+from core.config import FaceConfig, KioskConfig, LivenessConfig
+from core.store import roster
+from core.store.punches import PunchStore
+from core.templates.embedder_ids import embedder_id
 from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.policy import FaceOutcome
-from kiosk.clock import FakeClock
-from kiosk.config import FaceConfig, KioskConfig, LivenessConfig
 from kiosk.face import devmodels
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.detect import to_rgb
-from kiosk.face.embedders import embedder_id
 from kiosk.face.enroll import Enroller
-from kiosk.face.pipeline import Decision, FrameResult, Outcome, SkipLiveness
+from kiosk.face.pipeline import FrameResult, SkipLiveness
 from kiosk.face.service import FaceService
 from kiosk.liveness import attacks
 from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
-from kiosk.store import roster
-from kiosk.store.punches import PunchStore
 
 WAIT_S = 60.0
 SITI = "199001012019032002"

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, image, on_wall
 
+from core.clock import FakeClock
+from core.config import FaceConfig
+from core.errors import EnrolmentError
+from core.store import roster
+from core.store.punches import PunchStore
 from kiosk.camera.base import Frame
-from kiosk.clock import FakeClock
-from kiosk.config import FaceConfig
-from kiosk.errors import EnrolmentError
 from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
-from kiosk.store import roster
-from kiosk.store.punches import PunchStore
 
 
 @pytest.fixture

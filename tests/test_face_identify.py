@@ -11,7 +11,7 @@ from helpers.face_data import TEST_TRUTH, faces, train_gallery
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import FaceConfig
+from core.config import FaceConfig
 from kiosk.face.detect import FaceDetector, to_rgb
 from kiosk.face.identify import Gallery, IdentityVoter, Match
 from kiosk.face.quality import head_pose

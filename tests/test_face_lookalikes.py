@@ -11,18 +11,17 @@ import numpy as np
 import pytest
 from helpers.face_data import faces
 
-from kiosk import audit
-from kiosk.cards.directory import bind_card, find_card
-from kiosk.cards.policy import CardPolicy, Reason, card_first_rule, is_lookalike, resolve
-from kiosk.clock import FakeClock
-from kiosk.config import FaceConfig, parse_config
-from kiosk.doctor import Status
+from core.clock import FakeClock
+from core.config import FaceConfig, parse_config
+from core.runtime import Runtime
+from core.store import audit, roster
+from core.store.cards import CardPolicy, bind_card, find_card
+from core.store.db import open_database
+from core.templates.face import seal
+from kiosk.cards.policy import Reason, card_first_rule, is_lookalike, resolve
+from kiosk.checks.findings import Status
 from kiosk.face.identify import Gallery, unit_gallery
 from kiosk.face.lookalikes import record_lookalikes
-from kiosk.face.templates import seal
-from kiosk.runtime import Runtime
-from kiosk.store import roster
-from kiosk.store.db import open_database
 
 NOW = datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
 CONFIG = FaceConfig()

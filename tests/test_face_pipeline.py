@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from helpers.face_data import image, on_wall, train_gallery
 
+from core.clock import FakeClock
+from core.config import FaceConfig
+from core.store.punches import PunchStore
 from kiosk.camera.base import Frame
-from kiosk.clock import FakeClock
-from kiosk.config import FaceConfig
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.detect import FaceDetector
 from kiosk.face.identify import Gallery
-from kiosk.face.pipeline import Decision, FacePipeline, FrameResult, Outcome, SkipLiveness
+from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
 from kiosk.liveness.base import FaceSample, LivenessEngine, LivenessResult, LivenessSession, Verdict
-from kiosk.store.punches import PunchStore
 
 W, H, FPS = 800, 600, 15.0
 

@@ -11,7 +11,7 @@ import pytest
 from helpers.face_data import detector, image, turned
 from pydantic import ValidationError
 
-from kiosk.config import FaceConfig
+from core.config import FaceConfig
 from kiosk.face.detect import to_rgb
 from kiosk.face.quality import PITCH_BIAS_DEG, Prompt, Quality, assess, head_pose
 from kiosk.liveness import landmarks as lm

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from helpers.face_data import detector, image
 
-from kiosk import health
+from core import health
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.store.punches import PunchStore
 from kiosk.camera.sim import SimCamera
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.enroll import Enroller
-from kiosk.face.pipeline import Decision, Outcome, SkipLiveness
+from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
-from kiosk.store.punches import PunchStore
 
 
 def test_service_punches_a_shown_face_and_reports_health(store: PunchStore, clock: FakeClock, faces_dir: Path) -> None:

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kiosk.errors import FaceError
-from kiosk.face.templates import TEMPLATE_BYTES, as_encoding, seal, unseal
+from core.errors import FaceError
+from core.templates.face import TEMPLATE_BYTES, as_encoding, seal, unseal
 
 finite = st.floats(min_value=-4, max_value=4, allow_nan=False, width=32)
 

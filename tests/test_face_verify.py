@@ -22,23 +22,24 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, image
 
+from core.clock import FakeClock, FixedClockState
+from core.config import FaceConfig, KioskConfig, LivenessConfig
+from core.store.db import open_database
+from core.store.punches import PunchStore
 from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.policy import TEXTS, FaceOutcome, Reason
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import FaceConfig, KioskConfig, LivenessConfig
 from kiosk.face import devmodels
+from kiosk.face.decision import Decision
 from kiosk.face.detect import to_rgb
 from kiosk.face.enroll import Enroller
-from kiosk.face.pipeline import Decision, FrameResult, SkipLiveness
+from kiosk.face.pipeline import FrameResult, SkipLiveness
 from kiosk.face.service import FaceService
 from kiosk.liveness import attacks
 from kiosk.liveness.base import LivenessEngine
 from kiosk.liveness.engine import build_engine
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchStore
 
 WAIT_S = 60.0  # generous: two cores shared with other test runs
 ALEX = "198703152010011004"  # the card holder (enrolled from train/alex_lacamoire)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig, load_config, parse_config, redacted
-from kiosk.errors import ConfigError
+from core.config import KioskConfig, load_config, parse_config, redacted
+from core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
@@ -47,7 +47,7 @@ def test_defaults_need_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_field_has_a_description() -> None:
-    from kiosk.config import describe
+    from core.config import describe
 
     missing = [key for key, _default, text in describe() if not text]
     assert missing == []
@@ -103,7 +103,7 @@ def test_config_show_redacts_and_runs_without_a_file(tmp_path: Path, presensi_cm
 
 def test_configuration_reference_is_current() -> None:
     """docs/configuration.md is the models' own reference; regenerate it when a field changes."""
-    from kiosk.config_doc import reference_markdown
+    from core.config.doc import reference_markdown
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
     assert doc.read_text(encoding="utf-8") == reference_markdown(), (
@@ -116,12 +116,12 @@ def test_configuration_reference_is_current() -> None:
 def test_the_template_key_file_default_follows_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An installed unit (or root) keeps it in /etc/presensi; a developer's run with no
     configuration keeps it in their own config folder, so `presensi enroll` works unprivileged."""
-    from kiosk.config import default_key_file
+    from core.config import default_key_file
 
     monkeypatch.delenv("PRESENSI_TEMPLATE_KEY_FILE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr("os.geteuid", lambda: 1000)
-    monkeypatch.setattr("kiosk.config.Path.is_dir", lambda self: False)
+    monkeypatch.setattr("core.config.Path.is_dir", lambda self: False)
     assert default_key_file() == tmp_path / "xdg" / "presensi" / "template.key"
     monkeypatch.setattr("os.geteuid", lambda: 0)
     assert default_key_file() == Path("/etc/presensi/template.key")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.store.db import integrity_ok, open_database
-from kiosk.store.punches import verify_database
+from core.store.db import integrity_ok, open_database
+from core.store.punches import verify_database
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import ClockState, FakeClock, FixedClockState
-from kiosk.errors import ChainError, ClockError, IdentityError, StorageFullError
-from kiosk.identity import KEY_FILENAME, DeviceIdentity
-from kiosk.ids import uuid7
-from kiosk.store.db import open_database
-from kiosk.store.migrations import MIGRATIONS, applied
-from kiosk.store.punches import PunchRequest, PunchStore, verify_database
+from core.clock import ClockState, FakeClock, FixedClockState
+from core.errors import ChainError, ClockError, IdentityError, StorageFullError
+from core.identity import KEY_FILENAME, DeviceIdentity
+from core.ids import uuid7
+from core.store.db import open_database
+from core.store.migrations import MIGRATIONS, applied
+from core.store.punches import PunchRequest, PunchStore, verify_database
 
 
 def test_a_punch_carries_everything_design_asks_for(store: PunchStore, clock: FakeClock) -> None:

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.store.chain import canonical_bytes, digest
-from kiosk.store.db import open_database
-from kiosk.store.punches import INSERT_PUNCH, PUNCH_COLUMNS, PunchRequest, PunchStore, verify_database
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.store.chain import canonical_bytes, digest
+from core.store.db import open_database
+from core.store.punches import INSERT_PUNCH, PUNCH_COLUMNS, PunchRequest, PunchStore, verify_database
 
 N = 12
 MUTABLE = [c for c in PUNCH_COLUMNS if c != "seq"]
@@ -154,7 +154,7 @@ def test_deleting_the_last_punch_is_detected_by_the_signed_head(chain_db: sqlite
 
 def test_verify_in_parallel_finds_the_same_seq(tmp_path: Path) -> None:
     """Signatures are checked in parallel chunks for long chains: a bad one deep inside is named."""
-    from kiosk.store import chain
+    from core.store import chain
 
     conn = open_database(tmp_path / "p.db")
     store = PunchStore(conn, DeviceIdentity.generate(), FakeClock(), FixedClockState())

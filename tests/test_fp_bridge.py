@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.health import Health, read_all
+from core.runtime import Runtime
+from core.store.finger_templates import FingerDB
 from firmware_bridge import enrolment as api
 from firmware_bridge.factory import SimulatedUnit, sim_finger_name, start_simulated_bridge
-from firmware_bridge.templates import FingerDB
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
-from kiosk.doctor import Status
-from kiosk.health import Health, read_all
-from kiosk.runtime import Runtime
+from kiosk.checks.findings import Status
 from sync.roster import apply_roster
 
 WAIT = 10.0
@@ -259,7 +259,7 @@ def test_stall_mid_search_and_mid_template_transfer(tmp_path: Path, units: list[
 
 
 def test_enrolment_api_refuses_unknown_and_can_cancel(tmp_path: Path, units: list[Unit]) -> None:
-    from kiosk.errors import EnrolmentError
+    from core.errors import EnrolmentError
 
     unit = make_unit(tmp_path / "e")
     units.append(unit)

@@ -7,8 +7,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from kiosk.health import read_all
-from kiosk.store.db import open_database
+from core.health import read_all
+from core.store.db import open_database
 
 
 def test_bench_bridge_json_is_never_faster_than_the_wire(presensi_cmd: list[str], tmp_path: Path) -> None:

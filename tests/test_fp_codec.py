@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import ProtocolError
 from firmware_bridge.errors import FrameError
 from firmware_bridge.gt521 import codec as gt
 from firmware_bridge.zhiantec import codec as zt
-from kiosk.errors import ProtocolError
 
 # -- ZhianTec: the worked frames of PROTOCOLS.md §1 -------------------------------------------
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
+from core.errors import DeviceTimeout, ProtocolError
 from firmware_bridge.gt521 import codec as gt
 from firmware_bridge.zhiantec import codec as zt
-from kiosk.errors import DeviceTimeout, ProtocolError
 
 TRIALS = 100_000
 

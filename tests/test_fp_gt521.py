@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import DeviceError
 from firmware_bridge.base import Capture, FingerMatch, Led
 from firmware_bridge.errors import BadLocation, FrameError, LibraryFull, ModuleRefused, ModuleTimeout
 from firmware_bridge.gt521.codec import TEMPLATE_SIZE, Nack
 from firmware_bridge.gt521.driver import GT521Module
 from firmware_bridge.gt521.simulator import GT521Simulator
-from kiosk.errors import DeviceError
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import DeviceError, DeviceTimeout
+from core.store.finger_templates import FingerDB
 from firmware_bridge.base import Capture, FingerMatch, Led
 from firmware_bridge.errors import BadLocation, FrameError, LibraryFull, ModuleRefused, ModuleTimeout, WrongPassword
 from firmware_bridge.reconcile import Reconciler
-from firmware_bridge.templates import FingerDB
 from firmware_bridge.zhiantec.codec import Code, LedColour, LedControl, SysReg
 from firmware_bridge.zhiantec.driver import ZhianTecModule
 from firmware_bridge.zhiantec.simulator import ZhianTecSimulator
-from kiosk.errors import DeviceError, DeviceTimeout
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_bad_location_and_full_library(sim: ZhianTecSimulator, module: ZhianTecM
 
 
 def _empty_db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from kiosk.store.db import open_database
+    from core.store.db import open_database
 
     return open_database(tmp_path / "x.db")
 

@@ -13,8 +13,8 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.config import GpioConfig, parse_config
-from kiosk.errors import ConfigError, DeviceError
+from core.config import GpioConfig, parse_config
+from core.errors import ConfigError, DeviceError
 from kiosk.feedback.gpio import GpioFeedback, NullFeedback, build_feedback, make_pin_factory
 from kiosk.feedback.patterns import as_json, steps
 from kiosk.feedback.timeline import ManualScheduler, ThreadScheduler
@@ -184,9 +184,9 @@ def test_patterns_for_the_screen() -> None:
 def test_card_service_drives_the_lights(factory: MockFactory, config: GpioConfig, store: object, clock: object) -> None:
     import queue
 
+    from core.config import CardsConfig
     from kiosk.cards.service import CardDecision, CardService
     from kiosk.cards.sim import SimCardReader
-    from kiosk.config import CardsConfig
 
     scheduler = ManualScheduler()
     feedback = GpioFeedback(config, pin_factory=factory, scheduler=scheduler)

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from helpers.adms_server import PushServer, make_app
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import AdmsTargetConfig
-from kiosk.errors import ConfigError
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
-from kiosk.store.roster import get_employee, upsert_employee
+from core.clock import FakeClock, FixedClockState
+from core.config import AdmsTargetConfig
+from core.errors import ConfigError
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
+from core.store.roster import get_employee, upsert_employee
 from kiosk.web.server import Running, serve_in_thread
 from sync.server.certs import demo_pki
 from sync.targets.adms import AdmsTarget

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from helpers.frappe_double import FrappeSite, make_app
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.errors import ConfigError, SyncError
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
+from core.clock import FakeClock, FixedClockState
+from core.errors import ConfigError, SyncError
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 from kiosk.web.server import Running, serve_in_thread
 from sync.server.certs import demo_pki
 from sync.targets.base import TargetRunner, TargetUnavailable

@@ -20,12 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import AdmsTargetConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
-from kiosk.store.roster import get_employee, upsert_employee
+from core.clock import FakeClock, FixedClockState
+from core.config import AdmsTargetConfig
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
+from core.store.roster import get_employee, upsert_employee
 from sync.server.certs import demo_pki
 from sync.targets.adms import parse_stamp
 from sync.targets.base import TargetRunner, TargetUnavailable

@@ -12,11 +12,11 @@ import pytest
 
 zk_base = pytest.importorskip("zk.base", reason="pyzk is in the dev extra")
 
-from kiosk.clock import FakeClock, FixedClockState  # noqa: E402
-from kiosk.identity import DeviceIdentity  # noqa: E402
-from kiosk.store.db import open_database  # noqa: E402
-from kiosk.store.punches import PunchRequest, PunchStore  # noqa: E402
-from kiosk.store.synthetic import build_signed_chain  # noqa: E402
+from core.clock import FakeClock, FixedClockState  # noqa: E402
+from core.identity import DeviceIdentity  # noqa: E402
+from core.store.db import open_database  # noqa: E402
+from core.store.punches import PunchRequest, PunchStore  # noqa: E402
+from core.store.synthetic import build_signed_chain  # noqa: E402
 from sync.zk4370.codec import checksum, decode_time, encode_time  # noqa: E402
 from sync.zk4370.server import ZkPolicy, ZkServer  # noqa: E402
 

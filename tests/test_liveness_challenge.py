@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from kiosk.liveness import attacks
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import FaceSample

@@ -6,9 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from kiosk.config import KioskConfig, LivenessConfig
-from kiosk.doctor import Status
-from kiosk.runtime import Runtime
+from core.config import KioskConfig, LivenessConfig
+from core.runtime import Runtime
+from kiosk.checks.findings import Status
 
 
 def test_liveness_command_judges_a_genuine_image(

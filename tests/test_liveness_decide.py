@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.config import LivenessConfig
+from core.config import LivenessConfig
 from kiosk.liveness.base import CheckScore, Verdict
 from kiosk.liveness.decide import Policy, decide
 

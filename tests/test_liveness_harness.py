@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 
-from kiosk.config import LivenessConfig
+from core.config import LivenessConfig
 from kiosk.liveness.harness import Source, detect, evaluate
 
 

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.clock import FakeClock
-from kiosk.config import LivenessConfig
-from kiosk.errors import LivenessError
+from core.clock import FakeClock
+from core.config import LivenessConfig
+from core.errors import LivenessError
 from kiosk.liveness import attacks
 from kiosk.liveness.base import FaceSample, Verdict
 from kiosk.liveness.cues import CueSettings, border_sides, frame_cues, glare_area, moire_peak_db

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import LivenessConfig
+from core.config import LivenessConfig
 from kiosk.liveness import recaptures
 from kiosk.liveness.base import Verdict
 from kiosk.liveness.texture import MiniFasNet, model_paths

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from test_web_routes import client_for, login, make_ctx, with_accounts
 
-from kiosk.clock import FakeClock
-from kiosk.errors import EnrolmentError
-from kiosk.nip import check_staff_id, nip_problem
-from kiosk.web.app import WebContext, create_maintenance_app
+from core.clock import FakeClock
+from core.errors import EnrolmentError
+from core.nip import check_staff_id, nip_problem
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import load_config
+from core.runtime import Runtime
+from core.store import roster
+from core.templates import face as templates
 from firmware_bridge.factory import seed_sim_template
-from kiosk.config import load_config
-from kiosk.face import templates
-from kiosk.runtime import Runtime
-from kiosk.store import roster
 
 CONFIG = """
 [unit]

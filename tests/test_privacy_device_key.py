@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
-from kiosk.doctor import Status, device_key
-from kiosk.errors import IdentityError
-from kiosk.identity import KEY_FILENAME, PUBLIC_FILENAME, SEALED_FILENAME, DeviceIdentity
-from kiosk.privacy.keys import KeyFileProvider
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
+from core.config import KioskConfig
+from core.errors import IdentityError
+from core.identity import KEY_FILENAME, PUBLIC_FILENAME, SEALED_FILENAME, DeviceIdentity
+from core.privacy.keys import KeyFileProvider
+from core.runtime import Runtime
+from core.store.punches import PunchRequest
+from kiosk.checks.findings import Status
+from kiosk.doctor import device_key
 
 
 def unit(data: Path, key_file: Path) -> Runtime:

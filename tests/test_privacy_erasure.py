@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.privacy import TemplateKeyError
+from core.runtime import Runtime
+from core.store import roster
+from core.templates import face as templates
 from firmware_bridge import simfinger
 from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
 from firmware_bridge.zhiantec.simulator import TEMPLATE
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
-from kiosk.face import templates
-from kiosk.privacy import TemplateKeyError
-from kiosk.runtime import Runtime
-from kiosk.store import roster
 from sync.roster import apply_roster
 from sync.state import ROSTER_CURSOR, get_cursor
 

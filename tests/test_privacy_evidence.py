@@ -16,22 +16,26 @@ from fastapi.testclient import TestClient
 from helpers.face_data import detector, image, on_wall, train_gallery
 from test_web_routes import client_for, login, make_ctx, with_accounts
 
+from core.clock import FakeClock, FixedClockState
+from core.config import FaceConfig, KioskConfig
+from core.identity import DeviceIdentity
+from core.privacy import TemplateKeyError
+from core.privacy.keys import SimOtpKeyProvider
+from core.store.db import open_database
+from core.store.erasure import erase_employee
+from core.store.evidence import photo_of
+from core.store.punches import PunchStore
+from core.store.vault import UnitKey, register_unit
 from kiosk.camera.base import Frame
 from kiosk.camera.file import FileCamera
 from kiosk.camera.sim import SimCamera
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import FaceConfig, KioskConfig
+from kiosk.face.decision import Outcome
 from kiosk.face.enroll import Enroller
-from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
+from kiosk.face.pipeline import FacePipeline, SkipLiveness
 from kiosk.face.service import FaceService
-from kiosk.identity import DeviceIdentity
-from kiosk.privacy import TemplateKeyError, evidence
-from kiosk.privacy.erasure import erase_employee
-from kiosk.privacy.keys import SimOtpKeyProvider
-from kiosk.privacy.vault import UnitKey, register_unit
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchStore
-from kiosk.web.app import WebContext, create_maintenance_app
+from kiosk.privacy import evidence
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 
 KEY = "c3" * 32
 
@@ -76,14 +80,14 @@ def test_a_face_punch_keeps_a_small_sealed_photo(sealed_store: PunchStore, clock
     punch = conn.execute("SELECT id, seq FROM punches").fetchone()
     assert (row["punch_id"], row["seq"], row["scheme"]) == (punch["id"], punch["seq"], "aesgcm-v1")
     assert b"\xff\xd8\xff" not in bytes(row["photo"])  # no JPEG in the clear
-    jpeg = evidence.photo_of(conn, punch["id"])
+    jpeg = photo_of(conn, punch["id"])
     assert jpeg is not None and jpeg.startswith(b"\xff\xd8\xff")
     picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert max(picture.shape[:2]) <= evidence.MAX_SIDE and detector().detect(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB))
     # Bound to its punch: moved to another punch id it does not open.
     conn.execute("UPDATE evidence_photos SET punch_id = 'another-punch'")
     with pytest.raises(TemplateKeyError):
-        evidence.photo_of(conn, "another-punch")
+        photo_of(conn, "another-punch")
 
 
 def test_without_a_unit_key_no_photo_is_kept_and_the_punch_stands(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import PrivacyConfig
-from kiosk.privacy import Sealer, TemplateKeyError, build_key_provider, sealer_for
-from kiosk.privacy.keys import CredentialKeyProvider, KeyFileProvider, OtpKeyProvider
+from core.config import PrivacyConfig
+from core.privacy import Sealer, TemplateKeyError, build_key_provider, sealer_for
+from core.privacy.keys import CredentialKeyProvider, KeyFileProvider, OtpKeyProvider
 
 OTP_A = "a1" * 32
 OTP_B = "b2" * 32
@@ -112,10 +112,10 @@ def test_a_keyfile_made_by_root_belongs_to_the_data_directory_owner(tmp_path: Pa
 
 
 def test_doctor_makes_no_key_file_and_says_how(tmp_path: Path) -> None:
+    from core.config import KioskConfig
+    from core.runtime import Runtime
+    from kiosk.checks.findings import Status
     from kiosk.checks.privacy import stored_templates, template_key
-    from kiosk.config import KioskConfig
-    from kiosk.doctor import Status
-    from kiosk.runtime import Runtime
 
     config = KioskConfig()
     config.privacy.key_file = tmp_path / "etc" / "template.key"
@@ -133,9 +133,9 @@ def test_a_units_first_finger_enrolment_makes_its_key_but_a_lost_key_stays_lost(
     a lost key and enrolment is refused, never given a new key."""
     from datetime import UTC, datetime
 
+    from core.config import KioskConfig
+    from core.runtime import Runtime
     from firmware_bridge.factory import unit_finger_db
-    from kiosk.config import KioskConfig
-    from kiosk.runtime import Runtime
 
     config = KioskConfig()
     config.privacy.key_file = tmp_path / "etc" / "template.key"

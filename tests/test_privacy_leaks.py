@@ -26,27 +26,29 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from helpers.face_data import detector, faces, image
 
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.health import read_all
+from core.runtime import Runtime
+from core.store.finger_templates import FingerDB
+from core.store.punches import PunchRequest
+from core.templates import face as templates
 from firmware_bridge import simfinger
 from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
-from firmware_bridge.templates import FingerDB
 from firmware_bridge.zhiantec.simulator import TEMPLATE
 from kiosk.camera.sim import SimCamera
-from kiosk.clock import SystemClock
-from kiosk.config import KioskConfig
+from kiosk.demo.server import provision_and_sync, start_demo_server
 from kiosk.doctor import run_checks
-from kiosk.face import templates
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.enroll import Enroller
-from kiosk.face.pipeline import Decision, Outcome, SkipLiveness
+from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
-from kiosk.health import read_all
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
-from kiosk.web.app import WebContext, create_maintenance_app
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.maintenance.export import PunchExporter
-from kiosk.web.maintenance.netprobe import ServerProbe
 from kiosk.web.ports import Services
-from sync.demo import provision_and_sync, start_demo_server
+from kiosk.web.sources.export import PunchExporter
+from kiosk.web.sources.netprobe import ServerProbe
 from sync.health import build_report
 from sync.service import run_once
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
-from kiosk.privacy.keys import CredentialKeyProvider, OtpKeyProvider
+from core.config import KioskConfig
+from core.privacy.keys import CredentialKeyProvider, OtpKeyProvider
 from kiosk.privacy.provision import prepare_template_key
 
 FAKE_OTP = """#!/bin/bash

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.privacy.erasure import erase_employee
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.erasure import erase_employee
+from core.store.punches import PunchRequest, PunchStore, format_instant, verify_database
+from core.store.roster import upsert_employee
 from kiosk.privacy.retention import enforce
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore, format_instant, verify_database
-from kiosk.store.roster import upsert_employee
 
 
 def make(tmp_path: Path) -> tuple[PunchStore, FakeClock]:

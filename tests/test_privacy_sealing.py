@@ -13,23 +13,24 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, faces, image
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.privacy import TemplateKeyError
+from core.runtime import Runtime
+from core.store import roster
+from core.store.db import open_database
+from core.store.finger_templates import FingerDB, seal_template
+from core.templates import face as templates
 from firmware_bridge.factory import seed_sim_template, start_simulated_bridge
-from firmware_bridge.templates import FingerDB, seal_template
 from kiosk.camera.sim import SimCamera
+from kiosk.checks.findings import Status
 from kiosk.checks.privacy import stored_templates, template_key
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
-from kiosk.doctor import Status
-from kiosk.face import templates
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
-from kiosk.face.pipeline import Decision, Outcome, SkipLiveness
+from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
-from kiosk.identity import DeviceIdentity
-from kiosk.privacy import TemplateKeyError
-from kiosk.runtime import Runtime
-from kiosk.store import roster
-from kiosk.store.db import open_database
 from sync.roster import apply_roster
 
 KEY_A = "a1" * 32

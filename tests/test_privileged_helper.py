@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import ConfigError, load_config
-from kiosk.errors import DeviceError, PresensiError
+from core.config import ConfigError, load_config
+from core.errors import DeviceError, PresensiError
+from core.privileged_protocol import MAX_REQUEST, Request
 from kiosk.privileged.client import HelperClockSetter, HelperSystemActions, PrivilegedClient, journal_lines
-from kiosk.privileged.protocol import MAX_REQUEST, Request
-from kiosk.web.maintenance.logs import JournalLogSource, LogFilter
+from kiosk.web.sources.logs import JournalLogSource, LogFilter
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN = "restart,reboot,set-time,logs"

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.admission import refusal
-from kiosk.clock import FakeClock
-from kiosk.errors import ConfigError
-from kiosk.schedule.classify import EarlierPunch, Schedule, classify, duration_text
-from kiosk.schedule.holidays import Holiday, HolidayCalendar, store_holidays
-from kiosk.schedule.workcodes import WorkCodeBook, hhmm, parse_hhmm, parse_work_code, presets
-from kiosk.store.punches import KINDS, PunchRequest, PunchStore
+from core.admission import refusal
+from core.clock import FakeClock
+from core.errors import ConfigError
+from core.schedule.classify import EarlierPunch, Schedule, classify, duration_text
+from core.schedule.holidays import Holiday, HolidayCalendar, store_holidays
+from core.schedule.workcodes import WorkCodeBook, hhmm, parse_hhmm, parse_work_code, presets
+from core.store.punches import KINDS, PunchRequest, PunchStore
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 

@@ -8,12 +8,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from core.config import parse_config
+from core.runtime import Runtime
+from core.schedule.workcodes import WorkCodeBook
+from kiosk.checks.findings import Status
 from kiosk.checks.schedule import work_codes
 from kiosk.commands.config_cmd import default_work_code_line
-from kiosk.config import parse_config
-from kiosk.doctor import Status
-from kiosk.runtime import Runtime
-from kiosk.schedule.workcodes import WorkCodeBook
 
 CITED: dict[str, Any] = {  # a roster work code with nothing assumed
     "code": "KANTOR-DINAS",

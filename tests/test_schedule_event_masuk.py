@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.classify import PULANG_CEPAT, TEPAT_WAKTU, TERLAMBAT, Schedule
-from kiosk.schedule.events import parse_pack
-from kiosk.store import roster
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.schedule.classify import PULANG_CEPAT, TEPAT_WAKTU, TERLAMBAT, Schedule
+from core.schedule.events import parse_pack
+from core.store import roster
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 
 WITA = timezone(timedelta(hours=8))
 MONDAY = date(2026, 12, 7)

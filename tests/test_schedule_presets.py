@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.schedule.classify import EarlierPunch, classify
-from kiosk.schedule.holidays import Holiday, HolidayCalendar
-from kiosk.schedule.workcodes import WEEKDAYS, presets
+from core.schedule.classify import EarlierPunch, classify
+from core.schedule.holidays import Holiday, HolidayCalendar
+from core.schedule.workcodes import WEEKDAYS, presets
 
 PRESETS = presets()
 HOLIDAYS = HolidayCalendar([Holiday(datetime(2026, 12, 24).date(), "Cuti bersama Natal", "cuti_bersama")])

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.schedule.classify import EarlierPunch, classify
-from kiosk.schedule.holidays import HolidayCalendar
-from kiosk.schedule.workcodes import hhmm, presets
+from core.schedule.classify import EarlierPunch, classify
+from core.schedule.holidays import HolidayCalendar
+from core.schedule.workcodes import hhmm, presets
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PRESENSI_SHARED", REPO.parent / "shared"))

@@ -1,11 +1,11 @@
 """One text for a status: the kiosk screen's headline is the schedule's own line
-(kiosk.schedule.classify.screen_text), which the services' feedback and the reports use too."""
+(core.schedule.classify.screen_text), which the services' feedback and the reports use too."""
 
 from __future__ import annotations
 
 import pytest
 
-from kiosk.schedule.classify import screen_text
+from core.schedule.classify import screen_text
 from kiosk.web.ports import Decision
 from kiosk.web.screen.texts import headline
 
@@ -35,7 +35,7 @@ def test_a_repeat_reads_the_same_for_every_method_in_the_neutral_colour() -> Non
     the screen) and by finger "… sudah presensi …", both red like an error."""
     from datetime import datetime
 
-    from kiosk.admission import already_punched_text
+    from core.admission import already_punched_text
     from kiosk.web.screen.texts import tone
 
     text = already_punched_text(datetime(2026, 12, 3, 7, 42), "WIB")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
 from sync.server.officers import Officers

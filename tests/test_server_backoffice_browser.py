@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from kiosk.web.server import serve_in_thread
 from sync.server.app import create_app
 from sync.server.config import ServerConfig

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from sync.server.daybook import DayBook
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage

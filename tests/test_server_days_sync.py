@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.clock import SystemClock, local_time
-from kiosk.store.punches import PunchRequest, parse_instant
-from sync.demo import ServerProcess
+from core.clock import SystemClock, local_time
+from core.store.punches import PunchRequest, parse_instant
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.server.daybook import DayBook
 from sync.service import run_once

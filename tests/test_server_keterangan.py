@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kiosk.clock import FakeClock
-from kiosk.errors import AttendanceError, AuthError
-from kiosk.web.auth import LoginRefused
+from core.clock import FakeClock
+from core.credentials import LoginRefused
+from core.errors import AttendanceError, AuthError
 from sync.server.daybook import DayBook
 from sync.server.keterangan import MAX_DOCUMENT_BYTES, Document, KeteranganBook
 from sync.server.officers import Officers

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from core.clock import SystemClock
 from kiosk.cli import main
-from kiosk.clock import SystemClock
 from sync.server.daybook import DayBook
 from sync.server.recap import COLUMNS, Recaps
 from sync.server.recap_export import recap_xlsx

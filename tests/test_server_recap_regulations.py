@@ -9,7 +9,7 @@ times below are read from its text, not from the presets:
   07.00–14.45, Friday 06.30–14.00 (WIB).
 * Malang (malang-juknis-presensi-elektronik.txt, Work from Office angka 1–2): presensi before
   08.00, later is late; pulang 14.00, earlier is pulang cepat (WIB). "Before 08.00" read
-  literally, as the unit's preset does (kiosk/schedule/presets/malang.toml): 08:00 is the first
+  literally, as the unit's preset does (core/schedule/presets/malang.toml): 08:00 is the first
   late minute, so the minutes late count from 07:59 (08:12 is 13 minutes late; counted from
   08.00 it would be 12: a question for the regency, which the text does not settle).
 * Purbalingga (purbalingga-perbup-35-2020.txt, Pasal 7 ayat (2)–(3)): masuk at most one hour
@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from sync.server.daybook import DayBook
 from sync.server.keterangan import Document, KeteranganBook
 from sync.server.officers import Officers

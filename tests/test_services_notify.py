@@ -118,7 +118,7 @@ def test_the_fingerprint_bridge_service(notify_socket: tuple[socket.socket, str]
 
 
 def test_the_sync_and_server_services(notify_socket: tuple[socket.socket, str], tmp_path: Path) -> None:
-    from sync.demo import start_demo_server
+    from kiosk.demo.server import start_demo_server
 
     sock, path = notify_socket
     server, token = start_demo_server(tmp_path / "server", unit_code="DEMO")

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.errors import ConfigError
-from sync.demo import ServerProcess
+from core.errors import ConfigError
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.server.config import load_server_config
 from sync.service import run_once

@@ -16,17 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.errors import ConfigError, SyncError
-from kiosk.identity import DeviceIdentity
-from kiosk.store.punches import PunchRequest, PunchStore
-from kiosk.timekeeping import SystemTimeFacts, TimeKeeper
-from sync import protocol
-from sync.client import Backoff, SyncClient, SyncService, UploaderLock
-from sync.protocol import Ack, SyncRejected, SyncUnavailable
-from sync.roster import apply_roster, verify_roster
-from sync.server.app import server_public_hex
-from sync.signing import (
+from core import wire as protocol
+from core.clock import FakeClock, FixedClockState
+from core.errors import ConfigError, SyncError
+from core.identity import DeviceIdentity
+from core.signing import (
     SignatureRejected,
     content_digest,
     parse_signature_headers,
@@ -34,6 +28,12 @@ from sync.signing import (
     sign_request,
     verify_request,
 )
+from core.store.punches import PunchRequest, PunchStore
+from core.timekeeping import SystemTimeFacts, TimeKeeper
+from core.wire import Ack, SyncRejected, SyncUnavailable
+from sync.client import Backoff, SyncClient, SyncService, UploaderLock
+from sync.roster import apply_roster, verify_roster
+from sync.server.app import server_public_hex
 from sync.state import UPLOAD_CURSOR, get_cursor, set_cursor
 from sync.targets.presensi_v1 import PresensiV1Target
 
@@ -283,8 +283,8 @@ def test_wire_punches_round_trip(store: PunchStore) -> None:
 
 
 def test_a_unit_side_error_backs_off_and_shows_as_a_fault(store: PunchStore, clock: FakeClock, tmp_path: Path) -> None:
-    from kiosk.errors import StorageError
-    from kiosk.health import Health, read_all
+    from core.errors import StorageError
+    from core.health import Health, read_all
 
     store.record(PunchRequest("EMP1", "card"))
     service = SyncService(

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.doctor import Status
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
-from sync.demo import ServerProcess
+from core.runtime import Runtime
+from core.store.punches import PunchRequest
+from kiosk.checks.findings import Status
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
 from sync.state import FORK_KEY, clear_fork, get_setting

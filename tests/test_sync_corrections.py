@@ -23,29 +23,29 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.clock import ClockState, FakeClock
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.runtime import Runtime
-from kiosk.store.db import open_database
-from kiosk.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
-from kiosk.timekeeping import (
+from core import wire as protocol
+from core.clock import ClockState, FakeClock
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.runtime import Runtime
+from core.signing import sign_request
+from core.store.db import open_database
+from core.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
+from core.timekeeping import (
     FixedTimeFacts,
     TimeKeeper,
     canonical_json,
     count_undelivered_corrections,
     undelivered_corrections,
 )
-from sync import protocol
+from kiosk.demo.server import ServerProcess
 from sync.bundle import BundleRejected, check_bundle, export_bundle
-from sync.demo import ServerProcess
 from sync.provision import provision
 from sync.server.app import import_bundle_bytes
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.ledger import Ledger
 from sync.server.storage import Storage
 from sync.service import run_once, status
-from sync.signing import sign_request
 from sync.targets.presensi_v1 import tls_context
 
 BEHIND = timedelta(days=3, hours=2)  # the saved time the Pi woke with, behind the truth

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from helpers.sync_support import CuttingProxy, unit_runtime
 
-from kiosk.health import Health, read_all
-from kiosk.runtime import Runtime
-from kiosk.store.synthetic import build_signed_chain
+from core.health import Health, read_all
+from core.runtime import Runtime
+from core.store.synthetic import build_signed_chain
+from core.wire import SyncUnavailable
+from kiosk.demo.server import ServerProcess
 from sync.client import Backoff, SyncClient, SyncService
-from sync.demo import ServerProcess
-from sync.protocol import SyncUnavailable
 from sync.provision import build_client, provision
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from helpers.sync_support import unit_runtime
 
+from core.config import FaceConfig
+from core.runtime import Runtime
+from core.templates.embedder_ids import embedder_id
 from kiosk.commands.identify_cmd import identify_photo
-from kiosk.config import FaceConfig
+from kiosk.demo.server import ServerProcess
 from kiosk.face import devmodels
-from kiosk.face.embedders import DLIB_ID, embedder_id
-from kiosk.runtime import Runtime
-from sync.demo import ServerProcess
+from kiosk.face.embedders import DLIB_ID
 from sync.provision import provision
 from sync.service import run_once
 
@@ -134,7 +135,7 @@ def test_each_unit_receives_and_identifies_only_its_office(
 
 
 def test_a_roster_request_with_a_bad_embedder_is_refused(server: ServerProcess, tmp_path: Path) -> None:
-    from sync.protocol import SyncRejected, SyncUnavailable
+    from core.wire import SyncRejected, SyncUnavailable
     from sync.provision import build_client
 
     runtime = unit_runtime(tmp_path / "unit")

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.store.punches import PunchRequest
-from sync.demo import ServerProcess
+from core.store.punches import PunchRequest
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.runtime import Runtime
-from kiosk.store.chain import canonical_bytes, digest
-from kiosk.store.punches import PunchRequest
-from sync.demo import ServerProcess
+from core.runtime import Runtime
+from core.store.chain import canonical_bytes, digest
+from core.store.punches import PunchRequest
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.server.storage import Storage
 from sync.service import run_once

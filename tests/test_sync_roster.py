@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.clock import SystemClock
-from kiosk.face.templates import unseal
-from kiosk.health import Health, report
-from kiosk.store.punches import PunchRequest, PunchStore
-from sync.demo import ServerProcess
-from sync.protocol import SyncUnavailable
+from core.clock import SystemClock
+from core.health import Health, report
+from core.store.punches import PunchRequest, PunchStore
+from core.templates.face import unseal
+from core.wire import SyncUnavailable
+from kiosk.demo.server import ServerProcess
 from sync.provision import build_client, offset_aware_state, provision
 from sync.server.certs import demo_pki
 from sync.service import run_once
@@ -169,7 +169,7 @@ def test_the_thin_commands(server: ServerProcess, tmp_path: Path, presensi_cmd: 
 
 @pytest.mark.parametrize("in_process", [True, False], ids=["thread", "subprocess"])
 def test_demo_server_provisions_and_syncs_a_unit(tmp_path: Path, in_process: bool) -> None:
-    from sync.demo import provision_and_sync, start_demo_server
+    from kiosk.demo.server import provision_and_sync, start_demo_server
 
     server, token = start_demo_server(tmp_path / "server", in_process=in_process)
     try:

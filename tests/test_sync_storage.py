@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.store.chain import canonical_bytes, digest
-from kiosk.store.db import open_database
-from kiosk.store.punches import Punch, PunchRequest, PunchStore
-from sync.protocol import punch_to_wire
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.store.chain import canonical_bytes, digest
+from core.store.db import open_database
+from core.store.punches import Punch, PunchRequest, PunchStore
+from core.wire import punch_to_wire
 from sync.server.ledger import Ledger, ProvisioningRefused, PunchRejected
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
@@ -202,7 +202,7 @@ def test_roster_versions_are_incremental_and_drafts_hidden(storage: Storage, ser
 
 def test_a_bad_signature_deep_in_a_large_batch_is_named(ledger: Ledger, store: PunchStore, tmp_path: Path) -> None:
     """Large batches are verified in parallel chunks; the first bad punch is still the one named."""
-    from kiosk.store.synthetic import build_signed_chain
+    from core.store.synthetic import build_signed_chain
 
     device_id = provisioned(ledger, store.identity)
     build_signed_chain(store.conn, store.identity, 900)

@@ -19,14 +19,14 @@ import httpx
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.identity import DeviceIdentity
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
-from sync import protocol
-from sync.demo import ServerProcess
+from core import wire as protocol
+from core.identity import DeviceIdentity
+from core.runtime import Runtime
+from core.signing import sign_request
+from core.store.punches import PunchRequest
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import export, run_once
-from sync.signing import sign_request
 from sync.targets.presensi_v1 import tls_context
 
 

@@ -1,4 +1,4 @@
-"""kiosk.notify against a unix datagram socket the test owns: the sd_notify protocol and the
+"""core.notify against a unix datagram socket the test owns: the sd_notify protocol and the
 watchdog that pings only while the main loop makes progress."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import FakeClock
-from kiosk.notify import Notifier, Watchdog
+from core.clock import FakeClock
+from core.notify import Notifier, Watchdog
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -151,8 +151,8 @@ def test_idle_wait_counts_as_progress() -> None:
 
 CHILD = """
 import sys, threading
-from kiosk.clock import SystemClock
-from kiosk.notify import Notifier, Watchdog
+from core.clock import SystemClock
+from core.notify import Notifier, Watchdog
 
 mode = sys.argv[1]
 notifier = Notifier.from_env()

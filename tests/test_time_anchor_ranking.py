@@ -16,13 +16,15 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.clock import ClockState, FakeClock
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.runtime import Runtime
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore, parse_instant
-from kiosk.timekeeping import (
+from core import wire as protocol
+from core.clock import ClockState, FakeClock
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.runtime import Runtime
+from core.signing import sign_request
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore, parse_instant
+from core.timekeeping import (
     EARLIEST_TRUE_TIME,
     LATEST_TRUE_TIME,
     FixedTimeFacts,
@@ -33,11 +35,9 @@ from kiosk.timekeeping import (
     correction_body,
     undelivered_corrections,
 )
-from sync import protocol
-from sync.demo import ServerProcess
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
-from sync.signing import sign_request
 from sync.targets.presensi_v1 import PresensiV1Target, tls_context
 
 NIP = "198503302010011001"
@@ -225,7 +225,7 @@ def test_a_year_outside_what_this_software_can_see_is_certainly_wrong(tmp_path: 
 
 def test_a_mistyped_year_is_refused_and_the_helper_agrees_on_the_years(tmp_path: Path) -> None:
     """Review of issue 21: typing 2025 placed every punch of the boot in 2025, accepted by the server."""
-    from kiosk.privileged import protocol as helper
+    from core import privileged_protocol as helper
 
     clock = FakeClock(datetime(2026, 12, 7, 1, 0, tzinfo=UTC), boot_id="boot-z")
     keeper = TimeKeeper(

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from test_cards_service import Harness, add_card, add_employee
 
+from core.clock import ClockState, FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import DITERIMA, EventBook, EventMode
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 from kiosk.cards.service import Outcome
-from kiosk.clock import ClockState, FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import DITERIMA, EventBook, EventMode
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
 
 BUDI = "198001012005011001"
 
@@ -79,7 +79,7 @@ def test_an_event_report_uses_the_corrected_time_and_says_so(tmp_path: Path, clo
     """Issue 21, item 7: a punch made with the clock 30 minutes behind showed 'Hadir 07:10' for
     a participant who came at 07:40 (late); once the true time is known the report shows 07:40,
     late, and marks the correction."""
-    from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
+    from core.timekeeping import FixedTimeFacts, TimeKeeper
 
     conn = open_database(tmp_path / "presensi.db")
     identity = DeviceIdentity.generate()

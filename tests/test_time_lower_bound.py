@@ -14,14 +14,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers.sync_support import unit_runtime
 
+from core.clock import ClockState, SystemClock
+from core.config import load_config
+from core.runtime import Runtime
+from core.schedule.events import sign_pack, write_envelope
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.punches import PunchRequest
 from kiosk.bench.event import server_public_hex
-from kiosk.clock import ClockState, SystemClock
-from kiosk.config import load_config
-from kiosk.runtime import Runtime
-from kiosk.schedule.events import sign_pack, write_envelope
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.punches import PunchRequest
-from sync.demo import ServerProcess
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
 

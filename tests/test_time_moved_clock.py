@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from helpers.sync_support import unit_runtime
 
-from kiosk.store.punches import parse_instant
-from sync.demo import ServerProcess
+from core.store.punches import parse_instant
+from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,16 +9,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from core.clock import ClockState, FakeClock
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import EventBook
+from core.schedule.events import sign_pack, verify_pack
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store.db import open_database
+from core.timekeeping import FixedTimeFacts, TimeKeeper
 from kiosk.bench.event import server_public_hex
-from kiosk.clock import ClockState, FakeClock
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import EventBook
-from kiosk.schedule.events import sign_pack, verify_pack
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store.db import open_database
-from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
-from kiosk.web.app import WebContext, create_screen_app
+from kiosk.web.app import create_screen_app
+from kiosk.web.context import WebContext
 from kiosk.web.ports import Services
 
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)

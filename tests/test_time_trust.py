@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import ClockState, FakeClock
-from kiosk.identity import DeviceIdentity, public_key_from_hex, verify_signature
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore, parse_instant, verify_database
-from kiosk.timekeeping import SystemTimeFacts, TimeKeeper
+from core.clock import ClockState, FakeClock
+from core.identity import DeviceIdentity, public_key_from_hex, verify_signature
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore, parse_instant, verify_database
+from core.timekeeping import SystemTimeFacts, TimeKeeper
 
 TRUE_START = datetime(2026, 11, 23, 0, 10, tzinfo=UTC)  # 07:10 WIB, a Monday apel
 
@@ -133,7 +133,7 @@ def test_server_offset_beyond_the_limit_flags_new_punches(unit: tuple[PunchStore
 
 def test_an_earlier_boots_offset_is_not_shown_as_this_clocks(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
     """Issue 21: doctor showed -0.5 s beside '3 days behind', a figure from an earlier boot."""
-    from kiosk.timekeeping import server_offset_s
+    from core.timekeeping import server_offset_s
 
     store, keeper, clock, _facts = unit
     keeper.note_server_offset(-0.5)
@@ -179,10 +179,10 @@ def test_a_mistyped_year_does_not_condemn_the_clock(unit: tuple[PunchStore, Time
 
 def test_a_local_pack_is_no_lower_bound_but_a_server_pack_is(unit: tuple[PunchStore, TimeKeeper, FakeClock, Facts]) -> None:
     """A pack made on a unit carries only that unit's own clock; the server's pack is evidence."""
-    from kiosk.identity import DeviceIdentity
-    from kiosk.schedule.event_mode import EventBook
-    from kiosk.schedule.events import format_utc, sign_pack
-    from kiosk.schedule.local_packs import sample_pack, sample_people
+    from core.identity import DeviceIdentity
+    from core.schedule.event_mode import EventBook
+    from core.schedule.events import format_utc, sign_pack
+    from core.schedule.local_packs import sample_pack, sample_people
 
     store, keeper, clock, facts = unit
     facts.synced = True

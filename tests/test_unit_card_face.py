@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 from helpers.face_data import detector, image
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store.evidence import photo_of
 from kiosk.camera.base import fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import SkipLiveness
-from kiosk.privacy import evidence
-from kiosk.runtime import Runtime
 from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.ports import Decision, Message, Prompt
 
@@ -133,6 +133,6 @@ def test_card_then_face_keeps_an_evidence_photo_when_turned_on(tmp_path: Path, f
         kiosk.stop()  # joins the card thread, which keeps the photo after the decision is shown
         conn = kiosk.runtime.connect()
         punch_id = conn.execute("SELECT id FROM punches").fetchone()[0]
-        jpeg = evidence.photo_of(conn, punch_id)
+        jpeg = photo_of(conn, punch_id)
         conn.close()
     assert jpeg is not None and jpeg.startswith(b"\xff\xd8\xff")

@@ -24,13 +24,13 @@ import numpy as np
 import pytest
 from helpers.face_data import image
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store import roster
 from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
 from kiosk.face.pipeline import FrameResult, SkipLiveness
-from kiosk.runtime import Runtime
-from kiosk.store import roster
 from kiosk.unit import KioskUnit
 from kiosk.web.ports import Message, Prompt
 

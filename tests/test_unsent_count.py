@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers.sync_support import unit_runtime
 
+from core.store.punches import PunchRequest
 from kiosk.checks.sync import sync as sync_check
-from kiosk.store.punches import PunchRequest
+from kiosk.demo.server import ServerProcess
 from kiosk.web.status import sync_state
-from sync.demo import ServerProcess
 from sync.health import unsent
 from sync.provision import provision
 from sync.service import run_once

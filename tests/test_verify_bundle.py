@@ -7,10 +7,10 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from kiosk.clock import SystemClock
-from kiosk.config import KioskConfig
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store.punches import PunchRequest
 
 
 def make_bundle(presensi_cmd: list[str], data: Path, out: Path) -> Path:

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk import audit
-from kiosk.clock import FakeClock
-from kiosk.errors import AuthError
-from kiosk.store.db import open_database
-from kiosk.web.auth import Accounts, LockoutPolicy, LoginRefused, Role, hash_password, verify_password
-from kiosk.web.maintenance.records import normalise_uid
+from core.clock import FakeClock
+from core.credentials import LockoutPolicy, LoginRefused, hash_password, verify_password
+from core.errors import AuthError
+from core.store import audit
+from core.store.accounts import Accounts, Role
+from core.store.db import open_database
+from core.store.records import normalise_uid
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import pytest
 from helpers.sync_support import unit_runtime
 from test_web_routes import client_for, fake_host, login, with_accounts
 
-from kiosk.web.app import WebContext, create_maintenance_app
+from kiosk.demo.server import ServerProcess
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.ports import Services, TapCapture
-from sync.demo import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
 

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_web_routes import client_for, login, make_ctx, with_accounts
 
-from kiosk.clock import FakeClock
-from kiosk.web.app import WebContext, create_maintenance_app
+from core.clock import FakeClock
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from test_web_routes import client_for, login, make_ctx, with_accounts
 
-from kiosk.clock import FakeClock, shown_time
-from kiosk.web.app import WebContext, create_maintenance_app
+from core.clock import FakeClock, shown_time
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|[+-]00:00\b|\d\dZ\b")
 

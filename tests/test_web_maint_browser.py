@@ -23,17 +23,17 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import FakeClock, local_time
+from core.config import KioskConfig
+from core.health import Health, report
+from core.runtime import Runtime
+from core.store.accounts import Accounts, Role
 from firmware_bridge.factory import SimulatedUnit, sim_finger_name, start_simulated_bridge
-from kiosk.clock import FakeClock, local_time
-from kiosk.config import KioskConfig
-from kiosk.health import Health, report
-from kiosk.runtime import Runtime
-from kiosk.web.auth import Accounts, Role
 from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.maintenance.export import check_bundle
 from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.ports import Services
 from kiosk.web.runner import WebRunning, start_web
+from kiosk.web.sources.export import check_bundle
 from sync.bundle import read_bundle
 
 pytestmark = pytest.mark.browser
@@ -164,7 +164,7 @@ def test_admin_enrols_a_finger_from_the_page_and_it_punches(env: Env, browser: o
 def test_admin_exports_the_signed_bundle_and_a_tampered_one_is_refused(env: Env, browser: object, tmp_path: Path) -> None:
     if not env.punches():
         conn = env.runtime.connect()
-        from kiosk.store.punches import PunchRequest, PunchStore
+        from core.store.punches import PunchRequest, PunchStore
 
         PunchStore(conn, env.runtime.identity(), env.runtime.clock, env.runtime.clock_state(conn)).record(
             PunchRequest(EMPLOYEE, "card", kind="masuk")

@@ -16,16 +16,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import KioskConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
-from kiosk.web.app import WebContext, create_maintenance_app
-from kiosk.web.auth import Role
-from kiosk.web.maintenance.export import PunchExporter, check_bundle
-from kiosk.web.maintenance.netprobe import ServerProbe
+from core.clock import FakeClock, FixedClockState
+from core.config import KioskConfig
+from core.identity import DeviceIdentity
+from core.store.accounts import Role
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 from kiosk.web.ports import Services
+from kiosk.web.sources.export import PunchExporter, check_bundle
+from kiosk.web.sources.netprobe import ServerProbe
 from sync.bundle import read_bundle
 from sync.state import UPLOAD_CURSOR, set_cursor
 
@@ -161,8 +162,8 @@ def test_tampered_bundles_are_refused_with_a_plain_message(unit: Unit) -> None:
         assert "Bundel DITOLAK" in r.text and expected in r.text, (expected, r.text)
     # a punch re-hashed to match its edit: a manifest over it signed by any other key is refused;
     # even one signed by the unit's own key (an altered database exported) fails on the punch
-    from kiosk.store.chain import canonical_bytes, digest
-    from sync.protocol import punch_from_wire, punch_to_wire
+    from core.store.chain import canonical_bytes, digest
+    from core.wire import punch_from_wire, punch_to_wire
 
     forged = punch_from_wire(late)
     wire = punch_to_wire(forged)

@@ -17,17 +17,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.clock import FakeClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store.accounts import Role
 from firmware_bridge import enrolment as bridge_api
 from firmware_bridge.factory import SimulatedUnit, sim_finger_name, start_simulated_bridge
-from kiosk.clock import FakeClock
-from kiosk.config import KioskConfig
-from kiosk.runtime import Runtime
-from kiosk.web.app import WebContext, create_maintenance_app
-from kiosk.web.auth import Role
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.fingers import BridgeFingerEnrolment, finger_enrolment, latest_for, prompt_of
-from kiosk.web.maintenance.netprobe import ServerProbe
 from kiosk.web.ports import EnrolResult, Services
+from kiosk.web.sources.netprobe import ServerProbe
 
 WAIT = 10.0
 EMPLOYEE = "198503302010011001"

@@ -18,22 +18,23 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from kiosk import audit
-from kiosk.clock import ClockState, FakeClock, FixedClockState
-from kiosk.config import KioskConfig
-from kiosk.health import Health, report
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
-from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
-from kiosk.web.auth import Role
+from core.clock import ClockState, FakeClock, FixedClockState
+from core.config import KioskConfig
+from core.health import Health, report
+from core.identity import DeviceIdentity
+from core.store import audit
+from core.store.accounts import Role
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
+from kiosk.web.app import create_maintenance_app, create_screen_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.diagnose import Facts, diagnose
-from kiosk.web.maintenance.export import UnsafePath, UsbTargets, safe_child
-from kiosk.web.maintenance.hostinfo import HostInfo, Interface
-from kiosk.web.maintenance.logs import FileLogSource, LogFilter
-from kiosk.web.maintenance.netprobe import ServerProbe
 from kiosk.web.ports import Services, TapCapture
+from kiosk.web.sources.export import UnsafePath, UsbTargets, safe_child
+from kiosk.web.sources.hostinfo import HostInfo, Interface
+from kiosk.web.sources.logs import FileLogSource, LogFilter
+from kiosk.web.sources.netprobe import ServerProbe
 from kiosk.web.status import SyncState
 from kiosk.web.tls import ensure_certificate
 
@@ -496,8 +497,8 @@ def test_dashboard_reports_health_sync_and_host(app: FastAPI, ctx: WebContext, c
 
 
 def test_dashboard_shows_the_face_gallery_of_the_active_embedder(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
+    from core.store import roster
     from kiosk.face.embedders import DLIB_ID
-    from kiosk.store import roster
 
     conn = ctx.db.get()
     for employee in ("A1", "B2", "C3"):
@@ -563,7 +564,7 @@ def test_day_bounds_at_the_ends_of_the_calendar_bound_nothing() -> None:
     from datetime import date
     from zoneinfo import ZoneInfo
 
-    from kiosk.web.maintenance.records import day_bound
+    from core.store.records import day_bound
 
     wib = ZoneInfo("Asia/Jakarta")
     assert day_bound(date(2026, 11, 23), wib) == "2026-11-22T17:00:00.000Z"
@@ -577,9 +578,9 @@ def test_setting_the_time_records_a_technician_anchor_and_corrects_the_boot(
 ) -> None:
     """The maintenance page sets the clock through the unit's TimeKeeper: the audit entry, a
     technician anchor, and a signed correction for the punch recorded while the clock was wrong."""
-    from kiosk.identity import DeviceIdentity
-    from kiosk.store.punches import PunchRequest, PunchStore
-    from kiosk.timekeeping import FixedTimeFacts, TimeKeeper
+    from core.identity import DeviceIdentity
+    from core.store.punches import PunchRequest, PunchStore
+    from core.timekeeping import FixedTimeFacts, TimeKeeper
 
     conn = ctx.db.new()
     identity = DeviceIdentity.generate()
@@ -627,8 +628,8 @@ def test_a_typed_time_keeps_its_seconds_and_the_confirmation_wait(app: FastAPI, 
 def test_erasing_an_employee_on_the_page_needs_admin_and_confirmation(app: FastAPI, ctx: WebContext, clock: FakeClock) -> None:
     import numpy as np
 
-    from kiosk.face.templates import seal
-    from kiosk.store import roster
+    from core.store import roster
+    from core.templates.face import seal
 
     conn = ctx.db.new()
     roster.upsert_employee(conn, "1990", "Siti Rahmawati", now=clock.now())

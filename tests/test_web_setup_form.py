@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from test_web_routes import PASSWORD, client_for, csrf_of, make_ctx
 
-from kiosk.clock import FakeClock
-from kiosk.web.app import WebContext, create_maintenance_app
+from core.clock import FakeClock
+from kiosk.web.app import create_maintenance_app
+from kiosk.web.context import WebContext
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The OpenAPI model of an uploaded punch (sync/server/app.py WirePunch) and the punch a unit stores
-and signs (kiosk/store/punches.py Punch) name the same fields with the same types, and a punch
+and signs (core/store/punches.py Punch) name the same fields with the same types, and a punch
 recorded by a real unit goes through the model unchanged (issue 24: WirePunch repeated Punch with
 nothing tying them; a field added to one and not the other would be dropped or refused)."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from helpers.sync_support import unit_runtime
 
-from kiosk.store.punches import Punch, PunchRequest
-from sync.protocol import punch_to_wire
+from core.store.punches import Punch, PunchRequest
+from core.wire import punch_to_wire
 from sync.server.app import WirePunch
 
 

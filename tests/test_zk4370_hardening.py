@@ -13,12 +13,12 @@ import pytest
 
 zk_base = pytest.importorskip("zk.base", reason="pyzk is in the dev extra")
 
-from kiosk.clock import FakeClock  # noqa: E402
-from kiosk.config import parse_config  # noqa: E402
-from kiosk.errors import ConfigError  # noqa: E402
-from kiosk.identity import DeviceIdentity  # noqa: E402
-from kiosk.store.db import open_database  # noqa: E402
-from kiosk.store.synthetic import build_signed_chain  # noqa: E402
+from core.clock import FakeClock  # noqa: E402
+from core.config import parse_config  # noqa: E402
+from core.errors import ConfigError  # noqa: E402
+from core.identity import DeviceIdentity  # noqa: E402
+from core.store.db import open_database  # noqa: E402
+from core.store.synthetic import build_signed_chain  # noqa: E402
 from sync.zk4370.codec import Cmd, Packet  # noqa: E402
 from sync.zk4370.guard import FAILURES_BEFORE_LOCK, IDLE_S, LOCK_BASE_S, MAX_SESSIONS  # noqa: E402
 from sync.zk4370.server import ZkPolicy, ZkServer  # noqa: E402

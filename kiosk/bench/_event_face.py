@@ -17,12 +17,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.clock import FakeClock
-from kiosk.config import FaceConfig
+from core.clock import FakeClock
+from core.config import FaceConfig
+from core.schedule.event_mode import Admission, EventMode
+from core.store.punches import Punch
 from kiosk.face.detect import FaceDetector, to_rgb
 from kiosk.face.identify import Gallery, Match
-from kiosk.schedule.event_mode import Admission, EventMode
-from kiosk.store.punches import Punch
 
 #: Single-face test photos and the training folder of the person in them.
 TEST_PHOTOS = {"obama1.jpg": "obama", "alex_lacamoire1.jpg": "alex_lacamoire", "johnsnow_test1.jpg": "kit_harington"}

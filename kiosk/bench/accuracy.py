@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _configs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], list[str]]:
-    from kiosk.config import load_config
+    from core.config import load_config
     from kiosk.face import devmodels
 
     face = load_config(getattr(args, "config", None)).face

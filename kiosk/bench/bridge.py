@@ -103,10 +103,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     """Place an enrolled finger; time until the punch is committed (service, poll 20 ms)."""
+    from core.clock import SystemClock
+    from core.config import KioskConfig
+    from core.runtime import Runtime
     from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
-    from kiosk.clock import SystemClock
-    from kiosk.config import KioskConfig
-    from kiosk.runtime import Runtime
 
     config = KioskConfig()
     config.clock.state = "synced"

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.clock import FixedClockState, SystemClock
+from core.config import CardsConfig
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 from kiosk.cards.rdm6300_sim import Rdm6300Simulator
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 from kiosk.cards.uart import Rdm6300Reader
-from kiosk.clock import FixedClockState, SystemClock
-from kiosk.config import CardsConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
 
 NAME = "cards"
 HELP = "card tap to decision latency (simulated reader and RDM6300 over a pty) beside a bare durable record"

@@ -27,17 +27,18 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.clock import Clock, FakeClock, FixedClockState
+from core.config import FaceConfig
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import Admission, EventBook, EventMode
+from core.schedule.events import sign_pack, verify_pack
+from core.schedule.local_packs import SamplePerson, sample_pack, sample_people
+from core.store.cards import find_card
+from core.store.db import open_database
+from core.store.punches import Punch, PunchStore
+from core.store.tx import write_transaction
 from kiosk.cards.base import CardEventKind
-from kiosk.cards.directory import find_card
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import Clock, FakeClock, FixedClockState
-from kiosk.config import FaceConfig
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import Admission, EventBook, EventMode
-from kiosk.schedule.events import sign_pack, verify_pack
-from kiosk.schedule.local_packs import SamplePerson, sample_pack, sample_people
-from kiosk.store.db import open_database, write_transaction
-from kiosk.store.punches import Punch, PunchStore
 
 NAME = "event"
 HELP = "people per minute in event mode (machine time per person: card path, face path when available)"

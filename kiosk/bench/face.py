@@ -37,18 +37,20 @@ from typing import Any
 
 import numpy as np
 
+from core.clock import FakeClock, FixedClockState
+from core.config import KioskConfig, LivenessConfig, load_config
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 from kiosk.camera.base import Frame
 from kiosk.camera.file import read_video_frames, video_fps
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.config import KioskConfig, LivenessConfig, load_config
 from kiosk.face import devmodels
-from kiosk.face.detect import FaceDetector, box_area, face_recognition_module, make_detector, to_rgb
+from kiosk.face.decision import Outcome
+from kiosk.face.detect import FaceDetector, box_area, make_detector, to_rgb
+from kiosk.face.dlib_models import face_recognition_module
 from kiosk.face.identify import Gallery
-from kiosk.face.pipeline import FacePipeline, Outcome, SkipLiveness
-from kiosk.identity import DeviceIdentity
+from kiosk.face.pipeline import FacePipeline, SkipLiveness
 from kiosk.liveness.base import FaceSample, LivenessEngine
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
 
 NAME = "face"
 HELP = "decision latency, frame cost, identification at 1k/10k/100k and memory, beside a naive face_recognition baseline"

@@ -28,10 +28,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from zk.base import ZK
     except ImportError:
         return {"skipped": "pyzk is not installed (pip install pyzk; it is in the dev extra)"}
-    from kiosk.clock import FakeClock
-    from kiosk.identity import DeviceIdentity
-    from kiosk.store.db import open_database
-    from kiosk.store.synthetic import build_signed_chain
+    from core.clock import FakeClock
+    from core.identity import DeviceIdentity
+    from core.store.db import open_database
+    from core.store.synthetic import build_signed_chain
     from sync.zk4370.server import ZkServer
 
     with tempfile.TemporaryDirectory(prefix="presensi-bench-interop-") as tmp:

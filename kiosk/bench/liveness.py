@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import load_config
+from core.config import load_config
 
 NAME = "liveness"
 HELP = "APCER per attack type, BPCER on genuine material, passive liveness time per face"

@@ -41,7 +41,7 @@ def _cpu_s() -> float:
 
 
 def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ...]]:
-    from kiosk.store.punches import format_instant
+    from core.store.punches import format_instant
 
     zone = ZoneInfo("Asia/Jakarta")
     rows: list[tuple[Any, ...]] = []
@@ -75,7 +75,7 @@ def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ..
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from kiosk.clock import FakeClock
+    from core.clock import FakeClock
     from sync.server.daybook import DayBook
     from sync.server.recap import Recaps
     from sync.server.recap_export import recap_csv
@@ -153,7 +153,7 @@ def _live(storage: Any, days: Any, clock: Any, args: argparse.Namespace, rng: ra
     punched every ``LIVE_EVERY`` simulated minutes from 06:00 to 07:30, and after each upload the
     day book refreshes (as the server does after answering); each refresh is timed, and at the
     end every punched employee's day must say hadir."""
-    from kiosk.store.punches import format_instant
+    from core.store.punches import format_instant
 
     zone = ZoneInfo("Asia/Jakarta")
     start = datetime(2026, 12, 4, 6, 0, tzinfo=zone)  # after the cold part's clock: a clock never runs back

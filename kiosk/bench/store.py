@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.clock import FakeClock, FixedClockState
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore, verify_database
-from kiosk.store.synthetic import build_signed_chain
+from core.clock import FakeClock, FixedClockState
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore, verify_database
+from core.store.synthetic import build_signed_chain
 
 NAME = "store"
 HELP = "durable punches per second and the time to verify 100,000"

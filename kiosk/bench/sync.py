@@ -20,11 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from kiosk.clock import SystemClock
-    from kiosk.config import KioskConfig
-    from kiosk.runtime import Runtime
-    from kiosk.store.synthetic import build_signed_chain
-    from sync.demo import ServerProcess
+    from core.clock import SystemClock
+    from core.config import KioskConfig
+    from core.runtime import Runtime
+    from core.store.synthetic import build_signed_chain
+    from kiosk.demo.server import ServerProcess
     from sync.provision import build_client, provision
 
     with tempfile.TemporaryDirectory(prefix="presensi-bench-sync-") as tmp:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.clock import Clock
+from core.config import CameraConfig
+from core.errors import ConfigError
 from kiosk.camera.base import Camera, CameraState, Frame
-from kiosk.clock import Clock
-from kiosk.config import CameraConfig
-from kiosk.errors import ConfigError
 
 __all__ = ["Camera", "CameraState", "Frame", "open_camera"]
 

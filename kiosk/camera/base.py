@@ -24,8 +24,8 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.clock import Clock
-from kiosk.errors import DeviceError, DeviceTimeout
+from core.clock import Clock
+from core.errors import DeviceError, DeviceTimeout
 
 log = logging.getLogger(__name__)
 

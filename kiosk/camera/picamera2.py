@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.clock import Clock
+from core.errors import DeviceError
 from kiosk.camera.base import Camera
-from kiosk.clock import Clock
-from kiosk.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
+from core.clock import Clock
+from core.errors import DeviceError
 from kiosk.camera.base import Camera, fit_within
-from kiosk.clock import Clock
-from kiosk.errors import DeviceError
 
 
 class SimCamera(Camera):

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from core.clock import Clock
+from core.errors import DeviceError
 from kiosk.camera.base import Camera, to_bgr
-from kiosk.clock import Clock
-from kiosk.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A reader is opened, then polled with :meth:`CardReader.read`, which waits at most ``timeout_s``
 and returns one :class:`CardEvent` or None. A reader that disappears (USB unplugged, pcscd
-stopped, serial adapter gone) raises :class:`~kiosk.errors.DeviceError` from ``open`` or ``read``;
+stopped, serial adapter gone) raises :class:`~core.errors.DeviceError` from ``open`` or ``read``;
 the card service closes it, reports the gap and opens it again with backoff.
 
 Each family is a plugin with a ``type_key`` matching ``cards.reader`` in the configuration
@@ -26,7 +26,7 @@ class CardEventKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CardEvent:
-    """What a reader saw. ``uid`` is normalised hex (see :mod:`kiosk.cards.uid`) for PRESENT."""
+    """What a reader saw. ``uid`` is normalised hex (see :mod:`core.card_uid`) for PRESENT."""
 
     kind: CardEventKind
     reader: str

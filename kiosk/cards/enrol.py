@@ -6,7 +6,7 @@ The maintenance page (any thread) calls :meth:`CardEnrolment.arm` and then
 one registration is armed at a time; arming again replaces (cancels) the previous one. An armed
 registration expires after its timeout, measured on the injected clock's monotonic time.
 
-For typing the number printed on a card, use :func:`kiosk.cards.directory.bind_card` directly.
+For typing the number printed on a card, use :func:`core.store.cards.bind_card` directly.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from kiosk.cards.uid import masked_uid
-from kiosk.clock import Clock
+from core.card_uid import masked_uid
+from core.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from core.card_uid import UidForm
+from core.clock import Clock
+from core.config import CardsConfig
+from core.errors import ConfigError
 from kiosk.cards.base import CardReader
-from kiosk.cards.uid import UidForm
-from kiosk.clock import Clock
-from kiosk.config import CardsConfig
-from kiosk.errors import ConfigError
 
 
 def make_reader(config: CardsConfig, clock: Clock, *, simulated: bool = False) -> CardReader | None:

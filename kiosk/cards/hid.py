@@ -17,10 +17,10 @@ import logging
 import select
 from typing import Any
 
+from core.card_uid import UidForm, masked_uid, normalise_uid
+from core.clock import Clock, SystemClock
+from core.errors import CardUidError, DeviceError
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
-from kiosk.cards.uid import UidForm, masked_uid, normalise_uid
-from kiosk.clock import Clock, SystemClock
-from kiosk.errors import CardUidError, DeviceError
 
 log = logging.getLogger(__name__)
 

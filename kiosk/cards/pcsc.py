@@ -6,7 +6,7 @@ reports REMOVED. A card already on the reader when it is opened counts as arrivi
 
 pyscard's ``CardMonitor`` is not used: its thread gives up when pcscd restarts and does not say
 that the reader is gone. This driver uses the same library's ``scard`` layer directly so that
-"pcscd stopped" and "reader unplugged" surface as :class:`~kiosk.errors.DeviceError` and the card
+"pcscd stopped" and "reader unplugged" surface as :class:`~core.errors.DeviceError` and the card
 service can reopen the reader once it is back.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from smartcard import scard
 
+from core.card_uid import masked_uid, normalise_uid
+from core.clock import Clock, SystemClock
+from core.errors import CardUidError, DeviceError
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
-from kiosk.cards.uid import masked_uid, normalise_uid
-from kiosk.clock import Clock, SystemClock
-from kiosk.errors import CardUidError, DeviceError
 
 log = logging.getLogger(__name__)
 

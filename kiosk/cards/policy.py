@@ -16,14 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from core.store.cards import CardPolicy
+
 if TYPE_CHECKING:
-    from kiosk.cards.directory import CardMatch, Employee
-
-
-class CardPolicy(enum.StrEnum):
-    CARD = "card"  # the card alone punches
-    CARD_FACE = "card_face"  # the card names the employee, the face confirms it (1:1, with liveness)
-    FACE = "face"  # cards are not accepted for this employee (or unit)
+    from core.store.cards import CardMatch, Employee
 
 
 class Reason(enum.StrEnum):

@@ -17,9 +17,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from core.card_uid import normalise_uid
+from core.errors import DeviceError
 from kiosk.cards.uart import encode_frame
-from kiosk.cards.uid import normalise_uid
-from kiosk.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

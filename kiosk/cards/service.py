@@ -1,6 +1,6 @@
 """The card service: reads the reader, applies the card policy, records punches, tells subscribers.
 
-One thread owns the reader and a :class:`~kiosk.store.punches.PunchStore` of its own. A reader
+One thread owns the reader and a :class:`~core.store.punches.PunchStore` of its own. A reader
 that goes away (unplugged, pcscd restarted) is closed and reopened with exponential backoff;
 the part ``card_reader`` in the health table says FAIL while it is gone and, once it is back,
 how long the gap was (``last_gap_s``, ``gaps``).
@@ -19,19 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk import health
-from kiosk.admission import already_punched_text, refusal, request_fields
+from core import health
+from core.admission import already_punched_text, refusal, request_fields
+from core.card_uid import masked_uid
+from core.clock import Clock, local_time, zone_abbreviation
+from core.config import CardsConfig
+from core.errors import ClockError, PresensiError, StorageError
+from core.schedule.classify import Classification as WorkCodeClassification
+from core.store.cards import CardBindingRefused, CardPolicy, Employee, bind_card, find_card
+from core.store.punches import Punch, PunchRequest, PunchStore
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
-from kiosk.cards.directory import CardBindingRefused, Employee, bind_card, find_card
 from kiosk.cards.enrol import CardEnrolment, EnrolResult, EnrolStatus
-from kiosk.cards.policy import TEXTS, CardPolicy, FaceVerification, FaceVerifier, Reason, is_lookalike, judge_face, resolve
-from kiosk.cards.uid import masked_uid
-from kiosk.clock import Clock, local_time, zone_abbreviation
-from kiosk.config import CardsConfig
-from kiosk.errors import ClockError, PresensiError, StorageError
+from kiosk.cards.policy import TEXTS, FaceVerification, FaceVerifier, Reason, is_lookalike, judge_face, resolve
 from kiosk.feedback.gpio import Feedback, NullFeedback
-from kiosk.schedule.classify import Classification as WorkCodeClassification
-from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class CardDecision:
     outcome: Outcome
     at: datetime  # UTC
     reader: str
-    uid: str | None  # normalised; show :func:`~kiosk.cards.uid.masked_uid` of it, never log it whole
+    uid: str | None  # normalised; show :func:`~core.card_uid.masked_uid` of it, never log it whole
     employee_id: str | None = None
     employee_name: str | None = None
     punch: Punch | None = None
@@ -101,7 +101,7 @@ class CardDecision:
 @dataclass(frozen=True)
 class Classification:
     """What the schedule makes of a punch at this instant. Any object with ``kind``, ``status``
-    and ``minutes`` will do (``kiosk.schedule.classify.Classification`` is one; its ``text()``
+    and ``minutes`` will do (``core.schedule.classify.Classification`` is one; its ``text()``
     becomes the decision's ``status_text``), as does the face pipeline's (kind, status, minutes) tuple."""
 
     kind: str = "lainnya"

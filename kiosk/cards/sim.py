@@ -13,10 +13,10 @@ import collections
 import logging
 import threading
 
+from core.card_uid import masked_uid, normalise_uid
+from core.clock import Clock, SystemClock
+from core.errors import DeviceError
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
-from kiosk.cards.uid import masked_uid, normalise_uid
-from kiosk.clock import Clock, SystemClock
-from kiosk.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import time
 
 import serial
 
+from core.card_uid import masked_uid
+from core.clock import Clock, SystemClock
+from core.errors import DeviceError, ProtocolError
 from kiosk.cards.base import CardEvent, CardEventKind, CardReader
-from kiosk.cards.uid import masked_uid
-from kiosk.clock import Clock, SystemClock
-from kiosk.errors import DeviceError, ProtocolError
 
 log = logging.getLogger(__name__)
 

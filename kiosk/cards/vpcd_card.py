@@ -22,8 +22,8 @@ import time
 from types import TracebackType
 from typing import Self
 
-from kiosk.cards.uid import masked_uid, normalise_uid
-from kiosk.errors import DeviceError, DeviceTimeout
+from core.card_uid import masked_uid, normalise_uid
+from core.errors import DeviceError, DeviceTimeout
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import ConfigError, PresensiError
-from kiosk.runtime import Runtime
+from core.errors import ConfigError, PresensiError
+from core.runtime import Runtime
+from kiosk.checks.findings import Finding, Status, check
 
 
 @check
@@ -32,7 +32,8 @@ def face_encoder(rt: Runtime) -> list[Finding]:
     """The face encodings run dlib's network through numpy (kiosk.face.encoder), not dlib's slower code."""
     if not rt.config.face.enabled or importlib.util.find_spec("face_recognition_models") is None:
         return []  # face_gallery reports both
-    from kiosk.face.encoder import ResnetEncoder, model_path
+    from core.templates.embedder_ids import dlib_model_path as model_path
+    from kiosk.face.encoder import ResnetEncoder
 
     try:
         encoder = ResnetEncoder(model_path())
@@ -54,10 +55,10 @@ def face_gallery(rt: Runtime) -> list[Finding]:
         return [
             Finding("face gallery", Status.WARN, "no database yet", "start the kiosk once, then enrol faces (presensi enroll)")
         ]
+    from core.store.db import open_database
+    from core.store.roster import template_coverage
     from kiosk.face.embedders import embedder_label
     from kiosk.face.identify import unit_gallery
-    from kiosk.store.db import open_database
-    from kiosk.store.roster import template_coverage
 
     face = rt.config.face
     conn = open_database(rt.db_path, busy_timeout_ms=rt.config.store.busy_timeout_ms)

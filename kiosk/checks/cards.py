@@ -10,11 +10,11 @@ import os
 import sqlite3
 from pathlib import Path
 
-from kiosk import health
-from kiosk.cards.policy import CardPolicy
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import PresensiError
-from kiosk.runtime import Runtime
+from core import health
+from core.errors import PresensiError
+from core.runtime import Runtime
+from core.store.cards import CardPolicy
+from kiosk.checks.findings import Finding, Status, check
 
 PART = "card reader"
 

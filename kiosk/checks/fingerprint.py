@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import PresensiError
-from kiosk.health import Health, read_all
-from kiosk.runtime import Runtime
+from core.errors import PresensiError
+from core.health import Health, read_all
+from core.runtime import Runtime
+from kiosk.checks.findings import Finding, Status, check
 
 #: A report older than this means the bridge is not running (it reports every 15 s).
 STALE_S = 120

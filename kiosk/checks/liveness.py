@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.runtime import Runtime
+from core.runtime import Runtime
+from kiosk.checks.findings import Finding, Status, check
 
 
 @check
 def liveness_models(rt: Runtime) -> list[Finding]:
-    from kiosk.errors import LivenessError
+    from core.errors import LivenessError
     from kiosk.liveness.texture import MiniFasNet, model_paths
 
     config = rt.config.liveness

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import PresensiError
-from kiosk.privacy.keys import KeyFileProvider
-from kiosk.privacy.seal import Sealer, TemplateKeyError
-from kiosk.privacy.vault import FOREIGN_REMEDY, census
-from kiosk.runtime import Runtime
-from kiosk.store.db import open_database
+from core.errors import PresensiError
+from core.privacy.keys import KeyFileProvider
+from core.privacy.seal import Sealer, TemplateKeyError
+from core.runtime import Runtime
+from core.store.db import open_database
+from core.store.vault import FOREIGN_REMEDY, census
+from kiosk.checks.findings import Finding, Status, check
 
 _WHAT = {"face_templates": "face", "finger_templates": "finger"}
 

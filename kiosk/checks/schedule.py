@@ -12,10 +12,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import ConfigError, PresensiError
-from kiosk.runtime import Runtime
-from kiosk.schedule.workcodes import WorkCode, WorkCodeBook
+from core.errors import ConfigError, PresensiError
+from core.runtime import Runtime
+from core.schedule.workcodes import WorkCode, WorkCodeBook
+from kiosk.checks.findings import Finding, Status, check
 
 TODO_ASSUMED = (
     "confirm each with the regency's own rules; replace a wrong value by sending the regency's work code "

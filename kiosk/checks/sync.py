@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import httpx
 
-from kiosk.doctor import Finding, Status, check
-from kiosk.errors import PresensiError
-from kiosk.runtime import Runtime
+from core.errors import PresensiError
+from core.runtime import Runtime
+from kiosk.checks.findings import Finding, Status, check
 
 QUEUE_AGE_WARN_S = 24 * 3600
 
 
 @check
 def sync(rt: Runtime) -> list[Finding]:
-    from kiosk.timekeeping import server_offset_s
+    from core.timekeeping import server_offset_s
     from sync.health import queue
     from sync.provision import clock_trusted, endpoint
     from sync.state import FORK_KEY, get_setting

@@ -56,10 +56,10 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def run_service(args: argparse.Namespace) -> int:
+    from core.errors import ConfigError
+    from core.notify import Notifier, Watchdog
     from firmware_bridge.factory import build_service, start_simulated_bridge
-    from kiosk.cli import make_runtime
-    from kiosk.errors import ConfigError
-    from kiosk.notify import Notifier, Watchdog
+    from kiosk.commands._runtime import make_runtime
 
     runtime = make_runtime(args)
     config = runtime.config.fingerprint
@@ -96,7 +96,7 @@ def run_service(args: argparse.Namespace) -> int:
 
 def run_enrol(args: argparse.Namespace) -> int:
     from firmware_bridge import enrolment
-    from kiosk.cli import make_runtime
+    from kiosk.commands._runtime import make_runtime
 
     runtime = make_runtime(args)
     conn = runtime.connect()
@@ -138,8 +138,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
-    from kiosk.health import read_all
+    from core.health import read_all
+    from kiosk.commands._runtime import make_runtime
 
     runtime = make_runtime(args)
     conn = runtime.connect()

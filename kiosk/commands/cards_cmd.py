@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kiosk.cli import make_runtime
+from kiosk.commands._runtime import make_runtime
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from kiosk.cards.directory import list_cards
-    from kiosk.cards.uid import display_uid
+    from core.card_uid import display_uid
+    from core.store.cards import list_cards
 
     runtime = make_runtime(args)
     conn = runtime.connect()
@@ -64,8 +64,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
-    from kiosk.cards.directory import bind_card
-    from kiosk.cards.uid import display_uid, normalise_uid
+    from core.card_uid import display_uid, normalise_uid
+    from core.store.cards import bind_card
 
     runtime = make_runtime(args)
     uid = normalise_uid(args.number)
@@ -80,8 +80,8 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from kiosk.cards.directory import unbind_card
-    from kiosk.cards.uid import normalise_uid
+    from core.card_uid import normalise_uid
+    from core.store.cards import unbind_card
 
     runtime = make_runtime(args)
     uid = normalise_uid(args.number)
@@ -95,9 +95,9 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_listen(args: argparse.Namespace) -> int:
+    from core.card_uid import display_uid
     from kiosk.cards.base import CardEventKind
     from kiosk.cards.factory import make_reader
-    from kiosk.cards.uid import display_uid
 
     runtime = make_runtime(args)
     reader = make_reader(runtime.config.cards, runtime.clock)

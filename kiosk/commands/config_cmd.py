@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.config import describe, load_config, redacted
-from kiosk.config.toml_text import toml_text
+from core.config import describe, load_config, redacted
+from core.config.toml_text import toml_text
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -39,7 +39,7 @@ def default_work_code_line(code: str) -> str:
     Informational: a shortfall or an assumption is printed, never an exit code, because this
     check runs before the kiosk starts (ExecStartPre) and a unit that does not start takes no
     punch at all. ``presensi doctor`` lists the assumptions in force."""
-    from kiosk.schedule.workcodes import presets
+    from core.schedule.workcodes import presets
 
     key = "schedule.default_work_code"
     if not code:
@@ -56,7 +56,7 @@ def default_work_code_line(code: str) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     if args.markdown:
-        from kiosk.config_doc import reference_markdown
+        from core.config.doc import reference_markdown
 
         sys.stdout.write(reference_markdown())
         return 0

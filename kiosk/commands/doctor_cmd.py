@@ -6,8 +6,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from kiosk.cli import make_runtime
-from kiosk.doctor import Status, run_checks
+from kiosk.checks.findings import Status
+from kiosk.commands._runtime import make_runtime
+from kiosk.doctor import run_checks
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]

@@ -29,10 +29,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk import audit
-    from kiosk.cli import make_runtime
+    from core.store import audit
+    from core.store.roster import get_employee
+    from kiosk.commands._runtime import make_runtime
     from kiosk.face.enroll import Enroller
-    from kiosk.store.roster import get_employee
 
     runtime = make_runtime(args)
     try:

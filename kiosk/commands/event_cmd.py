@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.cli import make_runtime
-from kiosk.runtime import Runtime
-from kiosk.schedule.event_mode import EventBook, EventMode
-from kiosk.schedule.events import EventPackError, read_envelope, verify_pack, write_envelope
+from core.runtime import Runtime
+from core.schedule.event_mode import EventBook, EventMode
+from core.schedule.events import EventPackError, read_envelope, verify_pack, write_envelope
+from kiosk.commands._runtime import make_runtime
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -108,8 +108,8 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from kiosk.schedule.events import parse_pack
-    from kiosk.schedule.local_packs import create_local_pack
+    from core.schedule.events import parse_pack
+    from core.schedule.local_packs import create_local_pack
 
     runtime = make_runtime(args)
     try:

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
+    from kiosk.commands._runtime import make_runtime
     from sync.service import export
 
     runtime = make_runtime(args)

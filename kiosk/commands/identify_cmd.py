@@ -52,8 +52,8 @@ def identify_photo(runtime: Any, photo: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
-    from kiosk.errors import FaceError
+    from core.errors import FaceError
+    from kiosk.commands._runtime import make_runtime
 
     if not args.photo.is_file():
         raise FaceError(f"{args.photo} does not exist; give a JPEG or PNG photo")

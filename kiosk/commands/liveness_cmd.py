@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import make_runtime
+from kiosk.commands._runtime import make_runtime
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from kiosk.cli import make_runtime
-from kiosk.errors import PresensiError
-from kiosk.runtime import Runtime
+from core.errors import PresensiError
+from core.runtime import Runtime
+from kiosk.commands._runtime import make_runtime
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from kiosk.privacy import TemplateKeyError
+    from core.privacy import TemplateKeyError
     from kiosk.privacy.inventory import take
 
     runtime = make_runtime(args)
@@ -76,8 +76,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_erase(args: argparse.Namespace) -> int:
-    from kiosk.privacy.erasure import erase_employee
-    from kiosk.store.roster import get_employee
+    from core.store.erasure import erase_employee
+    from core.store.roster import get_employee
 
     runtime = make_runtime(args)
     conn = runtime.connect()
@@ -108,7 +108,7 @@ def run_prepare_key(args: argparse.Namespace) -> int:
 def seal_plain_device_key(runtime: Runtime) -> str | None:
     """Seal the unit's plain signing key under its key, if it has one; one line of outcome
     (None: there is no plain key)."""
-    from kiosk.identity import KEY_FILENAME
+    from core.identity import KEY_FILENAME
 
     if not (runtime.data_dir / KEY_FILENAME).exists():
         return None

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
+    from kiosk.commands._runtime import make_runtime
     from kiosk.privacy.retention import CENTRAL_CURSOR, enforce, prune_exports
 
     runtime = make_runtime(args)

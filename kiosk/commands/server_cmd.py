@@ -142,7 +142,7 @@ def _print_punches(admin: Any, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.clock import SystemClock
+    from core.clock import SystemClock
     from sync.server.admin import ServerAdmin
     from sync.server.config import load_server_config
     from sync.server.storage import Storage
@@ -192,7 +192,9 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
     elif action == "remove-employee":
         admin.roster.remove_employee(args.employee_id)
     elif action == "enrol-face":
-        count = admin.enrol_faces(args.employee_id, args.photos)
+        from kiosk.commands._server_faces import enrol_faces  # loads the face models only for this action
+
+        count = enrol_faces(admin, args.employee_id, args.photos)
         print(f"{count} face template(s) for {args.employee_id}; run `presensi server publish` to send them to units")
     elif action == "add-card":
         print(f"card {admin.roster.add_card(args.uid, args.employee_id)} → {args.employee_id}")
@@ -294,7 +296,7 @@ def _add_officer(admin: Any, args: argparse.Namespace) -> None:
 
     password = getpass.getpass("password: ")
     if getpass.getpass("again: ") != password:
-        from kiosk.errors import AuthError
+        from core.errors import AuthError
 
         raise AuthError("the passwords differ")
     officer = Officers(admin.storage, admin.clock).create(args.name, password, args.role, args.unit)
@@ -302,7 +304,7 @@ def _add_officer(admin: Any, args: argparse.Namespace) -> None:
 
 
 def _import_bundles(admin: Any, args: argparse.Namespace) -> int:
-    from kiosk.errors import PresensiError
+    from core.errors import PresensiError
 
     failed = 0
     for path in args.bundles:
@@ -320,7 +322,9 @@ def _import_bundles(admin: Any, args: argparse.Namespace) -> int:
 
 
 def _faces(admin: Any, args: argparse.Namespace) -> None:
-    report = admin.face_report()
+    from kiosk.commands._server_faces import face_report  # loads the face models only for this action
+
+    report = face_report(admin)
     if args.json:
         print(json.dumps(report))
         return

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
+    from kiosk.commands._runtime import make_runtime
     from sync.service import run_forever, run_once, status
 
     runtime = make_runtime(args)

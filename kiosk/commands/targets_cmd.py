@@ -10,8 +10,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.runtime import Runtime
-    from kiosk.store.punches import PunchStore
+    from core.runtime import Runtime
+    from core.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
-    from kiosk.health import Health, report
-    from kiosk.notify import Notifier, Watchdog
+    from core.health import Health, report
+    from core.notify import Notifier, Watchdog
+    from kiosk.commands._runtime import make_runtime
     from sync.targets.base import TargetRunner, TargetUnavailable
     from sync.targets.factory import build_target
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _own_store(runtime: Runtime) -> PunchStore:
     """Each runner thread gets its own connection (SQLite connections are per thread)."""
-    from kiosk.store.punches import PunchStore
+    from core.store.punches import PunchStore
 
     conn = runtime.connect()
     return PunchStore(conn, runtime.identity(), runtime.clock, runtime.clock_state(conn), zone=runtime.config.unit.zone)

@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from kiosk.cli import make_runtime
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import verify_database
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import verify_database
+from kiosk.commands._runtime import make_runtime
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]

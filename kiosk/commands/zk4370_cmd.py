@@ -19,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.cli import make_runtime
-    from kiosk.config import read_secret
-    from kiosk.notify import Notifier, Watchdog
+    from core.config import read_secret
+    from core.notify import Notifier, Watchdog
+    from kiosk.commands._runtime import make_runtime
     from kiosk.privileged.client import HelperClockSetter
     from sync.zk4370.server import ZkPolicy, ZkServer
 

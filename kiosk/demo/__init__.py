@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from kiosk.config import load_config
+from core.config import load_config
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -97,8 +97,8 @@ def _print_started(session: object) -> None:
 def write_demo_config(config: object, data_dir: Path) -> Path:
     """The demo's effective configuration beside its data (its simulated key included, a demo's
     throwaway), so ``presensi doctor`` and the other commands see the unit the demo ran."""
-    from kiosk.config import KioskConfig
-    from kiosk.config.toml_text import toml_text
+    from core.config import KioskConfig
+    from core.config.toml_text import toml_text
 
     assert isinstance(config, KioskConfig)
     data = config.model_dump(mode="json", exclude={"source"})

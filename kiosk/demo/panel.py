@@ -10,16 +10,37 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:
-    from kiosk.demo.session import DemoSession
+from core.runtime import Runtime
+from core.schedule.events import EventPack
+from kiosk.demo.people import DemoPerson
+from kiosk.unit import KioskUnit
 
 log = logging.getLogger(__name__)
+
+
+class DemoSession(Protocol):
+    """What the panel needs of the demo (:class:`kiosk.demo.session.DemoSession`, which builds it)."""
+
+    runtime: Runtime | None
+    unit: KioskUnit | None
+    people: list[DemoPerson]
+    pack: EventPack | None
+
+    @property
+    def screen_url(self) -> str: ...
+    @property
+    def maintenance_url(self) -> str: ...
+    @property
+    def device_url(self) -> str: ...
+    def server_device(self) -> dict[str, Any] | None: ...
+    def tap_card(self, employee_id: str | None) -> str: ...
+    def place_finger(self, employee_id: str | None, *, timeout: float = 10.0) -> bool: ...
 
 
 class Press(BaseModel):

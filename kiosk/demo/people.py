@@ -13,17 +13,17 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from core.clock import Clock
+from core.config import FaceConfig
+from core.errors import EnrolmentError
+from core.identity import DeviceIdentity
+from core.schedule.event_mode import EventBook
+from core.schedule.events import EventPack, format_utc, sign_pack
+from core.schedule.local_packs import sample_pack, sample_people
+from core.store import roster
+from core.store.cards import bind_card
 from kiosk.camera.file import list_images
-from kiosk.cards.directory import bind_card
-from kiosk.clock import Clock
-from kiosk.config import FaceConfig
-from kiosk.errors import EnrolmentError
 from kiosk.face.enroll import Enroller
-from kiosk.identity import DeviceIdentity
-from kiosk.schedule.event_mode import EventBook
-from kiosk.schedule.events import EventPack, format_utc, sign_pack
-from kiosk.schedule.local_packs import sample_pack, sample_people
-from kiosk.store import roster
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.store.punches import verify_database
 from kiosk.camera.base import Frame
 from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.service import CardDecision
 from kiosk.demo.session import DemoSession
 from kiosk.face.service import FaceService
-from kiosk.store.punches import verify_database
 
 #: How long one press may take to be answered.
 PRESS_TIMEOUT_S = 15.0

@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.clock import Clock, SystemClock
+from core.config import FaceConfig, KioskConfig
+from core.errors import ConfigError
+from core.runtime import Runtime
+from core.schedule.events import EventPack
 from kiosk.camera import open_camera
 from kiosk.camera.base import Camera
 from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.sim import SimCardReader
-from kiosk.clock import Clock, SystemClock
-from kiosk.config import FaceConfig, KioskConfig
+from kiosk.demo.panel import create_panel_app
 from kiosk.demo.people import UNKNOWN_CARD, DemoPerson, add_staff, enrol_faces, load_sample_apel, register
 from kiosk.demo.sources import DemoSources
 from kiosk.demo.video import VideoTracking, track_video
-from kiosk.errors import ConfigError
 from kiosk.face.pipeline import SkipLiveness
-from kiosk.runtime import Runtime
-from kiosk.schedule.events import EventPack
 from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.fingers import finger_enrolment
@@ -238,7 +239,7 @@ class DemoSession:
 
     def _start(self) -> None:
         from firmware_bridge.factory import start_simulated_bridge
-        from sync.demo import provision_and_sync, start_demo_server
+        from kiosk.demo.server import provision_and_sync, start_demo_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         runtime = self.runtime = Runtime(self.config, self.data_dir, self.clock)
@@ -275,8 +276,6 @@ class DemoSession:
             self._start_thread("demo-video", self._track_video)
         else:
             self._video_done.set()
-        from kiosk.demo.panel import create_panel_app
-
         self.panel = serve_in_thread(create_panel_app(self), "127.0.0.1", self.panel_port, name="demo-panel")
 
     def _start_sync(self) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import kiosk
+from core.errors import ConfigError
 from kiosk.camera.file import list_images
-from kiosk.errors import ConfigError
 
 VIDEO_NAME = "short_hamilton_clip.mp4"
 WEBCAM = Path("/dev/video0")

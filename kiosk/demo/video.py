@@ -9,8 +9,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import FaceConfig
 from kiosk.camera.file import read_video_frames, video_fps
-from kiosk.config import FaceConfig
 from kiosk.face.detect import make_detector, to_rgb
 from kiosk.face.track import Tracker
 

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.config import FaceConfig
-from kiosk.errors import FaceError
+from core.config import FaceConfig
+from core.errors import FaceError
 from kiosk.face.identify import Gallery
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def find_photos(root: Path) -> list[Photo]:
 
 def encode_photos(photos: list[Photo], config: FaceConfig) -> Encoded:
     """Detect and encode each photo with the configured detector and embedder."""
+    from core.errors import DeviceError
     from kiosk.camera.file import read_image
-    from kiosk.errors import DeviceError
     from kiosk.face.detect import make_detector, to_rgb
 
     detector = make_detector(config, scale=1.0)

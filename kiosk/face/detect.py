@@ -19,19 +19,20 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.errors import ConfigError, FaceError
+from core.errors import ConfigError, FaceError
+from core.templates.face import Encoding
+from kiosk.face.dlib_models import DLIB_LOCK, face_recognition_module
 from kiosk.face.embedders import Embedder, Points, five_points, load_embedder
-from kiosk.face.templates import Encoding
 from kiosk.liveness.base import Box
 
 if TYPE_CHECKING:
-    from kiosk.config import FaceConfig
+    from core.config import FaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +44,8 @@ RGB = npt.NDArray[np.uint8]
 NEAR_FACE_PX = 100
 #: How far around the last box the re-detection window reaches, as a fraction of the box size.
 NEAR_PAD = 0.6
-#: face_recognition keeps one dlib detector, shape predictor and encoder for the whole process, and
-#: dlib's detector is not safe to call from two threads at once (it keeps scratch buffers in the
-#: object: two callers corrupt the heap). Every call goes through this lock; the face service is
-#: the only steady caller, so it costs nothing there, and an enrolment or the demo's video
-#: tracker waits its turn instead of crashing the kiosk.
-DLIB_LOCK = threading.Lock()
 #: HOG's box side in eyes-to-mouth distances (:func:`hog_like_box`).
 HOG_BOX_SPAN = 2.32
-
-
-@functools.cache
-def face_recognition_module() -> Any:
-    """face_recognition, imported once on first use (it loads its models at import, ~1 s)."""
-    try:
-        import face_recognition
-    except ImportError as exc:  # pragma: no cover - the package is a dependency
-        raise FaceError(
-            "face_recognition is not installed; reinstall the kiosk package (it needs dlib-bin and face-recognition-models)"
-        ) from exc
-    return face_recognition
 
 
 def to_rgb(frame_bgr: npt.NDArray[np.uint8]) -> RGB:
@@ -248,14 +231,6 @@ def make_detector(config: FaceConfig, *, scale: float | None = None) -> FaceDete
 
 
 @functools.cache
-def five_point_predictor() -> Any:
-    """dlib's 5-point shape predictor, which aligns the chip for the encoder."""
-    import dlib
-    import face_recognition_models
-
-    return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
-
-
 def _scale_box(box: Sequence[int], factor: float) -> Box:
     top, right, bottom, left = box
     return (round(top * factor), round(right * factor), round(bottom * factor), round(left * factor))

@@ -16,8 +16,6 @@ SHA-256. A gallery only ever holds templates of the active embedder (``kiosk.fac
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import logging
 import threading
@@ -30,12 +28,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.errors import ConfigError, FaceError
-from kiosk.face.templates import Encoding, as_encoding
-from kiosk.store.roster import LEGACY_EMBEDDER
+from core.errors import ConfigError, FaceError
+from core.store.roster import LEGACY_EMBEDDER
+from core.templates.embedder_ids import dlib_model_path, file_sha256
+from core.templates.face import Encoding, as_encoding
 
 if TYPE_CHECKING:
-    from kiosk.config import FaceConfig
+    from core.config import FaceConfig
     from kiosk.liveness.base import Box
 
 log = logging.getLogger(__name__)
@@ -79,21 +78,6 @@ class Embedder(Protocol):
     def embed(self, rgb: RGB, box: Box, points: Points | None) -> Encoding: ...
 
 
-@functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256 (cached while its size and time stay the same)."""
-    stat = path.stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-
-
 def five_points(landmarks: Mapping[str, Sequence[tuple[int, int]]]) -> Points:
     """The template's five points from face_recognition's 68 landmarks: the centres of the eyes
     (points 36–41 and 42–47), the nose tip (30) and the mouth corners (48 and 54)."""
@@ -125,9 +109,7 @@ class DlibEmbedder:
     needs_points = False
 
     def __init__(self) -> None:
-        from kiosk.face.encoder import model_path
-
-        path = model_path()
+        path = dlib_model_path()
         self.info = EmbedderInfo("dlib", file_sha256(path), "dlib", 128)
         self._lock = threading.Lock()
 
@@ -137,7 +119,7 @@ class DlibEmbedder:
     def embed(self, rgb: RGB, box: Box, points: Points | None = None) -> Encoding:
         import dlib
 
-        from kiosk.face.detect import DLIB_LOCK, five_point_predictor
+        from kiosk.face.dlib_models import DLIB_LOCK, five_point_predictor  # dlib loads only for this embedder
         from kiosk.face.encoder import CHIP_PADDING, CHIP_SIZE, load_encoder
 
         top, right, bottom, left = box
@@ -314,18 +296,6 @@ def load_embedder(config: FaceConfig) -> Embedder:
                 contract = OnnxContract.for_model(config.onnx_model, onnx_overrides(config))
                 _LOADED[key] = OnnxEmbedder(config.onnx_model, contract, flip=config.onnx_flip)
         return _LOADED[key]
-
-
-def embedder_id(config: FaceConfig) -> str:
-    """The active embedder's id without loading a model (doctor, counts, the roster request)."""
-    if config.embedder == "onnx" and config.onnx_model is not None:
-        try:
-            return file_sha256(config.onnx_model)
-        except OSError as exc:
-            raise ConfigError(f"face.onnx_model {config.onnx_model} cannot be read ({exc})") from exc
-    from kiosk.face.encoder import model_path
-
-    return file_sha256(model_path())
 
 
 def embedder_label(config: FaceConfig) -> str:

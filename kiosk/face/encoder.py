@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kiosk.errors import ConfigError
+from core.errors import ConfigError
+from core.templates.embedder_ids import dlib_model_path
 
 log = logging.getLogger(__name__)
 
@@ -263,18 +264,11 @@ class DlibEncoder:
             return np.asarray(self._net.compute_face_descriptor(np.ascontiguousarray(chip)), dtype=np.float64)
 
 
-def model_path() -> Path:
-    """dlib's face recognition model as face_recognition_models installs it."""
-    import face_recognition_models
-
-    return Path(face_recognition_models.face_recognition_model_location())
-
-
 @functools.cache
 def load_encoder() -> Encoder:
     """The process's encoder: :class:`ResnetEncoder`, or dlib's own code when the model file is
     not the network it reads (logged once)."""
-    path = model_path()
+    path = dlib_model_path()
     try:
         return ResnetEncoder(path)
     except ConfigError as exc:

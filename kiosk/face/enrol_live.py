@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import EnrolmentError, PresensiError
+from core.store import roster
 from kiosk.camera.base import Frame
-from kiosk.errors import EnrolmentError, PresensiError
 from kiosk.face.enroll import LIVE_SAMPLE_GAP_S, Enroller, EnrolSample
 from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
 from kiosk.face.quality import Prompt
 from kiosk.face.task import FaceTask
 from kiosk.liveness.base import LivenessEngine, Verdict
-from kiosk.store import roster
 
 log = logging.getLogger(__name__)
 

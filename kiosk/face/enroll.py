@@ -5,7 +5,7 @@ on the command line may be turned further than the kiosk accepts (an operator's 
 samples may not. Before anything is stored, every sample is checked against the templates of all
 *other* active employees: a face that already matches someone else is refused (one person cannot
 hold two ids, and a mistaken id cannot inherit someone's face). Photos are never stored — only
-the 128-value templates, sealed with the unit's key by :mod:`kiosk.face.templates`.
+the 128-value templates, sealed with the unit's key by :mod:`core.templates.face`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from core.clock import Clock
+from core.config import FaceConfig
+from core.errors import DeviceError, EnrolmentError
+from core.store import roster
+from core.store.vault import unit_sealer
+from core.templates.face import Encoding, seal
 from kiosk.camera.base import Frame
 from kiosk.camera.file import read_image
-from kiosk.clock import Clock
-from kiosk.config import FaceConfig
-from kiosk.errors import DeviceError, EnrolmentError
 from kiosk.face.detect import FaceDetector, box_area, make_detector, to_rgb
 from kiosk.face.identify import Gallery
 from kiosk.face.quality import Prompt, Quality, assess
-from kiosk.face.templates import Encoding, seal
-from kiosk.privacy.vault import unit_sealer
-from kiosk.store import roster
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.errors import FaceError
-from kiosk.face.embedders import embedder_id
-from kiosk.face.templates import DIMENSIONS, PLAIN, Encoding, as_encoding, unseal
-from kiosk.privacy.seal import Sealer, TemplateKeyError
-from kiosk.privacy.vault import unit_sealer
-from kiosk.store.roster import active_face_templates
+from core.errors import FaceError
+from core.privacy.seal import Sealer, TemplateKeyError
+from core.store.roster import active_face_templates
+from core.store.vault import unit_sealer
+from core.templates.embedder_ids import embedder_id
+from core.templates.face import DIMENSIONS, PLAIN, Encoding, as_encoding, unseal
 
 if TYPE_CHECKING:
-    from kiosk.config import FaceConfig
+    from core.config import FaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class Gallery:
     def from_database(cls, conn: sqlite3.Connection, sealer: Sealer | None = None, *, embedder: str | None = None) -> Gallery:
         """Every template of every active employee made by ``embedder`` (None: any — tests and
         a database of one embedder) that this unit's key opens (``sealer``, by default the unit's
-        own: :func:`kiosk.privacy.vault.unit_sealer`). Templates it cannot open (a copied card, a
+        own: :func:`core.store.vault.unit_sealer`). Templates it cannot open (a copied card, a
         lost key) are left out, counted in ``unreadable`` and explained in ``problem`` and one log
         line: the kiosk then refuses those faces as unknown. Read-only."""
         rows = active_face_templates(conn, embedder)

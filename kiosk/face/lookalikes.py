@@ -13,9 +13,9 @@ import logging
 import sqlite3
 from datetime import datetime
 
-from kiosk import audit
+from core.store import audit
+from core.store.roster import replace_lookalikes
 from kiosk.face.identify import Gallery
-from kiosk.store.roster import replace_lookalikes
 
 log = logging.getLogger(__name__)
 

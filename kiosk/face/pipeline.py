@@ -12,7 +12,6 @@ the pipeline then logs a warning and every punch records ``liveness_verdict = 's
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,17 +23,18 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.admission import refusal, request_fields, status_text
+from core.admission import refusal, request_fields, status_text
+from core.clock import Clock, local_time, zone_abbreviation
+from core.config import FaceConfig
+from core.errors import PresensiError
+from core.store.punches import Punch, PunchRequest, PunchStore
 from kiosk.camera.base import Frame
-from kiosk.clock import Clock, local_time, zone_abbreviation
-from kiosk.config import FaceConfig
-from kiosk.errors import PresensiError
+from kiosk.face.decision import Decision, Outcome
 from kiosk.face.detect import FaceDetector, make_detector, to_rgb
 from kiosk.face.identify import Gallery, Match
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.face.track import Track, Tracker
 from kiosk.liveness.base import Box, FaceSample, LivenessEngine, LivenessResult, Verdict
-from kiosk.store.punches import Punch, PunchRequest, PunchStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 CARD_FIRST_TEXT = "Tempelkan kartu, lalu lihat ke kamera"
 
 #: (employee id, instant) → the schedule's verdict on a punch: a (kind, status, minutes) tuple,
-#: a classification, or an event admission that may refuse (see kiosk.admission).
+#: a classification, or an event admission that may refuse (see core.admission).
 Classifier = Callable[[str, datetime], Any]
 
 #: (punch, frame BGR, face box) → whether a photo was kept; called after a face punch committed.
@@ -65,61 +65,6 @@ class SkipLiveness:
     (demo, tests of identification); ``reason`` is logged and shown in the decision."""
 
     reason: str
-
-
-class Outcome(enum.StrEnum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    UNKNOWN = "unknown"
-    SPOOF = "spoof"
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the screen shows for one approach, and the punch when there is one."""
-
-    outcome: Outcome
-    message: str  # Bahasa Indonesia, for the screen
-    track_id: int
-    employee_id: str | None = None
-    name: str | None = None
-    punch: Punch | None = None
-    reason: str = ""  # a code for logs and tests: no_match, liveness_spoof, duplicate, timeout, …
-    distance: float | None = None
-    margin: float | None = None
-    liveness_verdict: str | None = None
-    liveness_scores: Mapping[str, float] = field(default_factory=dict)
-    local_time: str | None = None  # HH:MM of the punch (or of the earlier punch, for a duplicate)
-    zone_abbr: str | None = None
-    t_first_seen_ns: int = 0
-    t_decided_ns: int = 0
-    encodings: int = 0
-    status_text: str = ""  # the schedule's own line for an accepted punch ("Di luar jadwal – hari libur: …")
-
-    @property
-    def latency_ms(self) -> float:
-        return (self.t_decided_ns - self.t_first_seen_ns) / 1e6
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "outcome": self.outcome.value,
-            "message": self.message,
-            "track_id": self.track_id,
-            "employee_id": self.employee_id,
-            "name": self.name,
-            "punch_id": self.punch.id if self.punch else None,
-            "punch_seq": self.punch.seq if self.punch else None,
-            "reason": self.reason,
-            "distance": None if self.distance is None else round(self.distance, 4),
-            "margin": None if self.margin is None else round(self.margin, 4),
-            "liveness_verdict": self.liveness_verdict,
-            "liveness_scores": {k: round(v, 4) for k, v in self.liveness_scores.items()},
-            "local_time": self.local_time,
-            "zone": self.zone_abbr,
-            "latency_ms": round(self.latency_ms, 1),
-            "encodings": self.encodings,
-        }
 
 
 @dataclass(frozen=True)

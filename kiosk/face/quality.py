@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.config import FaceConfig
+from core.config import FaceConfig
 from kiosk.face.detect import Landmarks
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import Box

@@ -3,7 +3,7 @@
 ``presensi run`` and the demo compose it: ``FaceService(config, store, camera, liveness, clock)``,
 ``subscribe(callback)`` for decisions (the screen, the buzzer), ``subscribe_prompts(callback)``
 for prompt changes, then ``start()`` and ``stop()``. Health of the parts ``camera`` and ``face``
-is reported through :mod:`kiosk.health` every ``health_interval_s`` and on every error. The
+is reported through :mod:`core.health` every ``health_interval_s`` and on every error. The
 gallery is reloaded when the templates or employees in the database change (an enrolment on the
 maintenance page, a roster pull by the sync process).
 
@@ -22,22 +22,24 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kiosk import health
+from core import health
+from core.clock import Clock
+from core.config import KioskConfig
+from core.errors import DeviceError, DeviceTimeout, PresensiError
+from core.store.cards import CardPolicy
+from core.store.punches import PunchStore
 from kiosk.camera.base import Camera, CameraState, Frame
-from kiosk.cards.policy import CardPolicy, FaceVerification, card_first_rule
-from kiosk.clock import Clock
-from kiosk.config import KioskConfig
-from kiosk.errors import DeviceError, DeviceTimeout, PresensiError
+from kiosk.cards.policy import FaceVerification, card_first_rule
+from kiosk.face.decision import Decision
 from kiosk.face.detect import FaceDetector
 from kiosk.face.enrol_live import CameraEnrolment, CameraEnrolResult
 from kiosk.face.identify import Gallery, unit_gallery
 from kiosk.face.lookalikes import record_lookalikes
-from kiosk.face.pipeline import Classifier, Decision, FacePipeline, FrameResult, SkipLiveness, unscheduled
+from kiosk.face.pipeline import Classifier, FacePipeline, FrameResult, SkipLiveness, unscheduled
 from kiosk.face.task import CameraTask
 from kiosk.face.verify import FaceCheck
 from kiosk.liveness.base import LivenessEngine
 from kiosk.privacy.evidence import EvidenceKeeper
-from kiosk.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
 

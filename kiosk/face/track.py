@@ -19,7 +19,7 @@ from kiosk.face.identify import IdentityVoter
 from kiosk.liveness.base import Box
 
 if TYPE_CHECKING:
-    from kiosk.face.pipeline import Decision
+    from kiosk.face.decision import Decision
     from kiosk.face.quality import Quality
 
 log = logging.getLogger(__name__)

@@ -25,13 +25,13 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
+from core.templates.face import Encoding
 from kiosk.camera.base import Frame
 from kiosk.cards.policy import FaceOutcome, FaceVerification
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
 from kiosk.face.quality import Prompt
 from kiosk.face.task import FaceTask
-from kiosk.face.templates import Encoding
 from kiosk.liveness.base import Box, LivenessEngine, LivenessResult, Verdict
 from kiosk.privacy.evidence import face_jpeg
 

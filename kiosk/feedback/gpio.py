@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from gpiozero.exc import GPIOZeroError
 
-from kiosk.config import GpioConfig
-from kiosk.errors import DeviceError
+from core.config import GpioConfig
+from core.errors import DeviceError
 from kiosk.feedback.patterns import Output, PatternName, steps
 from kiosk.feedback.timeline import Scheduler, ThreadScheduler, Timer
 

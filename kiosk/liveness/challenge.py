@@ -26,8 +26,8 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from kiosk.clock import Clock
-from kiosk.config import LivenessConfig
+from core.clock import Clock
+from core.config import LivenessConfig
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import CheckScore, CheckSession, FaceSample, LivenessCheck
 

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.config import LivenessConfig
+from core.config import LivenessConfig
 from kiosk.liveness.base import Box, CheckScore, CheckSession, FaceSample, LivenessCheck
 
 Image = npt.NDArray[np.uint8]

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from kiosk.config import LivenessConfig
+from core.config import LivenessConfig
 from kiosk.liveness.base import CheckScore, Verdict
 
 #: What the screen says when a check refuses (Bahasa Indonesia first).

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from kiosk.clock import Clock
-from kiosk.config import LivenessConfig
-from kiosk.errors import LivenessError
+from core.clock import Clock
+from core.config import LivenessConfig
+from core.errors import LivenessError
 from kiosk.liveness.base import CheckScore, FaceSample, LivenessEngine, LivenessResult, LivenessSession, Verdict
 from kiosk.liveness.challenge import ChallengeCheck, ChallengeSession, ChallengeSettings, Prompt
 from kiosk.liveness.cues import CuesCheck, CueSettings, CuesSession

@@ -26,8 +26,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from kiosk.clock import FakeClock
-from kiosk.config import LivenessConfig
+from core.clock import FakeClock
+from core.config import LivenessConfig
 from kiosk.liveness import attacks
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import Box, FaceSample, Verdict

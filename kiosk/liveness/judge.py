@@ -15,9 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.clock import FakeClock
-from kiosk.config import LivenessConfig
-from kiosk.errors import FaceError, LivenessError
+from core.clock import FakeClock
+from core.config import LivenessConfig
+from core.errors import FaceError, LivenessError
 from kiosk.liveness.base import Box, FaceSample, LivenessResult, Verdict
 from kiosk.liveness.challenge import Prompt
 from kiosk.liveness.engine import build_engine

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.config import LivenessConfig
-from kiosk.errors import LivenessError
+from core.config import LivenessConfig
+from core.errors import LivenessError
 from kiosk.liveness.base import Box, CheckScore, CheckSession, FaceSample, LivenessCheck
 
 log = logging.getLogger(__name__)

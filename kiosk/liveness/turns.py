@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.clock import FakeClock
+from core.clock import FakeClock
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import FaceSample
 from kiosk.liveness.challenge import ChallengeCheck, ChallengeSettings, Prompt, turn_offset

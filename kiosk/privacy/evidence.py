@@ -23,13 +23,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.clock import Clock
-from kiosk.errors import PresensiError, StorageError
+from core.clock import Clock
+from core.errors import PresensiError
+from core.store.evidence import context, keep_photo
+from core.store.punches import Punch
+from core.store.vault import unit_sealer
 from kiosk.liveness.base import Box
-from kiosk.privacy.seal import SCHEME
-from kiosk.privacy.vault import unit_sealer
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import Punch, format_instant
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ MAX_SIDE = 160
 #: Margin kept around the face box, as a fraction of its size.
 MARGIN = 0.3
 JPEG_QUALITY = 80
-
-
-def context(punch_id: str) -> str:
-    """What a sealed photo is bound to (the AEAD's associated data)."""
-    return f"evidence_photos:{punch_id}"
 
 
 def face_jpeg(frame_bgr: npt.NDArray[np.uint8], box: Box) -> bytes:
@@ -93,32 +87,9 @@ class EvidenceKeeper:
             if sealer is None:
                 log.warning("evidence photo of punch seq %d not kept: this database has no unit key", punch.seq)
                 return False
-            sealed = sealer.seal(jpeg, context(punch.id))
-            with write_transaction(self.conn, "keeping an evidence photo"):
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO evidence_photos (punch_id, seq, photo, scheme, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (punch.id, punch.seq, sealed, SCHEME, format_instant(self.clock.now())),
-                )
+            keep_photo(self.conn, punch, sealer.seal(jpeg, context(punch.id)), self.clock.now())
         except (PresensiError, sqlite3.Error) as exc:
             log.error("evidence photo of punch seq %d not kept (the punch is recorded): %s", punch.seq, exc)
             return False
         self.kept += 1
         return True
-
-
-def photo_of(conn: sqlite3.Connection, punch_id: str) -> bytes | None:
-    """The JPEG kept with a punch, or None; TemplateKeyError when it cannot be opened here."""
-    row = conn.execute("SELECT photo, scheme FROM evidence_photos WHERE punch_id = ?", (punch_id,)).fetchone()
-    if row is None:
-        return None
-    sealer = unit_sealer(conn)
-    if sealer is None or row["scheme"] != SCHEME:
-        raise StorageError("the evidence photo cannot be opened: this database has no unit key")
-    return sealer.open(bytes(row["photo"]), context(punch_id))
-
-
-def erase_for(conn: sqlite3.Connection, employee_id: str) -> int:
-    """Delete the photos of an employee's punches, inside the caller's transaction."""
-    return conn.execute(
-        "DELETE FROM evidence_photos WHERE punch_id IN (SELECT id FROM punches WHERE employee_id = ?)", (employee_id,)
-    ).rowcount

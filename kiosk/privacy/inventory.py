@@ -8,9 +8,9 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiosk.config import KioskConfig
-from kiosk.privacy.seal import Sealer
-from kiosk.privacy.vault import TemplateCensus, census
+from core.config import KioskConfig
+from core.privacy.seal import Sealer
+from core.store.vault import TemplateCensus, census
 
 
 @dataclass(frozen=True)

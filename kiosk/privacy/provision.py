@@ -22,9 +22,9 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from kiosk.config import KioskConfig
-from kiosk.privacy.keys import KeyFileProvider
-from kiosk.privacy.seal import TemplateKeyError
+from core.config import KioskConfig
+from core.privacy.keys import KeyFileProvider
+from core.privacy.seal import TemplateKeyError
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kiosk import audit
-from kiosk.store.acknowledgements import acknowledged_by
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import PunchStore, format_instant
+from core.store import audit
+from core.store.acknowledgements import acknowledged_by
+from core.store.punches import PunchStore, format_instant
+from core.store.tx import write_transaction
 
 log = logging.getLogger(__name__)
 

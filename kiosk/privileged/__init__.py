@@ -12,6 +12,6 @@ right it needs:
   application's SetTime): set-time only.
 
 The network-facing sync and targets services have neither group. The wire format is one line of
-JSON each way (:mod:`kiosk.privileged.protocol`); the helper (:mod:`kiosk.privileged.helper`)
+JSON each way (:mod:`core.privileged_protocol`); the helper (:mod:`kiosk.privileged.helper`)
 imports nothing but the standard library and this package, so it starts quickly per request.
 """

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.errors import DeviceError, PresensiError
-from kiosk.privileged.protocol import ADMIN_SOCKET, CLOCK_SOCKET, MAX_LOG_BYTES, MAX_LOG_LINES, Request
+from core.errors import DeviceError, PresensiError
+from core.privileged_protocol import ADMIN_SOCKET, CLOCK_SOCKET, MAX_LOG_BYTES, MAX_LOG_LINES, Request
 
 #: The helper answers within its own 60 s command timeout; a little more for its start.
 CALL_TIMEOUT_S = 90.0

@@ -2,7 +2,7 @@
 
 Standard input is the connected socket. The helper checks who is calling (``SO_PEERCRED``: only
 the users named with ``--peer-user``), reads one request, checks it against what this socket
-allows (``--allow``) and :mod:`kiosk.privileged.protocol`, runs one fixed command line (no shell;
+allows (``--allow``) and :mod:`core.privileged_protocol`, runs one fixed command line (no shell;
 tools found on the ``PATH`` the unit file sets, which no caller can change) and answers.
 Every request is logged with the caller's pid and uid, never with anything else it sent.
 """
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from kiosk.privileged.protocol import ACTIONS, MAX_LOG_BYTES, MAX_REQUEST, Request, RequestError, decode
+from core.privileged_protocol import ACTIONS, MAX_LOG_BYTES, MAX_REQUEST, Request, RequestError, decode
 
 log = logging.getLogger("presensi.privileged")
 

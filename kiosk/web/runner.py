@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.runtime import Runtime
+from core.store.accounts import Accounts
 from kiosk.doctor import run_checks
 from kiosk.privileged.client import HelperSystemActions
-from kiosk.runtime import Runtime
-from kiosk.web.app import WebContext, create_maintenance_app, create_screen_app
-from kiosk.web.auth import Accounts
+from kiosk.web.app import create_maintenance_app, create_screen_app
+from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.maintenance.export import PunchExporter
 from kiosk.web.maintenance.fingers import finger_enrolment
-from kiosk.web.maintenance.hostinfo import HostInfo
 from kiosk.web.ports import DecisionHub, FrameSource, Services
 from kiosk.web.server import Running, serve_in_thread
+from kiosk.web.sources.export import PunchExporter
+from kiosk.web.sources.hostinfo import HostInfo
 from kiosk.web.tls import ensure_certificate
 
 log = logging.getLogger(__name__)

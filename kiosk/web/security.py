@@ -17,13 +17,14 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kiosk.clock import shown_time, zone_abbreviation
-from kiosk.web.auth import Role, Session, constant_time_equal
+from core.clock import shown_time, zone_abbreviation
+from core.credentials import constant_time_equal
+from core.security_headers import SecurityHeaders
+from core.store.accounts import Role, Session
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 
@@ -36,48 +37,6 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: Paths reachable without a session (exact), and prefixes.
 PUBLIC_PATHS = {"/healthz", "/login", "/setup"}
 PUBLIC_PREFIXES = ("/static/", "/lang/")
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware adding the security headers to every response."""
-
-    def __init__(self, app: ASGIApp, *, tls: bool, csp: str = CSP, frameable: bool = False) -> None:
-        """``frameable``: the CSP's frame-ancestors names who may frame the pages (no X-Frame-Options)."""
-        self.app = app
-        self.headers = [
-            (b"content-security-policy", csp.encode()),
-            *([] if frameable else [(b"x-frame-options", b"DENY")]),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), usb=()"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"cross-origin-resource-policy", b"same-origin"),
-        ]
-        if tls:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in self.headers if k not in present]
-                if not path.startswith("/static/") and b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 class NeedLogin(Exception):
@@ -204,7 +163,7 @@ def install_security(app: FastAPI, ctx: WebContext, *, tls: bool) -> None:
 
 
 def _templates_dir() -> Any:
-    from kiosk.web.app import TEMPLATES_DIR
+    from kiosk.web.context import TEMPLATES_DIR
 
     return TEMPLATES_DIR
 
@@ -220,7 +179,7 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
     zone = getattr(request.state, "zone", "Asia/Jakarta")
 
     def when(value: object) -> str:
-        """A stored time as the unit's local time, one format (kiosk.clock.shown_time)."""
+        """A stored time as the unit's local time, one format (core.clock.shown_time)."""
         return shown_time(value if isinstance(value, (str, datetime)) or value is None else str(value), zone)
 
     return {

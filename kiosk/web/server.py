@@ -11,7 +11,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from kiosk.errors import PresensiError
+from core.errors import PresensiError
 
 log = logging.getLogger(__name__)
 

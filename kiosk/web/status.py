@@ -6,9 +6,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kiosk.config import FaceConfig
-from kiosk.errors import PresensiError
-from kiosk.health import Health, read_all
+from core.config import FaceConfig
+from core.errors import PresensiError
+from core.health import Health, read_all
 from sync.health import unsent
 
 #: A service's health report older than this counts as "not answering".
@@ -113,8 +113,9 @@ class FaceGallery:
 
 def face_gallery(conn: sqlite3.Connection, face: FaceConfig) -> FaceGallery:
     """Read-only; the embedder's id is the model file's hash (cached), no model is loaded."""
-    from kiosk.face.embedders import embedder_id, embedder_label
-    from kiosk.store.roster import lookalikes, template_coverage
+    from core.store.roster import lookalikes, template_coverage
+    from core.templates.embedder_ids import embedder_id
+    from kiosk.face.embedders import embedder_label
 
     try:
         embedder = embedder_id(face)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.errors import PresensiError
+from core.errors import PresensiError
 
 log = logging.getLogger(__name__)
 

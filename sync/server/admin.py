@@ -8,16 +8,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.clock import Clock
-from kiosk.errors import EnrolmentError, FaceError
-from kiosk.store.punches import format_instant
-from sync.protocol import Ack
+from core.clock import Clock
+from core.errors import EnrolmentError
+from core.store.punches import format_instant
+from core.wire import Ack
 from sync.server.app import import_bundle_bytes, server_key, server_public_hex
 from sync.server.config import ServerConfig
 from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, ServerEventReport, keep_local_pack, local_signer, roster_entry
 from sync.server.ledger import Ledger
-from sync.server.roster import DLIB_EMBEDDER, RosterAdmin
+from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -40,52 +40,6 @@ class ServerAdmin:
 
     def issue_token(self, unit_code: str = "", hours: float | None = None) -> str:
         return self.ledger.issue_token(unit_code, valid_hours=hours or self.config.token_valid_hours)
-
-    def enrol_faces(self, employee_id: str, photos: list[Path]) -> int:
-        """Face templates from enrolment photos (exactly one face each), one set per embedder the
-        units use (dlib and each of ``face_models``: the photos are not kept, so every embedder's
-        template is made now). Returns how many photos."""
-        from kiosk.config import FaceConfig
-
-        configs = [FaceConfig(), *(m.face_config() for m in self.config.face_models)]
-        for face in configs:
-            embedder, encodings = face_encodings_from_photos(photos, face)
-            self.roster.set_faces(employee_id, encodings, embedder=embedder)
-        return len(photos)
-
-    def face_report(self) -> dict[str, Any]:
-        """Per embedder: employees with templates, without, and lookalike pairs (the units' rules)."""
-        import numpy as np
-
-        from kiosk.config import FaceConfig
-        from kiosk.face.identify import Gallery
-        from kiosk.face.templates import unseal
-
-        coverage = self.roster.face_coverage()
-        active = coverage.pop("", 0)
-        report: dict[str, Any] = {"active_employees": active, "embedders": []}
-        for embedder, count in sorted(coverage.items()):
-            rows = self.roster.face_templates(embedder)
-            rules = (
-                FaceConfig().rules if embedder == DLIB_EMBEDDER else FaceConfig().model_copy(update={"embedder": "onnx"}).rules
-            )
-            encodings = [unseal(raw, "plain") for _, raw in rows]
-            gallery = Gallery(np.stack(encodings), [e for e, _ in rows]) if encodings else Gallery.empty()
-            gallery.calibrate(threshold=rules.threshold, gap=rules.gap, lookalike=rules.lookalike)
-            report["embedders"].append(
-                {
-                    "embedder": embedder,
-                    "label": "dlib" if embedder == DLIB_EMBEDDER else "onnx",
-                    "with_template": count,
-                    "without_template": active - count,
-                    "lookalike_distance": rules.lookalike,
-                    "lookalikes": [
-                        {"employee_id": a, "other_id": b, "distance": round(d, 4)}
-                        for (a, b), d in sorted(gallery.lookalikes.items(), key=lambda x: x[1])
-                    ],
-                }
-            )
-        return report
 
     def load_event_pack(self, path: Path) -> str:
         try:
@@ -140,27 +94,3 @@ class ServerAdmin:
         """Recent punches, newest first, each with its recorded instant (``instant``) and, when the
         unit sent a correction, the corrected one (``corrected_instant``, ``correction_source``)."""
         return self.ledger.recent_punches(device_id, limit)
-
-
-def face_encodings_from_photos(photos: list[Path], face: Any) -> tuple[str, list[bytes]]:
-    """(embedder id, float32 little-endian templates) from photos holding exactly one face each,
-    by the embedder and detector of ``face`` (a kiosk FaceConfig)."""
-    import numpy as np
-
-    from kiosk.camera.file import read_image
-    from kiosk.errors import DeviceError
-    from kiosk.face.detect import make_detector, to_rgb
-
-    detector = make_detector(face, scale=1.0)
-    out = []
-    for path in photos:
-        try:
-            rgb = to_rgb(read_image(path))
-        except DeviceError as exc:
-            raise FaceError(f"cannot read the photo {path}: {exc}") from exc
-        boxes = detector.detect(rgb)
-        if len(boxes) != 1:
-            found = "no face" if not boxes else f"{len(boxes)} faces"
-            raise EnrolmentError(f"{path.name}: {found} found; use a photo with exactly one face, frontal and well lit")
-        out.append(np.asarray(detector.encode(rgb, boxes[0]), dtype="<f4").tobytes())
-    return detector.embedder.info.id, out

@@ -24,11 +24,12 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from kiosk import __version__
-from kiosk.clock import Clock
-from kiosk.errors import AuthError
-from kiosk.identity import device_id_for, public_key_from_hex
-from sync import protocol
+from core import __version__
+from core import wire as protocol
+from core.clock import Clock
+from core.errors import AuthError
+from core.identity import device_id_for, public_key_from_hex
+from core.signing import SignatureRejected, parse_signature_headers, sign_document, verify_request
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
 from sync.server.config import ServerConfig, admin_networks
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
@@ -37,7 +38,6 @@ from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
-from sync.signing import SignatureRejected, parse_signature_headers, sign_document, verify_request
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def server_public_hex(key: Ed25519PrivateKey) -> str:
 
 
 class WirePunch(BaseModel):
-    """A punch exactly as the unit stored and signed it (see kiosk/store/chain.py)."""
+    """A punch exactly as the unit stored and signed it (see core/store/chain.py)."""
 
     seq: int = Field(ge=1)
     id: str
@@ -498,8 +498,8 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 
 def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock: Clock, templates: Jinja2Templates) -> None:
     """The back office's pages (``/kantor``) over the server's parts."""
-    from kiosk.clock import zone_abbreviation
-    from kiosk.web.security import SecurityHeaders
+    from core.clock import zone_abbreviation
+    from core.security_headers import SecurityHeaders
     from sync.server.backoffice import BackOffice, add_backoffice_routes
     from sync.server.keterangan import KeteranganBook
     from sync.server.officers import Officers

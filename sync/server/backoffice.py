@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.clock import Clock, local_time
-from kiosk.errors import AttendanceError
-from kiosk.web.auth import LoginRefused, constant_time_equal
+from core.clock import Clock, local_time
+from core.credentials import LoginRefused, constant_time_equal
+from core.errors import AttendanceError
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.days import STATUS_TEXT
 from sync.server.keterangan import CODES, MAX_DOCUMENT_BYTES, Document, KeteranganBook

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kiosk.config import format_problems
-from kiosk.errors import ConfigError
+from core.config import format_problems
+from core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:////var/lib/presensi-server/server.db"
 
@@ -45,8 +45,8 @@ class FaceModel(_Section):
     std: tuple[float, float, float] | None = Field(None, description="As face.onnx_std.")
 
     def face_config(self) -> Any:
-        """The unit's face settings for this model (kiosk.config.FaceConfig)."""
-        from kiosk.config import FaceConfig
+        """The unit's face settings for this model (core.config.FaceConfig)."""
+        from core.config import FaceConfig
 
         return FaceConfig(
             embedder="onnx",

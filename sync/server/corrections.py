@@ -1,5 +1,5 @@
 """Punch corrections on the server: a unit's signed statement that one of its punches, recorded
-while its clock was not trusted, happened at another instant (``kiosk.timekeeping``).
+while its clock was not trusted, happened at another instant (``core.timekeeping``).
 
 The stored punch is never rewritten on either side. A correction is accepted only when
 
@@ -20,10 +20,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.identity import verify_signature
-from kiosk.store.punches import format_instant, parse_instant
-from kiosk.timekeeping import Anchor
-from sync.protocol import CORRECTION_SOURCES, CorrectionsAck, WireCorrection, correction_from_wire
+from core.identity import verify_signature
+from core.store.punches import format_instant, parse_instant
+from core.timekeeping import Anchor
+from core.wire import CORRECTION_SOURCES, CorrectionsAck, WireCorrection, correction_from_wire
 from sync.server.ledger import Ledger, PunchRejected
 from sync.server.storage import Tx
 

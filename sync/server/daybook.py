@@ -31,11 +31,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.clock import Clock, local_time
-from kiosk.schedule.events import EventPackError
-from kiosk.schedule.holidays import Holiday, HolidayCalendar
-from kiosk.schedule.workcodes import WorkCode, parse_work_code, presets
-from kiosk.store.punches import format_instant, parse_instant
+from core.clock import Clock, local_time
+from core.schedule.events import EventPackError
+from core.schedule.holidays import Holiday, HolidayCalendar
+from core.schedule.workcodes import WorkCode, parse_work_code, presets
+from core.store.punches import format_instant, parse_instant
 from sync.server.days import BELUM, TK, DayRecord, PunchFact, classify_punches, compute_day, describe_change
 from sync.server.events import stored_pack
 from sync.server.roster import PUBLISHED_KEY

@@ -1,5 +1,5 @@
 """The attendance day: one record per employee and date, made from every punch of every unit
-with the unit's own rules engine (:func:`kiosk.schedule.classify.classify`), never a second one.
+with the unit's own rules engine (:func:`core.schedule.classify.classify`), never a second one.
 
 :func:`compute_day` is pure: the employee's work code, the holidays, the punches around the day
 (from all units, corrected instants where a unit corrected its clock), the keterangan and the
@@ -13,7 +13,7 @@ The rules, each cited:
   (night shifts: the evening it starts), as on the unit (docs/schedule.md).
 * An event punch counts as the day's masuk when its pack says so (``counts_as_masuk``), else
   when its kind is apel or senam (balangan-perbup-32-2020.txt, Pasal 4 ayat (3);
-  ``kiosk.schedule.events.EventPack.is_masuk``); other event punches are not office punches.
+  ``core.schedule.events.EventPack.is_masuk``); other event punches are not office punches.
 * The day's masuk is the first masuk, its pulang the last pulang; minutes late and early are
   those of that masuk and that pulang as classified (``terlambat``, ``pulang_cepat``), overtime
   the minutes after jam pulang (``lembur``).
@@ -37,12 +37,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.clock import local_time, zone_abbreviation
-from kiosk.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, Classification, EarlierPunch, classify
-from kiosk.schedule.events import MASUK_KINDS
-from kiosk.schedule.holidays import HolidayCalendar
-from kiosk.schedule.workcodes import WorkCode
-from kiosk.store.punches import format_instant
+from core.clock import local_time, zone_abbreviation
+from core.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, Classification, EarlierPunch, classify
+from core.schedule.events import MASUK_KINDS
+from core.schedule.holidays import HolidayCalendar
+from core.schedule.workcodes import WorkCode
+from core.store.punches import format_instant
 
 #: How far back a punch's earlier punches are read (the unit reads 40 hours).
 EARLIER = timedelta(hours=40)

@@ -1,7 +1,7 @@
 """Per-event attendance on the reference server: who came to an apel or senam, from the punches
 every unit uploaded (or brought on a flash disk) and the roster of the event's pack.
 
-The rules are the unit's own (:func:`kiosk.schedule.report.build_report`): a participant counts
+The rules are the unit's own (:func:`core.schedule.report.build_report`): a participant counts
 once however many units they punched at (the earliest punch counts, ties by punch id), each is
 hadir or tidak hadir under the unit that serves them, and a punch the unit classified
 ``terlambat`` shows as "Terlambat N menit". Punches of people who are not in the pack are
@@ -29,9 +29,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.clock import Clock
-from kiosk.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack, verify_pack
-from kiosk.schedule.report import AttendanceReport, build_report
+from core.clock import Clock
+from core.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack, verify_pack
+from core.schedule.report import AttendanceReport, build_report
 from sync.server.ledger import Ledger
 from sync.server.storage import Storage
 

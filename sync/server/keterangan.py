@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from kiosk.clock import Clock, local_time
-from kiosk.errors import AttendanceError
-from kiosk.store.punches import format_instant
+from core.clock import Clock, local_time
+from core.errors import AttendanceError
+from core.store.punches import format_instant
 from sync.server.daybook import DEFAULT_ZONE, DayBook
 from sync.server.officers import BKPSDM, Officer, audit
 from sync.server.storage import Storage, Tx

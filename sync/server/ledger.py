@@ -16,12 +16,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.clock import Clock
-from kiosk.errors import AuthError, SyncError
-from kiosk.identity import device_id_for, public_key_from_hex, verify_signature
-from kiosk.store.chain import GENESIS_HASH, canonical_bytes, digest
-from kiosk.store.punches import PUNCH_COLUMNS, Punch, format_instant
-from sync.protocol import Ack, punch_from_wire, punch_to_wire
+from core.clock import Clock
+from core.errors import AuthError, SyncError
+from core.identity import device_id_for, public_key_from_hex, verify_signature
+from core.store.chain import GENESIS_HASH, canonical_bytes, digest
+from core.store.punches import PUNCH_COLUMNS, Punch, format_instant
+from core.wire import Ack, punch_from_wire, punch_to_wire
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from kiosk.clock import zone_abbreviation
-from kiosk.schedule.report import _fit, _font
-from kiosk.schedule.workcodes import WEEKDAY_LABELS
+from core.clock import zone_abbreviation
+from core.schedule.report import _fit, _font
+from core.schedule.workcodes import WEEKDAY_LABELS
 from sync.server.recap import MONTHS
 
 

@@ -1,6 +1,6 @@
 """Back-office accounts of the reference server: Admin PD (one office) and BKPSDM (every office).
 
-The maintenance page's rules, with its own functions (:mod:`kiosk.web.auth`): scrypt hashes with
+The maintenance page's rules, with its own functions (:mod:`core.store.accounts`): scrypt hashes with
 their own salt, no default password (the first account is made on the command line,
 ``presensi server add-officer``), every login attempt counted before the password is checked and
 the client address locked, growing, after repeated failures; a session is a random cookie of
@@ -21,10 +21,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kiosk.clock import Clock
-from kiosk.errors import AuthError
-from kiosk.store.punches import format_instant, parse_instant
-from kiosk.web.auth import (
+from core.clock import Clock
+from core.credentials import (
     MIN_PASSWORD_CHARS,
     LockoutPolicy,
     LoginRefused,
@@ -33,6 +31,8 @@ from kiosk.web.auth import (
     hash_password,
     verify_password,
 )
+from core.errors import AuthError
+from core.store.punches import format_instant, parse_instant
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)

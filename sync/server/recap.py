@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kiosk.clock import Clock, local_time, zone_abbreviation
+from core.clock import Clock, local_time, zone_abbreviation
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.storage import Storage
 

@@ -11,8 +11,8 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from kiosk.clock import local_time
-from kiosk.schedule.report import _fit, _font, csv_cell
+from core.clock import local_time
+from core.schedule.report import _fit, _font, csv_cell
 from sync.server.recap import COLUMNS, LAMPIRAN_II, MONTHS, OfficeRecap
 
 FORMATS = ("csv", "xlsx", "pdf")

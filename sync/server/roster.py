@@ -23,11 +23,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.clock import ZONES, Clock
-from kiosk.errors import EnrolmentError
-from kiosk.face.templates import MAX_DIMENSIONS, MIN_DIMENSIONS
-from kiosk.store.punches import format_instant
-from kiosk.store.roster import LEGACY_EMBEDDER
+from core.clock import ZONES, Clock
+from core.errors import EnrolmentError
+from core.store.punches import format_instant
+from core.store.roster import LEGACY_EMBEDDER
+from core.templates.face_bytes import MAX_DIMENSIONS, MIN_DIMENSIONS
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import sys
 import threading
 from typing import Any
 
-from kiosk.clock import Clock, SystemClock
-from kiosk.errors import ConfigError
+from core.clock import Clock, SystemClock
+from core.errors import ConfigError
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
 from sync.server.storage import Storage
@@ -74,7 +74,7 @@ def serve(config: ServerConfig, storage: Storage) -> None:
 def _notify_while_healthy(server: Any, url: str) -> None:
     import httpx
 
-    from kiosk.notify import Notifier, Watchdog
+    from core.notify import Notifier, Watchdog
 
     notifier = Notifier.from_env()
     if not notifier.enabled:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kiosk.errors import StorageError
+from core.errors import StorageError
 from sync.server.backoffice_schema import BACKOFFICE_SCHEMA
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ body is what several servers answer.
 Commands are allow-listed: update/delete user info, query attendance, check, info. User commands
 are off unless ``apply_user_commands`` is set, refused over plain http, and never touch an
 employee or card the central roster (or a technician) made, never move a card from one person to
-another, never clear codes (``kiosk.store``-side rules in ``sync.targets.factory``). Everything
+another, never clear codes (``core.store``-side rules in ``sync.targets.factory``). Everything
 else — a ``Shell`` command above all, but also reboot, clearing logs or data, option changes — is
 refused (``Return=-1002``) and logged. Nothing a server sends ever reaches a shell.
 """
@@ -41,8 +41,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from kiosk.errors import ConfigError, SyncError
-from kiosk.store.punches import Punch
+from core.errors import ConfigError, SyncError
+from core.store.punches import Punch
 from sync.targets.base import Delivery, TargetUnavailable
 from sync.zk4370.codec import STATES, VERIFY_TYPES
 

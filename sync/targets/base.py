@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from kiosk.clock import Clock
-from kiosk.errors import SyncError
-from kiosk.health import Health, report
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import Punch, PunchStore, format_instant
+from core.clock import Clock
+from core.errors import SyncError
+from core.health import Health, report
+from core.store.punches import Punch, PunchStore, format_instant
+from core.store.tx import write_transaction
 
 log = logging.getLogger(__name__)
 

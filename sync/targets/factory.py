@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from kiosk.cards.uid import normalise_uid
-from kiosk.clock import Clock
-from kiosk.config import AdmsTargetConfig, FrappeTargetConfig, TargetConfig
-from kiosk.privacy.erasure import erase_employee
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import Punch, PunchStore, format_instant
-from kiosk.store.roster import Employee, get_employee, upsert_employee
+from core.card_uid import normalise_uid
+from core.clock import Clock
+from core.config import AdmsTargetConfig, FrappeTargetConfig, TargetConfig
+from core.store.erasure import erase_employee
+from core.store.punches import Punch, PunchStore, format_instant
+from core.store.roster import Employee, get_employee, upsert_employee
+from core.store.tx import write_transaction
 from sync.targets.adms import AdmsTarget, CommandRefused, RosterCommands
 from sync.targets.base import PunchTarget
 from sync.targets.frappe import build_frappe

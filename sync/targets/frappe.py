@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from kiosk.config import read_secret
-from kiosk.errors import ConfigError, SyncError
-from kiosk.store.punches import Punch
+from core.config import read_secret
+from core.errors import ConfigError, SyncError
+from core.store.punches import Punch
 from sync.targets.base import Delivery, TargetUnavailable
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class FrappeHrTarget:
 
 
 def build_frappe(config: object, *, unit_zone: str, device_id: str) -> FrappeHrTarget:
-    from kiosk.config import FrappeTargetConfig
+    from core.config import FrappeTargetConfig
 
     assert isinstance(config, FrappeTargetConfig)
     key, secret = read_secret(config.api_key_file), read_secret(config.api_secret_file)

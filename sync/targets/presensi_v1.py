@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kiosk.clock import Clock
-from kiosk.errors import ConfigError
-from kiosk.identity import DeviceIdentity
-from kiosk.store.punches import Punch
-from sync import protocol
-from sync.protocol import Ack, SyncRejected, SyncUnavailable
-from sync.signing import sign_request
+from core import wire as protocol
+from core.clock import Clock
+from core.errors import ConfigError
+from core.identity import DeviceIdentity
+from core.signing import sign_request
+from core.store.punches import Punch
+from core.wire import Ack, SyncRejected, SyncUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.errors import ProtocolError
+from core.errors import ProtocolError
 
 TCP_MAGIC = b"\x50\x50\x82\x7d"
 HEADER = struct.Struct("<4H")

@@ -7,8 +7,8 @@ import struct
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from kiosk.store.db import write_transaction
-from kiosk.store.punches import parse_instant
+from core.store.punches import parse_instant
+from core.store.tx import write_transaction
 from sync.zk4370.codec import PRIVILEGE_DISABLED, STATES, VERIFY_TYPES, attendance_record, live_event, user_record
 
 USER_SIZE, ATTENDANCE_SIZE = 72, 40

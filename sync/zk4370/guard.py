@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from kiosk.config.base import is_loopback
+from core.config.base import is_loopback
 
 __all__ = ["AuthGuard", "is_loopback"]
 

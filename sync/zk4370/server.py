@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import ClassVar, cast
 from zoneinfo import ZoneInfo
 
-from kiosk.clock import Clock
-from kiosk.errors import ConfigError, ProtocolError
-from kiosk.store.db import open_database
+from core.clock import Clock
+from core.errors import ConfigError, ProtocolError
+from core.store.db import open_database
 from sync.zk4370.codec import EF_ATTLOG, STATES, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
 from sync.zk4370.data import Snapshot, SnapshotCache, new_events
 from sync.zk4370.guard import IDLE_S, MAX_SESSIONS, UNAUTHENTICATED_IDLE_S, AuthGuard, is_loopback

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.clock import SystemClock
 from kiosk.camera.base import CameraState
 from kiosk.camera.picamera2 import Picamera2Camera
-from kiosk.clock import SystemClock
 
 picamera2 = pytest.importorskip("picamera2", reason="needs a Raspberry Pi with python3-picamera2 (see this file's docstring)")
 pytestmark = pytest.mark.hardware

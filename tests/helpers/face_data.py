@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from core.templates.face import Encoding
 from kiosk.camera.file import read_image
 from kiosk.face.detect import FaceDetector, to_rgb
 from kiosk.face.identify import Gallery
-from kiosk.face.templates import Encoding
 from kiosk.liveness.base import Box
 
 #: Which enrolled person each face of each test photo shows, left to right (None: not enrolled).

@@ -10,10 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.clock import SystemClock
-from kiosk.config import KioskConfig
-from kiosk.runtime import Runtime
-from kiosk.store.punches import PunchRequest
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store.punches import PunchRequest
 from sync.service import run_once
 
 

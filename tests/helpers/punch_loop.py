@@ -7,10 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from kiosk.clock import FixedClockState, SystemClock
-from kiosk.identity import DeviceIdentity
-from kiosk.store.db import open_database
-from kiosk.store.punches import PunchRequest, PunchStore
+from core.clock import FixedClockState, SystemClock
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.punches import PunchRequest, PunchStore
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.store.punches import format_instant
+from core.store.punches import format_instant
 from sync.server.storage import Storage
 
 _SEQ = itertools.count(1)

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from kiosk.clock import SystemClock
-from kiosk.config import KioskConfig
-from kiosk.runtime import Runtime
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.runtime import Runtime
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 

@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from kiosk import audit
-from kiosk.errors import AuthError
-from kiosk.web.auth import LoginRefused, Role, Session
+from core.credentials import LoginRefused
+from core.errors import AuthError
+from core.store import audit
+from core.store.accounts import Role, Session
 from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, page_vars, safe_next
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from kiosk.errors import PresensiError
+from core.errors import PresensiError
 
 log = logging.getLogger(__name__)
 

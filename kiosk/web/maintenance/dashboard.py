@@ -13,17 +13,17 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from kiosk import audit
-from kiosk.clock import ClockState, local_time
-from kiosk.store.db import DB_FILENAME
-from kiosk.web.auth import Session
+from core.clock import ClockState, local_time
+from core.store import audit
+from core.store.accounts import Session
+from core.store.db import DB_FILENAME
 from kiosk.web.maintenance.diagnose import Facts, diagnose
-from kiosk.web.maintenance.netprobe import ProbeStep
 from kiosk.web.security import TECH_ONLY, page_vars
+from kiosk.web.sources.netprobe import ProbeStep
 from kiosk.web.status import FaceGallery, face_gallery, parts, sync_state
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kiosk.clock import ClockState
-from kiosk.doctor import Finding, Status
-from kiosk.web.maintenance.hostinfo import Disk, Interface, gateway_in_subnet
-from kiosk.web.maintenance.netprobe import ProbeStep
+from core.clock import ClockState
+from kiosk.checks.findings import Finding, Status
+from kiosk.web.sources.hostinfo import Disk, Interface, gateway_in_subnet
+from kiosk.web.sources.netprobe import ProbeStep
 from kiosk.web.status import PartView, SyncState
 
 

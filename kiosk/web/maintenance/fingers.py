@@ -23,10 +23,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.clock import Clock
+from core.errors import EnrolmentError, StorageError
+from core.runtime import Runtime
 from firmware_bridge import enrolment as bridge_api
-from kiosk.clock import Clock
-from kiosk.errors import EnrolmentError, StorageError
-from kiosk.runtime import Runtime
 from kiosk.web.ports import EnrolResult, FingerEnrolment
 
 log = logging.getLogger(__name__)

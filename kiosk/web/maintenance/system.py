@@ -11,16 +11,16 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from kiosk import audit
-from kiosk.clock import ClockState, local_time
-from kiosk.errors import PresensiError
-from kiosk.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
-from kiosk.web.auth import Session
+from core.clock import ClockState, local_time
+from core.errors import PresensiError
+from core.store import audit
+from core.store.accounts import Session
+from core.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.security import TECH_ONLY, page_vars
 from kiosk.web.status import parts
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,18 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from kiosk import audit
-from kiosk.config import KioskConfig, parse_config
-from kiosk.config.editable import locked_changes
-from kiosk.errors import ConfigError, PresensiError
-from kiosk.privacy import evidence
-from kiosk.privacy.erasure import erase_employee
-from kiosk.web.auth import Session
+from core.config import KioskConfig, parse_config
+from core.config.editable import locked_changes
+from core.errors import ConfigError, PresensiError
+from core.store import audit, evidence, records
+from core.store.accounts import Session
+from core.store.erasure import erase_employee
 from kiosk.web.forms import OptionalDate
-from kiosk.web.maintenance import fingers, records
-from kiosk.web.maintenance.export import (
+from kiosk.web.maintenance import fingers
+from kiosk.web.maintenance.fingers import FINGER_NAMES
+from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
+from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+from kiosk.web.sources.export import (
     FORMAT_LABELS,
     BundleChecker,
     NothingToExport,
@@ -35,14 +37,11 @@ from kiosk.web.maintenance.export import (
     copy_to_stick,
     safe_child,
 )
-from kiosk.web.maintenance.fingers import FINGER_NAMES
-from kiosk.web.maintenance.logs import LEVELS, LogFilter
-from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
-from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+from kiosk.web.sources.logs import LEVELS, LogFilter
 from sync.bundle import BundleCheck
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.errors import DeviceError
+from core.errors import DeviceError
 from kiosk.web.ports import FaceBox, LatestFrame, PreviewFrame
 
 log = logging.getLogger(__name__)

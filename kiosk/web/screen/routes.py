@@ -16,18 +16,18 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kiosk.clock import ClockState, local_time
-from kiosk.health import Health
-from kiosk.web.auth import Accounts
+from core.clock import ClockState, local_time
+from core.health import Health
+from core.security_headers import SecurityHeaders
+from core.store.accounts import Accounts
 from kiosk.web.ports import Decision, Message, Prompt
 from kiosk.web.screen.frames import render_jpeg
 from kiosk.web.screen.live import PunchWatcher
 from kiosk.web.screen.texts import decision_message, prompt_message
-from kiosk.web.security import SecurityHeaders
 from kiosk.web.status import active_event, parts, sync_state
 
 if TYPE_CHECKING:
-    from kiosk.web.app import WebContext
+    from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.clock import local_time, zone_abbreviation
-from kiosk.schedule.classify import screen_text
-from kiosk.store.punches import parse_instant
+from core.clock import local_time, zone_abbreviation
+from core.schedule.classify import screen_text
+from core.store.punches import parse_instant
 from kiosk.web.ports import Decision, Prompt
 
 Text = dict[str, str]
@@ -61,7 +61,7 @@ def _pair(pair: tuple[str, str], **fmt: Any) -> Text:
 
 def headline(decision: Decision) -> Text:
     """'Masuk – tepat waktu', 'Terlambat 1 jam 15 menit', 'Hadir – Apel', or why not. The status
-    line is :func:`kiosk.schedule.classify.screen_text`'s, the one text source the services'
+    line is :func:`core.schedule.classify.screen_text`'s, the one text source the services'
     own feedback, the CSV and the reports use too."""
     if not decision.accepted:
         if decision.reason_text:

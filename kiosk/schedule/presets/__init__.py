@@ -1,1 +1,0 @@
-"""Work code presets shipped with the package (TOML files read by kiosk.schedule.workcodes)."""

@@ -1,6 +1,0 @@
-"""The punch store: one SQLite database shared by every process of the unit."""
-
-from kiosk.store.db import DB_FILENAME, open_database
-from kiosk.store.punches import Punch, PunchRequest, PunchStore
-
-__all__ = ["DB_FILENAME", "Punch", "PunchRequest", "PunchStore", "open_database"]
