@@ -20,6 +20,8 @@ from typing import Any
 
 from core.clock import Clock
 from core.config import KioskConfig
+from core.schedule.classify import Schedule
+from core.schedule.event_mode import EventBook, EventMode
 from core.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,6 @@ class UnitAdmission:
     """
 
     def __init__(self, config: KioskConfig, store: PunchStore, clock: Clock) -> None:
-        from core.schedule.classify import Schedule
-        from core.schedule.event_mode import EventBook
 
         self.config = config
         self.store = store
@@ -98,7 +98,6 @@ class UnitAdmission:
         return self.store.conn
 
     def __call__(self, employee_id: str, instant: datetime) -> Any:
-        from core.schedule.event_mode import EventMode
 
         pack = self.events.active()
         if pack is None:

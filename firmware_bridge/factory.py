@@ -15,19 +15,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from core.admission import UnitAdmission
 from core.config import FingerprintConfig, read_secret
 from core.errors import ConfigError, PresensiError
 from core.privacy.seal import Sealer, TemplateKeyError
 from core.runtime import Runtime
-from core.store.finger_templates import PLAIN, FingerDB, TemplateRow
-from core.store.punches import PunchStore
+from core.store.finger_templates import PLAIN, FingerDB, TemplateRow, seal_template
+from core.store.punches import PunchStore, format_instant
+from core.store.tx import write_transaction
 from core.store.vault import sealed_key_id, unit_sealer
+from firmware_bridge import simfinger
 from firmware_bridge.base import FAMILIES, FingerprintModule
 from firmware_bridge.gt521.driver import GT521Module
+from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
 from firmware_bridge.gt521.simulator import GT521Simulator
 from firmware_bridge.service import BridgeService, BridgeSettings, Classification, no_schedule
 from firmware_bridge.simcore import ModuleSimulator
 from firmware_bridge.zhiantec.driver import ZhianTecModule
+from firmware_bridge.zhiantec.simulator import TEMPLATE as ZT_TEMPLATE
 from firmware_bridge.zhiantec.simulator import ZhianTecSimulator
 
 log = logging.getLogger(__name__)
@@ -227,12 +232,6 @@ def seed_sim_template(
     :func:`sim_finger_name` — as if enrolled and synced — so the demo can place an enrolled
     finger without an enrolment first. The bridge writes it to the module on its next check.
     Sealed with ``sealer``, by default the unit's key for ``conn``'s database."""
-    from core.store.finger_templates import seal_template
-    from core.store.punches import format_instant
-    from core.store.tx import write_transaction
-    from firmware_bridge import simfinger
-    from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
-    from firmware_bridge.zhiantec.simulator import TEMPLATE as ZT_TEMPLATE
 
     name = sim_finger_name(employee_id, finger)
     points = simfinger.combine(simfinger.capture(name, 1000), simfinger.capture(name, 1001))
@@ -316,8 +315,6 @@ def unit_admission(runtime: Runtime, store: PunchStore) -> Callable[[str, dateti
     running event pack, else the schedule with the unit's default work code. Without it finger
     punches carry no status (logged)."""
     try:
-        from core.admission import UnitAdmission
-
         return UnitAdmission(runtime.config, store, runtime.clock)
     except (ImportError, PresensiError) as exc:
         log.warning("finger punches will carry no schedule status: %s", exc)

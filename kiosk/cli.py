@@ -19,6 +19,7 @@ log = logging.getLogger("presensi")
 
 def command_modules() -> list[str]:
     """Every module in :mod:`kiosk.commands`; each has ``register(subparsers, common)``."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     import kiosk.commands
 
     return sorted(f"kiosk.commands.{m.name}" for m in pkgutil.iter_modules(kiosk.commands.__path__) if not m.name.startswith("_"))

@@ -14,6 +14,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import kiosk.checks
 from core.clock import ClockState
 from core.errors import PresensiError
 from core.identity import KEY_FILENAME, SEALED_FILENAME, DeviceIdentity
@@ -225,7 +226,6 @@ def _node(part: str, node: Path, todo: str) -> Finding:
 
 
 def run_checks(rt: Runtime) -> list[Finding]:
-    import kiosk.checks
 
     for info in pkgutil.iter_modules(kiosk.checks.__path__):
         importlib.import_module(f"kiosk.checks.{info.name}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.admission import UnitAdmission, status_text
+from core.notify import Notifier, Watchdog
 from core.runtime import Runtime
 from core.store.punches import Punch, PunchStore
 from kiosk.camera import open_camera
@@ -250,7 +251,6 @@ class KioskUnit:
 def run_until(unit: KioskUnit, stop: threading.Event, *, tick_s: float = 5.0) -> int:
     """The service's main loop: watchdog pings while every part runs; the clock keeper's tick
     (NTP anchors, punch corrections) every ``tick_s``."""
-    from core.notify import Notifier, Watchdog
 
     runtime = unit.runtime
     notifier = Notifier.from_env()

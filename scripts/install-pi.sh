@@ -145,8 +145,8 @@ pip_install() {
     "${pip[@]}" --upgrade "$wheel"
     # The same version may be rebuilt (a fix on site): always replace the package itself.
     "${pip[@]}" --no-deps --force-reinstall "$wheel"
-    # face_recognition's metadata asks for dlib's source build; dlib-bin (a dependency) provides it.
-    "${pip[@]}" --no-deps 'face-recognition==1.3.0'
+    # face_recognition's metadata asks for dlib's source build: see the file for why --no-deps
+    "${pip[@]}" --no-deps -r "$src/scripts/no-deps-requirements.txt"
 }
 
 install_files() {

@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core.clock import Clock, local_time, zone_abbreviation
 from core.errors import StorageError, SyncError
-from core.identity import DeviceIdentity, verify_signature
+from core.identity import DeviceIdentity, device_id_for, public_key_from_hex, verify_signature
+from core.store.chain import verify_rows
 from core.store.punches import Punch, format_instant
 from core.wire import correction_from_wire, punch_from_wire, punch_to_wire
 
@@ -324,8 +325,7 @@ _REJECTIONS = (
 def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
     """The whole check the server makes: members, the manifest's signature by the device key,
     the digest, range and count, then every punch's hash, link and signature."""
-    from core.identity import device_id_for, public_key_from_hex
-    from core.store.chain import verify_rows
+    # late: the name is taken at module level
     from core.wire import punch_from_wire
 
     key = public_key_from_hex(public_key_hex)

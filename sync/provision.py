@@ -19,6 +19,7 @@ from pathlib import Path
 from core.clock import ClockState, ClockStateSource
 from core.errors import PresensiError, SyncError
 from core.identity import KEY_FILENAME
+from core.privacy.keys import KeyFileProvider
 from core.runtime import Runtime
 from core.store.punches import PunchStore, format_instant
 from core.store.tx import write_transaction
@@ -59,11 +60,11 @@ def provision(
     """Register this unit's key with the server; returns what the server answered. A unit on a
     key file gets its template key here if it has none yet (provisioning is where keys are made)."""
     cfg = runtime.config.sync
-    if runtime.config.privacy.key_provider == "keyfile":
-        from core.privacy.keys import KeyFileProvider
-
-        if KeyFileProvider(runtime.config.privacy.key_file, runtime.data_dir).ensure():
-            log.info("made the template key file %s", runtime.config.privacy.key_file)
+    if (
+        runtime.config.privacy.key_provider == "keyfile"
+        and KeyFileProvider(runtime.config.privacy.key_file, runtime.data_dir).ensure()
+    ):
+        log.info("made the template key file %s", runtime.config.privacy.key_file)
     if (runtime.data_dir / KEY_FILENAME).exists():  # a unit that began with a plain signing key: seal it now
         try:
             runtime.seal_device_key()

@@ -16,6 +16,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from core.store import audit
 from core.store.tx import write_transaction
 
 UPLOAD_CURSOR = "presensi_v1"
@@ -89,8 +90,6 @@ def effective_server(
 def clear_fork(conn: sqlite3.Connection, now: datetime) -> bool:
     """Forget the server's fork alarm (once the server's operator has settled which unit is
     genuine, and the copy is gone); audited. True when there was one."""
-    from core.store import audit
-
     with write_transaction(conn, "clearing the fork alarm"):
         cleared = conn.execute("DELETE FROM settings WHERE key = ?", (FORK_KEY,)).rowcount
     if cleared:

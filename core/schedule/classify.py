@@ -37,8 +37,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import local_time, zone_abbreviation
+from core.schedule.events import MASUK_KINDS
 from core.schedule.holidays import HolidayCalendar
 from core.schedule.workcodes import DAY_MINUTES, DayRule, WorkCode, WorkCodeBook, hhmm
+from core.store.punches import format_instant, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -307,8 +309,6 @@ class Schedule:
         """The employee's punches in the ``hours`` before ``instant``, oldest first. An event punch
         counts only when its event is a masuk (``EventPack.is_masuk``: apel and senam by default,
         balangan-perbup-32-2020.txt Pasal 4 ayat 3), and then as a masuk. Read-only."""
-        from core.schedule.events import MASUK_KINDS
-        from core.store.punches import format_instant, parse_instant
 
         rows = self.conn.execute(
             """SELECT p.instant, p.kind, p.event_id,

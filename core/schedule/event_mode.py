@@ -27,6 +27,7 @@ from core.clock import Clock, ClockState, local_time, zone_abbreviation
 from core.errors import PresensiError
 from core.schedule.classify import HADIR, TERLAMBAT, duration_text, screen_text
 from core.schedule.events import EventPack, EventPackError, format_utc, parse_pack, parse_utc
+from core.schedule.report import build_report
 from core.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
 from core.store.tx import write_transaction
 from core.timekeeping import note_lower_bound
@@ -353,7 +354,6 @@ class EventMode:
 
     def attendance(self, *, all_units: bool = False) -> Any:
         """The attendance report of this unit's roster (every unit's with ``all_units``)."""
-        from core.schedule.report import build_report
 
         return build_report(
             self.pack, self.punches(), unit=None if all_units else self.unit, generated_at=format_utc(self.clock.now())

@@ -243,6 +243,7 @@ def sign_pack(pack: EventPack, private_key: Any, *, signer: str) -> dict[str, An
     if isinstance(private_key, DeviceIdentity):
         value, public_hex = private_key.sign(canonical_pack_bytes(pack)), private_key.public_hex
     else:
+        # late: cryptography loads only when this runs
         from cryptography.hazmat.primitives import serialization
 
         value = private_key.sign(canonical_pack_bytes(pack)).hex()

@@ -109,6 +109,7 @@ class AttendanceReport:
     # -- PDF ----------------------------------------------------------------------------------
 
     def pdf_bytes(self) -> bytes:
+        # late: fpdf loads only when this runs
         from fpdf import FPDF
 
         pdf = FPDF(orientation="P", unit="mm", format="A4")

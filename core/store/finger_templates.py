@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.errors import StorageError
+from core.privacy.seal import SCHEME
 from core.store.punches import format_instant
 from core.store.tx import write_transaction
 
@@ -39,7 +40,6 @@ def seal_template(
     digest = hashlib.sha256(raw).hexdigest()
     if sealer is None:
         return raw, PLAIN, digest
-    from core.privacy.seal import SCHEME
 
     return sealer.seal(raw, _context(employee_id, finger, family)), SCHEME, digest
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-import sqlite_utils
-
 from core.store.tx import write_transaction
 
 log = logging.getLogger(__name__)
@@ -335,8 +333,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 def applied(conn: sqlite3.Connection) -> list[str]:
     """Names of the migrations this database records, oldest first. Read-only."""
-    db = sqlite_utils.Database(conn)
-    if "_migrations" not in db.table_names():
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone() is None:
         return []
     return [row["name"] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
 

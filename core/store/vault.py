@@ -25,7 +25,9 @@ from core.config import PrivacyConfig
 from core.errors import StorageError
 from core.privacy.keys import KeyFileProvider, KeyProvider, build_key_provider
 from core.privacy.seal import KEY_ID_BYTES, MAGIC, PLAIN, SCHEME, Sealer, TemplateKeyError
+from core.store.finger_templates import seal_template
 from core.store.tx import write_transaction
+from core.templates.face_bytes import open_raw, seal_raw
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +178,6 @@ def census(conn: sqlite3.Connection, sealer: Sealer | None) -> list[TemplateCens
 def seal_plain_templates(conn: sqlite3.Connection, sealer: Sealer) -> int:
     """Seal every template still stored plain (a database from before sealing, or one written
     without a key), in one transaction; returns how many. Idempotent."""
-    from core.store.finger_templates import seal_template
-    from core.templates.face_bytes import open_raw, seal_raw
 
     with write_transaction(conn, "sealing stored templates"):
         faces = conn.execute("SELECT id, employee_id, encoding FROM face_templates WHERE scheme = ?", (PLAIN,)).fetchall()

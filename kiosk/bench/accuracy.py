@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _configs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], list[str]]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.config import load_config
     from kiosk.face import devmodels
 
@@ -49,6 +50,7 @@ def _configs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], list[str]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.face import accuracy
 
     photos = accuracy.find_photos(args.faces)

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from firmware_bridge import simfinger
     from firmware_bridge.link import wire_seconds
     from firmware_bridge.zhiantec import codec as zt
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     """Place an enrolled finger; time until the punch is committed (service, poll 20 ms)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.clock import SystemClock
     from core.config import KioskConfig
     from core.runtime import Runtime

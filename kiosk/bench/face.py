@@ -112,6 +112,7 @@ def _liveness(config: KioskConfig) -> tuple[LivenessEngine | SkipLiveness, str]:
             update={"minifasnet_v2": models / "MiniFASNetV2.onnx", "minifasnet_v1se": models / "MiniFASNetV1SE.onnx"}
         )
     try:
+        # late: every command module is imported when presensi starts; this loads only when it runs
         import random
 
         from kiosk.liveness.engine import build_engine
@@ -172,6 +173,7 @@ def _models_rss_mb(config: KioskConfig) -> float:
     """Resident memory once the detector, embedder and liveness models are loaded and have judged
     one face: what the kiosk process holds for this configuration before any frame is queued (the
     bench itself then keeps the whole clip decoded in memory, which ``peak_rss_mb`` includes)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     import cv2
 
     detector = make_detector(config.face)
@@ -290,6 +292,7 @@ def measure(args: argparse.Namespace, config: KioskConfig, *, baseline: bool) ->
                 ours_costs.append(dt)
         stages = pipeline.stats.mean_ms()
         stages["capture"] = round(capture_ms, 3)
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from kiosk.liveness.engine import Engine
 
         if isinstance(liveness, Engine):  # each liveness check's time per sample
@@ -416,6 +419,7 @@ def _challenge_time(
     in ``face_only`` / ``always``; the answer takes a reaction (assumed) plus the time the clip's
     own head turns take to pass the check (kiosk.liveness.turns). Added to the passive decision
     (conservative: the prompt is in fact shown at once, while identification runs)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness import turns
     from kiosk.liveness.challenge import ChallengeSettings
 

@@ -25,9 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from zk.base import ZK
     except ImportError:
         return {"skipped": "pyzk is not installed (pip install pyzk; it is in the dev extra)"}
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.clock import FakeClock
     from core.identity import DeviceIdentity
     from core.store.db import open_database

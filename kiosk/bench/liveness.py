@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness import harness
 
     config = load_config(getattr(args, "config", None)).liveness
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = harness.evaluate(
         config, sources, split=args.split, seed=args.seed, frames=args.frames, attacks_per_source=args.attacks_per_source
     )
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness.challenge import ChallengeSettings
 
     out: dict[str, Any] = {
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _real_recaptures(config: Any, args: argparse.Namespace) -> dict[str, Any]:
     """``replay_attack_<split>``: APCER per attack type on real recaptures (kiosk.liveness.recaptures)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness import recaptures
 
     out: dict[str, Any] = {}
@@ -91,6 +94,7 @@ def _replayed_video(config: Any, video: Path) -> dict[str, Any]:
     time to answer, plus an assumed reaction) and how often it answers a random prompt (a replay)."""
     if not video.is_file():
         return {"skipped": f"no video at {video} (../shared is absent)"}
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.camera.file import read_video_frames, video_fps
     from kiosk.liveness import turns
     from kiosk.liveness.challenge import ChallengeSettings

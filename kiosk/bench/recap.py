@@ -41,6 +41,7 @@ def _cpu_s() -> float:
 
 
 def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ...]]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.store.punches import format_instant
 
     zone = ZoneInfo("Asia/Jakarta")
@@ -75,6 +76,7 @@ def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ..
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.clock import FakeClock
     from sync.server.daybook import DayBook
     from sync.server.recap import Recaps
@@ -153,6 +155,7 @@ def _live(storage: Any, days: Any, clock: Any, args: argparse.Namespace, rng: ra
     punched every ``LIVE_EVERY`` simulated minutes from 06:00 to 07:30, and after each upload the
     day book refreshes (as the server does after answering); each refresh is timed, and at the
     end every punched employee's day must say hadir."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.store.punches import format_instant
 
     zone = ZoneInfo("Asia/Jakarta")

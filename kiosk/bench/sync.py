@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.clock import SystemClock
     from core.config import KioskConfig
     from core.runtime import Runtime

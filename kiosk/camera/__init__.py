@@ -6,6 +6,10 @@ from core.clock import Clock
 from core.config import CameraConfig
 from core.errors import ConfigError
 from kiosk.camera.base import Camera, CameraState, Frame
+from kiosk.camera.file import FileCamera
+from kiosk.camera.picamera2 import Picamera2Camera
+from kiosk.camera.sim import SimCamera
+from kiosk.camera.v4l2 import V4l2Camera
 
 __all__ = ["Camera", "CameraState", "Frame", "open_camera"]
 
@@ -25,7 +29,6 @@ def open_camera(config: CameraConfig, clock: Clock, *, hardware: str = "real") -
                 "camera.source is 'file' but camera.path is not set",
                 ["camera.path: missing (expected a video file or image folder)"],
             )
-        from kiosk.camera.file import FileCamera
 
         return FileCamera(
             config.path,
@@ -37,13 +40,8 @@ def open_camera(config: CameraConfig, clock: Clock, *, hardware: str = "real") -
             height=config.height,
         )
     if source == "v4l2":
-        from kiosk.camera.v4l2 import V4l2Camera
-
         return V4l2Camera(config.device, clock, width=config.width, height=config.height, fps=config.fps)
     if source == "picamera2":
-        from kiosk.camera.picamera2 import Picamera2Camera
-
         return Picamera2Camera(clock, width=config.width, height=config.height, fps=config.fps)
-    from kiosk.camera.sim import SimCamera
 
     return SimCamera(clock, width=config.width, height=config.height, fps=config.fps)

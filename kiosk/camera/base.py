@@ -220,6 +220,7 @@ class Camera(abc.ABC):
 
 def to_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """A grey or BGRA image as BGR uint8 (what every frame holds)."""
+    # late: cv2 loads only when this runs
     import cv2
 
     if image.ndim == 2:
@@ -231,6 +232,7 @@ def to_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 def fit_within(image: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
     """Scale ``image`` down (never up) to fit in ``width`` × ``height``, keeping its aspect."""
+    # late: cv2 loads only when this runs
     import cv2
 
     h, w = image.shape[:2]

@@ -31,6 +31,7 @@ def list_images(folder: Path) -> list[Path]:
 
 def read_image(path: Path) -> npt.NDArray[np.uint8]:
     """An image file as BGR uint8; DeviceError when it cannot be read."""
+    # late: cv2 loads only when this runs
     import cv2
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -88,6 +89,7 @@ class FileCamera(Camera):
         return self._current
 
     def _open_device(self) -> None:
+        # late: cv2 loads only when this runs
         import cv2
 
         if self.path.is_dir():
@@ -127,6 +129,7 @@ class FileCamera(Camera):
         return self._current
 
     def _next_video_frame(self) -> npt.NDArray[np.uint8] | None:
+        # late: cv2 loads only when this runs
         import cv2
 
         video = self._video
@@ -151,6 +154,7 @@ class FileCamera(Camera):
 
 def read_video_frames(path: Path, *, limit: int | None = None) -> list[npt.NDArray[np.uint8]]:
     """Every frame of a video (BGR), for benchmarks that replay the same frames twice."""
+    # late: cv2 loads only when this runs
     import cv2
 
     video = cv2.VideoCapture(str(path))
@@ -170,6 +174,7 @@ def read_video_frames(path: Path, *, limit: int | None = None) -> list[npt.NDArr
 
 def video_fps(path: Path, default: float = 30.0) -> float:
     """The frame rate a video file declares (``default`` when it declares none)."""
+    # late: cv2 loads only when this runs
     import cv2
 
     video = cv2.VideoCapture(str(path))

@@ -34,6 +34,7 @@ class V4l2Camera(Camera):
         return f"v4l2:{self.node}"
 
     def _open_device(self) -> None:
+        # late: cv2 loads only when this runs
         import cv2
 
         if not self.node.exists():

@@ -89,6 +89,7 @@ def find_device(spec: str) -> str:
     """The event node for ``spec``: a path as is, or ``name:<text>`` looked up among input devices."""
     if not spec.startswith("name:"):
         return spec
+    # late: evdev loads only when this runs
     import evdev
 
     wanted = spec.removeprefix("name:").lower()
@@ -135,6 +136,7 @@ class HidKeyboardReader(CardReader):
         if self._device is not None:
             return
         try:
+            # late: evdev loads only when this runs
             import evdev
         except ImportError as exc:
             raise DeviceError("python-evdev is not installed; install the 'pi' extra (pip install presensi-kiosk[pi])") from exc

@@ -6,18 +6,18 @@ import httpx
 
 from core.errors import PresensiError
 from core.runtime import Runtime
+from core.timekeeping import server_offset_s
 from kiosk.checks.findings import Finding, Status, check
+from sync.health import queue
+from sync.provision import clock_trusted, endpoint
+from sync.state import FORK_KEY, get_setting
+from sync.targets.presensi_v1 import tls_context
 
 QUEUE_AGE_WARN_S = 24 * 3600
 
 
 @check
 def sync(rt: Runtime) -> list[Finding]:
-    from core.timekeeping import server_offset_s
-    from sync.health import queue
-    from sync.provision import clock_trusted, endpoint
-    from sync.state import FORK_KEY, get_setting
-    from sync.targets.presensi_v1 import tls_context
 
     try:
         conn = rt.connect()

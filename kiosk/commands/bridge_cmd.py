@@ -56,6 +56,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def run_service(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.errors import ConfigError
     from core.notify import Notifier, Watchdog
     from firmware_bridge.factory import build_service, start_simulated_bridge
@@ -95,6 +96,7 @@ def run_service(args: argparse.Namespace) -> int:
 
 
 def run_enrol(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from firmware_bridge import enrolment
     from kiosk.commands._runtime import make_runtime
 
@@ -104,6 +106,7 @@ def run_enrol(args: argparse.Namespace) -> int:
     print(f"enrolment {request} queued; follow the prompts at the module")
     last = ""
     status = enrolment.enrolment_status(conn, request)
+    # late: every command module is imported when presensi starts; this loads only when it runs
     import time
 
     deadline = time.monotonic() + args.timeout
@@ -121,6 +124,7 @@ def run_enrol(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from firmware_bridge.factory import make_simulator
 
     sim = make_simulator(
@@ -138,6 +142,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.health import read_all
     from kiosk.commands._runtime import make_runtime
 

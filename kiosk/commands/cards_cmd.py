@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_list(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.card_uid import display_uid
     from core.store.cards import list_cards
 
@@ -64,6 +65,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.card_uid import display_uid, normalise_uid
     from core.store.cards import bind_card
 
@@ -80,6 +82,7 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.card_uid import normalise_uid
     from core.store.cards import unbind_card
 
@@ -95,6 +98,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_listen(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.card_uid import display_uid
     from kiosk.cards.base import CardEventKind
     from kiosk.cards.factory import make_reader
@@ -120,6 +124,7 @@ def run_listen(args: argparse.Namespace) -> int:
 
 
 def run_vpcd_card(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.cards.vpcd_card import VirtualContactlessCard
 
     card = VirtualContactlessCard(args.uid, port=args.port).insert()

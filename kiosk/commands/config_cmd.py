@@ -39,6 +39,7 @@ def default_work_code_line(code: str) -> str:
     Informational: a shortfall or an assumption is printed, never an exit code, because this
     check runs before the kiosk starts (ExecStartPre) and a unit that does not start takes no
     punch at all. ``presensi doctor`` lists the assumptions in force."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.schedule.workcodes import presets
 
     key = "schedule.default_work_code"
@@ -56,6 +57,7 @@ def default_work_code_line(code: str) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     if args.markdown:
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from core.config.doc import reference_markdown
 
         sys.stdout.write(reference_markdown())

@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.demo import run_demo
 
     return run_demo(args)

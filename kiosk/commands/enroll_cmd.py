@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.store import audit
     from core.store.roster import get_employee
     from kiosk.commands._runtime import make_runtime

@@ -108,6 +108,7 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_create(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.schedule.events import parse_pack
     from core.schedule.local_packs import create_local_pack
 

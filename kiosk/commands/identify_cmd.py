@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def identify_photo(runtime: Any, photo: Path) -> dict[str, Any]:
     """Every face in ``photo``, largest first, with the gallery's verdict on it."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.camera.file import read_image
     from kiosk.face.detect import make_detector, to_rgb
     from kiosk.face.identify import unit_gallery
@@ -52,6 +53,7 @@ def identify_photo(runtime: Any, photo: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.errors import FaceError
     from kiosk.commands._runtime import make_runtime
 

@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness.judge import judge_file
 
     runtime = make_runtime(args)

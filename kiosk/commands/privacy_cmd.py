@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_status(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.privacy import TemplateKeyError
     from kiosk.privacy.inventory import take
 
@@ -76,6 +77,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_erase(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.store.erasure import erase_employee
     from core.store.roster import get_employee
 
@@ -96,6 +98,7 @@ def run_erase(args: argparse.Namespace) -> int:
 
 
 def run_prepare_key(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.privacy.provision import prepare_template_key
 
     runtime = make_runtime(args)
@@ -108,6 +111,7 @@ def run_prepare_key(args: argparse.Namespace) -> int:
 def seal_plain_device_key(runtime: Runtime) -> str | None:
     """Seal the unit's plain signing key under its key, if it has one; one line of outcome
     (None: there is no plain key)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.identity import KEY_FILENAME
 
     if not (runtime.data_dir / KEY_FILENAME).exists():

@@ -142,12 +142,14 @@ def _print_punches(admin: Any, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.clock import SystemClock
     from sync.server.admin import ServerAdmin
     from sync.server.config import load_server_config
     from sync.server.storage import Storage
 
     if args.action == "make-pki":
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from sync.server.certs import demo_pki
 
         files = demo_pki(args.dir, tuple(args.hosts or ("127.0.0.1", "localhost")))
@@ -158,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         config.database_url = args.database
     storage = Storage(config.database_url)
     if args.action == "run":
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from sync.server.run import serve
 
         if args.host:
@@ -250,6 +253,7 @@ def _admin(admin: Any, args: argparse.Namespace) -> int:
 
 
 def _recap(admin: Any, args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from sync.server.recap import Recaps
     from sync.server.recap_export import render
 
@@ -267,6 +271,7 @@ def _recap(admin: Any, args: argparse.Namespace) -> int:
 
 
 def _manual_form(admin: Any, args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from datetime import date
 
     from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
@@ -290,12 +295,14 @@ def _manual_form(admin: Any, args: argparse.Namespace) -> int:
 
 
 def _add_officer(admin: Any, args: argparse.Namespace) -> None:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     import getpass
 
     from sync.server.officers import Officers
 
     password = getpass.getpass("password: ")
     if getpass.getpass("again: ") != password:
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from core.errors import AuthError
 
         raise AuthError("the passwords differ")
@@ -304,6 +311,7 @@ def _add_officer(admin: Any, args: argparse.Namespace) -> None:
 
 
 def _import_bundles(admin: Any, args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.errors import PresensiError
 
     failed = 0

@@ -23,11 +23,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.commands._runtime import make_runtime
     from sync.service import run_forever, run_once, status
 
     runtime = make_runtime(args)
     if args.mode == "clear-fork":
+        # late: every command module is imported when presensi starts; this loads only when it runs
         from sync.state import clear_fork
 
         print("the fork alarm is cleared" if clear_fork(runtime.connect(), runtime.clock.now()) else "no fork alarm")

@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.health import Health, report
     from core.notify import Notifier, Watchdog
     from kiosk.commands._runtime import make_runtime
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _own_store(runtime: Runtime) -> PunchStore:
     """Each runner thread gets its own connection (SQLite connections are per thread)."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.store.punches import PunchStore
 
     conn = runtime.connect()

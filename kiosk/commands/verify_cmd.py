@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
 def run_bundle(args: argparse.Namespace, data_dir: Path) -> int:
     """A bundle is checked as the server checks it: the manifest's signature by the device key,
     digest, range and count, then every punch's hash, link and signature."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from sync.bundle import check_bundle
 
     bundle: Path = args.db

@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.commands._runtime import make_runtime
     from kiosk.web.runner import start_web
 

@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.config import read_secret
     from core.notify import Notifier, Watchdog
     from kiosk.commands._runtime import make_runtime

@@ -18,6 +18,7 @@ from core.config import load_config
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.demo.script import run_script
     from kiosk.demo.session import LIVENESS_NOTE, DemoSession, demo_config, demo_face, make_reel
     from kiosk.demo.sources import find_sources
@@ -60,6 +61,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def face_note(face: object) -> str:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.face.embedders import embedder_label
 
     label = embedder_label(face)  # type: ignore[arg-type]
@@ -71,6 +73,7 @@ def face_note(face: object) -> str:
 
 
 def _print_started(session: object) -> None:
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.demo.session import DemoSession
 
     assert isinstance(session, DemoSession) and session.runtime is not None and session.unit is not None
@@ -97,6 +100,7 @@ def _print_started(session: object) -> None:
 def write_demo_config(config: object, data_dir: Path) -> Path:
     """The demo's effective configuration beside its data (its simulated key included, a demo's
     throwaway), so ``presensi doctor`` and the other commands see the unit the demo ran."""
+    # late: every command module is imported when presensi starts; this loads only when it runs
     from core.config import KioskConfig
     from core.config.toml_text import toml_text
 

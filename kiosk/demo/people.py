@@ -22,6 +22,7 @@ from core.schedule.events import EventPack, format_utc, sign_pack
 from core.schedule.local_packs import sample_pack, sample_people
 from core.store import roster
 from core.store.cards import bind_card
+from firmware_bridge.factory import seed_sim_template
 from kiosk.camera.file import list_images
 from kiosk.face.enroll import Enroller
 
@@ -99,7 +100,6 @@ def add_staff(conn: sqlite3.Connection, count: int, clock: Clock, *, first_card:
 def register(conn: sqlite3.Connection, people: list[DemoPerson], clock: Clock) -> None:
     """Each person's office code, simulated card and simulated finger (index finger, slot as the
     bridge assigns it)."""
-    from firmware_bridge.factory import seed_sim_template
 
     for p in people:
         employee = roster.get_employee(conn, p.employee_id)

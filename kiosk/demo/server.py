@@ -23,11 +23,13 @@ from typing import Any
 from core.clock import SystemClock
 from core.errors import SyncError
 from core.runtime import Runtime
+from sync.provision import provision
 from sync.server.admin import ServerAdmin
 from sync.server.certs import CertFiles, demo_pki
 from sync.server.config import load_server_config
 from sync.server.run import ServerThread
 from sync.server.storage import Storage
+from sync.service import run_once
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +175,6 @@ def start_demo_server(workdir: Path, unit_code: str = "DEMO", *, in_process: boo
 
 def provision_and_sync(runtime: Runtime, server: ServerProcess, token: str) -> dict[str, Any]:
     """Provision the unit of ``runtime`` with ``server`` (pinning its CA) and run one sync round."""
-    from sync.provision import provision
-    from sync.service import run_once
 
     provision(runtime, server.url, token, server.ca_file)
     return run_once(runtime)

@@ -22,14 +22,17 @@ from core.config import FaceConfig, KioskConfig
 from core.errors import ConfigError
 from core.runtime import Runtime
 from core.schedule.events import EventPack
+from firmware_bridge.factory import start_simulated_bridge
 from kiosk.camera import open_camera
 from kiosk.camera.base import Camera
 from kiosk.camera.file import FileCamera, list_images
 from kiosk.cards.sim import SimCardReader
 from kiosk.demo.panel import create_panel_app
 from kiosk.demo.people import UNKNOWN_CARD, DemoPerson, add_staff, enrol_faces, load_sample_apel, register
+from kiosk.demo.server import provision_and_sync, start_demo_server
 from kiosk.demo.sources import DemoSources
 from kiosk.demo.video import VideoTracking, track_video
+from kiosk.face import devmodels
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.unit import FaceEnrolmentPort, KioskUnit
 from kiosk.web.maintenance.actions import SimSystemActions
@@ -37,6 +40,8 @@ from kiosk.web.maintenance.fingers import finger_enrolment
 from kiosk.web.ports import Message, Services
 from kiosk.web.runner import start_web
 from kiosk.web.server import Running, serve_in_thread
+from sync.client import SyncService, UploaderLock
+from sync.provision import backoff_for, build_client
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +98,6 @@ def demo_config(base: KioskConfig, sources: DemoSources, reel: Path | None) -> K
 def demo_face(face: FaceConfig, embedder: str | None, detector: str | None) -> FaceConfig:
     """``face`` with ``--embedder`` / ``--detector``: a model the file does not name comes from
     ../shared/models (development models, never bundled); without them, ConfigError says what to add."""
-    from kiosk.face import devmodels
 
     update: dict[str, object] = {}
     if embedder == "onnx" and face.onnx_model is None:
@@ -123,7 +127,10 @@ def demo_face(face: FaceConfig, embedder: str | None, detector: str | None) -> F
 def make_reel(test: Path, folder: Path) -> Path:
     """The camera's image folder: each test photo, then an empty grey frame (the person walks
     away before the next one steps up). Links to the photos, not copies."""
+    # late: cv2 loads only when this runs
     import cv2
+
+    # late: numpy loads only when this runs
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -238,8 +245,6 @@ class DemoSession:
         return self
 
     def _start(self) -> None:
-        from firmware_bridge.factory import start_simulated_bridge
-        from kiosk.demo.server import provision_and_sync, start_demo_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         runtime = self.runtime = Runtime(self.config, self.data_dir, self.clock)
@@ -279,8 +284,6 @@ class DemoSession:
         self.panel = serve_in_thread(create_panel_app(self), "127.0.0.1", self.panel_port, name="demo-panel")
 
     def _start_sync(self) -> None:
-        from sync.client import SyncService, UploaderLock
-        from sync.provision import backoff_for, build_client
 
         assert self.runtime is not None
         self._sync_lock = UploaderLock(self.data_dir)

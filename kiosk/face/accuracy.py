@@ -29,7 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from core.config import FaceConfig
-from core.errors import FaceError
+from core.errors import DeviceError, FaceError
+from kiosk.camera.file import read_image
+from kiosk.face.detect import make_detector, to_rgb
 from kiosk.face.identify import Gallery
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,6 @@ def find_photos(root: Path) -> list[Photo]:
 
 def encode_photos(photos: list[Photo], config: FaceConfig) -> Encoded:
     """Detect and encode each photo with the configured detector and embedder."""
-    from core.errors import DeviceError
-    from kiosk.camera.file import read_image
-    from kiosk.face.detect import make_detector, to_rgb
 
     detector = make_detector(config, scale=1.0)
     kept, vectors, missed = [], [], []
@@ -232,9 +231,11 @@ def report(encoded: Encoded, config: FaceConfig, *, k: int) -> dict[str, Any]:
 
 def plot(reports: list[dict[str, Any]], path: Path) -> Path:
     """The two distance distributions of each embedder with its thresholds, as one PNG."""
+    # late: matplotlib loads only when this runs
     import matplotlib
 
     matplotlib.use("Agg")
+    # late: matplotlib loads only when this runs
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(reports), 1, figsize=(8, 3.2 * len(reports)), squeeze=False)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from core.errors import ConfigError, FaceError
 from core.templates.face import Encoding
 from kiosk.face.dlib_models import DLIB_LOCK, face_recognition_module
-from kiosk.face.embedders import Embedder, Points, five_points, load_embedder
+from kiosk.face.embedders import DlibEmbedder, Embedder, Points, five_points, load_embedder
 from kiosk.liveness.base import Box
 
 if TYPE_CHECKING:
@@ -213,7 +213,6 @@ class FaceDetector:
 
 @functools.cache
 def _dlib_embedder() -> Embedder:
-    from kiosk.face.embedders import DlibEmbedder
 
     return DlibEmbedder()
 

@@ -25,6 +25,7 @@ DLIB_LOCK = threading.Lock()
 def face_recognition_module() -> Any:
     """face_recognition, imported once on first use (it loads its models at import, ~1 s)."""
     try:
+        # late: face_recognition loads only when this runs
         import face_recognition
     except ImportError as exc:  # pragma: no cover - the package is a dependency
         raise FaceError(
@@ -35,7 +36,10 @@ def face_recognition_module() -> Any:
 
 def five_point_predictor() -> Any:
     """dlib's 5-point shape predictor, which aligns the chip for the encoder."""
+    # late: dlib loads only when this runs
     import dlib
+
+    # late: face_recognition_models loads only when this runs
     import face_recognition_models
 
     return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())

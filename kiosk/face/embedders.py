@@ -32,6 +32,7 @@ from core.errors import ConfigError, FaceError
 from core.store.roster import LEGACY_EMBEDDER
 from core.templates.embedder_ids import dlib_model_path, file_sha256
 from core.templates.face import Encoding, as_encoding
+from kiosk.face.encoder import CHIP_PADDING, CHIP_SIZE, load_encoder
 
 if TYPE_CHECKING:
     from core.config import FaceConfig
@@ -117,10 +118,10 @@ class DlibEmbedder:
         return f"DlibEmbedder({self.info.id[:12]})"
 
     def embed(self, rgb: RGB, box: Box, points: Points | None = None) -> Encoding:
+        # late: dlib loads only when this runs
         import dlib
 
         from kiosk.face.dlib_models import DLIB_LOCK, five_point_predictor  # dlib loads only for this embedder
-        from kiosk.face.encoder import CHIP_PADDING, CHIP_SIZE, load_encoder
 
         top, right, bottom, left = box
         if right - left < 2 or bottom - top < 2:
@@ -184,6 +185,7 @@ class OnnxEmbedder:
     needs_points = True
 
     def __init__(self, path: Path, contract: OnnxContract, *, flip: bool = False, threads: int = 1) -> None:
+        # late: onnxruntime loads only when this runs
         import onnxruntime as ort
 
         path = Path(path)

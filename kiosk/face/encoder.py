@@ -251,6 +251,7 @@ class DlibEncoder:
     read here. One call at a time (a dlib network keeps its activations in the object)."""
 
     def __init__(self, path: Path) -> None:
+        # late: dlib loads only when this runs
         import dlib
 
         self._net = dlib.face_recognition_model_v1(str(path))

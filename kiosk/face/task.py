@@ -24,6 +24,7 @@ import numpy as np
 
 from kiosk.camera.base import Frame
 from kiosk.face.detect import RGB, to_rgb
+from kiosk.face.pipeline import FrameResult
 from kiosk.face.quality import Prompt, Quality, assess
 from kiosk.liveness.base import Box, FaceSample, LivenessEngine, LivenessResult, LivenessSession
 
@@ -143,7 +144,6 @@ class FaceTask(CameraTask[R]):
 
     def look(self, frame: Frame, pipeline: FacePipeline) -> Look | FrameResult:
         """The face to work on, or what the screen shows when there is none to work on."""
-        from kiosk.face.pipeline import FrameResult
 
         self.frames += 1
         t = frame.t_mono_ns

@@ -57,14 +57,17 @@ def make_pin_factory(backend: str) -> Any:
     """A gpiozero pin factory object for ``gpio.backend`` (never installed as the default)."""
     try:
         if backend == "mock":
+            # late: gpiozero loads only when this runs
             from gpiozero.pins.mock import MockFactory
 
             return MockFactory()
         if backend == "lgpio":
+            # late: gpiozero loads only when this runs
             from gpiozero.pins.lgpio import LGPIOFactory
 
             return LGPIOFactory()
         if backend == "rpigpio":
+            # late: gpiozero loads only when this runs
             from gpiozero.pins.rpigpio import RPiGPIOFactory
 
             return RPiGPIOFactory()
@@ -78,6 +81,7 @@ def make_pin_factory(backend: str) -> Any:
 
 class GpioFeedback:
     def __init__(self, config: GpioConfig, *, pin_factory: Any, scheduler: Scheduler) -> None:
+        # late: gpiozero loads only when this runs
         from gpiozero import LED, Buzzer, OutputDevice
 
         self.config = config

@@ -32,6 +32,7 @@ from kiosk.liveness import attacks
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import Box, FaceSample, Verdict
 from kiosk.liveness.challenge import ChallengeCheck, ChallengeSettings, Prompt
+from kiosk.liveness.cues import frame_cues
 from kiosk.liveness.engine import Engine, build_engine
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Source:
 
 
 def detect(frame: np.ndarray, upsample: int = 1) -> list[Box]:
+    # late: face_recognition loads only when this runs
     import face_recognition
 
     rgb = np.ascontiguousarray(frame[:, :, ::-1])
@@ -59,6 +61,7 @@ def detect(frame: np.ndarray, upsample: int = 1) -> list[Box]:
 
 
 def landmarks_at(frame: np.ndarray, box: Box) -> dict[str, list[tuple[int, int]]]:
+    # late: face_recognition loads only when this runs
     import face_recognition
 
     rgb = np.ascontiguousarray(frame[:, :, ::-1])
@@ -301,8 +304,6 @@ def _time_passive(engine: Engine, shot: attacks.Shot, report: Report) -> None:
     started, cpu_started = time.perf_counter(), time.thread_time()
     engine.texture.model.real_probability(shot.frame, shot.box)
     if engine.cues is not None:
-        from kiosk.liveness.cues import frame_cues
-
         frame_cues(shot.frame, shot.box, engine.cues.settings)
     report.passive_ms.append((time.perf_counter() - started) * 1000)
     report.passive_cpu_ms.append((time.thread_time() - cpu_started) * 1000)

@@ -30,6 +30,7 @@ APPROACH_GAP_S = 0.5
 
 
 def largest_face(frame: np.ndarray) -> tuple[Box, dict[str, list[tuple[int, int]]]] | None:
+    # late: face_recognition loads only when this runs
     import face_recognition
 
     rgb = np.ascontiguousarray(frame[:, :, ::-1])

@@ -73,6 +73,7 @@ class MiniFasNet:
     """Both ONNX models, loaded once; :meth:`real_probability` scores one face."""
 
     def __init__(self, paths: dict[str, Path], *, threads: int = 1, box_scale: float = 1.0) -> None:
+        # late: onnxruntime loads only when this runs
         import onnxruntime as ort
 
         options = ort.SessionOptions()

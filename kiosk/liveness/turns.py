@@ -25,6 +25,7 @@ from core.clock import FakeClock
 from kiosk.liveness import landmarks as lm
 from kiosk.liveness.base import FaceSample
 from kiosk.liveness.challenge import ChallengeCheck, ChallengeSettings, Prompt, turn_offset
+from kiosk.liveness.harness import detect, landmarks_at
 
 REACTION_S = 0.5  # assumed (see the module docstring)
 FRONTAL = 0.08  # |nose offset| (eye-distance units) under which a face counts as looking at the camera
@@ -38,7 +39,6 @@ class TrackedFrame:
 
 def track_video(frames: list[np.ndarray], *, step: int = 1) -> list[TrackedFrame]:
     """The landmarks of the one face in every ``step``-th frame (None where there is not exactly one)."""
-    from kiosk.liveness.harness import detect, landmarks_at
 
     out = []
     for frame in frames[::step]:

@@ -15,6 +15,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from kiosk.web.context import STATIC_DIR, WebContext, templates
+from kiosk.web.forms import install_form_errors
+from kiosk.web.maintenance import access, dashboard, system, work
+from kiosk.web.screen.routes import install
+from kiosk.web.security import install_security
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,6 @@ def _base_app(title: str) -> FastAPI:
 
 def create_screen_app(ctx: WebContext) -> FastAPI:
     """The kiosk screen for the unit's own Chromium: served on 127.0.0.1 only, no login."""
-    from kiosk.web.screen.routes import install
 
     app = _base_app("Presensi Kiosk — layar")
     install(app, ctx, templates())
@@ -42,9 +45,6 @@ def create_screen_app(ctx: WebContext) -> FastAPI:
 
 def create_maintenance_app(ctx: WebContext) -> FastAPI:
     """The maintenance page for technicians and Admin PD: login required everywhere but /healthz."""
-    from kiosk.web.forms import install_form_errors
-    from kiosk.web.maintenance import access, dashboard, system, work
-    from kiosk.web.security import install_security
 
     app = _base_app("Presensi Kiosk — pemeliharaan")
     tpl = templates()

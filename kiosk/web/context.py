@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -120,7 +121,6 @@ class WebContext:
 
     def accounts(self) -> Accounts:
         web = self.config.web
-        from datetime import timedelta
 
         return Accounts(
             self.db.get(),

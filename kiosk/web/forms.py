@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BeforeValidator
 
+from kiosk.web.security import page_vars
+
 
 def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
@@ -60,7 +62,6 @@ def describe_problems(exc: RequestValidationError, lang: str) -> str:
 def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
     """Pages answer an unreadable form with the error page and a sentence; the JSON API keeps
     FastAPI's 422 body, which programs read."""
-    from kiosk.web.security import page_vars
 
     @app.exception_handler(RequestValidationError)
     async def _form_error(request: Request, exc: RequestValidationError) -> Response:

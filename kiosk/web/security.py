@@ -22,6 +22,7 @@ from core.clock import shown_time, zone_abbreviation
 from core.credentials import constant_time_equal
 from core.security_headers import SecurityHeaders
 from core.store.accounts import Role, Session
+from kiosk.web.context import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext
@@ -163,7 +164,6 @@ def install_security(app: FastAPI, ctx: WebContext, *, tls: bool) -> None:
 
 
 def _templates_dir() -> Any:
-    from kiosk.web.context import TEMPLATES_DIR
 
     return TEMPLATES_DIR
 

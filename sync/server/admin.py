@@ -12,6 +12,7 @@ from core.clock import Clock
 from core.errors import EnrolmentError
 from core.store.punches import format_instant
 from core.wire import Ack
+from sync.bundle import BundleRejected
 from sync.server.app import import_bundle_bytes, server_key, server_public_hex
 from sync.server.config import ServerConfig
 from sync.server.daybook import DayBook
@@ -76,7 +77,6 @@ class ServerAdmin:
         return EventAttendance(self.storage, self.clock).report(event_id, unit)
 
     def import_bundle(self, path: Path) -> Ack:
-        from sync.bundle import BundleRejected
 
         data = path.read_bytes()
         try:

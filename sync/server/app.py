@@ -26,16 +26,21 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from core import __version__
 from core import wire as protocol
-from core.clock import Clock
+from core.clock import Clock, zone_abbreviation
 from core.errors import AuthError
 from core.identity import device_id_for, public_key_from_hex
+from core.security_headers import SecurityHeaders
 from core.signing import SignatureRejected, parse_signature_headers, sign_document, verify_request
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
+from sync.server.backoffice import BackOffice, add_backoffice_routes
 from sync.server.config import ServerConfig, admin_networks
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, add_event_routes
+from sync.server.keterangan import KeteranganBook
 from sync.server.ledger import Device, Ledger, PunchRejected
+from sync.server.officers import Officers
+from sync.server.recap import Recaps
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
 
@@ -474,6 +479,8 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
+        # late: pydantic loads only when this runs
+        # late: pydantic loads only when this runs
         from pydantic.json_schema import models_json_schema
 
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -498,12 +505,6 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
 
 def add_backoffice(app: FastAPI, config: ServerConfig, parts: ServerParts, clock: Clock, templates: Jinja2Templates) -> None:
     """The back office's pages (``/kantor``) over the server's parts."""
-    from core.clock import zone_abbreviation
-    from core.security_headers import SecurityHeaders
-    from sync.server.backoffice import BackOffice, add_backoffice_routes
-    from sync.server.keterangan import KeteranganBook
-    from sync.server.officers import Officers
-    from sync.server.recap import Recaps
 
     templates.env.globals["zone_label"] = zone_abbreviation
     # the maintenance page's headers; the server's pages carry their style inline and no script

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.config import format_problems
+from core.config import FaceConfig, format_problems
 from core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:////var/lib/presensi-server/server.db"
@@ -46,7 +46,6 @@ class FaceModel(_Section):
 
     def face_config(self) -> Any:
         """The unit's face settings for this model (core.config.FaceConfig)."""
-        from core.config import FaceConfig
 
         return FaceConfig(
             embedder="onnx",

@@ -46,6 +46,7 @@ def _signature(pdf: Any, clean: Any, x: float, place_date: str, title: str) -> N
 
 def daily_form_pdf(office_name: str, zone: str, day: date, people: Sequence[dict[str, Any]], place: str = "") -> bytes:
     """Jember Lampiran I for ``day``: one row per employee (``id``, ``name``, ``position``)."""
+    # late: fpdf loads only when this runs
     from fpdf import FPDF
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -100,6 +101,7 @@ def daily_form_pdf(office_name: str, zone: str, day: date, people: Sequence[dict
 
 def monthly_list_pdf(office_name: str, zone: str, month: str, people: Sequence[dict[str, Any]], place: str = "") -> bytes:
     """Purbalingga's manual list for ``YYYY-MM``: a column per date, masuk above pulang."""
+    # late: fpdf loads only when this runs
     from fpdf import FPDF
 
     year, number = (int(x) for x in month.split("-"))

@@ -29,6 +29,7 @@ def recap_csv(recaps: Sequence[OfficeRecap]) -> str:
 
 
 def recap_xlsx(recaps: Sequence[OfficeRecap]) -> bytes:
+    # late: openpyxl loads only when this runs
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -61,6 +62,7 @@ def _local_date(recap: OfficeRecap) -> str:
 
 
 def recap_pdf(recaps: Sequence[OfficeRecap], place: str = "") -> bytes:
+    # late: fpdf loads only when this runs
     from fpdf import FPDF
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")

@@ -11,6 +11,7 @@ from typing import Any
 
 from core.clock import Clock, SystemClock
 from core.errors import ConfigError
+from core.notify import Notifier, Watchdog
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
 from sync.server.storage import Storage
@@ -34,6 +35,7 @@ def bind(host: str, port: int) -> socket.socket:
 def build_server(config: ServerConfig, storage: Storage, clock: Clock | None = None) -> tuple[Any, socket.socket, str]:
     """The uvicorn server, its bound (listening) socket and its URL. Connections made before the
     server runs wait in the socket's backlog."""
+    # late: uvicorn loads only when this runs
     import uvicorn
 
     if not config.allow_plain_http and (config.tls_cert_file is None or config.tls_key_file is None):
@@ -72,9 +74,8 @@ def serve(config: ServerConfig, storage: Storage) -> None:
 
 
 def _notify_while_healthy(server: Any, url: str) -> None:
+    # late: httpx loads only when this runs
     import httpx
-
-    from core.notify import Notifier, Watchdog
 
     notifier = Notifier.from_env()
     if not notifier.enabled:

@@ -324,6 +324,7 @@ class Storage:
             conn.execute("PRAGMA synchronous = FULL")
         else:
             try:  # optional: only a PostgreSQL server needs it (pip install 'presensi-kiosk[server]')
+                # late: psycopg loads only when this runs
                 import psycopg
                 from psycopg.rows import dict_row
             except ImportError as exc:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from core.config import read_secret
+from core.config import FrappeTargetConfig, read_secret
 from core.errors import ConfigError, SyncError
 from core.store.punches import Punch
 from sync.targets.base import Delivery, TargetUnavailable
@@ -136,7 +136,6 @@ class FrappeHrTarget:
 
 
 def build_frappe(config: object, *, unit_zone: str, device_id: str) -> FrappeHrTarget:
-    from core.config import FrappeTargetConfig
 
     assert isinstance(config, FrappeTargetConfig)
     key, secret = read_secret(config.api_key_file), read_secret(config.api_secret_file)

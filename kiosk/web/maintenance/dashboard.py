@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import asdict
@@ -136,7 +137,7 @@ class _Cache:
         self.integrity: tuple[datetime, bool, str] | None = None
 
 
-def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
+def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
     cache = _Cache()
 
     def probe(force: bool = False) -> tuple[datetime, list[ProbeStep]]:
@@ -166,8 +167,6 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         row = ctx.db.get().execute("SELECT metrics FROM health WHERE part = 'sync'").fetchone()
         if row is None:
             return None
-        import json
-
         value = json.loads(row["metrics"]).get("clock_offset_s")
         return float(value) if isinstance(value, int | float) else None
 

@@ -26,7 +26,8 @@ from core.errors import PresensiError
 from core.identity import DeviceIdentity
 from core.schedule.report import csv_cell
 from core.store.records import day_bound
-from sync.bundle import BundleCheck, check_bundle
+from sync.bundle import BundleCheck, check_bundle, export_bundle
+from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +190,6 @@ class PunchExporter:
         return (BUNDLE_UNSENT, BUNDLE_ALL, "csv")
 
     def export(self, fmt: str, start: date | None, end: date | None, dest_dir: Path) -> Path:
-        from sync.bundle import export_bundle
-        from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
 
         conn = self._connect()
         try:

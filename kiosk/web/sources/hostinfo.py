@@ -5,6 +5,7 @@ Everything is read from /sys and /proc under injectable roots, so tests build a 
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import logging
 import shutil
@@ -118,7 +119,6 @@ def _read(path: Path) -> str | None:
 
 def _ipv4_cidr(name: str) -> list[str]:
     """The interface's IPv4 address and prefix (SIOCGIFADDR/SIOCGIFNETMASK)."""
-    import fcntl
 
     packed = struct.pack("256s", name.encode()[:15])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
