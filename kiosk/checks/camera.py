@@ -6,14 +6,7 @@ import importlib.util
 
 from core.errors import ConfigError, PresensiError
 from core.runtime import Runtime
-from core.store.db import open_database
-from core.store.roster import template_coverage
-from core.templates.embedder_ids import dlib_model_path as model_path
 from kiosk.checks.findings import Finding, Status, check
-from kiosk.face.detect import make_detector
-from kiosk.face.embedders import embedder_label
-from kiosk.face.encoder import ResnetEncoder
-from kiosk.face.identify import unit_gallery
 
 
 @check
@@ -39,6 +32,9 @@ def face_encoder(rt: Runtime) -> list[Finding]:
     """The face encodings run dlib's network through numpy (kiosk.face.encoder), not dlib's slower code."""
     if not rt.config.face.enabled or importlib.util.find_spec("face_recognition_models") is None:
         return []  # face_gallery reports both
+    # late: the face models load only when doctor checks the camera
+    from core.templates.embedder_ids import dlib_model_path as model_path
+    from kiosk.face.encoder import ResnetEncoder
 
     try:
         encoder = ResnetEncoder(model_path())
@@ -60,6 +56,11 @@ def face_gallery(rt: Runtime) -> list[Finding]:
         return [
             Finding("face gallery", Status.WARN, "no database yet", "start the kiosk once, then enrol faces (presensi enroll)")
         ]
+    # late: the face models load only when doctor checks the camera
+    from core.store.db import open_database
+    from core.store.roster import template_coverage
+    from kiosk.face.embedders import embedder_label
+    from kiosk.face.identify import unit_gallery
 
     face = rt.config.face
     conn = open_database(rt.db_path, busy_timeout_ms=rt.config.store.busy_timeout_ms)
@@ -132,6 +133,8 @@ def face_models(rt: Runtime) -> list[Finding]:
     face = rt.config.face
     if not face.enabled or (face.embedder == "dlib" and face.detector == "hog"):
         return []
+    # late: the face models load only when doctor checks the camera
+    from kiosk.face.detect import make_detector
 
     try:
         detector = make_detector(face)

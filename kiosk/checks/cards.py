@@ -14,10 +14,7 @@ from core import health
 from core.errors import PresensiError
 from core.runtime import Runtime
 from core.store.cards import CardPolicy
-from kiosk.cards.hid import find_device
-from kiosk.cards.pcsc import PcscReader
 from kiosk.checks.findings import Finding, Status, check
-from kiosk.feedback.gpio import make_pin_factory
 
 PART = "card reader"
 
@@ -38,6 +35,8 @@ def card_reader(rt: Runtime) -> list[Finding]:
 
 
 def _pcsc(device: str) -> Finding:
+    # late: a reader's library loads only when its reader is configured
+    from kiosk.cards.pcsc import PcscReader
 
     reader = PcscReader(device)
     try:
@@ -54,6 +53,9 @@ def _node(kind: str, device: str) -> Finding:
         return Finding(PART, Status.FAIL, f"cards.device is empty for a {kind} reader", "set cards.device (see docs/cards.md)")
     if device.startswith("name:"):
         try:
+            # late: a reader's library loads only when its reader is configured
+            from kiosk.cards.hid import find_device
+
             device = find_device(device)
         except (PresensiError, ImportError) as exc:
             return Finding(PART, Status.FAIL, str(exc), "plug the reader in, or fix cards.device")
@@ -168,6 +170,8 @@ def gpio_feedback(rt: Runtime) -> list[Finding]:
         return [Finding("gpio", Status.WARN, "gpio is enabled but no pin is set", "set gpio.green_led, red_led, buzzer or relay")]
     if rt.config.unit.hardware == "sim" or cfg.backend == "mock":
         return [Finding("gpio", Status.OK, f"mock pins {pins}")]
+    # late: a reader's library loads only when its reader is configured
+    from kiosk.feedback.gpio import make_pin_factory
 
     try:
         factory = make_pin_factory(cfg.backend)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from core.errors import LivenessError
 from core.runtime import Runtime
 from kiosk.checks.findings import Finding, Status, check
-from kiosk.liveness.texture import MiniFasNet, model_paths
 
 
 @check
 def liveness_models(rt: Runtime) -> list[Finding]:
+    # late: onnxruntime and the models load only when doctor checks liveness
+    from core.errors import LivenessError
+    from kiosk.liveness.texture import MiniFasNet, model_paths
 
     config = rt.config.liveness
     if not rt.config.face.enabled:

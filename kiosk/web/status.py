@@ -9,9 +9,6 @@ from datetime import datetime, timedelta
 from core.config import FaceConfig
 from core.errors import PresensiError
 from core.health import Health, read_all
-from core.store.roster import lookalikes, template_coverage
-from core.templates.embedder_ids import embedder_id
-from kiosk.face.embedders import embedder_label
 from sync.health import unsent
 
 #: A service's health report older than this counts as "not answering".
@@ -116,6 +113,10 @@ class FaceGallery:
 
 def face_gallery(conn: sqlite3.Connection, face: FaceConfig) -> FaceGallery:
     """Read-only; the embedder's id is the model file's hash (cached), no model is loaded."""
+    # late: the face code (cv2, numpy) loads only on a unit that shows face figures
+    from core.store.roster import lookalikes, template_coverage
+    from core.templates.embedder_ids import embedder_id
+    from kiosk.face.embedders import embedder_label
 
     try:
         embedder = embedder_id(face)
