@@ -62,6 +62,7 @@ def describe_problems(exc: RequestValidationError, lang: str) -> str:
 def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
     """Pages answer an unreadable form with the error page and a sentence; the JSON API keeps
     FastAPI's 422 body, which programs read."""
+
     @app.exception_handler(RequestValidationError)
     async def _form_error(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
