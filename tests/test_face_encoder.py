@@ -12,6 +12,7 @@ import pytest
 from helpers.face_data import detector, image
 
 from core.errors import ConfigError
+from core.templates.embedder_ids import dlib_model_path
 from kiosk.face import encoder as enc
 from kiosk.face.detect import to_rgb
 
@@ -20,12 +21,12 @@ PHOTOS = ["obama-720p.jpg", "two_people.jpg", "test/obama_and_biden.jpg", "test/
 
 @pytest.fixture(scope="module")
 def network() -> enc.ResnetEncoder:
-    return enc.ResnetEncoder(enc.model_path())
+    return enc.ResnetEncoder(dlib_model_path())
 
 
 @pytest.fixture(scope="module")
 def dlib_net() -> enc.DlibEncoder:
-    return enc.DlibEncoder(enc.model_path())
+    return enc.DlibEncoder(dlib_model_path())
 
 
 def test_numpy_network_gives_dlibs_encodings(faces_dir: Path, network: enc.ResnetEncoder, dlib_net: enc.DlibEncoder) -> None:
@@ -59,7 +60,7 @@ def test_a_chip_of_the_wrong_size_is_refused(network: enc.ResnetEncoder) -> None
 
 @pytest.mark.parametrize("damage", ["truncated", "other network"])
 def test_a_model_file_it_cannot_read_is_refused_with_what_to_do(tmp_path: Path, damage: str) -> None:
-    data = enc.model_path().read_bytes()
+    data = dlib_model_path().read_bytes()
     if damage == "truncated":
         data = data[: len(data) // 2]
     else:  # one block fewer: a network this module does not implement
