@@ -92,15 +92,22 @@ class Runtime:
         """The punch store of this process (one connection, made on first use)."""
         if self._store is None:
             self._conn = self.connect()
-            self._store = PunchStore(
-                self._conn,
-                self.identity(),
-                self.clock,
-                self.clock_state(self._conn),
-                zone=self.config.unit.zone,
-                unsynced_policy=self.config.clock.unsynced_policy,
-            )
+            self._store = self.new_store(self._conn)
         return self._store
+
+    def new_store(self, conn: sqlite3.Connection | None = None, state: ClockStateSource | None = None) -> PunchStore:
+        """A punch store of this unit on ``conn`` (a new connection when None): the one way a
+        service builds one, so every store has the unit's identity, zone and unsynced policy.
+        ``state`` replaces the clock's own state (the sync service's offset-aware one)."""
+        conn = conn if conn is not None else self.connect()
+        return PunchStore(
+            conn,
+            self.identity(),
+            self.clock,
+            state if state is not None else self.clock_state(conn),
+            zone=self.config.unit.zone,
+            unsynced_policy=self.config.clock.unsynced_policy,
+        )
 
     def close(self) -> None:
         if self._conn is not None:

@@ -289,14 +289,7 @@ def build_service(
     """The bridge for ``runtime``'s unit with its own connection and punch store."""
     config = runtime.config.fingerprint
     conn = runtime.connect()
-    store = PunchStore(
-        conn,
-        runtime.identity(),
-        runtime.clock,
-        runtime.clock_state(),
-        zone=runtime.config.unit.zone,
-        unsynced_policy=runtime.config.clock.unsynced_policy,
-    )
+    store = runtime.new_store(conn, runtime.clock_state())  # the time keeper keeps a connection of its own
     if classify is None:
         classify = unit_admission(runtime, store)
     return BridgeService(

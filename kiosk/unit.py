@@ -129,16 +129,7 @@ class KioskUnit:
     _started: bool = False
 
     def _own_store(self) -> PunchStore:
-        rt = self.runtime
-        conn = rt.connect()
-        store = PunchStore(
-            conn,
-            rt.identity(),
-            rt.clock,
-            rt.clock_state(conn),
-            zone=rt.config.unit.zone,
-            unsynced_policy=rt.config.clock.unsynced_policy,
-        )
+        store = self.runtime.new_store()
         self._stores.append(store)
         return store
 

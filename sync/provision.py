@@ -21,7 +21,7 @@ from core.errors import PresensiError, SyncError
 from core.identity import KEY_FILENAME
 from core.privacy.keys import KeyFileProvider
 from core.runtime import Runtime
-from core.store.punches import PunchStore, format_instant
+from core.store.punches import format_instant
 from core.store.tx import write_transaction
 from core.templates.embedder_ids import embedder_id
 from core.timekeeping import TimeKeeper, server_offset_s
@@ -141,14 +141,7 @@ def build_client(runtime: Runtime) -> SyncClient:
     cfg = runtime.config.sync
     conn = runtime.connect()
     state = offset_aware_state(runtime, conn)
-    store = PunchStore(
-        conn,
-        runtime.identity(),
-        runtime.clock,
-        state,
-        zone=runtime.config.unit.zone,
-        unsynced_policy=runtime.config.clock.unsynced_policy,
-    )
+    store = runtime.new_store(conn, state)
     where = endpoint(runtime, conn)
     target = PresensiV1Target(
         where.url,

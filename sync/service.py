@@ -12,7 +12,6 @@ from core.errors import SyncError
 from core.health import Health
 from core.notify import Notifier, Watchdog
 from core.runtime import Runtime
-from core.store.punches import PunchStore
 from core.timekeeping import count_undelivered_corrections, server_offset_s
 from core.wire import SyncRejected, SyncUnavailable
 from sync.bundle import ExportResult, export_bundle
@@ -134,9 +133,7 @@ def export(runtime: Runtime, to_dir: Path, *, all_punches: bool = False, since: 
     """``presensi export``: by default every punch the server has not acknowledged."""
     conn = runtime.connect()
     try:
-        store = PunchStore(
-            conn, runtime.identity(), runtime.clock, offset_aware_state(runtime, conn), zone=runtime.config.unit.zone
-        )
+        store = runtime.new_store(conn, offset_aware_state(runtime, conn))
         if since is not None:
             after = since
         elif all_punches:

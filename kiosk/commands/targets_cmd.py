@@ -85,8 +85,4 @@ def run(args: argparse.Namespace) -> int:
 
 def _own_store(runtime: Runtime) -> PunchStore:
     """Each runner thread gets its own connection (SQLite connections are per thread)."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.store.punches import PunchStore
-
-    conn = runtime.connect()
-    return PunchStore(conn, runtime.identity(), runtime.clock, runtime.clock_state(conn), zone=runtime.config.unit.zone)
+    return runtime.new_store()
