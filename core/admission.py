@@ -20,17 +20,26 @@ from typing import Any
 
 from core.clock import Clock
 from core.config import KioskConfig
-from core.schedule.classify import Schedule
-from core.schedule.event_mode import EventBook, EventMode
+from core.schedule.classify import Classification, Schedule
+from core.schedule.event_mode import Admission, EventBook, EventMode
 from core.store.punches import PunchStore
 
 log = logging.getLogger(__name__)
 
-#: (employee id, instant) → a classification or an event admission (see module doc).
-Admit = Callable[[str, datetime], Any]
+#: What the schedule (a classification) or the running event (an admission) says of a punch:
+#: the one type every pipeline (face, card, finger) receives from its classifier.
+Verdict = Classification | Admission
+
+#: (employee id, instant) → the verdict on a punch (see module doc).
+Admit = Callable[[str, datetime], Verdict]
 
 
-def refusal(result: Any) -> tuple[str, str] | None:
+def no_schedule(_employee_id: str, _instant: datetime) -> Classification:
+    """The classifier until the schedule rules are composed in (tests, tools): kind 'lainnya', no status."""
+    return Classification(kind="lainnya", status="")
+
+
+def refusal(result: Verdict) -> tuple[str, str] | None:
     """(code, screen text) when ``result`` refuses the punch, else None.
 
     Event admissions refuse (not a participant here, already counted); so does the schedule's
@@ -43,11 +52,8 @@ def refusal(result: Any) -> tuple[str, str] | None:
     return None
 
 
-def request_fields(result: Any) -> dict[str, Any]:
+def request_fields(result: Verdict) -> dict[str, Any]:
     """kind, status, minutes and event id for the PunchRequest."""
-    if isinstance(result, tuple):
-        kind, status, minutes = result
-        return {"kind": kind, "status": status, "minutes": int(minutes)}
     return {
         "kind": result.kind,
         "status": result.status,
@@ -66,7 +72,7 @@ def already_punched_text(at_local: datetime, zone_abbr: str, lang: str = "id") -
     )
 
 
-def status_text(result: Any) -> str:
+def status_text(result: Verdict) -> str:
     """The classification's line for the screen ("Terlambat 12 menit"), or ''."""
     text = getattr(result, "text", None)
     if callable(text):
@@ -97,7 +103,7 @@ class UnitAdmission:
     def conn(self) -> sqlite3.Connection:
         return self.store.conn
 
-    def __call__(self, employee_id: str, instant: datetime) -> Any:
+    def __call__(self, employee_id: str, instant: datetime) -> Verdict:
 
         pack = self.events.active()
         if pack is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from core.admission import UnitAdmission
+from core.admission import Admit, UnitAdmission, no_schedule
 from core.config import FingerprintConfig, read_secret
 from core.errors import ConfigError, PresensiError
 from core.privacy.seal import Sealer, TemplateKeyError
@@ -29,7 +29,7 @@ from firmware_bridge.base import FAMILIES, FingerprintModule
 from firmware_bridge.gt521.driver import GT521Module
 from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
 from firmware_bridge.gt521.simulator import GT521Simulator
-from firmware_bridge.service import BridgeService, BridgeSettings, Classification, no_schedule
+from firmware_bridge.service import BridgeService, BridgeSettings
 from firmware_bridge.simcore import ModuleSimulator
 from firmware_bridge.zhiantec.driver import ZhianTecModule
 from firmware_bridge.zhiantec.simulator import TEMPLATE as ZT_TEMPLATE
@@ -255,7 +255,7 @@ def seed_sim_template(
 def start_simulated_bridge(
     runtime: Runtime,
     *,
-    classify: Callable[[str, datetime], Classification] | None = None,
+    classify: Admit | None = None,
     pace: bool = True,
 ) -> SimulatedUnit:
     """Start a simulated module on a pty and the bridge on it, in background threads, for the
@@ -284,7 +284,7 @@ def build_service(
     *,
     family: str,
     port: str,
-    classify: Callable[[str, datetime], Classification] | None = None,
+    classify: Admit | None = None,
 ) -> BridgeService:
     """The bridge for ``runtime``'s unit with its own connection and punch store."""
     config = runtime.config.fingerprint
@@ -303,7 +303,7 @@ def build_service(
     )
 
 
-def unit_admission(runtime: Runtime, store: PunchStore) -> Callable[[str, datetime], Classification]:
+def unit_admission(runtime: Runtime, store: PunchStore) -> Admit:
     """The unit's admission, the one the face and card services use (core.admission): the
     running event pack, else the schedule with the unit's default work code. Without it finger
     punches carry no status (logged)."""

@@ -17,10 +17,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from core.admission import already_punched_text, refusal, request_fields, status_text
+from core.admission import Admit, already_punched_text, no_schedule, refusal, request_fields, status_text
 from core.clock import Clock, local_time, zone_abbreviation
 from core.errors import ClockError, DeviceError, PresensiError, StorageError
 from core.health import Health, report
@@ -34,28 +33,6 @@ from firmware_bridge.reconcile import Reconciler
 log = logging.getLogger(__name__)
 
 PART = "fingerprint"
-
-
-class Classification(Protocol):
-    """What the schedule says of a punch (core.schedule.classify.Classification fits)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def minutes(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class Unscheduled:
-    kind: str = "lainnya"
-    status: str = ""
-    minutes: int = 0
-
-
-def no_schedule(employee_id: str, instant: datetime) -> Classification:
-    return Unscheduled()
 
 
 @dataclass
@@ -96,7 +73,7 @@ class BridgeService:
         store: PunchStore,
         clock: Clock,
         settings: BridgeSettings | None = None,
-        classify: Callable[[str, datetime], Classification] = no_schedule,
+        classify: Admit = no_schedule,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.module_factory = module_factory

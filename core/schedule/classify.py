@@ -100,7 +100,10 @@ class Classification:
         return {"kind": self.kind, "status": self.status, "minutes": self.minutes}
 
     def text(self, lang: str = "id") -> str:
-        """The line the screen shows: ``Masuk – tepat waktu``, ``Terlambat 12 menit`` …"""
+        """The line the screen shows: ``Masuk – tepat waktu``, ``Terlambat 12 menit`` …; none for
+        a classification that says nothing (no schedule composed in: :func:`core.admission.no_schedule`)."""
+        if self.kind == "lainnya" and not self.status and not self.reason:
+            return ""
         return screen_text(self.kind, self.status, self.minutes, reason=self.reason, holiday=self.holiday, lang=lang, at=self.at)
 
     @property

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from core import health
-from core.admission import already_punched_text, refusal, request_fields
+from core.admission import Admit, Verdict, already_punched_text, no_schedule, refusal, request_fields
 from core.card_uid import masked_uid
 from core.clock import Clock, local_time, zone_abbreviation
 from core.config import CardsConfig
@@ -98,27 +98,7 @@ class CardDecision:
         }
 
 
-@dataclass(frozen=True)
-class Classification:
-    """What the schedule makes of a punch at this instant. Any object with ``kind``, ``status``
-    and ``minutes`` will do (``core.schedule.classify.Classification`` is one; its ``text()``
-    becomes the decision's ``status_text``), as does the face pipeline's (kind, status, minutes) tuple."""
-
-    kind: str = "lainnya"
-    status: str = ""
-    minutes: int = 0
-    event_id: str | None = None
-
-
-Classifier = Callable[[str, datetime], Any]
-
-
-def no_schedule(employee_id: str, instant: datetime) -> Classification:
-    """The classifier when no schedule is wired in: kind ``lainnya``, no status."""
-    return Classification()
-
-
-def _status_texts(result: Any) -> tuple[str, str]:
+def _status_texts(result: Verdict) -> tuple[str, str]:
     text = getattr(result, "text", None)
     if not callable(text):
         return "", ""
@@ -150,7 +130,7 @@ class CardService:
         config: CardsConfig,
         clock: Clock,
         verify_face: FaceVerifier | None = None,
-        classify: Classifier = no_schedule,
+        classify: Admit = no_schedule,
         feedback: Feedback | None = None,
         enrolment: CardEnrolment | None = None,
         tap_capture: Callable[[str], bool] | None = None,

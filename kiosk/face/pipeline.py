@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import cv2
 import numpy as np
 
-from core.admission import refusal, request_fields, status_text
+from core.admission import Admit, no_schedule, refusal, request_fields, status_text
 from core.clock import Clock, local_time, zone_abbreviation
 from core.config import FaceConfig
 from core.errors import PresensiError
@@ -41,9 +40,6 @@ log = logging.getLogger(__name__)
 #: Shown when a card-then-face employee shows only their face (cards.policy / employees.card_policy).
 CARD_FIRST_TEXT = "Tempelkan kartu, lalu lihat ke kamera"
 
-#: (employee id, instant) → the schedule's verdict on a punch: a (kind, status, minutes) tuple,
-#: a classification, or an event admission that may refuse (see core.admission).
-Classifier = Callable[[str, datetime], Any]
 
 #: (punch, frame BGR, face box) → whether a photo was kept; called after a face punch committed.
 EvidenceHook = Callable[[Punch, np.ndarray, Box], bool]
@@ -52,11 +48,6 @@ EvidenceHook = Callable[[Punch, np.ndarray, Box], bool]
 UNKNOWN_RETRY_S = 1.0
 
 STAGES = ("capture", "prepare", "detection", "landmarks", "quality", "liveness", "encoding", "matching", "commit")
-
-
-def unscheduled(_employee_id: str, _at: datetime) -> tuple[str, str, int]:
-    """The classifier used until the schedule rules are composed in: kind 'lainnya', no status."""
-    return "lainnya", "", 0
 
 
 @dataclass(frozen=True)
@@ -105,7 +96,7 @@ class FacePipeline:
         liveness: LivenessEngine | SkipLiveness,
         clock: Clock,
         detector: FaceDetector | None = None,
-        classify: Classifier = unscheduled,
+        classify: Admit = no_schedule,
         card_first: Callable[[str], bool] = lambda _employee_id: False,
         evidence: EvidenceHook | None = None,
     ) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from core import health
+from core.admission import Admit, no_schedule
 from core.clock import Clock
 from core.config import KioskConfig
 from core.errors import DeviceError, DeviceTimeout, PresensiError
@@ -35,7 +36,7 @@ from kiosk.face.detect import FaceDetector
 from kiosk.face.enrol_live import CameraEnrolment, CameraEnrolResult
 from kiosk.face.identify import Gallery, unit_gallery
 from kiosk.face.lookalikes import record_lookalikes
-from kiosk.face.pipeline import Classifier, FacePipeline, FrameResult, SkipLiveness, unscheduled
+from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
 from kiosk.face.task import CameraTask
 from kiosk.face.verify import FaceCheck
 from kiosk.liveness.base import LivenessEngine
@@ -75,7 +76,7 @@ class FaceService:
         clock: Clock,
         *,
         detector: FaceDetector | None = None,
-        classify: Classifier = unscheduled,
+        classify: Admit = no_schedule,
         health_interval_s: float = 5.0,
         reopen_after_s: float = 3.0,
     ) -> None:
