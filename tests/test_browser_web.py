@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers.video_frames import VideoFileFrames
 
 from core.clock import FakeClock, FixedClockState
 from core.config import KioskConfig
@@ -26,7 +27,6 @@ from kiosk.web.app import create_maintenance_app, create_screen_app
 from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.ports import Decision, Services, TapCapture
-from kiosk.web.screen.frames import VideoFileFrames
 from kiosk.web.server import Running, serve_in_thread
 from kiosk.web.sources.netprobe import ServerProbe
 from kiosk.web.tls import ensure_certificate
