@@ -65,6 +65,15 @@ def engine(engine_config: LivenessConfig, clock: FakeClock) -> LivenessEngine:
 
 
 @pytest.fixture
+def vouching_engine(engine_config: LivenessConfig, clock: FakeClock) -> LivenessEngine:
+    """Mode 'face_only': the card vouches and confident passive checks accept the face alone. For
+    the tests of matching: a still photo on the camera cannot turn its head as the default asks."""
+    built = build_engine(engine_config.model_copy(update={"challenge": "face_only"}), clock=clock, rng=random.Random(7))
+    assert built.ready
+    return built
+
+
+@pytest.fixture
 def face_config(request: pytest.FixtureRequest, models_dir: Path) -> FaceConfig:
     """dlib's embedder, or (``indirect`` parameter "onnx") the shared MobileFaceNet."""
     if getattr(request, "param", "dlib") == "dlib":
@@ -114,9 +123,13 @@ class Desk:
             target = self.frames + n
             assert self._cond.wait_for(lambda: self.frames >= target, WAIT_S), "the face service stopped processing frames"
 
-    def wait_prompt(self, text: str) -> None:
+    def wait_prompt(self, *texts: str) -> str:
+        """Wait until one of ``texts`` has been shown; that one."""
         with self._cond:
-            assert self._cond.wait_for(lambda: text in self.prompts, WAIT_S), f"no prompt {text!r}; saw {self.prompts}"
+            assert self._cond.wait_for(lambda: any(t in self.prompts for t in texts), WAIT_S), (
+                f"no prompt {texts}; saw {self.prompts}"
+            )
+            return next(t for t in texts if t in self.prompts)
 
     def next_card(self) -> CardDecision:
         return self.card_decisions.get(timeout=WAIT_S)
@@ -193,10 +206,15 @@ def punches(store: PunchStore) -> list[tuple[str, str, str | None, float | None,
 
 @pytest.mark.parametrize("face_config", ["dlib", "onnx"], indirect=True)
 def test_card_holder_face_punches_card_plus_face_once(
-    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine, face_config: FaceConfig
+    tmp_path: Path,
+    enrolled: PunchStore,
+    clock: FakeClock,
+    faces_dir: Path,
+    vouching_engine: LivenessEngine,
+    face_config: FaceConfig,
 ) -> None:
     camera = camera_on(tmp_path / "camera", clock, wall(), photo(faces_dir, "test/alex_lacamoire1.jpg"))
-    with kiosk_desk(tmp_path, enrolled, clock, camera, engine, face_config) as desk:
+    with kiosk_desk(tmp_path, enrolled, clock, camera, vouching_engine, face_config) as desk:
         desk.reader.tap(ALEX_CARD)  # while only the wall is in view
         waiting = desk.next_card()
         assert waiting.outcome is Outcome.AWAITING_FACE and "lihat ke kamera" in waiting.text
@@ -242,6 +260,24 @@ def test_nobody_in_front_is_refused_when_time_is_up(tmp_path: Path, enrolled: Pu
         assert desk.face.busy_with is None
     assert refused.outcome is Outcome.REJECTED and refused.reason == Reason.FACE_TIMEOUT.value
     assert refused.text == TEXTS[Reason.FACE_TIMEOUT][0]
+    assert punches(enrolled) == []
+
+
+def test_the_default_asks_the_card_holder_to_turn_and_a_still_face_cannot(
+    tmp_path: Path, enrolled: PunchStore, clock: FakeClock, faces_dir: Path, engine: LivenessEngine
+) -> None:
+    """The default ('always', issue 18): a card does not vouch for the face. The card holder's own
+    photo, which the passive checks accept, is asked to turn; a still cannot, and when the
+    challenge's time is up the card punch is refused as a spoof."""
+    camera = camera_on(tmp_path / "camera", clock, wall(), photo(faces_dir, "test/alex_lacamoire1.jpg"))
+    with kiosk_desk(tmp_path, enrolled, clock, camera, engine) as desk:
+        desk.reader.tap(ALEX_CARD)
+        assert desk.next_card().outcome is Outcome.AWAITING_FACE
+        desk.wait_prompt("Toleh ke kiri", "Toleh ke kanan")
+        assert desk.card_decisions.empty()  # the clock has not moved: still waiting for the turn
+        clock.advance(KioskConfig().liveness.challenge_timeout_s + 0.5)  # within cards.face_timeout_s
+        refused = desk.next_card()
+    assert refused.outcome is Outcome.REJECTED and refused.reason == Reason.FACE_SPOOF.value, refused
     assert punches(enrolled) == []
 
 

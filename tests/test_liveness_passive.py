@@ -120,18 +120,20 @@ def _run(engine, shots, clock, *, one_to_one=False):  # type: ignore[no-untyped-
     return session, result
 
 
-def test_engine_accepts_a_genuine_face_without_a_prompt(liveness_config: LivenessConfig, genuine) -> None:  # type: ignore[no-untyped-def]
+def test_engine_challenges_a_genuine_face_on_both_paths_unless_a_card_vouches(liveness_config: LivenessConfig, genuine) -> None:  # type: ignore[no-untyped-def]
     clock = FakeClock()
     engine = build_engine(liveness_config, clock=clock, rng=random.Random(1))
     assert engine.ready
     frame, box = genuine[1]
-    # a face confirming a card (1:1): the confident passive checks decide alone
-    _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock, one_to_one=True)
+    # in mode 'face_only', a face confirming a card (1:1): the confident passive checks decide alone
+    vouching = build_engine(liveness_config.model_copy(update={"challenge": "face_only"}), clock=clock, rng=random.Random(1))
+    _, result = _run(vouching, [attacks.Shot(frame, box)] * 5, clock, one_to_one=True)
     assert result.verdict is Verdict.LIVE and result.prompt is None
     assert {"texture", "cues", "cues_moire", "cues_glare", "cues_border", "texture_frames"} <= set(result.scores)
-    # a face-only punch (1:N) is always asked the challenge in the default 'face_only' mode
-    _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock)
-    assert result.verdict is Verdict.UNDECIDED and result.prompt in ("Toleh ke kiri", "Toleh ke kanan", "Kedipkan mata")
+    # the default ('always') asks the challenge on both paths, face-only (1:N) and card then face (1:1)
+    for one_to_one in (False, True):
+        _, result = _run(engine, [attacks.Shot(frame, box)] * 5, clock, one_to_one=one_to_one)
+        assert result.verdict is Verdict.UNDECIDED and result.prompt in ("Toleh ke kiri", "Toleh ke kanan")
 
 
 def test_engine_refuses_a_print(liveness_config: LivenessConfig, genuine) -> None:  # type: ignore[no-untyped-def]

@@ -266,10 +266,11 @@ class LivenessConfig(Section):
     )
     texture_threads: int = Field(1, ge=1, le=4, description="onnxruntime threads per model.")
     challenge: Literal["face_only", "auto", "always", "never"] = Field(
-        "face_only",
+        "always",
         description=(
-            "Ask a head-turn/blink challenge: 'face_only' on every face-only (1:N) punch and, for card then face, only "
-            "when the passive checks are unsure; 'auto' only when they are unsure; 'always'; or 'never' (docs/liveness.md)."
+            "Ask a head-turn challenge: 'always' on every face punch, face-only (1:N) and card then face (1:1); "
+            "'face_only' on every face-only punch and, for card then face, only when the passive checks are unsure "
+            "(real prints pass that way: docs/liveness.md); 'auto' only when they are unsure; or 'never'."
         ),
     )
     challenge_prompts: list[Literal["left", "right", "blink"]] = Field(

@@ -415,17 +415,26 @@ def measure(args: argparse.Namespace, config: KioskConfig, *, baseline: bool) ->
 def _challenge_time(
     config: KioskConfig, frames: list[np.ndarray], fps: float, passive_s: float, baseline_s: float
 ) -> dict[str, Any]:
-    """The genuine decision with the configured challenge policy: every face-only approach is asked
-    in ``face_only`` / ``always``; the answer takes a reaction (assumed) plus the time the clip's
-    own head turns take to pass the check (kiosk.liveness.turns). Added to the passive decision
-    (conservative: the prompt is in fact shown at once, while identification runs)."""
+    """The genuine decision with the configured challenge policy, per admission path: every
+    approach is asked in ``always`` (face-only and card then face), every face-only one in
+    ``face_only``; where the policy asks only when the passive checks are unsure, the share is the
+    one measured on live faces in ``presensi bench liveness`` (``challenge_asked_genuine_pct``).
+    The answer takes a reaction (assumed) plus the time the clip's own head turns take to pass the
+    check (kiosk.liveness.turns). Added to the passive decision (conservative: the prompt is in
+    fact shown at once, while identification runs)."""
     # late: every command module is imported when presensi starts; this loads only when it runs
     from kiosk.liveness import turns
     from kiosk.liveness.challenge import ChallengeSettings
 
     mode = config.liveness.challenge
-    asked = {"face_only": 100.0, "always": 100.0, "never": 0.0}.get(mode)
-    out: dict[str, Any] = {"challenge_mode": mode, "challenge_asked_face_only_pct": asked}
+    asked = {"face_only": (100.0, None), "always": (100.0, 100.0), "never": (0.0, 0.0)}.get(mode, (None, None))
+    out: dict[str, Any] = {
+        "challenge_mode": mode,
+        "challenge_asked_face_only_pct": asked[0],
+        "challenge_asked_card_then_face_pct": asked[1],
+    }
+    if None in asked:
+        out["challenge_asked_when_unsure"] = "share measured on live faces: bench liveness, challenge_asked_genuine_pct"
     if mode not in ("face_only", "always"):
         return out
     measured = turns.measure(turns.track_video(frames), fps, ChallengeSettings.from_config(config.liveness))
@@ -434,6 +443,7 @@ def _challenge_time(
     if answer is not None:
         with_challenge = passive_s + answer
         out["decision_latency_with_challenge_ms_median"] = round(with_challenge * 1000, 1)
+        out["decision_latency_with_challenge_paths"] = ["face_only", "card_then_face"] if mode == "always" else ["face_only"]
         out["decision_latency_with_challenge_ratio"] = round(baseline_s / with_challenge, 2)
     return out
 

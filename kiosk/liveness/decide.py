@@ -6,16 +6,17 @@ and says LIVE, SPOOF or UNDECIDED, and whether the challenge must be asked. In o
 1. **Any confident refusal wins.** The texture median below ``texture_threshold``, the cue score
    below ``cues_threshold``, or a challenge that was failed or timed out: SPOOF. No other check
    can outvote a confident sign of a print or screen.
-2. **The challenge is needed** when the mode is ``always``; in mode ``face_only`` (the default)
-   for every face-only approach, where the face alone names the person (1:N), while a face that
-   only confirms a card (1:1, card then face) follows ``auto``; when the texture model is missing and
-   ``allow_challenge_only`` lets face punching go on without it (then even with mode ``never``);
-   or, in mode ``auto``, when the passive checks have spoken and are *not confidently live*
-   (texture under ``texture_confident``). Mode ``always`` asks at once, the others once the passive
-   checks are confident, so most genuine card-then-face punches never see a prompt. Why face-only
-   punches are always challenged: on real recaptures (Replay-Attack devel) 13 of 60 printed photos
-   and 7 of 58 tablet photos score ≥ 0.9 on texture, so the passive checks cannot be trusted alone
-   where nothing else vouches for the person (docs/liveness.md).
+2. **The challenge is needed** when the mode is ``always`` (the default): on every face punch,
+   face-only (1:N: the face alone names the person) and card then face (1:1: the face confirms a
+   card); in mode ``face_only`` for every face-only approach, while a face that only confirms a
+   card follows ``auto``; when the texture model is missing and ``allow_challenge_only`` lets face
+   punching go on without it (then even with mode ``never``); or, in mode ``auto``, when the
+   passive checks have spoken and are *not confidently live* (texture under
+   ``texture_confident``). ``always`` and ``face_only`` (1:N) ask at once, the others once the
+   passive checks are confident. Why every face is challenged: on real recaptures (Replay-Attack
+   devel) 13 of 60 printed photos and 7 of 58 tablet photos score >= 0.9 on texture, and with a
+   card in hand the passive checks alone let 16.7 % of prints and 10 % of tablet photos through;
+   no texture threshold separates them with a margin (docs/liveness.md).
 3. **Needed challenge**: passed → LIVE; not yet → UNDECIDED with ``ask_challenge``.
 4. **No challenge needed**: LIVE once every enabled passive check is confident and none refused
    (mode ``never`` accepts the zone between ``texture_threshold`` and ``texture_confident``);
@@ -44,7 +45,7 @@ REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Policy:
-    challenge: Literal["face_only", "auto", "always", "never"] = "face_only"
+    challenge: Literal["face_only", "auto", "always", "never"] = "always"
     texture_available: bool = True
     allow_challenge_only: bool = False
     cues_enabled: bool = True
