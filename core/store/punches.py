@@ -272,6 +272,20 @@ class PunchStore:
         return int(removed)
 
 
+def employee_punches_between(conn: sqlite3.Connection, employee_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The employee's punches from ``start`` to ``end`` (inclusive), oldest first: instant, kind,
+    event_id and ``counts`` (their event pack's ``counts_as_masuk``, NULL when unset or no event;
+    tables ``punches`` and ``events``). Read-only."""
+    rows = conn.execute(
+        """SELECT p.instant, p.kind, p.event_id,
+                  coalesce(json_extract(e.pack, '$.pack.counts_as_masuk'), json_extract(e.pack, '$.counts_as_masuk')) AS counts
+           FROM punches p LEFT JOIN events e ON e.id = p.event_id
+           WHERE p.employee_id = ? AND p.instant >= ? AND p.instant <= ? ORDER BY p.instant, p.seq""",
+        (employee_id, format_instant(start), format_instant(end)),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
 def verify_database(conn: sqlite3.Connection, public_key_hex: str | None = None) -> VerifyReport:
     """Verify every punch in the database against the device key (``public_key_hex``, else
     the key the database records) and the signed chain head. Read-only."""

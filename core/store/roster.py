@@ -8,6 +8,7 @@ package's business (``core.templates.face``); this module stores and returns byt
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,6 +84,20 @@ def get_employee(conn: sqlite3.Connection, employee_id: str) -> Employee | None:
     """The employee, active or not. Read-only."""
     row = conn.execute("SELECT * FROM employees WHERE id = ?", (employee_id,)).fetchone()
     return _employee(row) if row else None
+
+
+def active_employees(conn: sqlite3.Connection, offices: Sequence[str] = ()) -> list[Employee]:
+    """Active employees of ``offices`` (``employees.unit_code``; every office when none), by id.
+    Read-only."""
+    if offices:
+        marks = ",".join("?" * len(offices))
+        rows = conn.execute(
+            f"SELECT * FROM employees WHERE active = 1 AND unit_code IN ({marks}) ORDER BY id",  # noqa: S608 - only placeholders
+            list(offices),
+        ).fetchall()
+    else:
+        rows = conn.execute("SELECT * FROM employees WHERE active = 1 ORDER BY id").fetchall()
+    return [_employee(r) for r in rows]
 
 
 def set_active(conn: sqlite3.Connection, employee_id: str, active: bool, *, now: datetime) -> bool:
