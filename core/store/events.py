@@ -95,3 +95,12 @@ def event_punches(conn: sqlite3.Connection, event_id: str) -> list[dict[str, Any
         (event_id,),
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+def active_event(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The active event's id, kind, title, location, starts_at and ends_at (``events``), or
+    None. Read-only."""
+    row = conn.execute(
+        "SELECT id, kind, title, location, starts_at, ends_at FROM events WHERE active = 1 ORDER BY starts_at LIMIT 1"
+    ).fetchone()
+    return dict(row) if row else None

@@ -37,3 +37,9 @@ def put_report(
 def all_reports(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every part's row, by part name. Read-only."""
     return conn.execute("SELECT * FROM health ORDER BY part").fetchall()
+
+
+def part_report(conn: sqlite3.Connection, part: str) -> sqlite3.Row | None:
+    """``part``'s row, or None. Read-only."""
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM health WHERE part = ?", (part,)).fetchone()
+    return row

@@ -272,6 +272,26 @@ class PunchStore:
         return int(removed)
 
 
+def registered_device_id(conn: sqlite3.Connection) -> str | None:
+    """The id of the device this database belongs to (``device``), or None before the first
+    store opened it. Read-only."""
+    row = conn.execute("SELECT id FROM device").fetchone()
+    return str(row["id"]) if row else None
+
+
+def head_seq(conn: sqlite3.Connection) -> int:
+    """The chain head's sequence number (``chain_head``; 0 without a head). Read-only."""
+    row = conn.execute("SELECT seq FROM chain_head").fetchone()
+    return int(row["seq"]) if row else 0
+
+
+def count_punches(conn: sqlite3.Connection, *, after_seq: int | None = None) -> int:
+    """How many punches are kept (with ``after_seq``: only those after it). Read-only."""
+    if after_seq is None:
+        return int(conn.execute("SELECT count(*) FROM punches").fetchone()[0])
+    return int(conn.execute("SELECT count(*) FROM punches WHERE seq > ?", (after_seq,)).fetchone()[0])
+
+
 def employee_punches_between(conn: sqlite3.Connection, employee_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The employee's punches from ``start`` to ``end`` (inclusive), oldest first: instant, kind,
     event_id and ``counts`` (their event pack's ``counts_as_masuk``, NULL when unset or no event;
