@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.store.tx import write_transaction
+from core.store import health as health_table
 
 
 class Health(enum.StrEnum):
@@ -48,30 +48,21 @@ def report(
 ) -> None:
     """Record the current health of ``part``; an ``error`` is kept as its last error until the next one."""
     stamp = now.isoformat(timespec="seconds")
-    with write_transaction(conn, f"reporting health of {part}"):
-        conn.execute(
-            """INSERT INTO health (part, status, detail, last_error, last_error_at, metrics, process, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(part) DO UPDATE SET status = excluded.status, detail = excluded.detail,
-                 last_error = COALESCE(excluded.last_error, health.last_error),
-                 last_error_at = COALESCE(excluded.last_error_at, health.last_error_at),
-                 metrics = excluded.metrics, process = excluded.process, updated_at = excluded.updated_at""",
-            (
-                part,
-                Health(status).value,
-                detail,
-                error,
-                stamp if error else None,
-                json.dumps(dict(metrics or {})),
-                f"{os.getpid()}",
-                stamp,
-            ),
-        )
+    health_table.put_report(
+        conn,
+        part,
+        status=Health(status).value,
+        detail=detail,
+        error=error,
+        error_at=stamp if error else None,
+        metrics_json=json.dumps(dict(metrics or {})),
+        process=f"{os.getpid()}",
+        updated_at=stamp,
+    )
 
 
 def read_all(conn: sqlite3.Connection) -> list[PartHealth]:
     """Every part's last report, by name. Read-only."""
-    rows = conn.execute("SELECT * FROM health ORDER BY part").fetchall()
     return [
         PartHealth(
             part=r["part"],
@@ -83,5 +74,5 @@ def read_all(conn: sqlite3.Connection) -> list[PartHealth]:
             process=r["process"],
             updated_at=r["updated_at"],
         )
-        for r in rows
+        for r in health_table.all_reports(conn)
     ]

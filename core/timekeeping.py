@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from core.clock import Clock, ClockState, KernelClockState
 from core.errors import ClockError
 from core.identity import DeviceIdentity
+from core.store import time_anchors, time_corrections
 from core.store.punches import format_instant, parse_instant
 from core.store.settings import get_setting, put_setting
 from core.store.tx import write_transaction
@@ -44,12 +45,6 @@ ANCHOR_SOURCES = ("server", "ntp", "technician")
 #: answer). Raise EARLIEST_TRUE_TIME with each release; the horizon follows it.
 EARLIEST_TRUE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 LATEST_TRUE_TIME = EARLIEST_TRUE_TIME.replace(year=EARLIEST_TRUE_TIME.year + 8)
-
-
-def _rank(alias: str) -> str:
-    """SQL for the trust rank of ``alias``.source (0: most trusted, as ANCHOR_SOURCES)."""
-    cases = " ".join(f"WHEN '{source}' THEN {i}" for i, source in enumerate(ANCHOR_SOURCES))
-    return f"(CASE {alias}.source {cases} ELSE {len(ANCHOR_SOURCES)} END)"
 
 
 #: A better source supersedes a correction only when it places the punch further away than this
@@ -258,11 +253,8 @@ class TimeKeeper:
             now=now,
         )
         self.note_lower_bound(server_now - timedelta(seconds=1), "server")
-        last = self.conn.execute(
-            "SELECT mono_ns FROM time_anchors WHERE boot_id = ? AND source = 'server' ORDER BY id DESC LIMIT 1",
-            (self.clock.boot_id(),),
-        ).fetchone()
-        if last is None or mono - last[0] > 3600 * 10**9:
+        last = time_anchors.latest_anchor(self.conn, self.clock.boot_id(), "server")
+        if last is None or mono - last["mono_ns"] > 3600 * 10**9:
             self.record_anchor(server_now, "server", mono_ns=mono)
 
     def record_anchor(self, true_utc: datetime, source: str, *, mono_ns: int | None = None, boot_id: str | None = None) -> Anchor:
@@ -270,13 +262,16 @@ class TimeKeeper:
             raise ValueError(f"unknown time source {source!r}")
         mono = self.clock.monotonic_ns() if mono_ns is None else mono_ns
         boot = boot_id or self.clock.boot_id()
-        with write_transaction(self.conn, "recording a time anchor"):
-            cursor = self.conn.execute(
-                "INSERT INTO time_anchors (boot_id, mono_ns, true_utc, source, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                (boot, mono, format_instant(true_utc), source, format_instant(self.clock.now())),
-            )
+        anchor_id = time_anchors.add_anchor(
+            self.conn,
+            boot_id=boot,
+            mono_ns=mono,
+            true_utc=format_instant(true_utc),
+            source=source,
+            recorded_at=format_instant(self.clock.now()),
+        )
         log.info("time anchor from %s for boot %s", source, boot[:8])
-        return Anchor(int(cursor.lastrowid or 0), boot, mono, true_utc, source)
+        return Anchor(anchor_id, boot, mono, true_utc, source)
 
     def set_time(self, true_utc: datetime, setter: TimeSetter) -> Anchor:
         """A technician's time (maintenance page): set the system clock and anchor this boot.
@@ -313,47 +308,23 @@ class TimeKeeper:
 
     def best_anchor(self, boot_id: str) -> Anchor | None:
         """The most trusted anchor of ``boot_id`` (server, then NTP, then technician; latest)."""
-        rows = self.conn.execute("SELECT * FROM time_anchors WHERE boot_id = ? ORDER BY id DESC", (boot_id,)).fetchall()
+        rows = time_anchors.anchors_of(self.conn, boot_id)
         if not rows:
             return None
         row = min(rows, key=lambda r: ANCHOR_SOURCES.index(r["source"]))
         return Anchor(row["id"], row["boot_id"], row["mono_ns"], parse_instant(row["true_utc"]), row["source"])
 
     def _latest_anchor(self, boot_id: str, source: str) -> Anchor | None:
-        row = self.conn.execute(
-            "SELECT * FROM time_anchors WHERE boot_id = ? AND source = ? ORDER BY id DESC LIMIT 1", (boot_id, source)
-        ).fetchone()
+        row = time_anchors.latest_anchor(self.conn, boot_id, source)
         return Anchor(row["id"], row["boot_id"], row["mono_ns"], parse_instant(row["true_utc"]), row["source"]) if row else None
 
     def _has_anchor(self, boot_id: str, source: str) -> bool:
-        return (
-            self.conn.execute("SELECT 1 FROM time_anchors WHERE boot_id = ? AND source = ?", (boot_id, source)).fetchone()
-            is not None
-        )
+        return time_anchors.has_anchor(self.conn, boot_id, source)
 
     def _corrections_due(self) -> list[dict[str, Any]]:
         """The corrections :meth:`correct_punches` would write now (bodies with their anchor id)."""
         assert self.identity is not None
-        columns = "p.id, p.seq, p.hash, p.instant, p.boot_id, p.mono_ns"
-        pending = self.conn.execute(
-            f"""SELECT {columns}, NULL AS held_instant FROM punches p
-               LEFT JOIN punch_corrections c ON c.punch_id = p.id
-               WHERE c.punch_id IS NULL AND p.clock_state != 'synced'
-                 AND p.boot_id IN (SELECT boot_id FROM time_anchors)
-               UNION
-               SELECT {columns}, NULL FROM punches p
-               JOIN time_anchors a ON a.id = (SELECT max(id) FROM time_anchors WHERE boot_id = p.boot_id AND source = 'server')
-               LEFT JOIN punch_corrections c ON c.punch_id = p.id
-               WHERE c.punch_id IS NULL AND p.clock_state = 'synced'
-                 AND abs((julianday(p.instant) - julianday(a.true_utc)) * 86400.0 - (p.mono_ns - a.mono_ns) / 1e9) > ?
-               UNION
-               SELECT {columns}, c.corrected_instant FROM punch_corrections c
-               JOIN punches p ON p.id = c.punch_id
-               JOIN time_anchors held ON held.id = c.anchor_id
-               WHERE EXISTS (SELECT 1 FROM time_anchors b WHERE b.boot_id = p.boot_id AND {_rank("b")} < {_rank("held")})
-               ORDER BY 2""",  # noqa: S608 - constant fragments only
-            (self.max_offset_s,),
-        ).fetchall()
+        pending = time_corrections.correction_candidates(self.conn, self.max_offset_s, ANCHOR_SOURCES)
         anchors: dict[str, Anchor | None] = {}
         due = []
         for punch in pending:
@@ -397,69 +368,21 @@ class TimeKeeper:
             for item in self._corrections_due():
                 anchor_id = item.pop("anchor_id")
                 text = canonical_json(item)
-                self.conn.execute(
-                    # a better anchor's correction replaces a worse one, and is delivered again
-                    "INSERT OR REPLACE INTO punch_corrections "
-                    "(punch_id, seq, corrected_instant, anchor_id, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        item["punch_id"],
-                        item["seq"],
-                        item["corrected_instant"],
-                        anchor_id,
-                        text,
-                        identity.sign(text.encode("ascii")),
-                        format_instant(self.clock.now()),
-                    ),
+                # a better anchor's correction replaces a worse one, and is delivered again
+                time_corrections.put_correction(
+                    self.conn,
+                    punch_id=item["punch_id"],
+                    seq=item["seq"],
+                    corrected_instant=item["corrected_instant"],
+                    anchor_id=anchor_id,
+                    body=text,
+                    signature=identity.sign(text.encode("ascii")),
+                    created_at=format_instant(self.clock.now()),
                 )
                 made.append(item)
         if made:
             log.info("recorded %d punch corrections", len(made))
         return made
-
-
-@dataclass(frozen=True)
-class SignedCorrection:
-    """A stored correction as it travels: the signed statement and the device's signature."""
-
-    punch_id: str
-    seq: int
-    body: str  # canonical JSON, exactly the bytes signed
-    signature: str  # hex Ed25519 by the device key
-
-    def wire(self) -> dict[str, object]:
-        return {**json.loads(self.body), "signature": self.signature}
-
-
-def undelivered_corrections(conn: sqlite3.Connection, through_seq: int, limit: int) -> list[SignedCorrection]:
-    """Corrections the server has not acknowledged, of punches up to ``through_seq`` (those the
-    server already holds), oldest punch first. Read-only."""
-    rows = conn.execute(
-        "SELECT punch_id, seq, body, signature FROM punch_corrections WHERE acked_at IS NULL AND seq <= ? ORDER BY seq LIMIT ?",
-        (through_seq, limit),
-    ).fetchall()
-    return [SignedCorrection(r["punch_id"], int(r["seq"]), r["body"], r["signature"]) for r in rows]
-
-
-def count_undelivered_corrections(conn: sqlite3.Connection) -> int:
-    """How many corrections still wait for the server's acknowledgement. Read-only."""
-    return int(conn.execute("SELECT count(*) FROM punch_corrections WHERE acked_at IS NULL").fetchone()[0])
-
-
-def mark_corrections_delivered(conn: sqlite3.Connection, delivered: list[tuple[str, str]], now: datetime) -> int:
-    """Record the server's acknowledgement of these corrections, each (punch id, signature sent):
-    once; a repeat changes nothing, and a correction replaced since it was sent stays pending."""
-    if not delivered:
-        return 0
-    stamp = format_instant(now)
-    with write_transaction(conn, "recording delivered corrections"):
-        changed = sum(
-            conn.execute(
-                "UPDATE punch_corrections SET acked_at = ? WHERE punch_id = ? AND signature = ? AND acked_at IS NULL",
-                (stamp, punch_id, signature),
-            ).rowcount
-            for punch_id, signature in delivered
-        )
-    return int(changed)
 
 
 def note_lower_bound(conn: sqlite3.Connection, clock: Clock, instant: datetime, source: str) -> None:

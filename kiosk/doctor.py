@@ -20,6 +20,7 @@ from core.errors import PresensiError
 from core.identity import KEY_FILENAME, SEALED_FILENAME, DeviceIdentity
 from core.runtime import Runtime
 from core.store.db import integrity_ok, open_database
+from core.store.punches import count_punches
 from core.timekeeping import FixedTimeFacts
 from kiosk.checks.findings import CHECKS, Finding, Status, check
 
@@ -61,7 +62,7 @@ def database(rt: Runtime) -> list[Finding]:
         ]
     try:
         ok, message = integrity_ok(conn)
-        count = conn.execute("SELECT count(*) FROM punches").fetchone()[0]
+        count = count_punches(conn)
         size = rt.db_path.stat().st_size if rt.db_path.exists() else 0
     finally:
         conn.close()

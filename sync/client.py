@@ -27,8 +27,9 @@ from core.health import Health, report
 from core.schedule.events import parse_utc
 from core.store.acknowledgements import acknowledged_by
 from core.store.punches import PunchStore, format_instant
+from core.store.time_corrections import mark_corrections_delivered, undelivered_corrections
 from core.store.tx import write_transaction
-from core.timekeeping import TimeKeeper, mark_corrections_delivered, undelivered_corrections
+from core.timekeeping import TimeKeeper
 from core.wire import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.health import build_report, queue
 from sync.roster import apply_roster, verify_roster

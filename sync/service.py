@@ -12,7 +12,8 @@ from core.errors import SyncError
 from core.health import Health
 from core.notify import Notifier, Watchdog
 from core.runtime import Runtime
-from core.timekeeping import count_undelivered_corrections, server_offset_s
+from core.store.time_corrections import count_undelivered_corrections
+from core.timekeeping import server_offset_s
 from core.wire import SyncRejected, SyncUnavailable
 from sync.bundle import ExportResult, export_bundle
 from sync.client import SyncService, UploaderLock

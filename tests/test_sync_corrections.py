@@ -31,13 +31,8 @@ from core.runtime import Runtime
 from core.signing import sign_request
 from core.store.db import open_database
 from core.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
-from core.timekeeping import (
-    FixedTimeFacts,
-    TimeKeeper,
-    canonical_json,
-    count_undelivered_corrections,
-    undelivered_corrections,
-)
+from core.store.time_corrections import count_undelivered_corrections, undelivered_corrections
+from core.timekeeping import FixedTimeFacts, TimeKeeper, canonical_json
 from kiosk.demo.server import ServerProcess
 from sync.bundle import BundleRejected, check_bundle, export_bundle
 from sync.provision import provision

@@ -24,6 +24,7 @@ from core.runtime import Runtime
 from core.signing import sign_request
 from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore, parse_instant
+from core.store.time_corrections import undelivered_corrections
 from core.timekeeping import (
     EARLIEST_TRUE_TIME,
     LATEST_TRUE_TIME,
@@ -33,7 +34,6 @@ from core.timekeeping import (
     TypedTimeRefused,
     canonical_json,
     correction_body,
-    undelivered_corrections,
 )
 from kiosk.demo.server import ServerProcess
 from sync.provision import provision

@@ -40,7 +40,7 @@ from core.clock import local_time, zone_abbreviation
 from core.schedule.events import MASUK_KINDS
 from core.schedule.holidays import HolidayCalendar
 from core.schedule.workcodes import DAY_MINUTES, DayRule, WorkCode, WorkCodeBook, hhmm
-from core.store.punches import format_instant, parse_instant
+from core.store.punches import employee_punches_between, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -313,13 +313,7 @@ class Schedule:
         counts only when its event is a masuk (``EventPack.is_masuk``: apel and senam by default,
         balangan-perbup-32-2020.txt Pasal 4 ayat 3), and then as a masuk. Read-only."""
 
-        rows = self.conn.execute(
-            """SELECT p.instant, p.kind, p.event_id,
-                      coalesce(json_extract(e.pack, '$.pack.counts_as_masuk'), json_extract(e.pack, '$.counts_as_masuk')) AS counts
-               FROM punches p LEFT JOIN events e ON e.id = p.event_id
-               WHERE p.employee_id = ? AND p.instant >= ? AND p.instant <= ? ORDER BY p.instant, p.seq""",
-            (employee_id, format_instant(instant - timedelta(hours=hours)), format_instant(instant)),
-        ).fetchall()
+        rows = employee_punches_between(self.conn, employee_id, instant - timedelta(hours=hours), instant)
         out = []
         for r in rows:
             if r["event_id"] is None:

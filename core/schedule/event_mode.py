@@ -28,6 +28,7 @@ from core.errors import PresensiError
 from core.schedule.classify import HADIR, TERLAMBAT, duration_text, screen_text
 from core.schedule.events import EventPack, EventPackError, format_utc, parse_pack, parse_utc
 from core.schedule.report import build_report
+from core.store import events
 from core.store.punches import Punch, PunchRequest, PunchStore, format_instant, parse_instant
 from core.store.tx import write_transaction
 from core.timekeeping import note_lower_bound
@@ -114,73 +115,56 @@ class EventBook:
         """Store (or replace, when newer or equal in version) a verified pack and its roster.
         Its issue time becomes a lower bound of the clock: a clock earlier than it is wrong."""
         with write_transaction(self.conn, f"loading event {pack.id}"):
-            row = self.conn.execute("SELECT pack FROM events WHERE id = ?", (pack.id,)).fetchone()
-            if row is not None:
-                held = json.loads(row["pack"]).get("pack", {})
+            stored = events.held_pack(self.conn, pack.id)
+            if stored is not None:
+                held = json.loads(stored).get("pack", {})
                 if int(held.get("version", 1)) > pack.version:
                     raise EventPackError(
                         f"event {pack.id}: version {pack.version} is older than the loaded version {held.get('version')}; keep the newer pack"
                     )
-            self.conn.execute(
-                "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
-                "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
-                "ends_at = excluded.ends_at, origin = excluded.origin, pack = excluded.pack, loaded_at = excluded.loaded_at",
-                (
-                    pack.id,
-                    pack.kind,
-                    pack.title,
-                    pack.location.name,
-                    pack.starts_at,
-                    pack.ends_at,
-                    pack.origin,
-                    json.dumps(dict(envelope), sort_keys=True, ensure_ascii=False),
-                    format_instant(self.clock.now()),
-                ),
+            events.put_event(
+                self.conn,
+                event_id=pack.id,
+                kind=pack.kind,
+                title=pack.title,
+                location=pack.location.name,
+                starts_at=pack.starts_at,
+                ends_at=pack.ends_at,
+                origin=pack.origin,
+                pack_json=json.dumps(dict(envelope), sort_keys=True, ensure_ascii=False),
+                loaded_at=format_instant(self.clock.now()),
             )
-            self.conn.execute("DELETE FROM event_participants WHERE event_id = ?", (pack.id,))
-            self.conn.executemany(
-                "INSERT INTO event_participants (event_id, employee_id, name, office, unit) VALUES (?, ?, ?, ?, ?)",
-                [(pack.id, p.id, p.name, p.office, p.unit) for p in pack.participants],
-            )
+            events.replace_participants(self.conn, pack.id, [(p.id, p.name, p.office, p.unit) for p in pack.participants])
             if activate:
-                self._activate(pack.id)
+                events.set_active(self.conn, pack.id)
         log.info("event %s loaded (%s, %d participants, origin %s)", pack.id, pack.kind, len(pack.participants), pack.origin)
         if pack.origin == "server":  # a local pack's issue time is only this unit's own clock
             note_lower_bound(self.conn, self.clock, parse_utc(pack.issued_at), f"paket acara {pack.id}")
-
-    def _activate(self, event_id: str | None) -> None:
-        self.conn.execute("UPDATE events SET active = 0 WHERE active = 1")
-        if event_id is not None:
-            self.conn.execute("UPDATE events SET active = 1 WHERE id = ?", (event_id,))
 
     def activate(self, event_id: str | None) -> None:
         """Make ``event_id`` the running event (None: leave event mode)."""
         if event_id is not None and self.get(event_id) is None:
             raise EventPackError(f"no event {event_id!r} is loaded; load its pack first (presensi event load)")
         with write_transaction(self.conn, "switching event mode"):
-            self._activate(event_id)
+            events.set_active(self.conn, event_id)
 
     def get(self, event_id: str) -> tuple[EventPack, dict[str, Any]] | None:
         """(pack, envelope) of a loaded event. Read-only."""
-        row = self.conn.execute("SELECT pack FROM events WHERE id = ?", (event_id,)).fetchone()
-        if row is None:
+        stored = events.held_pack(self.conn, event_id)
+        if stored is None:
             return None
-        envelope = json.loads(row["pack"])
+        envelope = json.loads(stored)
         return parse_pack(envelope["pack"], f"event {event_id}"), envelope
 
     def active(self) -> EventPack | None:
         """The running event, if any. Read-only."""
-        row = self.conn.execute("SELECT id FROM events WHERE active = 1").fetchone()
-        found = self.get(row["id"]) if row else None
+        event_id = events.active_id(self.conn)
+        found = self.get(event_id) if event_id else None
         return found[0] if found else None
 
     def list(self) -> list[dict[str, Any]]:
         """Loaded events, newest first. Read-only."""
-        rows = self.conn.execute(
-            "SELECT id, kind, title, location, starts_at, ends_at, origin, active FROM events ORDER BY starts_at DESC"
-        ).fetchall()
-        return [dict(r) for r in rows]
+        return events.list_events(self.conn)
 
 
 class EventMode:
@@ -329,28 +313,18 @@ class EventMode:
 
     def first_punch(self, employee_id: str) -> str | None:
         """The instant of the employee's first punch at this event on this unit. Read-only."""
-        row = self.conn.execute(
-            "SELECT min(instant) AS first FROM punches WHERE event_id = ? AND employee_id = ?", (self.pack.id, employee_id)
-        ).fetchone()
-        return row["first"] if row and row["first"] else None
+        return events.first_punch_at(self.conn, self.pack.id, employee_id)
 
     def present_count(self) -> int:
         """How many of this unit's participants have punched. Read-only."""
         ids = {p.id for p in self.pack.participants_of(self.unit)}
-        rows = self.conn.execute("SELECT DISTINCT employee_id FROM punches WHERE event_id = ?", (self.pack.id,)).fetchall()
-        return sum(1 for r in rows if r["employee_id"] in ids)
+        return len(ids & events.employees_punched(self.conn, self.pack.id))
 
     def punches(self) -> list[dict[str, Any]]:
         """This event's punches on this unit, oldest first, each at its corrected instant when the
         unit learnt the true time later (``recorded_instant`` keeps what the clock said, docs/time.md).
         Read-only."""
-        rows = self.conn.execute(
-            "SELECT p.id, p.employee_id, coalesce(c.corrected_instant, p.instant) AS instant, p.instant AS recorded_instant, "
-            "c.corrected_instant IS NOT NULL AS corrected, p.method, p.status, p.minutes, p.event_id, p.device_id "
-            "FROM punches p LEFT JOIN punch_corrections c ON c.punch_id = p.id WHERE p.event_id = ? ORDER BY p.seq",
-            (self.pack.id,),
-        ).fetchall()
-        return [dict(r) for r in rows]
+        return events.event_punches(self.conn, self.pack.id)
 
     def attendance(self, *, all_units: bool = False) -> Any:
         """The attendance report of this unit's roster (every unit's with ``all_units``)."""

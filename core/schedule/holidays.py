@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from core.store import holidays as holiday_table
 from core.store.tx import write_transaction
 
 #: (month, day) → name: holidays whose date never moves.
@@ -60,8 +61,8 @@ class HolidayCalendar:
     @classmethod
     def from_database(cls, conn: sqlite3.Connection, *, fixed_national: bool = True) -> HolidayCalendar:
         """The holidays table. Read-only."""
-        rows = conn.execute("SELECT day, name, scope FROM holidays").fetchall()
-        return cls((Holiday(date.fromisoformat(r["day"]), r["name"], r["scope"]) for r in rows), fixed_national=fixed_national)
+        rows = holiday_table.all_holidays(conn)
+        return cls((Holiday(date.fromisoformat(day), name, scope) for day, name, scope in rows), fixed_national=fixed_national)
 
 
 def store_holidays(conn: sqlite3.Connection, holidays: Iterable[Holiday], *, source: str = "roster") -> int:
@@ -69,10 +70,5 @@ def store_holidays(conn: sqlite3.Connection, holidays: Iterable[Holiday], *, sou
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [(h.day.isoformat(), h.name, h.scope, source, now) for h in holidays]
     with write_transaction(conn, "storing holidays"):
-        conn.executemany(
-            "INSERT INTO holidays (day, name, scope, source, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(day) DO UPDATE SET name = excluded.name, scope = excluded.scope, "
-            "source = excluded.source, updated_at = excluded.updated_at",
-            rows,
-        )
+        holiday_table.put_holidays(conn, rows)
     return len(rows)

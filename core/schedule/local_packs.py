@@ -18,6 +18,7 @@ from typing import Any
 
 from core.identity import DeviceIdentity
 from core.schedule.events import EventPack, EventPackError, EventUnit, Location, Participant, format_utc, parse_pack, sign_pack
+from core.store.roster import active_employees
 
 
 def create_local_pack(
@@ -39,15 +40,8 @@ def create_local_pack(
 ) -> dict[str, Any]:
     """A signed envelope for a local pack serving the active employees of ``offices`` (all
     active employees when none are named). Reads the roster only."""
-    if offices:
-        marks = ",".join("?" * len(offices))
-        rows = conn.execute(
-            f"SELECT id, name, unit_code FROM employees WHERE active = 1 AND unit_code IN ({marks}) ORDER BY id",  # noqa: S608 - only placeholders
-            list(offices),
-        ).fetchall()
-    else:
-        rows = conn.execute("SELECT id, name, unit_code FROM employees WHERE active = 1 ORDER BY id").fetchall()
-    if not rows:
+    people = active_employees(conn, offices)
+    if not people:
         which = ", ".join(offices) if offices else "any office"
         raise EventPackError(f"no active employee of {which} is on this unit's roster; sync the roster or check the office codes")
     pack = parse_pack(
@@ -61,7 +55,7 @@ def create_local_pack(
             "ends_at": format_utc(ends_at),
             "on_time_until": format_utc(on_time_until) if on_time_until else None,
             "units": [],
-            "participants": [{"id": r["id"], "name": r["name"], "office": r["unit_code"], "unit": ""} for r in rows],
+            "participants": [{"id": e.id, "name": e.name, "office": e.unit_code, "unit": ""} for e in people],
             "origin": "local",
             "issuer": f"device:{identity.device_id}",
             "issued_at": format_utc(issued_at),

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.clock import ZONES
 from core.errors import ConfigError
-from core.store.tx import write_transaction
+from core.store import work_codes
+from core.store.roster import get_employee
 
 log = logging.getLogger(__name__)
 
@@ -472,32 +473,32 @@ class WorkCodeBook:
         """The work code named ``code`` (roster first, then presets), or None. Read-only."""
         if code in self._cache:
             return self._cache[code]
-        row = self.conn.execute("SELECT definition FROM work_codes WHERE code = ?", (code,)).fetchone()
-        found = parse_work_code(json.loads(row["definition"]), "roster") if row else self._presets.get(code)
+        stored = work_codes.definition_of(self.conn, code)
+        found = parse_work_code(json.loads(stored), "roster") if stored is not None else self._presets.get(code)
         self._cache[code] = found
         return found
 
     def codes(self) -> list[str]:
         """Every code, roster and presets. Read-only."""
-        rows = self.conn.execute("SELECT code FROM work_codes").fetchall()
-        return sorted({r["code"] for r in rows} | set(self._presets))
+        return sorted(work_codes.codes(self.conn) | set(self._presets))
 
     def put(self, definition: Mapping[str, Any], *, source: str = "roster", version: int = 0) -> WorkCode:
         """Store (replace) a work code from the roster after validating it."""
         code = parse_work_code(definition, source)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with write_transaction(self.conn, "storing a work code"):
-            self.conn.execute(
-                "INSERT INTO work_codes (code, definition, source, version, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(code) DO UPDATE SET definition = excluded.definition, source = excluded.source, "
-                "version = excluded.version, updated_at = excluded.updated_at",
-                (code.code, json.dumps(dict(definition), sort_keys=True, default=str), source, version, now),
-            )
+        work_codes.put_definition(
+            self.conn,
+            code.code,
+            json.dumps(dict(definition), sort_keys=True, default=str),
+            source=source,
+            version=version,
+            updated_at=now,
+        )
         self._cache.pop(code.code, None)
         return code
 
     def for_employee(self, employee_id: str, default: str = "") -> WorkCode | None:
         """The employee's work code (``employees.work_code``), else ``default``. Read-only."""
-        row = self.conn.execute("SELECT work_code FROM employees WHERE id = ?", (employee_id,)).fetchone()
-        code = (row["work_code"] if row else "") or default
+        employee = get_employee(self.conn, employee_id)
+        code = (employee.work_code if employee else "") or default
         return self.get(code) if code else None

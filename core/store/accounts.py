@@ -43,6 +43,11 @@ SETUP_CODE_KEY = "web.setup_code"
 SETUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen
 
 
+def count_accounts(conn: sqlite3.Connection) -> int:
+    """How many maintenance page accounts exist (``web_accounts``). Read-only."""
+    return int(conn.execute("SELECT count(*) FROM web_accounts").fetchone()[0])
+
+
 class Role(enum.StrEnum):
     TECHNICIAN = "technician"  # diagnostics, logs, network, time, restart, configuration
     ADMIN = "admin"  # Admin PD: employees, enrolment, cards, fingers, punches, export, accounts
@@ -114,7 +119,7 @@ class Accounts:
 
     def count(self) -> int:
         """How many accounts exist. Read-only."""
-        return int(self.conn.execute("SELECT count(*) FROM web_accounts").fetchone()[0])
+        return count_accounts(self.conn)
 
     def setup_code(self) -> str | None:
         """The one-time setup code while no account exists (made on first call); None after."""

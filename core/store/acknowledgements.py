@@ -34,3 +34,9 @@ def _instant(text: str) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def last_cursor_move(conn: sqlite3.Connection) -> str | None:
+    """When any delivery cursor (``sync_cursors``) last moved, or None. Read-only."""
+    row = conn.execute("SELECT max(updated_at) AS at FROM sync_cursors").fetchone()
+    return str(row["at"]) if row and row["at"] is not None else None

@@ -109,3 +109,8 @@ def entries(
         (*params, int(limit)),
     ).fetchall()
     return [AuditEntry(r["id"], r["at"], r["actor"], r["action"], json.loads(r["detail"])) for r in rows]
+
+
+def count_entries(conn: sqlite3.Connection) -> int:
+    """How many entries the audit log keeps. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,6 +86,47 @@ def find_card(conn: sqlite3.Connection, uid: str) -> list[CardMatch]:
             params += [*longer, len(uid), uid]
     rows = conn.execute(sql + " ORDER BY c.uid = ? DESC", [*params, uid]).fetchall()
     return [CardMatch(r["card_uid"], _employee(r)) for r in rows if same_card(r["card_uid"], uid)]
+
+
+def card_policy_of(conn: sqlite3.Connection, employee_id: str) -> str | None:
+    """The employee's own card policy as stored (``employees.card_policy``; None when unset or
+    no such employee), unchecked. Read-only."""
+    row = conn.execute("SELECT card_policy FROM employees WHERE id = ?", (employee_id,)).fetchone()
+    return row[0] if row is not None else None
+
+
+def count_cards(conn: sqlite3.Connection) -> int:
+    """How many cards are registered. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM cards").fetchone()[0])
+
+
+def count_unknown_policies(conn: sqlite3.Connection, known: Sequence[str]) -> int:
+    """Employees whose card policy is set to none of ``known``. Read-only."""
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM employees WHERE card_policy IS NOT NULL AND card_policy NOT IN ({', '.join('?' * len(known))})",  # noqa: S608 - placeholders only
+            tuple(known),
+        ).fetchone()[0]
+    )
+
+
+def count_card_users(conn: sqlite3.Connection) -> int:
+    """Active employees whose own policy is card or card_face. Read-only."""
+    return int(
+        conn.execute("SELECT count(*) FROM employees WHERE active = 1 AND card_policy IN ('card', 'card_face')").fetchone()[0]
+    )
+
+
+def count_card_users_without_card(conn: sqlite3.Connection, unit_policy: str) -> int:
+    """Active employees who punch by card (their policy, else ``unit_policy``) and have no
+    card. Read-only."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM employees e WHERE e.active = 1 AND coalesce(e.card_policy, ?) IN ('card', 'card_face')"
+            " AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.employee_id = e.id)",
+            (unit_policy,),
+        ).fetchone()[0]
+    )
 
 
 def list_cards(conn: sqlite3.Connection, employee_id: str | None = None) -> list[CardRecord]:

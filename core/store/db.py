@@ -68,3 +68,19 @@ def integrity_ok(conn: sqlite3.Connection) -> tuple[bool, str]:
         return False, str(exc)
     first = rows[0][0] if rows else "no answer"
     return first == "ok", first
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """``PRAGMA data_version``: changes when another connection commits. Read-only."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def quick_check(conn: sqlite3.Connection) -> str:
+    """``PRAGMA quick_check``'s first message ("ok" when sound). Read-only."""
+    rows = conn.execute("PRAGMA quick_check").fetchall()
+    return str(rows[0][0]) if rows else "no answer"
+
+
+def ping(conn: sqlite3.Connection) -> None:
+    """One trivial read: raises when the database cannot be read. Read-only."""
+    conn.execute("SELECT 1").fetchone()

@@ -44,3 +44,20 @@ def erase_for(conn: sqlite3.Connection, employee_id: str) -> int:
     return conn.execute(
         "DELETE FROM evidence_photos WHERE punch_id IN (SELECT id FROM punches WHERE employee_id = ?)", (employee_id,)
     ).rowcount
+
+
+def expire_photos(conn: sqlite3.Connection, *, stamp: str, acked_seq: int, cutoff: str, through_seq: int) -> int:
+    """In one write transaction: stamp the photos of punches the server has acknowledged (seq
+    <= ``acked_seq``) with ``stamp``, then delete those stamped at or before ``cutoff`` and
+    those of punches up to ``through_seq`` (about to be pruned). Returns how many were deleted."""
+    with write_transaction(conn, "deleting expired evidence photos"):
+        conn.execute("UPDATE evidence_photos SET acked_at = ? WHERE acked_at IS NULL AND seq <= ?", (stamp, acked_seq))
+        deleted = conn.execute(
+            "DELETE FROM evidence_photos WHERE (acked_at IS NOT NULL AND acked_at <= ?) OR seq <= ?", (cutoff, through_seq)
+        ).rowcount
+    return int(deleted)
+
+
+def count_photos(conn: sqlite3.Connection) -> int:
+    """How many evidence photos are kept. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM evidence_photos").fetchone()[0])

@@ -63,6 +63,37 @@ class TemplateRow:
     digest: str
 
 
+def last_feedback_id(conn: sqlite3.Connection) -> int:
+    """The id of the newest ``finger_feedback`` line (0 when none). Read-only."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM finger_feedback").fetchone()[0])
+
+
+def feedback_after(conn: sqlite3.Connection, after_id: int, limit: int = 50) -> list[sqlite3.Row]:
+    """``finger_feedback`` lines after ``after_id``, oldest first: id, kind, employee_id, text.
+    Read-only."""
+    rows: list[sqlite3.Row] = conn.execute(
+        "SELECT id, kind, employee_id, text FROM finger_feedback WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+    ).fetchall()
+    return rows
+
+
+def last_feedback_text(conn: sqlite3.Connection) -> str:
+    """The newest ``finger_feedback`` line's text ("" when none). Read-only."""
+    row = conn.execute("SELECT text FROM finger_feedback ORDER BY id DESC LIMIT 1").fetchone()
+    return str(row[0]) if row else ""
+
+
+def count_feedback(conn: sqlite3.Connection) -> int:
+    """How many ``finger_feedback`` lines are kept. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM finger_feedback").fetchone()[0])
+
+
+def slot_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many ``finger_slots`` each module holds, by module. Read-only."""
+    rows = conn.execute("SELECT s.module, count(*) AS n FROM finger_slots s GROUP BY s.module ORDER BY s.module").fetchall()
+    return {str(r["module"]): int(r["n"]) for r in rows}
+
+
 class FingerDB:
     """The bridge's view of the database (its own connection; not shared across threads)."""
 

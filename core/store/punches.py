@@ -272,6 +272,40 @@ class PunchStore:
         return int(removed)
 
 
+def registered_device_id(conn: sqlite3.Connection) -> str | None:
+    """The id of the device this database belongs to (``device``), or None before the first
+    store opened it. Read-only."""
+    row = conn.execute("SELECT id FROM device").fetchone()
+    return str(row["id"]) if row else None
+
+
+def head_seq(conn: sqlite3.Connection) -> int:
+    """The chain head's sequence number (``chain_head``; 0 without a head). Read-only."""
+    row = conn.execute("SELECT seq FROM chain_head").fetchone()
+    return int(row["seq"]) if row else 0
+
+
+def count_punches(conn: sqlite3.Connection, *, after_seq: int | None = None) -> int:
+    """How many punches are kept (with ``after_seq``: only those after it). Read-only."""
+    if after_seq is None:
+        return int(conn.execute("SELECT count(*) FROM punches").fetchone()[0])
+    return int(conn.execute("SELECT count(*) FROM punches WHERE seq > ?", (after_seq,)).fetchone()[0])
+
+
+def employee_punches_between(conn: sqlite3.Connection, employee_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The employee's punches from ``start`` to ``end`` (inclusive), oldest first: instant, kind,
+    event_id and ``counts`` (their event pack's ``counts_as_masuk``, NULL when unset or no event;
+    tables ``punches`` and ``events``). Read-only."""
+    rows = conn.execute(
+        """SELECT p.instant, p.kind, p.event_id,
+                  coalesce(json_extract(e.pack, '$.pack.counts_as_masuk'), json_extract(e.pack, '$.counts_as_masuk')) AS counts
+           FROM punches p LEFT JOIN events e ON e.id = p.event_id
+           WHERE p.employee_id = ? AND p.instant >= ? AND p.instant <= ? ORDER BY p.instant, p.seq""",
+        (employee_id, format_instant(start), format_instant(end)),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
 def verify_database(conn: sqlite3.Connection, public_key_hex: str | None = None) -> VerifyReport:
     """Verify every punch in the database against the device key (``public_key_hex``, else
     the key the database records) and the signed chain head. Read-only."""

@@ -8,6 +8,7 @@ package's business (``core.templates.face``); this module stores and returns byt
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,10 +80,69 @@ def upsert_employee(
     return Employee(employee_id, name.strip(), unit_code, work_code, active, source)
 
 
+def insert_roster(
+    conn: sqlite3.Connection,
+    employees: Sequence[tuple[str, str, str]],
+    cards: Sequence[tuple[str, str]] = (),
+    *,
+    source: str,
+    stamp: str,
+) -> None:
+    """New active employees, each (id, name, office code), and their cards, each (uid, employee
+    id), in one write transaction (``employees``, ``cards``): a whole roster at once for
+    benchmarks and load tests; an id or uid already present is an error."""
+    with write_transaction(conn, "loading a roster"):
+        conn.executemany(
+            "INSERT INTO employees (id, name, unit_code, active, source, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
+            [(*e, source, stamp) for e in employees],
+        )
+        conn.executemany(
+            "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, ?, ?)", [(*c, source, stamp) for c in cards]
+        )
+
+
 def get_employee(conn: sqlite3.Connection, employee_id: str) -> Employee | None:
     """The employee, active or not. Read-only."""
     row = conn.execute("SELECT * FROM employees WHERE id = ?", (employee_id,)).fetchone()
     return _employee(row) if row else None
+
+
+def active_employees(conn: sqlite3.Connection, offices: Sequence[str] = ()) -> list[Employee]:
+    """Active employees of ``offices`` (``employees.unit_code``; every office when none), by id.
+    Read-only."""
+    if offices:
+        marks = ",".join("?" * len(offices))
+        rows = conn.execute(
+            f"SELECT * FROM employees WHERE active = 1 AND unit_code IN ({marks}) ORDER BY id",  # noqa: S608 - only placeholders
+            list(offices),
+        ).fetchall()
+    else:
+        rows = conn.execute("SELECT * FROM employees WHERE active = 1 ORDER BY id").fetchall()
+    return [_employee(r) for r in rows]
+
+
+def count_employees(conn: sqlite3.Connection, *, active: bool) -> int:
+    """How many employees are (in)active. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM employees WHERE active = ?", (int(active),)).fetchone()[0])
+
+
+def work_code_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many active employees name each work code ('' for none). Read-only."""
+    rows = conn.execute("SELECT work_code, count(*) AS n FROM employees WHERE active = 1 GROUP BY work_code").fetchall()
+    return {r["work_code"]: int(r["n"]) for r in rows}
+
+
+def gallery_version(conn: sqlite3.Connection) -> tuple[object, ...]:
+    """Changes whenever face templates or employees change (counts, latest id and update,
+    active employees of ``face_templates`` and ``employees``). Read-only."""
+    t = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM face_templates").fetchone()
+    e = conn.execute("SELECT count(*), coalesce(max(updated_at), ''), coalesce(sum(active), 0) FROM employees").fetchone()
+    return (*tuple(t), *tuple(e))
+
+
+def is_lookalike(conn: sqlite3.Connection, employee_id: str) -> bool:
+    """Whether ``face_lookalikes`` lists the employee as a lookalike of a colleague. Read-only."""
+    return conn.execute("SELECT 1 FROM face_lookalikes WHERE employee_id = ? LIMIT 1", (employee_id,)).fetchone() is not None
 
 
 def set_active(conn: sqlite3.Connection, employee_id: str, active: bool, *, now: datetime) -> bool:

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.store.punches import count_punches
+from core.store.roster import upsert_employee
+
 NAME = "bridge"
 HELP = "fingerprint identification round trip over the simulated module vs the wire's minimum"
 
@@ -121,7 +124,7 @@ def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     runtime = Runtime(config=config, data_dir=root / "unit", clock=SystemClock())
     conn = runtime.connect()
     name = sim_finger_name("BENCH1")
-    conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('BENCH1', 'Bench', 'now')")
+    upsert_employee(conn, "BENCH1", "Bench", now=runtime.clock.now())
     seed_sim_template(conn, "BENCH1", now=runtime.clock.now())
     unit = start_simulated_bridge(runtime, pace=True)
     results: list[float] = []
@@ -144,4 +147,4 @@ def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
 
 
 def _punches(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM punches").fetchone()[0])
+    return count_punches(conn)

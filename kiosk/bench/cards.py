@@ -16,6 +16,7 @@ from core.config import CardsConfig
 from core.identity import DeviceIdentity
 from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore
+from core.store.roster import insert_roster
 from kiosk.cards.rdm6300_sim import Rdm6300Simulator
 from kiosk.cards.service import CardDecision, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
@@ -32,9 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _store(path: Path) -> PunchStore:
     store = PunchStore(open_database(path), DeviceIdentity.generate(), SystemClock(), FixedClockState())
-    for i in range(50):
-        store.conn.execute("INSERT INTO employees (id, name, updated_at) VALUES (?, ?, 'x')", (f"E{i:03d}", f"Pegawai {i}"))
-        store.conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES (?, ?, 'x')", (f"0A00{i:06X}", f"E{i:03d}"))
+    insert_roster(
+        store.conn,
+        [(f"E{i:03d}", f"Pegawai {i}", "") for i in range(50)],
+        [(f"0A00{i:06X}", f"E{i:03d}") for i in range(50)],
+        source="local",
+        stamp="x",
+    )
     return store
 
 

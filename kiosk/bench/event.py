@@ -36,7 +36,7 @@ from core.schedule.local_packs import SamplePerson, sample_pack, sample_people
 from core.store.cards import find_card
 from core.store.db import open_database
 from core.store.punches import Punch, PunchStore
-from core.store.tx import write_transaction
+from core.store.roster import insert_roster
 from kiosk.cards.base import CardEventKind
 from kiosk.cards.sim import SimCardReader
 
@@ -100,15 +100,13 @@ class SimEventUnit:
 
 def load_roster(store: PunchStore, people: Sequence[SamplePerson], now: str) -> None:
     """The regency roster on the unit: employees and their cards."""
-    with write_transaction(store.conn, "loading the sample roster"):
-        store.conn.executemany(
-            "INSERT INTO employees (id, name, unit_code, active, source, updated_at) VALUES (?, ?, ?, 1, 'roster', ?)",
-            [(p.id, p.name, p.office, now) for p in people],
-        )
-        store.conn.executemany(
-            "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'roster', ?)",
-            [(p.card_uid, p.id, now) for p in people],
-        )
+    insert_roster(
+        store.conn,
+        [(p.id, p.name, p.office) for p in people],
+        [(p.card_uid, p.id) for p in people],
+        source="roster",
+        stamp=now,
+    )
 
 
 def build_units(

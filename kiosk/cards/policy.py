@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from core.store.cards import CardPolicy
+from core.store import roster
+from core.store.cards import CardPolicy, card_policy_of
 
 if TYPE_CHECKING:
     from core.store.cards import CardMatch, Employee
@@ -106,7 +107,7 @@ def effective_policy(employee: Employee, unit_policy: CardPolicy, *, lookalike: 
 
 def is_lookalike(conn: sqlite3.Connection, employee_id: str) -> bool:
     """Whether the face service listed the employee as a lookalike of a colleague. Read-only."""
-    return conn.execute("SELECT 1 FROM face_lookalikes WHERE employee_id = ? LIMIT 1", (employee_id,)).fetchone() is not None
+    return roster.is_lookalike(conn, employee_id)
 
 
 def resolve(
@@ -144,8 +145,7 @@ def card_first_rule(conn: sqlite3.Connection, unit_policy: CardPolicy) -> Callab
     the roster on each call, so a policy changed by sync applies at once."""
 
     def card_first(employee_id: str) -> bool:
-        row = conn.execute("SELECT card_policy FROM employees WHERE id = ?", (employee_id,)).fetchone()
-        own = row[0] if row is not None else None
+        own = card_policy_of(conn, employee_id)
         try:
             policy = CardPolicy(own) if own else unit_policy
         except ValueError:  # an unknown value: the unit's policy applies (doctor reports it)

@@ -13,7 +13,7 @@ from pathlib import Path
 from core import health
 from core.errors import PresensiError
 from core.runtime import Runtime
-from core.store.cards import CardPolicy
+from core.store.cards import CardPolicy, count_card_users, count_card_users_without_card, count_cards, count_unknown_policies
 from kiosk.checks.findings import Finding, Status, check
 
 PART = "card reader"
@@ -117,10 +117,7 @@ def card_policy(rt: Runtime) -> list[Finding]:
 def _policy_data(conn: sqlite3.Connection, unit_policy: CardPolicy, has_reader: bool) -> list[Finding]:
     findings = []
     valid = tuple(p.value for p in CardPolicy)
-    bad = conn.execute(
-        f"SELECT count(*) FROM employees WHERE card_policy IS NOT NULL AND card_policy NOT IN ({', '.join('?' * len(valid))})",  # noqa: S608 - placeholders only
-        valid,
-    ).fetchone()[0]
+    bad = count_unknown_policies(conn, valid)
     if bad:
         findings.append(
             Finding(
@@ -130,12 +127,8 @@ def _policy_data(conn: sqlite3.Connection, unit_policy: CardPolicy, has_reader: 
                 f"set it to one of {', '.join(valid)} (or empty) in the roster",
             )
         )
-    card_users = conn.execute(
-        "SELECT count(*) FROM employees e WHERE e.active = 1 AND coalesce(e.card_policy, ?) IN ('card', 'card_face')"
-        " AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.employee_id = e.id)",
-        (unit_policy.value,),
-    ).fetchone()[0]
-    needs = conn.execute("SELECT count(*) FROM employees WHERE active = 1 AND card_policy IN ('card', 'card_face')").fetchone()[0]
+    card_users = count_card_users_without_card(conn, unit_policy.value)
+    needs = count_card_users(conn)
     if needs and not has_reader:
         findings.append(
             Finding(
@@ -155,7 +148,7 @@ def _policy_data(conn: sqlite3.Connection, unit_policy: CardPolicy, has_reader: 
             )
         )
     if not findings:
-        count = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
+        count = count_cards(conn)
         findings.append(Finding("cards", Status.OK, f"{count} card(s) registered; unit policy {unit_policy.value}"))
     return findings
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from core.errors import ConfigError, PresensiError
 from core.runtime import Runtime
 from core.schedule.workcodes import WorkCode, WorkCodeBook
+from core.store.roster import work_code_counts
 from kiosk.checks.findings import Finding, Status, check
 
 TODO_ASSUMED = (
@@ -38,8 +39,7 @@ class _Use:
 
 def _uses(conn: sqlite3.Connection, default: str) -> tuple[list[_Use], int]:
     """The work codes in use (default first) and how many active employees name none."""
-    rows = conn.execute("SELECT work_code, count(*) AS n FROM employees WHERE active = 1 GROUP BY work_code").fetchall()
-    counts = {r["work_code"]: r["n"] for r in rows}
+    counts = work_code_counts(conn)
     without = counts.pop("", 0)
     if default:
         counts[default] = counts.get(default, 0) + without

@@ -144,12 +144,13 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     # late: every command module is imported when presensi starts; this loads only when it runs
     from core.health import read_all
+    from core.store.finger_templates import slot_counts
     from kiosk.commands._runtime import make_runtime
 
     runtime = make_runtime(args)
     conn = runtime.connect()
     part = next((p for p in read_all(conn) if p.part == "fingerprint"), None)
-    slots = conn.execute("SELECT s.module, count(*) AS n FROM finger_slots s GROUP BY s.module ORDER BY s.module").fetchall()
+    slots = slot_counts(conn)
     print(
         json.dumps(
             {
@@ -162,7 +163,7 @@ def run_status(args: argparse.Namespace) -> int:
                     "metrics": dict(part.metrics),
                     "updated_at": part.updated_at,
                 },
-                "slots": {r["module"]: r["n"] for r in slots},
+                "slots": slots,
             },
             ensure_ascii=False,
             indent=2,

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from core.notify import Notifier, Watchdog
     from kiosk.commands._runtime import make_runtime
     from kiosk.privileged.client import HelperClockSetter
+    from sync.state import get_cursor
     from sync.zk4370.server import ZkPolicy, ZkServer
 
     runtime = make_runtime(args)
@@ -36,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
     key = read_secret(cfg.comm_key_file)
 
     def acked_seq() -> int:
-        row = store.conn.execute("SELECT acked_seq FROM sync_cursors WHERE target = ?", (cfg.central_target,)).fetchone()
-        return int(row[0]) if row else 0
+        return get_cursor(store.conn, cfg.central_target)
 
     policy = ZkPolicy(
         comm_key=int(key) if key else 0,

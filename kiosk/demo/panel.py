@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core.runtime import Runtime
 from core.schedule.events import EventPack
+from core.store.punch_views import last_punch_seq, newest_punches
 from kiosk.demo.people import DemoPerson
 from kiosk.unit import KioskUnit
 
@@ -60,11 +61,8 @@ def panel_state(session: DemoSession) -> dict[str, Any]:
     assert session.runtime is not None and session.unit is not None
     conn = session.runtime.connect()
     try:
-        rows = conn.execute(
-            "SELECT p.seq, p.employee_id, e.name, p.method, p.kind, p.status, p.minutes, p.instant, p.liveness_verdict "
-            "FROM punches p LEFT JOIN employees e ON e.id = p.employee_id ORDER BY p.seq DESC LIMIT 12"
-        ).fetchall()
-        last_seq = int(conn.execute("SELECT coalesce(max(seq), 0) FROM punches").fetchone()[0])
+        rows = newest_punches(conn, limit=12)
+        last_seq = last_punch_seq(conn)
     finally:
         conn.close()
     device = session.server_device()

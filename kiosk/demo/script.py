@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.store.finger_templates import last_feedback_text
+from core.store.punch_views import last_punch_seq, punch_listing
 from core.store.punches import verify_database
 from kiosk.camera.base import Frame
 from kiosk.camera.file import FileCamera, list_images
@@ -192,14 +194,7 @@ def _punches_after(session: DemoSession, seq: int, *, method: str | None = None)
     assert session.runtime is not None
     conn = session.runtime.connect()
     try:
-        return list(
-            conn.execute(
-                "SELECT p.seq, p.employee_id, e.name, p.method, p.kind, p.status, p.minutes, p.instant, p.hash, "
-                "p.liveness_verdict, p.match_distance FROM punches p LEFT JOIN employees e ON e.id = p.employee_id "
-                "WHERE p.seq > ? AND (? IS NULL OR p.method = ?) ORDER BY p.seq",
-                (seq, method, method),
-            ).fetchall()
-        )
+        return list(punch_listing(conn, seq, method))
     finally:
         conn.close()
 
@@ -208,7 +203,7 @@ def _max_seq(session: DemoSession) -> int:
     assert session.runtime is not None
     conn = session.runtime.connect()
     try:
-        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM punches").fetchone()[0])
+        return last_punch_seq(conn)
     finally:
         conn.close()
 
@@ -217,8 +212,7 @@ def _last_finger_text(session: DemoSession) -> str:
     assert session.runtime is not None
     conn = session.runtime.connect()
     try:
-        row = conn.execute("SELECT text FROM finger_feedback ORDER BY id DESC LIMIT 1").fetchone()
-        return str(row[0]) if row else ""
+        return last_feedback_text(conn)
     finally:
         conn.close()
 

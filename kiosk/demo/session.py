@@ -22,6 +22,7 @@ from core.config import FaceConfig, KioskConfig
 from core.errors import ConfigError
 from core.runtime import Runtime
 from core.schedule.events import EventPack
+from core.store.finger_templates import count_feedback
 from firmware_bridge.factory import start_simulated_bridge
 from kiosk.camera import open_camera
 from kiosk.camera.base import Camera
@@ -425,4 +426,4 @@ class DemoSession:
 
 
 def _feedback_count(conn: Any) -> int:
-    return int(conn.execute("SELECT count(*) FROM finger_feedback").fetchone()[0])
+    return count_feedback(conn)

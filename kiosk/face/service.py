@@ -29,6 +29,7 @@ from core.config import KioskConfig
 from core.errors import DeviceError, DeviceTimeout, PresensiError
 from core.store.cards import CardPolicy
 from core.store.punches import PunchStore
+from core.store.roster import gallery_version
 from kiosk.camera.base import Camera, CameraState, Frame
 from kiosk.cards.policy import FaceVerification, card_first_rule
 from kiosk.face.decision import Decision
@@ -58,10 +59,7 @@ GALLERY_RETRY_S = 60.0
 
 def gallery_signature(store: PunchStore) -> tuple[object, ...]:
     """Changes whenever templates or employees change. Read-only."""
-    conn = store.conn
-    t = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM face_templates").fetchone()
-    e = conn.execute("SELECT count(*), coalesce(max(updated_at), ''), coalesce(sum(active), 0) FROM employees").fetchone()
-    return (*tuple(t), *tuple(e))
+    return gallery_version(store.conn)
 
 
 class FaceService:

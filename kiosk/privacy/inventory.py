@@ -10,7 +10,14 @@ from typing import Any
 
 from core.config import KioskConfig
 from core.privacy.seal import Sealer
+from core.store.accounts import count_accounts
+from core.store.audit import count_entries
+from core.store.cards import count_cards
+from core.store.evidence import count_photos
+from core.store.punches import count_punches
+from core.store.roster import count_employees
 from core.store.vault import TemplateCensus, census
+from sync.state import get_cursor
 
 
 @dataclass(frozen=True)
@@ -31,24 +38,20 @@ class Inventory:
         return asdict(self)
 
 
-def _count(conn: sqlite3.Connection, sql: str, *params: object) -> int:
-    return int(conn.execute(sql, params).fetchone()[0])
-
-
 def take(conn: sqlite3.Connection, config: KioskConfig, sealer: Sealer | None, key: str) -> Inventory:
     """Count what is stored. Read-only."""
-    acked = conn.execute("SELECT acked_seq FROM sync_cursors WHERE target = 'presensi_v1'").fetchone()
+    acked = get_cursor(conn, "presensi_v1")
     return Inventory(
         key=key,
-        employees_active=_count(conn, "SELECT count(*) FROM employees WHERE active = 1"),
-        employees_inactive=_count(conn, "SELECT count(*) FROM employees WHERE active = 0"),
-        cards=_count(conn, "SELECT count(*) FROM cards"),
+        employees_active=count_employees(conn, active=True),
+        employees_inactive=count_employees(conn, active=False),
+        cards=count_cards(conn),
         templates=census(conn, sealer),
-        punches=_count(conn, "SELECT count(*) FROM punches"),
-        punches_unacknowledged=_count(conn, "SELECT count(*) FROM punches WHERE seq > ?", int(acked[0]) if acked else 0),
-        evidence_photos=_count(conn, "SELECT count(*) FROM evidence_photos"),
-        audit_entries=_count(conn, "SELECT count(*) FROM audit_log"),
-        web_accounts=_count(conn, "SELECT count(*) FROM web_accounts"),
+        punches=count_punches(conn),
+        punches_unacknowledged=count_punches(conn, after_seq=acked),
+        evidence_photos=count_photos(conn),
+        audit_entries=count_entries(conn),
+        web_accounts=count_accounts(conn),
         retention={
             "punches_days_after_acknowledgement": config.store.retention_days,
             "evidence_photos": config.privacy.evidence_photos,

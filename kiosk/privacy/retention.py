@@ -25,8 +25,9 @@ from pathlib import Path
 
 from core.store import audit
 from core.store.acknowledgements import acknowledged_by
+from core.store.evidence import expire_photos
 from core.store.punches import PunchStore, format_instant
-from core.store.tx import write_transaction
+from sync.state import get_cursor
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ def acknowledged_seq(conn: sqlite3.Connection, cursors: Sequence[str]) -> int:
         return 0
     values = []
     for name in cursors:
-        row = conn.execute("SELECT acked_seq FROM sync_cursors WHERE target = ?", (name,)).fetchone()
-        values.append(int(row[0]) if row else 0)
+        values.append(get_cursor(conn, name))
     return min(values)
 
 
@@ -77,11 +77,7 @@ def enforce(
     # stamps each newly acknowledged photo, and deletes those stamped long enough ago.
     stamp = format_instant(now)
     evidence_cutoff = format_instant(now - timedelta(days=evidence_days))
-    with write_transaction(conn, "deleting expired evidence photos"):
-        conn.execute("UPDATE evidence_photos SET acked_at = ? WHERE acked_at IS NULL AND seq <= ?", (stamp, acked))
-        deleted = conn.execute(
-            "DELETE FROM evidence_photos WHERE (acked_at IS NOT NULL AND acked_at <= ?) OR seq <= ?", (evidence_cutoff, through)
-        ).rowcount
+    deleted = expire_photos(conn, stamp=stamp, acked_seq=acked, cutoff=evidence_cutoff, through_seq=through)
     pruned = store.prune_through(through) if through else 0
     report = RetentionReport(pruned, through if pruned else 0, deleted, acked)
     if pruned or deleted:

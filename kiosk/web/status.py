@@ -9,6 +9,11 @@ from datetime import datetime, timedelta
 from core.config import FaceConfig
 from core.errors import PresensiError
 from core.health import Health, read_all
+from core.store import events
+from core.store.acknowledgements import last_cursor_move
+from core.store.health import part_report
+from core.store.punches import head_seq
+from core.store.roster import get_employee
 from sync.health import unsent
 
 #: A service's health report older than this counts as "not answering".
@@ -29,12 +34,10 @@ class SyncState:
 def sync_state(conn: sqlite3.Connection, now: datetime) -> SyncState:
     """Punches the central server has not acknowledged (``sync.health.unsent``, the same figure
     ``sync status`` and ``doctor`` give). Read-only."""
-    head = conn.execute("SELECT seq FROM chain_head").fetchone()
-    last_seq = int(head["seq"]) if head else 0
+    last_seq = head_seq(conn)
     pending = unsent(conn, now)
-    cursor = conn.execute("SELECT max(updated_at) AS at FROM sync_cursors").fetchone()
     online: bool | None = None
-    row = conn.execute("SELECT status, updated_at FROM health WHERE part = 'sync'").fetchone()
+    row = part_report(conn, "sync")
     if row is not None:
         fresh = now - datetime.fromisoformat(row["updated_at"]) <= STALE_AFTER
         online = fresh and row["status"] == Health.OK.value
@@ -44,7 +47,7 @@ def sync_state(conn: sqlite3.Connection, now: datetime) -> SyncState:
         pending.count,
         pending.oldest_instant,
         pending.oldest_age_s,
-        cursor["at"] if cursor else None,
+        last_cursor_move(conn),
         online,
     )
 
@@ -61,10 +64,8 @@ class ActiveEvent:
 
 def active_event(conn: sqlite3.Connection) -> ActiveEvent | None:
     """The event the unit is in (event mode), if any. Read-only."""
-    row = conn.execute(
-        "SELECT id, kind, title, location, starts_at, ends_at FROM events WHERE active = 1 ORDER BY starts_at LIMIT 1"
-    ).fetchone()
-    return ActiveEvent(**dict(row)) if row else None
+    row = events.active_event(conn)
+    return ActiveEvent(**row) if row else None
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def parts(conn: sqlite3.Connection, now: datetime) -> list[PartView]:
 
 
 def employee_name(conn: sqlite3.Connection, employee_id: str) -> str | None:
-    row = conn.execute("SELECT name FROM employees WHERE id = ?", (employee_id,)).fetchone()
-    return str(row["name"]) if row else None
+    employee = get_employee(conn, employee_id)
+    return employee.name if employee else None
 
 
 @dataclass(frozen=True)

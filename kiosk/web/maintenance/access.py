@@ -14,6 +14,7 @@ from core.credentials import LoginRefused
 from core.errors import AuthError
 from core.store import audit
 from core.store.accounts import Role, Session
+from core.store.db import ping
 from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, page_vars, safe_next
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
     @app.get("/healthz", response_model=HealthzOut, tags=["public"])
     def healthz() -> HealthzOut:
         """Liveness of the maintenance page (no login)."""
-        ctx.db.get().execute("SELECT 1").fetchone()
+        ping(ctx.db.get())
         return HealthzOut(ok=True, device_id=ctx.device_id)
 
     @app.get("/lang/{code}", include_in_schema=False)

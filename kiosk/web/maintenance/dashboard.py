@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from core.clock import ClockState, local_time
 from core.store import audit
 from core.store.accounts import Session
-from core.store.db import DB_FILENAME
+from core.store.db import DB_FILENAME, quick_check
+from core.store.health import part_report
 from kiosk.web.maintenance.diagnose import Facts, diagnose
 from kiosk.web.security import TECH_ONLY, page_vars
 from kiosk.web.sources.netprobe import ProbeStep
@@ -156,15 +157,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         with cache.lock:
             if not force and cache.integrity is not None and now - cache.integrity[0] < INTEGRITY_TTL:
                 return cache.integrity
-        rows = ctx.db.get().execute("PRAGMA quick_check").fetchall()
-        first = rows[0][0] if rows else "no answer"
-        result = (now, first == "ok", str(first))
+        first = quick_check(ctx.db.get())
+        result = (now, first == "ok", first)
         with cache.lock:
             cache.integrity = result
         return result
 
     def clock_offset() -> float | None:
-        row = ctx.db.get().execute("SELECT metrics FROM health WHERE part = 'sync'").fetchone()
+        row = part_report(ctx.db.get(), "sync")
         if row is None:
             return None
         value = json.loads(row["metrics"]).get("clock_offset_s")

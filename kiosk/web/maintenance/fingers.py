@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.errors import EnrolmentError, StorageError
 from core.runtime import Runtime
+from core.store.finger_enrolments import latest_enrolment_id
 from firmware_bridge import enrolment as bridge_api
 from kiosk.web.ports import EnrolResult, FingerEnrolment
 
@@ -87,24 +88,19 @@ def progress_of(status: bridge_api.Enrolment) -> FingerProgress:
 
 def latest_for(conn: sqlite3.Connection, employee_id: str) -> FingerProgress | None:
     """The newest enrolment request for ``employee_id``. Read-only."""
-    row = conn.execute(
-        "SELECT id FROM finger_enrolments WHERE employee_id = ? ORDER BY id DESC LIMIT 1", (employee_id,)
-    ).fetchone()
-    if row is None:
+    enrolment_id = latest_enrolment_id(conn, employee_id)
+    if enrolment_id is None:
         return None
-    status = bridge_api.enrolment_status(conn, int(row["id"]))
+    status = bridge_api.enrolment_status(conn, enrolment_id)
     return progress_of(status) if status is not None else None
 
 
 def cancel_unfinished(conn: sqlite3.Connection, employee_id: str, *, clock: Clock) -> int | None:
     """Cancel the employee's unfinished enrolment (the page's "Batal"); its id, or None."""
-    row = conn.execute(
-        "SELECT id FROM finger_enrolments WHERE employee_id = ? AND state IN (?, ?) ORDER BY id DESC LIMIT 1",
-        (employee_id, bridge_api.PENDING, bridge_api.CAPTURING),
-    ).fetchone()
-    if row is None:
+    enrolment_id = latest_enrolment_id(conn, employee_id, (bridge_api.PENDING, bridge_api.CAPTURING))
+    if enrolment_id is None:
         return None
-    return int(row["id"]) if bridge_api.cancel_enrolment(conn, int(row["id"]), now=clock.now()) else None
+    return enrolment_id if bridge_api.cancel_enrolment(conn, enrolment_id, now=clock.now()) else None
 
 
 class BridgeFingerEnrolment:

@@ -15,6 +15,10 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
+from core.store.db import data_version
+from core.store.finger_templates import feedback_after, last_feedback_id
+from core.store.punch_views import named_punches_after
+from core.store.punches import head_seq
 from kiosk.web.ports import Decision, DecisionHub
 
 log = logging.getLogger(__name__)
@@ -38,9 +42,8 @@ class PunchWatcher:
             return
         self._stop.clear()
         conn = self._connect()
-        row = conn.execute("SELECT seq FROM chain_head").fetchone()
-        self.last_seq = int(row["seq"]) if row else 0
-        self.last_feedback = int(conn.execute("SELECT coalesce(max(id), 0) FROM finger_feedback").fetchone()[0])
+        self.last_seq = head_seq(conn)
+        self.last_feedback = last_feedback_id(conn)
         self._thread = threading.Thread(target=self._run, args=(conn,), name="punch-watcher", daemon=True)
         self._thread.start()
 
@@ -55,7 +58,7 @@ class PunchWatcher:
         try:
             while not self._stop.wait(self.poll_s):
                 try:
-                    now_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+                    now_version = data_version(conn)
                     if now_version != version:
                         version = now_version
                         self.poll_once(conn)
@@ -67,12 +70,7 @@ class PunchWatcher:
 
     def poll_once(self, conn: sqlite3.Connection) -> int:
         """Publish punches after ``last_seq``; returns how many."""
-        rows = conn.execute(
-            """SELECT p.seq, p.id, p.employee_id, p.method, p.kind, p.status, p.minutes, p.instant, e.name
-               FROM punches p LEFT JOIN employees e ON e.id = p.employee_id
-               WHERE p.seq > ? ORDER BY p.seq LIMIT 50""",
-            (self.last_seq,),
-        ).fetchall()
+        rows = named_punches_after(conn, self.last_seq, limit=50)
         for r in rows:
             self.last_seq = int(r["seq"])
             self.hub.publish(
@@ -93,10 +91,7 @@ class PunchWatcher:
     def poll_feedback(self, conn: sqlite3.Connection) -> int:
         """Publish the fingerprint bridge's refusals after ``last_feedback``; returns how many.
         (Its accepted punches arrive as punches.)"""
-        rows = conn.execute(
-            "SELECT id, kind, employee_id, text FROM finger_feedback WHERE id > ? ORDER BY id LIMIT 50",
-            (self.last_feedback,),
-        ).fetchall()
+        rows = feedback_after(conn, self.last_feedback, limit=50)
         for r in rows:
             self.last_feedback = int(r["id"])
             if r["kind"] == "accepted":

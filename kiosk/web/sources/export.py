@@ -25,6 +25,8 @@ from core.clock import Clock, zone_abbreviation
 from core.errors import PresensiError
 from core.identity import DeviceIdentity
 from core.schedule.report import csv_cell
+from core.store.punch_views import punches_with_names
+from core.store.punches import registered_device_id
 from core.store.records import day_bound
 from sync.bundle import BundleCheck, check_bundle, export_bundle
 from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
@@ -91,20 +93,12 @@ class CsvExporter:
         if fmt != "csv":
             raise PresensiError(f"format {fmt!r} is not available here; choose csv")
         conn = self._connect()
-        device = conn.execute("SELECT id FROM device").fetchone()
-        device_id = device["id"] if device else "unit"
+        device_id = registered_device_id(conn) or "unit"
         tz = ZoneInfo(self.zone)
-        clauses, params = [], []
-        if start is not None:
-            clauses.append("p.instant >= ?")
-            params.append(day_bound(start, tz))
-        if end is not None:
-            clauses.append("p.instant < ?")
-            params.append(day_bound(end, tz, next_day=True))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = conn.execute(
-            f"SELECT p.*, e.name FROM punches p LEFT JOIN employees e ON e.id = p.employee_id {where} ORDER BY p.seq",  # noqa: S608
-            params,
+        rows = punches_with_names(
+            conn,
+            since=day_bound(start, tz) if start is not None else None,
+            before=day_bound(end, tz, next_day=True) if end is not None else None,
         )
         stamp = self.clock.now().astimezone(tz).strftime("%Y%m%d-%H%M%S")
         span = f"{start or 'awal'}_{end or 'akhir'}"
