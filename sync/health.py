@@ -14,8 +14,9 @@ from core import __version__
 from core.clock import ClockStateSource
 from core.health import Health, read_all
 from core.store.punches import parse_instant
+from core.store.sync_state import get_cursor
 from core.timekeeping import server_offset_s
-from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 

@@ -31,11 +31,12 @@ from core.store.erasure import Erased, erase_rows, record_erasure
 from core.store.finger_templates import seal_template
 from core.store.punches import format_instant
 from core.store.roster import LEGACY_EMBEDDER
+from core.store.sync_state import get_text_setting, put_cursor, put_text_setting
 from core.store.tx import write_transaction
 from core.store.vault import unit_sealer
 from core.templates.face_bytes import MAX_DIMENSIONS, MIN_DIMENSIONS, PLAIN, seal_raw
 from core.wire import EMBEDDER_ID, SyncRejected
-from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, get_setting, put_cursor, put_setting
+from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +158,12 @@ def apply_roster(
             ("roster.holidays", doc.get("holidays", []), "day"),
         ):
             if items:
-                merged = {item[field]: item for item in json.loads(get_setting(conn, key) or "[]")}
+                merged = {item[field]: item for item in json.loads(get_text_setting(conn, key) or "[]")}
                 merged.update({item[field]: item for item in items})
-                put_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
+                put_text_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
         put_cursor(conn, ROSTER_CURSOR, version, now)
         if embedder is not None:
-            put_setting(conn, ROSTER_EMBEDDER, embedder, now)
+            put_text_setting(conn, ROSTER_EMBEDDER, embedder, now)
     _audit(conn, erased, now, version)
     log.info("applied roster version %d (%d employees changed)", version, len(doc.get("employees", [])))
     return version

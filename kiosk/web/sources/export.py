@@ -189,8 +189,9 @@ class PunchExporter:
         return (BUNDLE_UNSENT, BUNDLE_ALL, "csv")
 
     def export(self, fmt: str, start: date | None, end: date | None, dest_dir: Path) -> Path:
+        from core.store.sync_state import get_cursor, set_cursor
         from sync.bundle import export_bundle
-        from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
+        from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR
 
         conn = self._connect()
         try:
