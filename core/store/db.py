@@ -68,3 +68,8 @@ def integrity_ok(conn: sqlite3.Connection) -> tuple[bool, str]:
         return False, str(exc)
     first = rows[0][0] if rows else "no answer"
     return first == "ok", first
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """``PRAGMA data_version``: changes when another connection commits. Read-only."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -55,6 +55,11 @@ def open_template(
     return sealer.open(bytes(stored), _context(employee_id, finger, family))
 
 
+def count_finger_templates(conn: sqlite3.Connection) -> int:
+    """How many finger templates are stored, of any employee and family (``finger_templates``). Read-only."""
+    return int(conn.execute("SELECT count(*) FROM finger_templates").fetchone()[0])
+
+
 @dataclass(frozen=True)
 class TemplateRow:
     id: int

@@ -85,6 +85,16 @@ def get_employee(conn: sqlite3.Connection, employee_id: str) -> Employee | None:
     return _employee(row) if row else None
 
 
+def all_employees(conn: sqlite3.Connection) -> list[Employee]:
+    """Every employee, active or not, by id (``employees``). Read-only."""
+    return [_employee(r) for r in conn.execute("SELECT * FROM employees ORDER BY id")]
+
+
+def count_employees(conn: sqlite3.Connection, *, active: bool) -> int:
+    """How many employees are (in)active. Read-only."""
+    return int(conn.execute("SELECT count(*) FROM employees WHERE active = ?", (int(active),)).fetchone()[0])
+
+
 def set_active(conn: sqlite3.Connection, employee_id: str, active: bool, *, now: datetime) -> bool:
     """Mark an employee active or not; False when there is no such employee."""
     with write_transaction(conn, f"updating employee {employee_id}"):
