@@ -19,7 +19,7 @@ from core.config import FingerprintConfig, read_secret
 from core.errors import ConfigError, PresensiError
 from core.privacy.seal import Sealer, TemplateKeyError
 from core.runtime import Runtime
-from core.store.finger_templates import PLAIN, FingerDB, TemplateRow
+from core.store.finger_templates import PLAIN, FingerDB, TemplateRow, template_headers
 from core.store.punches import PunchStore
 from core.store.vault import sealed_key_id, unit_sealer
 from firmware_bridge.base import FAMILIES, FingerprintModule
@@ -117,14 +117,12 @@ class UnitFingerDB(FingerDB):
         """Ids of templates sealed with a key this unit does not hold. Read-only; reads only
         each template's header, never decrypts."""
         unopenable = set()
-        for row in self.conn.execute(
-            "SELECT id, substr(template, 1, 9), scheme FROM finger_templates WHERE family = ?", (family,)
-        ):
-            if row[2] == PLAIN:
+        for template_id, header, scheme in template_headers(self.conn, family):
+            if scheme == PLAIN:
                 continue
-            key_id = sealed_key_id(bytes(row[1]), row[2])
+            key_id = sealed_key_id(header, scheme)
             if self.sealer is None or key_id != self.sealer.key_id:
-                unopenable.add(int(row[0]))
+                unopenable.add(template_id)
         return unopenable
 
     def desired(self, family: str) -> dict[int, TemplateRow]:
@@ -227,9 +225,7 @@ def seed_sim_template(
     :func:`sim_finger_name` — as if enrolled and synced — so the demo can place an enrolled
     finger without an enrolment first. The bridge writes it to the module on its next check.
     Sealed with ``sealer``, by default the unit's key for ``conn``'s database."""
-    from core.store.finger_templates import seal_template
-    from core.store.punches import format_instant
-    from core.store.tx import write_transaction
+    from core.store.finger_templates import put_seeded_template, seal_template
     from firmware_bridge import simfinger
     from firmware_bridge.gt521.simulator import TEMPLATE as GT_TEMPLATE
     from firmware_bridge.zhiantec.simulator import TEMPLATE as ZT_TEMPLATE
@@ -240,17 +236,7 @@ def seed_sim_template(
     if sealer is None:
         sealer = unit_sealer(conn)
     stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=finger, family=family, sealer=sealer)
-    with write_transaction(conn, "seeding a simulated finger template"):
-        conn.execute(
-            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'local', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
-            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest",
-            (employee_id, finger, family, stored, scheme, digest, format_instant(now)),
-        )
-        row = conn.execute(
-            "SELECT id FROM finger_templates WHERE employee_id = ? AND finger = ? AND family = ?", (employee_id, finger, family)
-        ).fetchone()
-    return int(row["id"])
+    return put_seeded_template(conn, employee_id, finger, family, stored=stored, scheme=scheme, digest=digest, now=now)
 
 
 def start_simulated_bridge(
