@@ -4,7 +4,8 @@ The page calls :func:`request_enrolment`, then polls :func:`enrolment_status` an
 ``message`` (Bahasa Indonesia: "Letakkan jari (1/2)", "Angkat jari" …); :func:`cancel_enrolment`
 stops it between captures. The bridge picks pending requests up in order
 (:func:`next_pending`) and moves them through ``pending → capturing → done | failed |
-cancelled``. Nothing here touches the module, so the page never waits on a serial line.
+cancelled``. Nothing here touches the module, so the page never waits on a serial line. The
+rows are the store's (:mod:`core.store.finger_enrolments`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import EnrolmentError
-from core.store.punches import format_instant
+from core.store import finger_enrolments as rows
+from core.store.roster import get_employee
 from core.store.tx import write_transaction
 
 PENDING, CAPTURING, DONE, FAILED, CANCELLED = "pending", "capturing", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
+UNFINISHED = (PENDING, CAPTURING)
 
 
 @dataclass(frozen=True)
@@ -49,44 +52,36 @@ def request_enrolment(conn: sqlite3.Connection, employee_id: str, finger: int, *
     if not 0 <= finger <= 9:
         raise EnrolmentError("finger must be 0–9 (0 right thumb … 9 left little finger)")
     with write_transaction(conn, "requesting a fingerprint enrolment"):
-        if conn.execute("SELECT 1 FROM employees WHERE id = ? AND active = 1", (employee_id,)).fetchone() is None:
+        employee = get_employee(conn, employee_id)
+        if employee is None or not employee.active:
             raise EnrolmentError(
                 f"no active employee {employee_id}; add them to the roster first", screen_text="Pegawai tidak ditemukan"
             )
-        busy = conn.execute("SELECT id FROM finger_enrolments WHERE state IN (?, ?)", (PENDING, CAPTURING)).fetchone()
+        busy = rows.enrolment_in(conn, UNFINISHED)
         if busy is not None:
             raise EnrolmentError(
-                f"enrolment {busy['id']} is still in progress; finish or cancel it first",
+                f"enrolment {busy} is still in progress; finish or cancel it first",
                 screen_text="Pendaftaran lain sedang berjalan",
             )
-        stamp = format_instant(now)
-        cursor = conn.execute(
-            "INSERT INTO finger_enrolments (employee_id, finger, state, step, message, requested_by, created_at, updated_at) "
-            "VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
-            (employee_id, finger, PENDING, "Menunggu pemindai sidik jari", requested_by, stamp, stamp),
+        return rows.add_enrolment(
+            conn, employee_id, finger, state=PENDING, message="Menunggu pemindai sidik jari", requested_by=requested_by, now=now
         )
-    return int(cursor.lastrowid or 0)
 
 
 def enrolment_status(conn: sqlite3.Connection, enrolment_id: int) -> Enrolment | None:
     """Read-only."""
-    row = conn.execute("SELECT * FROM finger_enrolments WHERE id = ?", (enrolment_id,)).fetchone()
+    row = rows.enrolment_row(conn, enrolment_id)
     return Enrolment.from_row(row) if row else None
 
 
 def cancel_enrolment(conn: sqlite3.Connection, enrolment_id: int, *, now: datetime) -> bool:
     """Cancel an unfinished enrolment; False when it had already finished."""
-    with write_transaction(conn, "cancelling a fingerprint enrolment"):
-        changed = conn.execute(
-            "UPDATE finger_enrolments SET state = ?, message = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)",
-            (CANCELLED, "Dibatalkan", format_instant(now), enrolment_id, PENDING, CAPTURING),
-        ).rowcount
-    return bool(changed)
+    return rows.cancel_enrolment(conn, enrolment_id, state=CANCELLED, message="Dibatalkan", now=now, unfinished=UNFINISHED)
 
 
 def next_pending(conn: sqlite3.Connection) -> Enrolment | None:
     """The oldest pending request. Read-only."""
-    row = conn.execute("SELECT * FROM finger_enrolments WHERE state = ? ORDER BY id LIMIT 1", (PENDING,)).fetchone()
+    row = rows.oldest_in_state(conn, PENDING)
     return Enrolment.from_row(row) if row else None
 
 
@@ -101,13 +96,9 @@ def update_enrolment(
     template_id: int | None = None,
 ) -> bool:
     """Move an unfinished enrolment on; False when it was cancelled (or finished) meanwhile."""
-    with write_transaction(conn, "updating a fingerprint enrolment"):
-        changed = conn.execute(
-            "UPDATE finger_enrolments SET state = ?, message = ?, step = COALESCE(?, step), "
-            "template_id = COALESCE(?, template_id), updated_at = ? WHERE id = ? AND state IN (?, ?)",
-            (state, message, step, template_id, format_instant(now), enrolment_id, PENDING, CAPTURING),
-        ).rowcount
-    return bool(changed)
+    return rows.update_enrolment(
+        conn, enrolment_id, state=state, message=message, now=now, unfinished=UNFINISHED, step=step, template_id=template_id
+    )
 
 
 def wait_enrolment(conn: sqlite3.Connection, enrolment_id: int, timeout_s: float, poll_s: float = 0.1) -> Enrolment | None:

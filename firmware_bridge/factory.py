@@ -20,9 +20,8 @@ from core.config import FingerprintConfig, read_secret
 from core.errors import ConfigError, PresensiError
 from core.privacy.seal import Sealer, TemplateKeyError
 from core.runtime import Runtime
-from core.store.finger_templates import PLAIN, FingerDB, TemplateRow, seal_template
-from core.store.punches import PunchStore, format_instant
-from core.store.tx import write_transaction
+from core.store.finger_templates import PLAIN, FingerDB, TemplateRow, put_seeded_template, seal_template, template_headers
+from core.store.punches import PunchStore
 from core.store.vault import sealed_key_id, unit_sealer
 from firmware_bridge import simfinger
 from firmware_bridge.base import FAMILIES, FingerprintModule
@@ -122,14 +121,12 @@ class UnitFingerDB(FingerDB):
         """Ids of templates sealed with a key this unit does not hold. Read-only; reads only
         each template's header, never decrypts."""
         unopenable = set()
-        for row in self.conn.execute(
-            "SELECT id, substr(template, 1, 9), scheme FROM finger_templates WHERE family = ?", (family,)
-        ):
-            if row[2] == PLAIN:
+        for template_id, header, scheme in template_headers(self.conn, family):
+            if scheme == PLAIN:
                 continue
-            key_id = sealed_key_id(bytes(row[1]), row[2])
+            key_id = sealed_key_id(header, scheme)
             if self.sealer is None or key_id != self.sealer.key_id:
-                unopenable.add(int(row[0]))
+                unopenable.add(template_id)
         return unopenable
 
     def desired(self, family: str) -> dict[int, TemplateRow]:
@@ -239,17 +236,7 @@ def seed_sim_template(
     if sealer is None:
         sealer = unit_sealer(conn)
     stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=finger, family=family, sealer=sealer)
-    with write_transaction(conn, "seeding a simulated finger template"):
-        conn.execute(
-            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'local', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
-            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest",
-            (employee_id, finger, family, stored, scheme, digest, format_instant(now)),
-        )
-        row = conn.execute(
-            "SELECT id FROM finger_templates WHERE employee_id = ? AND finger = ? AND family = ?", (employee_id, finger, family)
-        ).fetchone()
-    return int(row["id"])
+    return put_seeded_template(conn, employee_id, finger, family, stored=stored, scheme=scheme, digest=digest, now=now)
 
 
 def start_simulated_bridge(

@@ -37,8 +37,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from core.clock import Clock, local_time, zone_abbreviation
 from core.errors import StorageError, SyncError
 from core.identity import DeviceIdentity, device_id_for, public_key_from_hex, verify_signature
+from core.store import punch_log
 from core.store.chain import verify_rows
 from core.store.punches import Punch, format_instant
+from core.store.roster import all_employees
 from core.wire import correction_from_wire, punch_from_wire, punch_to_wire
 
 log = logging.getLogger(__name__)
@@ -93,21 +95,15 @@ def export_bundle(
     there is nothing to export. Files appear whole (written aside, synced, then renamed).
     ``corrections=False`` leaves the time corrections out (``sync.bundle_corrections``: a server
     older than the corrections member accepts only the three members)."""
-    store_rows = conn.execute("SELECT * FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)).fetchall()
-    punches = [Punch.from_row(r) for r in store_rows]
+    punches = punch_log.punches_after(conn, after_seq)
     if not punches:
         return None
-    head = dict(conn.execute("SELECT * FROM chain_head").fetchone())
+    head = punch_log.chain_head(conn)
     lines = b"".join(json.dumps(punch_to_wire(p), separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n" for p in punches)
-    correction_rows = (
-        conn.execute("SELECT body, signature FROM punch_corrections WHERE seq <= ? ORDER BY seq", (punches[-1].seq,)).fetchall()
-        if corrections
-        else []
-    )
+    correction_rows = punch_log.signed_corrections_through(conn, punches[-1].seq) if corrections else []
     correction_lines = b"".join(
-        json.dumps({**json.loads(r["body"]), "signature": r["signature"]}, separators=(",", ":"), sort_keys=True).encode("ascii")
-        + b"\n"
-        for r in correction_rows
+        json.dumps({**json.loads(body), "signature": signature}, separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n"
+        for body, signature in correction_rows
     )
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -144,7 +140,7 @@ def export_bundle(
 
 
 def _csv_bytes(conn: sqlite3.Connection, punches: list[Punch]) -> bytes:
-    names = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM employees")}
+    names = {e.id: e.name for e in all_employees(conn)}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -27,13 +27,14 @@ from core.health import Health, report
 from core.schedule.events import parse_utc
 from core.store.acknowledgements import acknowledged_by
 from core.store.punches import PunchStore, format_instant
+from core.store.sync_state import get_cursor, get_text_setting, put_text_setting, set_cursor
 from core.store.time_corrections import mark_corrections_delivered, undelivered_corrections
 from core.store.tx import write_transaction
 from core.timekeeping import TimeKeeper
 from core.wire import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.health import build_report, queue
 from sync.roster import apply_roster, verify_roster
-from sync.state import FORK_KEY, ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR, get_cursor, get_setting, put_setting, set_cursor
+from sync.state import FORK_KEY, ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ class SyncClient:
         another unit has this unit's key (a copied data directory). Kept for doctor and the
         dashboard; the server kept both chains and an operator decides."""
         now = self.clock.now()
-        held = json.loads(get_setting(self.conn, FORK_KEY) or "{}")
+        held = json.loads(get_text_setting(self.conn, FORK_KEY) or "{}")
         log.error("the server holds another chain signed with this unit's key (punches %d–%d kept apart)", first, last)
         note = {
             "first_seen": held.get("first_seen") or format_instant(now),
@@ -216,7 +217,7 @@ class SyncClient:
             "seq": [first, last],
         }
         with write_transaction(self.conn, "recording the server's fork alarm"):
-            put_setting(self.conn, FORK_KEY, json.dumps(note, sort_keys=True), now)
+            put_text_setting(self.conn, FORK_KEY, json.dumps(note, sort_keys=True), now)
 
     def _follow(self, ack: Ack, cursor: int, sent_last: int) -> None:
         acked = min(ack.acked_seq, self.store.last_seq())
@@ -249,7 +250,7 @@ class SyncClient:
         if not self.server_key_hex:
             return None
         since = get_cursor(self.conn, ROSTER_CURSOR)
-        if self.embedder is not None and get_setting(self.conn, ROSTER_EMBEDDER) not in (None, self.embedder):
+        if self.embedder is not None and get_text_setting(self.conn, ROSTER_EMBEDDER) not in (None, self.embedder):
             log.warning("the face embedder changed: fetching the whole roster for the new one's templates")
             since = 0
         body, signature = self.target.roster(since, self.embedder)
@@ -404,7 +405,7 @@ class SyncService:
             self.client.report_health(
                 Health.WARN, f"Koreksi waktu ditolak server: {result.corrections_refused}", result.corrections_refused
             )
-        elif (fork := get_setting(self.client.conn, FORK_KEY)) is not None:
+        elif (fork := get_text_setting(self.client.conn, FORK_KEY)) is not None:
             self.client.report_health(
                 Health.FAIL,
                 "Server menemukan perangkat lain memakai kunci unit ini (salinan data?) — hubungi admin server",

@@ -13,9 +13,11 @@ from typing import Any
 from core import __version__
 from core.clock import ClockStateSource
 from core.health import Health, read_all
+from core.store.punch_log import unsent_after
 from core.store.punches import parse_instant
+from core.store.sync_state import get_cursor
 from core.timekeeping import server_offset_s
-from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR, get_cursor
+from sync.state import ROSTER_CURSOR, UPLOAD_CURSOR
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 
@@ -35,10 +37,9 @@ def unsent(conn: sqlite3.Connection, now: datetime) -> Unsent:
     """Punches after the central server's acknowledged cursor (only that cursor: the roster's
     version or a flash-disk cursor says nothing about delivery). Read-only."""
     acked = get_cursor(conn, UPLOAD_CURSOR)
-    row = conn.execute("SELECT count(*), min(instant) FROM punches WHERE seq > ?", (acked,)).fetchone()
-    oldest = str(row[1]) if row[1] else None
+    count, oldest = unsent_after(conn, acked)
     age = (now - parse_instant(oldest)).total_seconds() if oldest else None
-    return Unsent(acked, int(row[0]), oldest, age)
+    return Unsent(acked, count, oldest, age)
 
 
 def queue(conn: sqlite3.Connection, now: datetime) -> tuple[int, float | None]:

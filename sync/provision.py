@@ -21,7 +21,7 @@ from core.errors import PresensiError, SyncError
 from core.identity import KEY_FILENAME
 from core.privacy.keys import KeyFileProvider
 from core.runtime import Runtime
-from core.store.punches import format_instant
+from core.store.sync_state import get_text_setting, put_text_setting, record_server
 from core.store.tx import write_transaction
 from core.templates.embedder_ids import embedder_id
 from core.timekeeping import TimeKeeper, server_offset_s
@@ -32,8 +32,6 @@ from sync.state import (
     SERVER_URL_KEY,
     UNIT_CODE_KEY,
     effective_server,
-    get_setting,
-    put_setting,
 )
 from sync.targets.presensi_v1 import PresensiV1Target
 
@@ -100,10 +98,10 @@ def provision(
         )
     now = runtime.clock.now()
     with write_transaction(store.conn, "recording the provisioning"):
-        put_setting(store.conn, SERVER_URL_KEY, server_url.rstrip("/"), now)
-        put_setting(store.conn, SERVER_KEY_KEY, str(answer["server_public_key"]), now)
-        put_setting(store.conn, UNIT_CODE_KEY, str(answer.get("unit_code", "")), now)
-        store.conn.execute("UPDATE device SET server_url = ?, provisioned_at = ?", (server_url.rstrip("/"), format_instant(now)))
+        put_text_setting(store.conn, SERVER_URL_KEY, server_url.rstrip("/"), now)
+        put_text_setting(store.conn, SERVER_KEY_KEY, str(answer["server_public_key"]), now)
+        put_text_setting(store.conn, UNIT_CODE_KEY, str(answer.get("unit_code", "")), now)
+        record_server(store.conn, server_url.rstrip("/"), now)
     log.info("provisioned as %s at %s", identity.device_id, server_url)
     return {k: str(v) for k, v in answer.items()}
 
@@ -114,7 +112,7 @@ def endpoint(runtime: Runtime, conn: sqlite3.Connection) -> Endpoint:
     url, ca = effective_server(conn, runtime.data_dir, cfg.server_url, cfg.ca_file)
     if not url:
         raise SyncError("this unit is not provisioned: run presensi provision --server URL --token TOKEN --ca CA.pem")
-    return Endpoint(url, ca, get_setting(conn, SERVER_KEY_KEY))
+    return Endpoint(url, ca, get_text_setting(conn, SERVER_KEY_KEY))
 
 
 def clock_trusted(runtime: Runtime, conn: sqlite3.Connection) -> bool:

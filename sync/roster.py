@@ -5,7 +5,8 @@ Rows that came from the roster are marked ``source = 'roster'``; rows enrolled o
 roster's employee, and that an employee the roster removes is erased from the unit altogether
 (:mod:`core.store.erasure`: every face and finger template and card, whatever its source;
 the bridge then deletes their slots from the fingerprint modules). Templates arrive plain inside
-the signed document over TLS and are sealed with the unit's key before they are stored.
+the signed document over TLS and are sealed with the unit's key before they are stored. The rows
+are written by :mod:`core.store.roster_apply`, inside the one transaction opened here.
 
 Work codes, units and holidays have no table of their own on the unit yet: they are kept as
 JSON in ``settings`` (``roster.work_codes``, ``roster.units``, ``roster.holidays``), merged by
@@ -27,15 +28,17 @@ from core.identity import public_key_from_hex
 from core.privacy.seal import Sealer, TemplateKeyError
 from core.schedule.events import EventPackError, parse_pack
 from core.signing import verify_document
+from core.store import roster_apply as rows
 from core.store.erasure import Erased, erase_rows, record_erasure
 from core.store.finger_templates import seal_template
 from core.store.punches import format_instant
 from core.store.roster import LEGACY_EMBEDDER
+from core.store.sync_state import delete_settings, get_text_setting, put_cursor, put_text_setting
 from core.store.tx import write_transaction
 from core.store.vault import unit_sealer
 from core.templates.face_bytes import MAX_DIMENSIONS, MIN_DIMENSIONS, PLAIN, seal_raw
 from core.wire import EMBEDDER_ID, SyncRejected
-from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER, get_setting, put_cursor, put_setting
+from sync.state import ROSTER_CURSOR, ROSTER_EMBEDDER
 
 log = logging.getLogger(__name__)
 
@@ -81,31 +84,23 @@ def _apply_event(conn: sqlite3.Connection, event: dict[str, Any], stamp: str) ->
             log.warning("roster event %s cannot be run on this unit: %s", event.get("id"), exc)
         else:
             participants = [(pack.id, p.id, p.name, p.office, p.unit) for p in pack.participants]
-    held = conn.execute("SELECT origin FROM events WHERE id = ?", (event["id"],)).fetchone()
-    if held is not None and held[0] != "server":
+    held = rows.event_origin(conn, event["id"])
+    if held is not None and held != "server":
         log.warning("roster event %s has the id of a pack made on this unit; the unit's own pack is kept", event["id"])
         return
-    conn.execute(
-        "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
-        "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
-        "ends_at = excluded.ends_at, pack = excluded.pack, loaded_at = excluded.loaded_at",
-        (
-            event["id"],
-            event["kind"],
-            event["title"],
-            str(location),
-            event["starts_at"],
-            event["ends_at"],
-            json.dumps(event, sort_keys=True),
-            stamp,
-        ),
+    rows.put_server_event(
+        conn,
+        event["id"],
+        kind=event["kind"],
+        title=event["title"],
+        location=str(location),
+        starts_at=event["starts_at"],
+        ends_at=event["ends_at"],
+        pack=json.dumps(event, sort_keys=True),
+        stamp=stamp,
     )
     if participants:
-        conn.execute("DELETE FROM event_participants WHERE event_id = ?", (event["id"],))
-        conn.executemany(
-            "INSERT INTO event_participants (event_id, employee_id, name, office, unit) VALUES (?, ?, ?, ?, ?)", participants
-        )
+        rows.replace_participants(conn, event["id"], participants)
 
 
 def _carries_templates(doc: dict[str, Any]) -> bool:
@@ -132,37 +127,31 @@ def apply_roster(
             raise
     with write_transaction(conn, "applying the roster"):
         if doc.get("full"):
-            conn.execute("DELETE FROM face_templates WHERE source = 'roster'")
-            conn.execute("DELETE FROM cards WHERE source = 'roster'")
-            conn.execute("DELETE FROM finger_templates WHERE source = 'roster'")
-            conn.execute("UPDATE employees SET active = 0 WHERE source = 'roster'")
+            rows.clear_roster_rows(conn)
             # The server's event list is replaced, but never the running event: a unit at an apel
             # that syncs mid-ceremony stays in event mode (it leaves with `presensi event stop`
             # or when the server removes the event).
-            listed = [str(e.get("id", "")) for e in doc.get("events", []) if isinstance(e, dict)]
-            keep = f" AND id NOT IN ({', '.join('?' * len(listed))})" if listed else ""
-            conn.execute(f"DELETE FROM events WHERE origin = 'server' AND active = 0{keep}", listed)  # noqa: S608 - placeholders only
-            for key in ("roster.units", "roster.work_codes", "roster.holidays"):
-                conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+            rows.drop_idle_server_events(conn, [str(e.get("id", "")) for e in doc.get("events", []) if isinstance(e, dict)])
+            delete_settings(conn, ("roster.units", "roster.work_codes", "roster.holidays"))
         for e in doc.get("employees", []):
             _apply_employee(conn, e, stamp, sealer, embedder)
         erased = _erase_removed(conn, doc, now)
         for event in doc.get("events", []):
             _apply_event(conn, event, stamp)
         for event_id in doc.get("removed_events", []):
-            conn.execute("DELETE FROM events WHERE id = ? AND origin = 'server'", (event_id,))
+            rows.remove_server_event(conn, event_id)
         for key, items, field in (
             ("roster.units", doc.get("units", []), "code"),
             ("roster.work_codes", doc.get("work_codes", []), "code"),
             ("roster.holidays", doc.get("holidays", []), "day"),
         ):
             if items:
-                merged = {item[field]: item for item in json.loads(get_setting(conn, key) or "[]")}
+                merged = {item[field]: item for item in json.loads(get_text_setting(conn, key) or "[]")}
                 merged.update({item[field]: item for item in items})
-                put_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
+                put_text_setting(conn, key, json.dumps([merged[k] for k in sorted(merged)], sort_keys=True), now)
         put_cursor(conn, ROSTER_CURSOR, version, now)
         if embedder is not None:
-            put_setting(conn, ROSTER_EMBEDDER, embedder, now)
+            put_text_setting(conn, ROSTER_EMBEDDER, embedder, now)
     _audit(conn, erased, now, version)
     log.info("applied roster version %d (%d employees changed)", version, len(doc.get("employees", [])))
     return version
@@ -176,10 +165,10 @@ def _erase_removed(conn: sqlite3.Connection, doc: dict[str, Any], now: datetime)
     removed = [str(e) for e in doc.get("removed_employees", [])]
     if doc.get("full"):
         listed = {str(e.get("id")) for e in doc.get("employees", []) if isinstance(e, dict)}
-        held = [r[0] for r in conn.execute("SELECT id FROM employees WHERE source = 'roster'")]
+        held = rows.roster_employee_ids(conn)
         removed += [e for e in held if e not in listed and e not in removed]
     for employee_id in removed:
-        if conn.execute("SELECT 1 FROM employees WHERE id = ?", (str(employee_id),)).fetchone() is None:
+        if not rows.employee_known(conn, str(employee_id)):
             continue
         erased.append(erase_rows(conn, str(employee_id), now=now))
     return erased
@@ -193,22 +182,17 @@ def _audit(conn: sqlite3.Connection, erased: list[Erased], now: datetime, versio
 
 def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sealer: Sealer | None, embedder: str | None) -> None:
     employee_id = str(e["id"])
-    conn.execute(
-        "INSERT INTO employees (id, name, unit_code, work_code, card_policy, active, source, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'roster', ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-        "unit_code = excluded.unit_code, work_code = excluded.work_code, card_policy = excluded.card_policy, "
-        "active = excluded.active, source = 'roster', updated_at = excluded.updated_at",
-        (
-            employee_id,
-            e["name"],
-            e.get("unit_code", ""),
-            e.get("work_code", ""),
-            e.get("card_policy"),
-            int(bool(e.get("active", True))),
-            stamp,
-        ),
+    rows.upsert_roster_employee(
+        conn,
+        employee_id,
+        e["name"],
+        unit_code=e.get("unit_code", ""),
+        work_code=e.get("work_code", ""),
+        card_policy=e.get("card_policy"),
+        active=bool(e.get("active", True)),
+        stamp=stamp,
     )
-    conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+    rows.clear_roster_faces(conn, employee_id)
     for face in e.get("faces", []):
         made_by = str(face.get("embedder") or LEGACY_EMBEDDER)
         if not EMBEDDER_ID.fullmatch(made_by):
@@ -226,27 +210,13 @@ def _apply_employee(conn: sqlite3.Connection, e: dict[str, Any], stamp: str, sea
             blob, scheme = seal_raw(raw, employee_id=employee_id, sealer=sealer)
         except FaceError as exc:
             raise SyncRejected(f"a face template in the roster cannot be used: {exc}", reason="bad face template") from exc
-        conn.execute(
-            "INSERT INTO face_templates (employee_id, encoding, scheme, quality, source, created_at, embedder) "
-            "VALUES (?, ?, ?, ?, 'roster', ?, ?)",
-            (employee_id, blob, scheme, face.get("quality"), stamp, made_by),
-        )
-    conn.execute("DELETE FROM cards WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+        rows.add_roster_face(conn, employee_id, blob, scheme=scheme, quality=face.get("quality"), embedder=made_by, stamp=stamp)
+    rows.clear_roster_cards(conn, employee_id)
     for uid in e.get("cards", []):
-        conn.execute(
-            "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'roster', ?) "
-            "ON CONFLICT(uid) DO UPDATE SET employee_id = excluded.employee_id, source = 'roster'",
-            (str(uid).upper(), employee_id, stamp),
-        )
-    conn.execute("DELETE FROM finger_templates WHERE employee_id = ? AND source = 'roster'", (employee_id,))
+        rows.assign_roster_card(conn, str(uid).upper(), employee_id, stamp)
+    rows.clear_roster_fingers(conn, employee_id)
     for finger in e.get("fingers", []):
         raw = _b64(finger["template"], "a finger template")
         number, family = int(finger["finger"]), str(finger["family"])
         stored, scheme, digest = seal_template(raw, employee_id=employee_id, finger=number, family=family, sealer=sealer)
-        conn.execute(
-            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'roster', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
-            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest, source = 'roster', "
-            "created_at = excluded.created_at",
-            (employee_id, number, family, stored, scheme, digest, stamp),
-        )
+        rows.put_roster_finger(conn, employee_id, number, family, stored=stored, scheme=scheme, digest=digest, stamp=stamp)

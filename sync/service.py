@@ -12,6 +12,7 @@ from core.errors import SyncError
 from core.health import Health
 from core.notify import Notifier, Watchdog
 from core.runtime import Runtime
+from core.store.sync_state import get_cursor, get_text_setting, set_cursor
 from core.store.time_corrections import count_undelivered_corrections
 from core.timekeeping import server_offset_s
 from core.wire import SyncRejected, SyncUnavailable
@@ -24,9 +25,6 @@ from sync.state import (
     ROSTER_CURSOR,
     SERVER_URL_KEY,
     UPLOAD_CURSOR,
-    get_cursor,
-    get_setting,
-    set_cursor,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 def _check_enabled(runtime: Runtime) -> None:
     conn = runtime.connect()
     try:
-        provisioned = get_setting(conn, SERVER_URL_KEY) is not None
+        provisioned = get_text_setting(conn, SERVER_URL_KEY) is not None
     finally:
         conn.close()
     if not runtime.config.sync.enabled and not provisioned and not runtime.config.sync.server_url:
@@ -117,7 +115,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
     try:
         depth, age = queue(conn, runtime.clock.now())
         return {
-            "server": runtime.config.sync.server_url or get_setting(conn, SERVER_URL_KEY) or "(not provisioned)",
+            "server": runtime.config.sync.server_url or get_text_setting(conn, SERVER_URL_KEY) or "(not provisioned)",
             "acked_seq": get_cursor(conn, UPLOAD_CURSOR),
             "pending": depth,
             "oldest_unsent_age_s": round(age, 1) if age is not None else None,

@@ -246,5 +246,5 @@ def test_user_commands_need_https() -> None:
     from sync.targets.adms import AdmsTarget
 
     target = AdmsTarget("lama", "http://adms.local", "SN1", zone="Asia/Jakarta", allow_plain_http=True, user_commands=True)
-    result = target.execute("1", "DATA UPDATE USERINFO PIN=1\tName=X")
+    result = target.run_command("1", "DATA UPDATE USERINFO PIN=1\tName=X")
     assert result.code == -1002

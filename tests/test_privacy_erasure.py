@@ -17,12 +17,13 @@ from core.config import KioskConfig
 from core.privacy import TemplateKeyError
 from core.runtime import Runtime
 from core.store import roster
+from core.store.sync_state import get_cursor
 from core.templates import face as templates
 from firmware_bridge import simfinger
 from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
 from firmware_bridge.zhiantec.simulator import TEMPLATE
 from sync.roster import apply_roster
-from sync.state import ROSTER_CURSOR, get_cursor
+from sync.state import ROSTER_CURSOR
 
 WAIT = 15.0
 GONE, KEPT = "198001012005011001", "198502022010012002"

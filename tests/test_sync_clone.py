@@ -15,11 +15,12 @@ from helpers.sync_support import unit_runtime
 
 from core.runtime import Runtime
 from core.store.punches import PunchRequest
+from core.store.sync_state import get_text_setting
 from kiosk.checks.findings import Status
 from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.service import run_once
-from sync.state import FORK_KEY, clear_fork, get_setting
+from sync.state import FORK_KEY, clear_fork
 from sync.targets.presensi_v1 import tls_context
 
 
@@ -71,7 +72,7 @@ def test_a_clone_is_an_alarm_never_a_lock_out(server: ServerProcess, tmp_path: P
 
     # ... and says what happened: the dashboard's sync part and doctor are FAIL with what to do.
     conn = genuine.connect()
-    assert get_setting(conn, FORK_KEY) is not None
+    assert get_text_setting(conn, FORK_KEY) is not None
     findings = {f.part: f for f in sync_check(genuine)}
     assert findings["sync fork"].status is Status.FAIL and "presensi sync clear-fork" in findings["sync fork"].todo
     assert clear_fork(conn, genuine.clock.now())

@@ -19,13 +19,14 @@ from helpers.sync_support import unit_runtime
 from core.clock import SystemClock
 from core.health import Health, report
 from core.store.punches import PunchRequest, PunchStore
+from core.store.sync_state import get_cursor
 from core.templates.face import unseal
 from core.wire import SyncUnavailable
 from kiosk.demo.server import ServerProcess
 from sync.provision import build_client, offset_aware_state, provision
 from sync.server.certs import demo_pki
 from sync.service import run_once
-from sync.state import UPLOAD_CURSOR, get_cursor
+from sync.state import UPLOAD_CURSOR
 from sync.targets.presensi_v1 import tls_context
 
 

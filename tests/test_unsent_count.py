@@ -11,13 +11,14 @@ import pytest
 from helpers.sync_support import unit_runtime
 
 from core.store.punches import PunchRequest
+from core.store.sync_state import get_cursor
 from kiosk.checks.sync import sync as sync_check
 from kiosk.demo.server import ServerProcess
 from kiosk.web.status import sync_state
 from sync.health import unsent
 from sync.provision import provision
 from sync.service import run_once
-from sync.state import ROSTER_CURSOR, get_cursor
+from sync.state import ROSTER_CURSOR
 
 
 @pytest.fixture

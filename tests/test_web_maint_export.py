@@ -22,13 +22,14 @@ from core.identity import DeviceIdentity
 from core.store.accounts import Role
 from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore
+from core.store.sync_state import set_cursor
 from kiosk.web.app import create_maintenance_app
 from kiosk.web.context import WebContext
 from kiosk.web.ports import Services
 from kiosk.web.sources.export import PunchExporter, check_bundle
 from kiosk.web.sources.netprobe import ServerProbe
 from sync.bundle import read_bundle
-from sync.state import UPLOAD_CURSOR, set_cursor
+from sync.state import UPLOAD_CURSOR
 
 PASSWORD = "sandi-yang-kuat-1"
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from core.card_uid import EM_FAMILY_HEX_LENGTHS, masked_uid, same_card
 from core.errors import EnrolmentError
+from core.store.punches import format_instant
 from core.store.tx import write_transaction
 
 
@@ -138,6 +139,27 @@ def list_cards(conn: sqlite3.Connection, employee_id: str | None = None) -> list
         else conn.execute(sql + " ORDER BY e.name, c.created_at")
     )
     return [CardRecord(r["uid"], r["employee_id"], r["name"], r["source"], r["created_at"]) for r in rows]
+
+
+def card_holder(conn: sqlite3.Connection, uid: str) -> str | None:
+    """The employee id this exact uid is registered to (``cards``), or None. Read-only."""
+    row = conn.execute("SELECT employee_id FROM cards WHERE uid = ?", (uid,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def card_holders(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(uid, employee id) of every registered card, oldest registration first (``cards``). Read-only."""
+    return [(str(r[0]), str(r[1])) for r in conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at")]
+
+
+def add_card_if_free(conn: sqlite3.Connection, uid: str, employee_id: str, *, source: str, now: datetime) -> None:
+    """Register ``uid`` to the employee in ``cards`` (in a transaction of its own) unless the uid
+    is registered already, to anyone; not audited (the caller's server command is)."""
+    with write_transaction(conn, f"saving the card of {employee_id}"):
+        conn.execute(
+            "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(uid) DO NOTHING",
+            (uid, employee_id, source, format_instant(now)),
+        )
 
 
 def bind_card(

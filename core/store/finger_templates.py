@@ -55,6 +55,45 @@ def open_template(
     return sealer.open(bytes(stored), _context(employee_id, finger, family))
 
 
+def count_finger_templates(conn: sqlite3.Connection) -> int:
+    """How many finger templates are stored, of any employee and family (``finger_templates``). Read-only."""
+    return int(conn.execute("SELECT count(*) FROM finger_templates").fetchone()[0])
+
+
+def template_headers(conn: sqlite3.Connection, family: str) -> list[tuple[int, bytes, str]]:
+    """(id, the first 9 stored bytes, scheme) of every ``finger_templates`` row of ``family``:
+    enough to tell which key sealed it, never the template itself. Read-only."""
+    rows = conn.execute("SELECT id, substr(template, 1, 9), scheme FROM finger_templates WHERE family = ?", (family,))
+    return [(int(r[0]), bytes(r[1]), str(r[2])) for r in rows]
+
+
+def put_seeded_template(
+    conn: sqlite3.Connection,
+    employee_id: str,
+    finger: int,
+    family: str,
+    *,
+    stored: bytes,
+    scheme: str,
+    digest: str,
+    now: datetime,
+) -> int:
+    """Store a (sealed) template made without an enrolment, as the unit's own (``source =
+    'local'``), replacing the bytes held for that finger and family (their source and date
+    stay); returns its id. One transaction (``finger_templates``)."""
+    with write_transaction(conn, "seeding a simulated finger template"):
+        conn.execute(
+            "INSERT INTO finger_templates (employee_id, finger, family, template, scheme, digest, source, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'local', ?) ON CONFLICT(employee_id, finger, family) DO UPDATE SET "
+            "template = excluded.template, scheme = excluded.scheme, digest = excluded.digest",
+            (employee_id, finger, family, stored, scheme, digest, format_instant(now)),
+        )
+        row = conn.execute(
+            "SELECT id FROM finger_templates WHERE employee_id = ? AND finger = ? AND family = ?", (employee_id, finger, family)
+        ).fetchone()
+    return int(row["id"])
+
+
 @dataclass(frozen=True)
 class TemplateRow:
     id: int

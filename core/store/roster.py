@@ -121,6 +121,11 @@ def active_employees(conn: sqlite3.Connection, offices: Sequence[str] = ()) -> l
     return [_employee(r) for r in rows]
 
 
+def all_employees(conn: sqlite3.Connection) -> list[Employee]:
+    """Every employee, active or not, by id (``employees``). Read-only."""
+    return [_employee(r) for r in conn.execute("SELECT * FROM employees ORDER BY id")]
+
+
 def count_employees(conn: sqlite3.Connection, *, active: bool) -> int:
     """How many employees are (in)active. Read-only."""
     return int(conn.execute("SELECT count(*) FROM employees WHERE active = ?", (int(active),)).fetchone()[0])

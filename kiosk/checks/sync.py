@@ -6,11 +6,12 @@ import httpx
 
 from core.errors import PresensiError
 from core.runtime import Runtime
+from core.store.sync_state import get_text_setting
 from core.timekeeping import server_offset_s
 from kiosk.checks.findings import Finding, Status, check
 from sync.health import queue
 from sync.provision import clock_trusted, endpoint
-from sync.state import FORK_KEY, get_setting
+from sync.state import FORK_KEY
 from sync.targets.presensi_v1 import tls_context
 
 QUEUE_AGE_WARN_S = 24 * 3600
@@ -42,7 +43,7 @@ def sync(rt: Runtime) -> list[Finding]:
             )
         else:
             findings.append(Finding("sync queue", Status.OK, f"{depth} punches unsent"))
-        fork = get_setting(conn, FORK_KEY)
+        fork = get_text_setting(conn, FORK_KEY)
         if fork is not None:
             findings.append(
                 Finding(

@@ -22,9 +22,9 @@ def run(args: argparse.Namespace) -> int:
     # late: every command module is imported when presensi starts; this loads only when it runs
     from core.config import read_secret
     from core.notify import Notifier, Watchdog
+    from core.store.sync_state import get_cursor
     from kiosk.commands._runtime import make_runtime
     from kiosk.privileged.client import HelperClockSetter
-    from sync.state import get_cursor
     from sync.zk4370.server import ZkPolicy, ZkServer
 
     runtime = make_runtime(args)

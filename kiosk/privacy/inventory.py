@@ -16,8 +16,8 @@ from core.store.cards import count_cards
 from core.store.evidence import count_photos
 from core.store.punches import count_punches
 from core.store.roster import count_employees
+from core.store.sync_state import get_cursor
 from core.store.vault import TemplateCensus, census
-from sync.state import get_cursor
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from core.store import audit
 from core.store.acknowledgements import acknowledged_by
 from core.store.evidence import expire_photos
 from core.store.punches import PunchStore, format_instant
-from sync.state import get_cursor
+from core.store.sync_state import get_cursor
 
 log = logging.getLogger(__name__)
 

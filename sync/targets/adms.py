@@ -224,14 +224,16 @@ class AdmsTarget:
                 commands[-1][2].append(line.strip())  # a multi-record user command: one record a line
             elif line.strip():
                 log.warning("ADMS %s: ignored a command line that is not C:<id>:<command>: %r", self.name, line[:60])
-        results = [self.execute(command_id, command, records) for command_id, command, records in commands]
+        results = [self.run_command(command_id, command, records) for command_id, command, records in commands]
         if not results:
             return []
         body = "\n".join(f"ID={r.id}&Return={r.code}&CMD={r.name}" + (f"\n{r.extra}" if r.extra else "") for r in results)
         self._call("POST", "/iclock/devicecmd", {}, body + "\n")
         return results
 
-    def execute(self, command_id: str, command: str, records: Sequence[str] = ()) -> CommandResult:
+    def run_command(self, command_id: str, command: str, records: Sequence[str] = ()) -> CommandResult:
+        """Run one command the server sent (``C:<id>:<command>``), only when allow-listed and
+        wired; the result is what the unit answers for it."""
         allowed = next((name for name in ALLOWED if command == name or command.startswith(name + " ")), None)
         name = command.split(" ", 1)[0]
         if allowed is None:

@@ -20,8 +20,8 @@ from typing import ClassVar, Protocol
 from core.clock import Clock
 from core.errors import SyncError
 from core.health import Health, report
-from core.store.punches import Punch, PunchStore, format_instant
-from core.store.tx import write_transaction
+from core.store.punches import Punch, PunchStore
+from core.store.sync_state import get_cursor, record_delivery
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +89,10 @@ class TargetRunner:
         return self.store.conn
 
     def cursor(self) -> int:
-        row = self.conn.execute("SELECT acked_seq FROM sync_cursors WHERE target = ?", (self.cursor_name,)).fetchone()
-        return int(row[0]) if row else 0
+        return get_cursor(self.conn, self.cursor_name)
 
     def _advance(self, delivery: Delivery) -> None:
-        now = format_instant(self.clock.now())
-        with write_transaction(self.conn, f"moving the {self.cursor_name} cursor"):
-            for seq, punch_id, reason in delivery.rejects:
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO target_rejects (target, seq, punch_id, reason, at) VALUES (?, ?, ?, ?, ?)",
-                    (self.cursor_name, seq, punch_id, reason, now),
-                )
-            self.conn.execute(
-                "INSERT INTO sync_cursors (target, acked_seq, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(target) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at",
-                (self.cursor_name, delivery.through_seq, now),
-            )
+        record_delivery(self.conn, self.cursor_name, delivery.through_seq, delivery.rejects, self.clock.now())
 
     def run_once(self) -> Delivery:
         """One round: deliver what is pending (in batches) until none is left or the server

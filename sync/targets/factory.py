@@ -8,10 +8,12 @@ from datetime import datetime
 from core.card_uid import normalise_uid
 from core.clock import Clock
 from core.config import AdmsTargetConfig, FrappeTargetConfig, TargetConfig
+from core.store import punch_log
+from core.store.cards import add_card_if_free, card_holder
 from core.store.erasure import erase_employee
-from core.store.punches import Punch, PunchStore, format_instant
-from core.store.roster import Employee, get_employee, upsert_employee
-from core.store.tx import write_transaction
+from core.store.finger_templates import count_finger_templates
+from core.store.punches import Punch, PunchStore
+from core.store.roster import Employee, count_employees, get_employee, upsert_employee
 from sync.targets.adms import AdmsTarget, CommandRefused, RosterCommands
 from sync.targets.base import PunchTarget
 from sync.targets.frappe import build_frappe
@@ -36,8 +38,8 @@ def roster_commands(store: PunchStore, clock: Clock, *, actor: str) -> RosterCom
             normalise_uid(card.strip("[]"), "hex" if card.startswith("[") else "decimal") if card and card.strip("[]0") else None
         )
         if uid is not None:
-            holder = conn.execute("SELECT employee_id FROM cards WHERE uid = ?", (uid,)).fetchone()
-            if holder is not None and holder[0] != pin:
+            holder = card_holder(conn, uid)
+            if holder is not None and holder != pin:
                 raise CommandRefused(f"card {uid[:4]}… belongs to another employee; a card is never moved")
         # a name only: the codes and the active flag stay as they are (never cleared by a server)
         upsert_employee(
@@ -51,11 +53,7 @@ def roster_commands(store: PunchStore, clock: Clock, *, actor: str) -> RosterCom
             source="adms",
         )
         if uid is not None:
-            with write_transaction(conn, f"saving the card of {pin}"):
-                conn.execute(
-                    "INSERT INTO cards (uid, employee_id, source, created_at) VALUES (?, ?, 'adms', ?) ON CONFLICT(uid) DO NOTHING",
-                    (uid, pin, format_instant(clock.now())),
-                )
+            add_card_if_free(conn, uid, pin, source="adms", now=clock.now())
 
     def remove(pin: str) -> None:
         if owned(pin) is None:
@@ -63,19 +61,16 @@ def roster_commands(store: PunchStore, clock: Clock, *, actor: str) -> RosterCom
         erase_employee(conn, pin, now=clock.now(), actor=actor, reason="DATA DELETE USERINFO from the ADMS server")
 
     def punches_between(start: datetime, end: datetime) -> list[Punch]:
-        rows = conn.execute(
-            "SELECT * FROM punches WHERE instant >= ? AND instant <= ? ORDER BY seq", (format_instant(start), format_instant(end))
-        )
-        return [Punch.from_row(r) for r in rows]
+        return punch_log.punches_between(conn, start, end)
 
     def info() -> dict[str, str]:
-        users = conn.execute("SELECT count(*) FROM employees WHERE active = 1").fetchone()[0]
+        users = count_employees(conn, active=True)
         return {
             "~DeviceName": "Presensi Kiosk",
             "~SerialNumber": store.identity.device_id,
             "UserCount": str(users),
             "TransactionCount": str(store.count()),
-            "FPCount": str(conn.execute("SELECT count(*) FROM finger_templates").fetchone()[0]),
+            "FPCount": str(count_finger_templates(conn)),
         }
 
     return RosterCommands(upsert, remove, punches_between, info)

@@ -7,8 +7,11 @@ import struct
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from core.store import punch_log
+from core.store.cards import card_holders
 from core.store.punches import parse_instant
-from core.store.tx import write_transaction
+from core.store.roster import all_employees
+from core.store.zk_uids import assign_zk_uids
 from sync.zk4370.codec import PRIVILEGE_DISABLED, STATES, VERIFY_TYPES, attendance_record, live_event, user_record
 
 USER_SIZE, ATTENDANCE_SIZE = 72, 40
@@ -32,17 +35,8 @@ class Sizes:
 
 
 def uid_map(conn: sqlite3.Connection) -> dict[str, int]:
-    """A stable 16-bit ZK uid for every employee, assigned on first sight."""
-    with write_transaction(conn, "assigning ZK user ids"):
-        missing = conn.execute(
-            "SELECT id FROM employees WHERE id NOT IN (SELECT employee_id FROM zk_uids) ORDER BY id"
-        ).fetchall()
-        if missing:
-            top = conn.execute("SELECT COALESCE(MAX(uid), 0) FROM zk_uids").fetchone()[0]
-            conn.executemany(
-                "INSERT INTO zk_uids (employee_id, uid) VALUES (?, ?)", [(row[0], top + i + 1) for i, row in enumerate(missing)]
-            )
-        return {row[0]: row[1] for row in conn.execute("SELECT employee_id, uid FROM zk_uids")}
+    """A stable 16-bit ZK uid for every employee, assigned on first sight (:mod:`core.store.zk_uids`)."""
+    return assign_zk_uids(conn)
 
 
 def _card_number(uid_hex: str) -> int:
@@ -69,12 +63,11 @@ def _users(conn: sqlite3.Connection, *, with_cards: bool) -> tuple[bytes, int, i
     number is what a cloned card needs). Returns (records, users, cards)."""
     uids = uid_map(conn)
     cards: dict[str, int] = {}
-    rows = conn.execute("SELECT uid, employee_id FROM cards ORDER BY created_at") if with_cards else []
-    for row in rows:
-        cards.setdefault(row[1], _card_number(row[0]))
-    users = conn.execute("SELECT id, name, active FROM employees ORDER BY id").fetchall()
+    for uid, employee_id in card_holders(conn) if with_cards else []:
+        cards.setdefault(employee_id, _card_number(uid))
+    users = all_employees(conn)
     records = b"".join(
-        user_record(uids[r[0]], r[1], cards.get(r[0], 0), r[0], privilege=0 if r[2] else PRIVILEGE_DISABLED) for r in users
+        user_record(uids[e.id], e.name, cards.get(e.id, 0), e.id, privilege=0 if e.active else PRIVILEGE_DISABLED) for e in users
     )
     return records, len(users), len(cards)
 
@@ -94,16 +87,14 @@ class SnapshotCache:
         self._last_seq = 0
 
     def refresh(self, conn: sqlite3.Connection) -> Snapshot:
-        first = conn.execute("SELECT COALESCE(MIN(seq), 0) FROM punches").fetchone()[0]
+        first = punch_log.first_seq(conn)
         if first != self._first_seq and self._records:  # pruned: start again
             self._att, self._records, self._last_seq = bytearray(), 0, 0
         self._first_seq = first
         user_records, users, cards = _users(conn, with_cards=self.cards)
         uids = uid_map(conn)
         tz = ZoneInfo(self.zone)
-        rows = conn.execute(
-            "SELECT seq, employee_id, instant, method, kind FROM punches WHERE seq > ? ORDER BY seq", (self._last_seq,)
-        ).fetchall()
+        rows = punch_log.entries_after(conn, self._last_seq)
         for seq, employee_id, instant, method, kind in rows:
             local = parse_instant(instant).astimezone(tz).replace(tzinfo=None)
             self._att += attendance_record(
@@ -129,9 +120,7 @@ def new_events(
 ) -> tuple[list[bytes], int]:
     """Live-event payloads for punches after ``after_seq``; returns them and the new last seq."""
     tz = ZoneInfo(zone)
-    rows = conn.execute(
-        "SELECT seq, employee_id, instant, method, kind FROM punches WHERE seq > ? ORDER BY seq", (after_seq,)
-    ).fetchall()
+    rows = punch_log.entries_after(conn, after_seq)
     events = [
         live_event(
             r[1],

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from core.clock import Clock
 from core.errors import ConfigError, ProtocolError
-from core.store.db import open_database
+from core.store.db import data_version, open_database
+from core.store.punches import head_seq
 from sync.zk4370.codec import EF_ATTLOG, STATES, TCP_MAGIC, Cmd, Packet, check_commkey, decode_time, encode_time, tcp_frame
 from sync.zk4370.data import Snapshot, SnapshotCache, new_events
 from sync.zk4370.guard import IDLE_S, MAX_SESSIONS, UNAUTHENTICATED_IDLE_S, AuthGuard, is_loopback
@@ -466,7 +467,7 @@ class ZkServer:
 
     def _clear_log(self, session: Session, request: Packet, udp: bool) -> None:
         assert self._conn is not None
-        last = self._conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+        last = head_seq(self._conn)
         acked = self.policy.acked_seq()
         if not self.policy.allow_clear_log or self.policy.prune_through is None:
             log.warning("port 4370: refused clearing the attendance log (zk4370.allow_clear_log is off)")
@@ -488,7 +489,7 @@ class ZkServer:
         flags = struct.unpack("<I", request.data[:4])[0] if len(request.data) >= 4 else 0
         assert self._conn is not None
         session.live = bool(flags & EF_ATTLOG)
-        session.live_after = self._conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+        session.live_after = head_seq(self._conn)
         self._reply(session, request, Cmd.ACK_OK)
 
     _handlers: ClassVar[dict[int, Callable[[ZkServer, Session, Packet, bool], None]]] = {
@@ -518,7 +519,7 @@ class ZkServer:
         while True:
             await asyncio.sleep(self.poll_s)
             self._expire(self._now_s())
-            current = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            current = data_version(self._conn)
             live = [s for s in self._sessions.values() if s.live]
             if current == version or not live:
                 version = current

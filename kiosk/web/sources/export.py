@@ -28,8 +28,9 @@ from core.schedule.report import csv_cell
 from core.store.punch_views import punches_with_names
 from core.store.punches import registered_device_id
 from core.store.records import day_bound
+from core.store.sync_state import get_cursor, set_cursor
 from sync.bundle import BundleCheck, check_bundle, export_bundle
-from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR, get_cursor, set_cursor
+from sync.state import BUNDLE_CURSOR, UPLOAD_CURSOR
 
 log = logging.getLogger(__name__)
 
