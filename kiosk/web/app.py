@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from kiosk.web.context import STATIC_DIR, WebContext, templates
 from kiosk.web.forms import install_form_errors
 from kiosk.web.maintenance import access, dashboard, system, work
+from kiosk.web.pages import attach
 from kiosk.web.screen.routes import install
 from kiosk.web.security import install_security
 
@@ -55,8 +56,10 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
         return JSONResponse(app.openapi())
 
     install_form_errors(app, tpl)
+    attach(app, ctx, tpl)
+    app.state.dashboard_cache = dashboard.DashboardCache()
     access.install(app, ctx, tpl)
-    dashboard.install(app, ctx, tpl)
+    app.include_router(dashboard.router)
     work.install(app, ctx, tpl)
     system.install(app, ctx, tpl)
     return app
