@@ -58,7 +58,7 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     install_form_errors(app, tpl)
     attach(app, ctx, tpl)
     app.state.dashboard_cache = dashboard.DashboardCache()
-    access.install(app, ctx, tpl)
+    app.include_router(access.router)
     app.include_router(dashboard.router)
     work.install(app, ctx, tpl)
     system.install(app, ctx, tpl)
