@@ -61,5 +61,5 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     app.include_router(access.router)
     app.include_router(dashboard.router)
     work.install(app, ctx, tpl)
-    system.install(app, ctx, tpl)
+    app.include_router(system.router)
     return app
