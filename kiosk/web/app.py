@@ -60,6 +60,8 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     app.state.dashboard_cache = dashboard.DashboardCache()
     app.include_router(access.router)
     app.include_router(dashboard.router)
-    work.install(app, ctx, tpl)
+    app.state.face_prompt = work.FacePrompt()
+    ctx.hub.subscribe(app.state.face_prompt.follow)
+    app.include_router(work.router)
     app.include_router(system.router)
     return app
