@@ -18,7 +18,7 @@ from kiosk.web.context import STATIC_DIR, WebContext, templates
 from kiosk.web.forms import install_form_errors
 from kiosk.web.maintenance import access, dashboard, system, work
 from kiosk.web.pages import attach
-from kiosk.web.screen.routes import install
+from kiosk.web.screen import routes as screen
 from kiosk.web.security import install_security
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,10 @@ def create_screen_app(ctx: WebContext) -> FastAPI:
     """The kiosk screen for the unit's own Chromium: served on 127.0.0.1 only, no login."""
 
     app = _base_app("Presensi Kiosk — layar")
-    install(app, ctx, templates())
+    screen.prepare(app, ctx)
+    attach(app, ctx, templates())
+    app.include_router(screen.router)
+    app.router.lifespan_context = screen.lifespan
     return app
 
 
