@@ -64,3 +64,22 @@ def late_imports_without_a_reason(path: Path) -> list[str]:
 def test_imports_inside_functions_say_why() -> None:
     bare = [line for path in sources() for line in late_imports_without_a_reason(path)]
     assert not bare, "import at module level, or say why not in a comment:\n" + "\n".join(sorted(set(bare)))
+
+
+#: The web layer: the unit's pages and screen, and the reference server (its app, routers and back office).
+WEB_LAYER = ("kiosk/web", "sync/server")
+LONGEST_WEB_FUNCTION = 80
+
+
+def test_no_web_function_over_80_lines() -> None:
+    """Routes live in APIRouters as module-level functions, not closures in one long install()
+    (docs/architecture.md); a long check or computation is split into named steps."""
+    long = []
+    for folder in WEB_LAYER:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None:
+                    length = node.end_lineno - node.lineno + 1
+                    if length > LONGEST_WEB_FUNCTION:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.name} is {length} lines")
+    assert not long, f"functions over {LONGEST_WEB_FUNCTION} lines in the web layer:\n" + "\n".join(long)

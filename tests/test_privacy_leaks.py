@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from helpers.face_data import detector, faces, image
 
@@ -330,8 +330,8 @@ def test_no_template_encoding_or_image_leaves_through_logs_reports_exports_or_pa
     bodies["POST /report"] = r.content
     bodies["POST /api/diagnostics"] = client.post("/api/diagnostics", headers={"x-csrf-token": csrf}).content
     values = {"employee_id": [OBAMA, ALEX], "name": exported, "code": ["id", "en"], "username": ["kepala"]}
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or "GET" not in route.methods:
+    for route in iter_route_contexts(app.routes):  # the routes of the included routers too
+        if not isinstance(route.original_route, APIRoute) or "GET" not in (route.methods or ()):
             continue
         paths = [route.path]
         for param, options in values.items():

@@ -36,7 +36,7 @@ from core.timekeeping import FixedTimeFacts, TimeKeeper, canonical_json
 from kiosk.demo.server import ServerProcess
 from sync.bundle import BundleRejected, check_bundle, export_bundle
 from sync.provision import provision
-from sync.server.app import import_bundle_bytes
+from sync.server.api import import_bundle_bytes
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
 from sync.server.ledger import Ledger
 from sync.server.storage import Storage

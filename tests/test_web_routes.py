@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
@@ -141,11 +141,11 @@ PUBLIC = {"/healthz", "/login", "/setup", "/lang/{code}"}
 def test_every_route_needs_a_login_except_the_public_ones(app: FastAPI) -> None:
     client = client_for(app)
     checked = 0
-    for route in app.routes:
-        if isinstance(route, Mount):
+    for route in iter_route_contexts(app.routes):  # the routes of the included routers too
+        if isinstance(route.original_route, Mount):
             assert route.path == "/static", route.path  # stylesheets and scripts only
             continue
-        assert isinstance(route, APIRoute | Route), route
+        assert isinstance(route.original_route, APIRoute | Route), route
         for method in route.methods or ():
             r = client.request(method, concrete(route.path), follow_redirects=False)
             if route.path in PUBLIC:
@@ -537,7 +537,11 @@ def test_openapi_schema_conformance_with_schemathesis(app: FastAPI, ctx: WebCont
     csrf = login(client, "kepala")
     raw = client.get("/openapi.json").json()
     json_paths = {p for p in raw["paths"]}
-    api_routes = {r.path for r in app.routes if isinstance(r, APIRoute) and (r.path.startswith("/api/") or r.path == "/healthz")}
+    api_routes = {
+        r.path
+        for r in iter_route_contexts(app.routes)
+        if isinstance(r.original_route, APIRoute) and (r.path.startswith("/api/") or r.path == "/healthz")
+    }
     assert api_routes == json_paths, "every JSON endpoint must be described by OpenAPI (and only those)"
     schema = schemathesis.openapi.from_dict(raw)
     schema.app = app  # calls go to the app in process, through the same middleware and guard

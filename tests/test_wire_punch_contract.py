@@ -14,7 +14,7 @@ from helpers.sync_support import unit_runtime
 
 from core.store.punches import Punch, PunchRequest
 from core.wire import punch_to_wire
-from sync.server.app import WirePunch
+from sync.server.api import WirePunch
 
 
 def test_the_wire_model_has_every_field_of_the_stored_punch_with_its_type() -> None:

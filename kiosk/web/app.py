@@ -17,7 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from kiosk.web.context import STATIC_DIR, WebContext, templates
 from kiosk.web.forms import install_form_errors
 from kiosk.web.maintenance import access, dashboard, system, work
-from kiosk.web.screen.routes import install
+from kiosk.web.pages import attach
+from kiosk.web.screen import routes as screen
 from kiosk.web.security import install_security
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ def create_screen_app(ctx: WebContext) -> FastAPI:
     """The kiosk screen for the unit's own Chromium: served on 127.0.0.1 only, no login."""
 
     app = _base_app("Presensi Kiosk — layar")
-    install(app, ctx, templates())
+    screen.prepare(app, ctx)
+    attach(app, ctx, templates())
+    app.include_router(screen.router)
+    app.router.lifespan_context = screen.lifespan
     return app
 
 
@@ -55,8 +59,12 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
         return JSONResponse(app.openapi())
 
     install_form_errors(app, tpl)
-    access.install(app, ctx, tpl)
-    dashboard.install(app, ctx, tpl)
-    work.install(app, ctx, tpl)
-    system.install(app, ctx, tpl)
+    attach(app, ctx, tpl)
+    app.state.dashboard_cache = dashboard.DashboardCache()
+    app.include_router(access.router)
+    app.include_router(dashboard.router)
+    app.state.face_prompt = work.FacePrompt()
+    ctx.hub.subscribe(app.state.face_prompt.follow)
+    app.include_router(work.router)
+    app.include_router(system.router)
     return app

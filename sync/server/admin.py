@@ -13,7 +13,8 @@ from core.errors import EnrolmentError
 from core.store.punches import format_instant
 from core.wire import Ack
 from sync.bundle import BundleRejected
-from sync.server.app import import_bundle_bytes, server_key, server_public_hex
+from sync.server.api import import_bundle_bytes
+from sync.server.app import server_key, server_public_hex
 from sync.server.config import ServerConfig
 from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, ServerEventReport, keep_local_pack, local_signer, roster_entry

@@ -280,42 +280,14 @@ class DayBook:
         marks = ", ".join("?" * len(ids))
         all_days = [d for days in wanted.values() for d in days]
         first, last = min(all_days), max(all_days)
-        low = f"{first - timedelta(days=2)}T00:00:00.000Z"
-        high = f"{last + timedelta(days=3)}T00:00:00.000Z"
         people = {
             r["id"]: r
             for r in tx.all(f"SELECT id, unit_code, work_code, active, added_at FROM employees WHERE id IN ({marks})", ids)  # noqa: S608
         }
-        punches: dict[str, list[PunchFact]] = defaultdict(list)
-        rows = tx.all(
-            "SELECT p.id, p.device_id, p.seq, p.employee_id, p.instant, p.zone, p.kind, p.event_id, c.corrected_instant "  # noqa: S608 - placeholders only
-            "FROM punches p LEFT JOIN punch_corrections c ON c.device_id = p.device_id AND c.seq = p.seq "
-            f"WHERE p.employee_id IN ({marks}) AND p.instant >= ? AND p.instant < ?",
-            (*ids, low, high),
-        )
-        events = _event_masuk(tx, {r["event_id"] for r in rows if r["event_id"]})
-        for r in rows:
-            instant = datetime.fromisoformat(r["corrected_instant"] or r["instant"])  # RFC 3339 UTC ("…Z")
-            fact = PunchFact(
-                r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"], events.get(r["event_id"])
-            )
-            punches[r["employee_id"]].append(fact)
+        punches = self._punch_facts(tx, ids, marks, first, last)
         keterangan = self._keterangan(tx, ids, marks, first, last)
-        batal = {
-            (r["employee_id"], r["day"]): int(r["id"])
-            for r in tx.all(
-                f"SELECT id, employee_id, day FROM pembatalan WHERE employee_id IN ({marks}) AND day >= ? AND day <= ?",  # noqa: S608
-                (*ids, first.isoformat(), last.isoformat()),
-            )
-        }
-        stored = {
-            (r["employee_id"], r["day"]): r
-            for r in tx.all(
-                f"SELECT employee_id, day, version, body FROM attendance_days WHERE employee_id IN ({marks}) "  # noqa: S608
-                "AND day >= ? AND day <= ?",
-                (*ids, first.isoformat(), last.isoformat()),
-            )
-        }
+        batal = self._pembatalan(tx, ids, marks, first, last)
+        stored = self._stored(tx, ids, marks, first, last)
         now = self.clock.now()
         at = format_instant(now)
         updates: list[tuple[Any, ...]] = []
@@ -358,6 +330,50 @@ class DayBook:
                     (employee_id, key[1], version, text, f"{reason}: {describe_change(old_body, record.body)}", actor, at)
                 )
         return {k: int(r["version"]) for k, r in stored.items()}, updates, versions
+
+    @staticmethod
+    def _punch_facts(tx: Tx, ids: Sequence[str], marks: str, first: date, last: date) -> dict[str, list[PunchFact]]:
+        """The employees' punches around the days (a day's punches may lie a day off in UTC), corrected."""
+        low = f"{first - timedelta(days=2)}T00:00:00.000Z"
+        high = f"{last + timedelta(days=3)}T00:00:00.000Z"
+        punches: dict[str, list[PunchFact]] = defaultdict(list)
+        rows = tx.all(
+            "SELECT p.id, p.device_id, p.seq, p.employee_id, p.instant, p.zone, p.kind, p.event_id, c.corrected_instant "  # noqa: S608 - placeholders only
+            "FROM punches p LEFT JOIN punch_corrections c ON c.device_id = p.device_id AND c.seq = p.seq "
+            f"WHERE p.employee_id IN ({marks}) AND p.instant >= ? AND p.instant < ?",
+            (*ids, low, high),
+        )
+        events = _event_masuk(tx, {r["event_id"] for r in rows if r["event_id"]})
+        for r in rows:
+            instant = datetime.fromisoformat(r["corrected_instant"] or r["instant"])  # RFC 3339 UTC ("…Z")
+            fact = PunchFact(
+                r["id"], r["device_id"], int(r["seq"]), instant, r["zone"], r["kind"], r["event_id"], events.get(r["event_id"])
+            )
+            punches[r["employee_id"]].append(fact)
+        return punches
+
+    @staticmethod
+    def _pembatalan(tx: Tx, ids: Sequence[str], marks: str, first: date, last: date) -> dict[tuple[str, str], int]:
+        """(employee, day) → the id of its pembatalan kehadiran."""
+        return {
+            (r["employee_id"], r["day"]): int(r["id"])
+            for r in tx.all(
+                f"SELECT id, employee_id, day FROM pembatalan WHERE employee_id IN ({marks}) AND day >= ? AND day <= ?",  # noqa: S608
+                (*ids, first.isoformat(), last.isoformat()),
+            )
+        }
+
+    @staticmethod
+    def _stored(tx: Tx, ids: Sequence[str], marks: str, first: date, last: date) -> dict[tuple[str, str], Any]:
+        """(employee, day) → the stored day's row (version and body)."""
+        return {
+            (r["employee_id"], r["day"]): r
+            for r in tx.all(
+                f"SELECT employee_id, day, version, body FROM attendance_days WHERE employee_id IN ({marks}) "  # noqa: S608
+                "AND day >= ? AND day <= ?",
+                (*ids, first.isoformat(), last.isoformat()),
+            )
+        }
 
     @staticmethod
     def _keterangan(

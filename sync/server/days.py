@@ -140,6 +140,27 @@ def classify_punches(
     return out
 
 
+def punch_entries(mine: Sequence[tuple[PunchFact, Classification]], day_zone: str) -> list[dict[str, Any]]:
+    """The day's punches as its body lists them, with their local time in the day's zone."""
+    entries: list[dict[str, Any]] = []
+    abbr = zone_abbreviation(day_zone)
+    for p, c in mine:
+        entries.append(
+            {
+                "id": p.id,
+                "device_id": p.device_id,
+                "seq": p.seq,
+                "at": format_instant(p.instant),
+                "local": f"{local_time(p.instant, day_zone):%H:%M} {abbr}",
+                "kind": c.kind,
+                "status": c.status,
+                "minutes": c.minutes,
+                "event_id": p.event_id,
+            }
+        )
+    return entries
+
+
 def compute_day(
     employee_id: str,
     day: date,
@@ -177,21 +198,7 @@ def compute_day(
         body["holiday"] = holiday.name if holiday else ""
     else:
         mine = []
-    abbr = zone_abbreviation(day_zone)
-    for p, c in mine:
-        body["punches"].append(
-            {
-                "id": p.id,
-                "device_id": p.device_id,
-                "seq": p.seq,
-                "at": format_instant(p.instant),
-                "local": f"{local_time(p.instant, day_zone):%H:%M} {abbr}",
-                "kind": c.kind,
-                "status": c.status,
-                "minutes": c.minutes,
-                "event_id": p.event_id,
-            }
-        )
+    body["punches"] = punch_entries(mine, day_zone)
     body["units"] = sorted({p.device_id for p, _ in mine})
     masuk = next((entry for entry in body["punches"] if entry["kind"] == "masuk"), None)
     pulang = next((entry for entry in reversed(body["punches"]) if entry["kind"] == "pulang"), None)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from core.credentials import LoginRefused
@@ -15,7 +14,8 @@ from core.errors import AuthError
 from core.store import audit
 from core.store.accounts import Role, Session
 from core.store.db import ping
-from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, page_vars, safe_next
+from kiosk.web.pages import Ctx, note, render
+from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, safe_next
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext
@@ -40,166 +40,181 @@ def client_addr(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
-    def note(actor: str, action: str, **detail: object) -> None:
-        audit.record(ctx.db.get(), actor, action, now=ctx.clock.now(), **detail)
+router = APIRouter()
 
-    def pre_form(request: Request, name: str, status: int = 200, **extra: object) -> Response:
-        token = ctx.accounts().new_csrf_token()
-        response = tpl.TemplateResponse(request, name, page_vars(request, pre_csrf=token, **extra), status_code=status)
-        response.set_cookie(PRE_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
-        return response
 
-    @app.get("/healthz", response_model=HealthzOut, tags=["public"])
-    def healthz() -> HealthzOut:
-        """Liveness of the maintenance page (no login)."""
-        ping(ctx.db.get())
-        return HealthzOut(ok=True, device_id=ctx.device_id)
+def pre_form(ctx: WebContext, request: Request, name: str, status: int = 200, **extra: object) -> Response:
+    token = ctx.accounts().new_csrf_token()
+    response = render(request, name, status, pre_csrf=token, **extra)
+    response.set_cookie(PRE_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    return response
 
-    @app.get("/lang/{code}", include_in_schema=False)
-    def set_lang(code: str, next: str = "/") -> Response:
-        response = RedirectResponse(safe_next(next), status_code=303)
-        if code in ("id", "en"):
-            response.set_cookie(LANG_COOKIE, code, samesite="strict", secure=True, path="/", max_age=3600 * 24 * 365)
-        return response
 
-    @app.get("/login", include_in_schema=False)
-    def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
-        if ctx.accounts().count() == 0:
-            return RedirectResponse("/setup", status_code=303)
-        return pre_form(request, "login.html", next=safe_next(next), expired=bool(expired), error=None)
+@router.get("/healthz", response_model=HealthzOut, tags=["public"])
+def healthz(ctx: Ctx) -> HealthzOut:
+    """Liveness of the maintenance page (no login)."""
+    ping(ctx.db.get())
+    return HealthzOut(ok=True, device_id=ctx.device_id)
 
-    @app.post("/login", include_in_schema=False)
-    def login(
-        request: Request,
-        username: Annotated[str, Form(max_length=64)],
-        password: Annotated[str, Form(max_length=256)],
-        next: Annotated[str, Form(max_length=300)] = "/",
-    ) -> Response:
-        accounts = ctx.accounts()
-        addr = client_addr(request)
-        try:
-            account = accounts.authenticate(username, password, addr)
-        except LoginRefused as exc:
-            known = accounts.get(username.strip().lower()) is not None
-            note(
-                username.strip().lower() if known else "(unknown)",
-                "login.locked" if exc.retry_after_s else "login.failed",
-                addr=addr,
-            )
-            status = 429 if exc.retry_after_s else 401
-            response = pre_form(request, "login.html", status, next=safe_next(next), expired=False, error=exc.screen_text)
-            if exc.retry_after_s:
-                response.headers["Retry-After"] = str(int(exc.retry_after_s) + 1)
-            return response
-        token, _ = accounts.open_session(account)
-        note(account.username, "login", addr=addr)
-        response = RedirectResponse(safe_next(next), status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
-        response.delete_cookie(PRE_CSRF_COOKIE, path="/")
-        return response
 
-    @app.get("/setup", include_in_schema=False)
-    def setup_page(request: Request) -> Response:
-        if ctx.accounts().count():
-            return RedirectResponse("/login", status_code=303)
-        return pre_form(request, "setup.html", error=None)
+@router.get("/lang/{code}", include_in_schema=False)
+def set_lang(code: str, next: str = "/") -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if code in ("id", "en"):
+        response.set_cookie(LANG_COOKIE, code, samesite="strict", secure=True, path="/", max_age=3600 * 24 * 365)
+    return response
 
-    @app.post("/setup", include_in_schema=False)
-    def setup(
-        request: Request,
-        code: Annotated[str, Form(max_length=20)],
-        username: Annotated[str, Form(max_length=64)],
-        password: Annotated[str, Form(max_length=256)],
-        password2: Annotated[str, Form(max_length=256)],
-    ) -> Response:
-        accounts = ctx.accounts()
-        if accounts.count():
-            return RedirectResponse("/login", status_code=303)
-        try:
-            if password != password2:
-                raise AuthError("passwords differ", screen_text="Kedua kata sandi tidak sama")
-            account = accounts.create_first(code, username, password, client_addr(request))
-        except AuthError as exc:
-            note("(setup)", "setup.failed", addr=client_addr(request))
-            return pre_form(request, "setup.html", 400, error=exc.screen_text, code=code, username=username)
-        note(account.username, "setup.first_account", roles="technician,admin", addr=client_addr(request))
-        token, _ = accounts.open_session(account)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
-        return response
 
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request) -> Response:
-        session: Session = request.state.session
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            ctx.accounts().close_session(token)
-        note(session.username, "logout")
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, ctx: Ctx, next: str = "/", expired: int = 0) -> Response:
+    if ctx.accounts().count() == 0:
+        return RedirectResponse("/setup", status_code=303)
+    return pre_form(ctx, request, "login.html", next=safe_next(next), expired=bool(expired), error=None)
 
-    # -- accounts (Admin PD) ---------------------------------------------------------------------
 
-    @app.get("/accounts", include_in_schema=False)
-    def accounts_page(request: Request, session: Session = ADMIN_ONLY, done: str = "") -> Response:
-        return tpl.TemplateResponse(
-            request, "accounts.html", page_vars(request, accounts=ctx.accounts().all(), error=None, done=done[:80])
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    ctx: Ctx,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=300)] = "/",
+) -> Response:
+    accounts = ctx.accounts()
+    addr = client_addr(request)
+    try:
+        account = accounts.authenticate(username, password, addr)
+    except LoginRefused as exc:
+        known = accounts.get(username.strip().lower()) is not None
+        note(
+            ctx,
+            username.strip().lower() if known else "(unknown)",
+            "login.locked" if exc.retry_after_s else "login.failed",
+            addr=addr,
         )
+        status = 429 if exc.retry_after_s else 401
+        response = pre_form(ctx, request, "login.html", status, next=safe_next(next), expired=False, error=exc.screen_text)
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(int(exc.retry_after_s) + 1)
+        return response
+    token, _ = accounts.open_session(account)
+    note(ctx, account.username, "login", addr=addr)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
+    return response
 
-    @app.post("/accounts", include_in_schema=False)
-    def create_account(
-        request: Request,
-        username: Annotated[str, Form(max_length=64)],
-        password: Annotated[str, Form(max_length=256)],
-        roles: Annotated[list[str], Form()],
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        accounts = ctx.accounts()
-        try:
-            wanted = [Role(r) for r in roles if r in Role._value2member_map_]
-            account = accounts.create(username, password, wanted, by=session.username)
-        except AuthError as exc:
-            return tpl.TemplateResponse(
-                request, "accounts.html", page_vars(request, accounts=accounts.all(), error=exc.screen_text, done=""), 400
-            )
-        note(session.username, "account.create", username=account.username, roles=",".join(sorted(account.roles)))
-        return RedirectResponse(f"/accounts?done={account.username}", status_code=303)
 
-    @app.post("/accounts/{username}/active", include_in_schema=False)
-    def set_active(username: str, active: Annotated[int, Form(ge=0, le=1)], session: Session = ADMIN_ONLY) -> Response:
-        accounts = ctx.accounts()
-        if accounts.get(username) is None or username == session.username:
-            return RedirectResponse("/accounts", status_code=303)
-        accounts.set_active(username, bool(active))
-        note(session.username, "account.enable" if active else "account.disable", username=username)
+@router.get("/setup", include_in_schema=False)
+def setup_page(request: Request, ctx: Ctx) -> Response:
+    if ctx.accounts().count():
+        return RedirectResponse("/login", status_code=303)
+    return pre_form(ctx, request, "setup.html", error=None)
+
+
+@router.post("/setup", include_in_schema=False)
+def setup(
+    request: Request,
+    ctx: Ctx,
+    *,
+    code: Annotated[str, Form(max_length=20)],
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    password2: Annotated[str, Form(max_length=256)],
+) -> Response:
+    accounts = ctx.accounts()
+    if accounts.count():
+        return RedirectResponse("/login", status_code=303)
+    try:
+        if password != password2:
+            raise AuthError("passwords differ", screen_text="Kedua kata sandi tidak sama")
+        account = accounts.create_first(code, username, password, client_addr(request))
+    except AuthError as exc:
+        note(ctx, "(setup)", "setup.failed", addr=client_addr(request))
+        return pre_form(ctx, request, "setup.html", 400, error=exc.screen_text, code=code, username=username)
+    note(ctx, account.username, "setup.first_account", roles="technician,admin", addr=client_addr(request))
+    token, _ = accounts.open_session(account)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, ctx: Ctx) -> Response:
+    session: Session = request.state.session
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        ctx.accounts().close_session(token)
+    note(ctx, session.username, "logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- accounts (Admin PD) ---------------------------------------------------------------------
+
+
+@router.get("/accounts", include_in_schema=False)
+def accounts_page(request: Request, ctx: Ctx, session: Session = ADMIN_ONLY, done: str = "") -> Response:
+    return render(request, "accounts.html", accounts=ctx.accounts().all(), error=None, done=done[:80])
+
+
+@router.post("/accounts", include_in_schema=False)
+def create_account(
+    request: Request,
+    ctx: Ctx,
+    *,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    roles: Annotated[list[str], Form()],
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    accounts = ctx.accounts()
+    try:
+        wanted = [Role(r) for r in roles if r in Role._value2member_map_]
+        account = accounts.create(username, password, wanted, by=session.username)
+    except AuthError as exc:
+        return render(request, "accounts.html", 400, accounts=accounts.all(), error=exc.screen_text, done="")
+    note(ctx, session.username, "account.create", username=account.username, roles=",".join(sorted(account.roles)))
+    return RedirectResponse(f"/accounts?done={account.username}", status_code=303)
+
+
+@router.post("/accounts/{username}/active", include_in_schema=False)
+def set_active(ctx: Ctx, username: str, active: Annotated[int, Form(ge=0, le=1)], session: Session = ADMIN_ONLY) -> Response:
+    accounts = ctx.accounts()
+    if accounts.get(username) is None or username == session.username:
         return RedirectResponse("/accounts", status_code=303)
+    accounts.set_active(username, bool(active))
+    note(ctx, session.username, "account.enable" if active else "account.disable", username=username)
+    return RedirectResponse("/accounts", status_code=303)
 
-    # -- audit log (everyone logged in) ----------------------------------------------------------
 
-    def _entries(request: Request, actor: str | None, action: str | None, limit: int) -> list[AuditOut]:
-        """Newest first; NIPs, names and card UIDs only for Admin PD (issue 22, finding 11)."""
-        session: Session | None = request.state.session
-        rows = audit.entries(ctx.db.get(), actor=actor or None, action=action or None, limit=limit)
-        if session is None or Role.ADMIN not in session.roles:
-            rows = [audit.without_personal(e) for e in rows]
-        return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in rows]
+# -- audit log (everyone logged in) ----------------------------------------------------------
 
-    @app.get("/audit", include_in_schema=False)
-    def audit_page(request: Request, actor: str = "", action: str = "") -> Response:
-        return tpl.TemplateResponse(
-            request,
-            "audit.html",
-            page_vars(request, entries=_entries(request, actor[:80], action[:80], 300), actor=actor[:80], action=action[:80]),
-        )
 
-    @app.get("/api/audit", response_model=list[AuditOut], tags=["audit"])
-    def audit_api(
-        request: Request,
-        actor: Annotated[str, Query(max_length=80)] = "",
-        action: Annotated[str, Query(max_length=80)] = "",
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> list[AuditOut]:
-        """The audit log, newest first: who did what, when (names, NIPs and card UIDs: Admin PD only)."""
-        return _entries(request, actor, action, limit)
+def _entries(ctx: WebContext, request: Request, actor: str | None, action: str | None, limit: int) -> list[AuditOut]:
+    """Newest first; NIPs, names and card UIDs only for Admin PD (issue 22, finding 11)."""
+    session: Session | None = request.state.session
+    rows = audit.entries(ctx.db.get(), actor=actor or None, action=action or None, limit=limit)
+    if session is None or Role.ADMIN not in session.roles:
+        rows = [audit.without_personal(e) for e in rows]
+    return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in rows]
+
+
+@router.get("/audit", include_in_schema=False)
+def audit_page(request: Request, ctx: Ctx, actor: str = "", action: str = "") -> Response:
+    return render(
+        request, "audit.html", entries=_entries(ctx, request, actor[:80], action[:80], 300), actor=actor[:80], action=action[:80]
+    )
+
+
+@router.get("/api/audit", response_model=list[AuditOut], tags=["audit"])
+def audit_api(
+    request: Request,
+    ctx: Ctx,
+    actor: Annotated[str, Query(max_length=80)] = "",
+    action: Annotated[str, Query(max_length=80)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditOut]:
+    """The audit log, newest first: who did what, when (names, NIPs and card UIDs: Admin PD only)."""
+    return _entries(ctx, request, actor, action, limit)

@@ -55,9 +55,17 @@ DEVICE_NAMES = {
 }
 
 
-def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, one after another
+def diagnose(f: Facts) -> list[Answer]:
+    """Every check, in the order a technician would make them."""
     out: list[Answer] = []
-    # 1. power
+    for check in (_power, _cable, _ip, _server, _clock, _disk, _devices, _database, _rest_of_doctor):
+        out.extend(check(f))
+    return out
+
+
+def _power(f: Facts) -> list[Answer]:
+    """Check 1: power."""
+    out: list[Answer] = []
     if f.under_voltage:
         out.append(
             Answer(
@@ -73,7 +81,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
         out.append(Answer("power", "skip", "Tegangan tidak dapat dibaca di mesin ini.", "Supply voltage cannot be read here."))
     else:
         out.append(Answer("power", "ok", "Catu daya normal.", "Power supply is fine."))
-    # 2. cable / link
+    return out
+
+
+def _cable(f: Facts) -> list[Answer]:
+    """Check 2: cable / link."""
+    out: list[Answer] = []
     wired = [i for i in f.interfaces if not i.wireless]
     linked = [i for i in f.interfaces if i.up and i.carrier is not False]
     if not f.interfaces:
@@ -94,7 +107,13 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
         )
     else:
         out.append(Answer("cable", "ok", f"Jaringan tersambung ({linked[0].name}).", f"Network link up ({linked[0].name})."))
-    # 3. IP and subnet
+    return out
+
+
+def _ip(f: Facts) -> list[Answer]:
+    """Check 3: IP and subnet."""
+    out: list[Answer] = []
+    linked = [i for i in f.interfaces if i.up and i.carrier is not False]
     addressed = [i for i in linked if i.addresses]
     if linked and not addressed:
         out.append(
@@ -123,9 +142,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
         addrs = ", ".join(a for i in addressed for a in i.addresses)
         gw = f", gateway {f.gateway}" if f.gateway else ""
         out.append(Answer("ip", "ok", f"Alamat IP {addrs}{gw}.", f"IP address {addrs}{gw}."))
-    # 4. central server
-    out.extend(_server(f))
-    # 5. clock
+    return out
+
+
+def _clock(f: Facts) -> list[Answer]:
+    """Check 5: clock."""
+    out: list[Answer] = []
     if f.clock_state is ClockState.SYNCED:
         out.append(Answer("clock", "ok", "Jam tersinkron.", "Clock synchronised."))
     else:
@@ -141,7 +163,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
                 "Connect the network so NTP can set it, or set the time on the System page.",
             )
         )
-    # 6. disk
+    return out
+
+
+def _disk(f: Facts) -> list[Answer]:
+    """Check 6: disk."""
+    out: list[Answer] = []
     if f.disk is None:
         out.append(
             Answer(
@@ -166,7 +193,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
         )
     else:
         out.append(Answer("disk", "ok", f"Sisa disk {f.disk.free_mb:.0f} MB.", f"{f.disk.free_mb:.0f} MB free."))
-    # 7. devices and services
+    return out
+
+
+def _devices(f: Facts) -> list[Answer]:
+    """Check 7: devices and services."""
+    out: list[Answer] = []
     for p in f.parts:
         name = DEVICE_NAMES.get(p.part, (p.part, p.part))
         if p.stale:
@@ -194,7 +226,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
             )
         else:
             out.append(Answer(p.part, "ok", f"{name[0]}: {p.detail or 'baik'}", f"{name[1]}: {p.detail or 'fine'}"))
-    # 8. database
+    return out
+
+
+def _database(f: Facts) -> list[Answer]:
+    """Check 8: database."""
+    out: list[Answer] = []
     if f.integrity_ok:
         out.append(Answer("database", "ok", "Basis data utuh.", "Database intact."))
     else:
@@ -208,7 +245,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
                 "Export what verifies, then restore the database.",
             )
         )
-    # 9. the rest of doctor's findings
+    return out
+
+
+def _rest_of_doctor(f: Facts) -> list[Answer]:
+    """Check 9: the rest of doctor's findings."""
+    out: list[Answer] = []
     covered = {"disk", "clock", "database"}
     for finding in f.doctor:
         if finding.part in covered or finding.status is Status.OK:
@@ -228,6 +270,7 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
 
 
 def _server(f: Facts) -> list[Answer]:
+    """Check 4: central server."""
     if not f.server_configured:
         return [
             Answer(

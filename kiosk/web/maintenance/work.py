@@ -11,23 +11,23 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import FastAPI, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from core.config import KioskConfig, parse_config
 from core.config.editable import locked_changes
 from core.errors import ConfigError, PresensiError
-from core.store import audit, evidence, records
+from core.store import evidence, records
 from core.store.accounts import Session
 from core.store.erasure import erase_employee
 from kiosk.web.forms import OptionalDate
 from kiosk.web.maintenance import fingers
 from kiosk.web.maintenance.fingers import FINGER_NAMES
+from kiosk.web.pages import Ctx, note, render
 from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
-from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+from kiosk.web.security import ADMIN_ONLY, TECH_ONLY
 from kiosk.web.sources.export import (
     FORMAT_LABELS,
     BundleChecker,
@@ -90,472 +90,542 @@ class LogLineOut(BaseModel):
     message: str
 
 
-def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
-    def note(session: Session, action: str, **detail: object) -> None:
-        audit.record(ctx.db.get(), session.username, action, now=ctx.clock.now(), **detail)
+router = APIRouter()
 
-    def render(request: Request, name: str, status: int = 200, **extra: object) -> Response:
-        return tpl.TemplateResponse(request, name, page_vars(request, **extra), status_code=status)
 
-    # -- employees and enrolment (Admin PD) -------------------------------------------------------
+# -- employees and enrolment (Admin PD) -------------------------------------------------------
 
-    @app.get("/employees", include_in_schema=False)
-    def employees_page(request: Request, q: str = "", session: Session = ADMIN_ONLY) -> Response:
-        return render(request, "employees.html", rows=records.employees(ctx.db.get(), q[:80]), q=q[:80], error=None)
 
-    @app.get("/api/employees", response_model=list[records.EmployeeRow], tags=["employees"])
-    def employees_api(
-        q: Annotated[str, Query(max_length=80)] = "",
-        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-        session: Session = ADMIN_ONLY,
-    ) -> list[records.EmployeeRow]:
-        """Employees with how many faces, cards and fingers each has enrolled."""
-        return records.employees(ctx.db.get(), q, limit)
+@router.get("/employees", include_in_schema=False)
+def employees_page(request: Request, ctx: Ctx, q: str = "", session: Session = ADMIN_ONLY) -> Response:
+    return render(request, "employees.html", rows=records.employees(ctx.db.get(), q[:80]), q=q[:80], error=None)
 
-    @app.post("/employees", include_in_schema=False)
-    def add_employee(
-        request: Request,
-        employee_id: Annotated[str, Form(max_length=64)],
-        name: Annotated[str, Form(max_length=120)],
-        unit_code: Annotated[str, Form(max_length=40)] = "",
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        try:
-            records.add_employee(
-                ctx.db.get(),
-                employee_id.strip(),
-                name,
-                unit_code,
-                ctx.clock.now(),
-                staff_id_pattern=ctx.config.unit.staff_id_pattern,
-            )
-        except PresensiError as exc:
-            return render(request, "employees.html", 400, rows=records.employees(ctx.db.get()), q="", error=exc.screen_text)
-        note(session, "employee.add", employee_id=employee_id.strip())
-        return RedirectResponse(f"/employees/{employee_id.strip()}", status_code=303)
 
-    def employee_view(request: Request, employee_id: str, status: int = 200, **extra: object) -> Response:
-        row = records.employee(ctx.db.get(), employee_id)
-        if row is None:
-            return render(request, "error.html", 404, title="404", message=f"Pegawai {employee_id} tidak ditemukan")
-        s = ctx.services
-        latest = fingers.latest_for(ctx.db.get(), employee_id)
+@router.get("/api/employees", response_model=list[records.EmployeeRow], tags=["employees"])
+def employees_api(
+    ctx: Ctx,
+    q: Annotated[str, Query(max_length=80)] = "",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    session: Session = ADMIN_ONLY,
+) -> list[records.EmployeeRow]:
+    """Employees with how many faces, cards and fingers each has enrolled."""
+    return records.employees(ctx.db.get(), q, limit)
+
+
+@router.post("/employees", include_in_schema=False)
+def add_employee(
+    request: Request,
+    ctx: Ctx,
+    *,
+    employee_id: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=120)],
+    unit_code: Annotated[str, Form(max_length=40)] = "",
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    try:
+        records.add_employee(
+            ctx.db.get(),
+            employee_id.strip(),
+            name,
+            unit_code,
+            ctx.clock.now(),
+            staff_id_pattern=ctx.config.unit.staff_id_pattern,
+        )
+    except PresensiError as exc:
+        return render(request, "employees.html", 400, rows=records.employees(ctx.db.get()), q="", error=exc.screen_text)
+    note(ctx, session, "employee.add", employee_id=employee_id.strip())
+    return RedirectResponse(f"/employees/{employee_id.strip()}", status_code=303)
+
+
+def employee_view(ctx: WebContext, request: Request, employee_id: str, status: int = 200, **extra: object) -> Response:
+    row = records.employee(ctx.db.get(), employee_id)
+    if row is None:
+        return render(request, "error.html", 404, title="404", message=f"Pegawai {employee_id} tidak ditemukan")
+    s = ctx.services
+    latest = fingers.latest_for(ctx.db.get(), employee_id)
+    return render(
+        request,
+        "employee.html",
+        status,
+        e=row,
+        cards=records.cards_of(ctx.db.get(), employee_id),
+        fingers=records.fingers_of(ctx.db.get(), employee_id),
+        finger_names=FINGER_NAMES,
+        finger_since=latest.id if latest is not None else 0,
+        can_card=s.cards is not None,
+        can_face=s.faces is not None,
+        can_finger=s.fingers is not None,
+        **{"message": None, "error": None, **extra},
+    )
+
+
+@router.get("/employees/{employee_id}", include_in_schema=False)
+def employee_page(request: Request, ctx: Ctx, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+    return employee_view(ctx, request, employee_id)
+
+
+@router.post("/employees/{employee_id}/card", include_in_schema=False)
+def register_card_by_tap(request: Request, ctx: Ctx, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+    """Wait for a tap on the unit's reader and bind that card to the employee."""
+    if records.employee(ctx.db.get(), employee_id) is None:
+        return employee_view(ctx, request, employee_id)
+    if ctx.services.cards is None:
+        return employee_view(ctx, request, employee_id, 503, error="Pembaca kartu tidak tersambung ke layanan web.")
+    uid = ctx.services.cards.capture_next_uid(CARD_TAP_TIMEOUT_S)
+    if uid is None:
+        note(ctx, session, "card.register.timeout", employee_id=employee_id)
+        return employee_view(ctx, request, employee_id, 408, error="Tidak ada kartu ditempelkan dalam 30 detik. Coba lagi.")
+    try:
+        norm = records.register_card(ctx.db.get(), uid, employee_id, ctx.clock.now())
+    except PresensiError as exc:
+        note(ctx, session, "card.register.refused", employee_id=employee_id, reason=str(exc))
+        return employee_view(ctx, request, employee_id, 409, error=exc.screen_text)
+    note(ctx, session, "card.register", employee_id=employee_id, uid=norm)
+    return employee_view(ctx, request, employee_id, message=f"Kartu {norm} terdaftar.")
+
+
+@router.post("/employees/{employee_id}/cards/{uid}/delete", include_in_schema=False)
+def delete_card(request: Request, ctx: Ctx, employee_id: str, uid: str, session: Session = ADMIN_ONLY) -> Response:
+    try:
+        owner = records.remove_card(ctx.db.get(), uid)
+    except PresensiError as exc:
+        return employee_view(ctx, request, employee_id, 400, error=exc.screen_text)
+    if owner:
+        note(ctx, session, "card.remove", employee_id=owner, uid=records.normalise_uid(uid))
+    return RedirectResponse(f"/employees/{employee_id}", status_code=303)
+
+
+@router.post("/employees/{employee_id}/erase", include_in_schema=False)
+def erase(
+    request: Request,
+    ctx: Ctx,
+    employee_id: str,
+    confirmed: Annotated[str, Form(max_length=5)] = "",
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    """Every template (face, finger) and card of the employee, after a confirmation; the
+    bridge removes the finger slots from its modules when it sees the change."""
+    row = records.employee(ctx.db.get(), employee_id)
+    if row is None:
+        return employee_view(ctx, request, employee_id)
+    if confirmed != "yes":
         return render(
             request,
-            "employee.html",
-            status,
-            e=row,
-            cards=records.cards_of(ctx.db.get(), employee_id),
-            fingers=records.fingers_of(ctx.db.get(), employee_id),
-            finger_names=FINGER_NAMES,
-            finger_since=latest.id if latest is not None else 0,
-            can_card=s.cards is not None,
-            can_face=s.faces is not None,
-            can_finger=s.fingers is not None,
-            **{"message": None, "error": None, **extra},
+            "confirm.html",
+            action=f"/employees/{employee_id}/erase",
+            what=f"Hapus semua templat wajah, sidik jari dan kartu {row.name} ({employee_id})? / Erase them?",
+            fields={},
+            back=f"/employees/{employee_id}",
         )
+    erased = erase_employee(ctx.db.get(), employee_id, now=ctx.clock.now(), actor=session.username, reason="maintenance page")
+    return employee_view(
+        ctx,
+        request,
+        employee_id,
+        message=(
+            f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
+            f"{erased.cards} kartu, {erased.evidence_photos} foto bukti; pegawai dinonaktifkan."
+        ),
+    )
 
-    @app.get("/employees/{employee_id}", include_in_schema=False)
-    def employee_page(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
-        return employee_view(request, employee_id)
 
-    @app.post("/employees/{employee_id}/card", include_in_schema=False)
-    def register_card_by_tap(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
-        """Wait for a tap on the unit's reader and bind that card to the employee."""
-        if records.employee(ctx.db.get(), employee_id) is None:
-            return employee_view(request, employee_id)
-        if ctx.services.cards is None:
-            return employee_view(request, employee_id, 503, error="Pembaca kartu tidak tersambung ke layanan web.")
-        uid = ctx.services.cards.capture_next_uid(CARD_TAP_TIMEOUT_S)
-        if uid is None:
-            note(session, "card.register.timeout", employee_id=employee_id)
-            return employee_view(request, employee_id, 408, error="Tidak ada kartu ditempelkan dalam 30 detik. Coba lagi.")
-        try:
-            norm = records.register_card(ctx.db.get(), uid, employee_id, ctx.clock.now())
-        except PresensiError as exc:
-            note(session, "card.register.refused", employee_id=employee_id, reason=str(exc))
-            return employee_view(request, employee_id, 409, error=exc.screen_text)
-        note(session, "card.register", employee_id=employee_id, uid=norm)
-        return employee_view(request, employee_id, message=f"Kartu {norm} terdaftar.")
+@router.post("/employees/{employee_id}/face", include_in_schema=False)
+def enrol_face(request: Request, ctx: Ctx, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
+    if records.employee(ctx.db.get(), employee_id) is None:
+        return employee_view(ctx, request, employee_id)
+    if ctx.services.faces is None:
+        return employee_view(ctx, request, employee_id, 503, error="Layanan wajah tidak tersambung ke layanan web.")
+    result = ctx.services.faces.enrol_face(employee_id, ENROL_TIMEOUT_S)
+    note(ctx, session, "face.enrol" if result.ok else "face.enrol.failed", employee_id=employee_id)
+    return employee_view(
+        ctx, request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
+    )
 
-    @app.post("/employees/{employee_id}/cards/{uid}/delete", include_in_schema=False)
-    def delete_card(request: Request, employee_id: str, uid: str, session: Session = ADMIN_ONLY) -> Response:
-        try:
-            owner = records.remove_card(ctx.db.get(), uid)
-        except PresensiError as exc:
-            return employee_view(request, employee_id, 400, error=exc.screen_text)
-        if owner:
-            note(session, "card.remove", employee_id=owner, uid=records.normalise_uid(uid))
-        return RedirectResponse(f"/employees/{employee_id}", status_code=303)
 
-    @app.post("/employees/{employee_id}/erase", include_in_schema=False)
-    def erase(
-        request: Request,
-        employee_id: str,
-        confirmed: Annotated[str, Form(max_length=5)] = "",
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        """Every template (face, finger) and card of the employee, after a confirmation; the
-        bridge removes the finger slots from its modules when it sees the change."""
-        row = records.employee(ctx.db.get(), employee_id)
-        if row is None:
-            return employee_view(request, employee_id)
-        if confirmed != "yes":
-            return render(
-                request,
-                "confirm.html",
-                action=f"/employees/{employee_id}/erase",
-                what=f"Hapus semua templat wajah, sidik jari dan kartu {row.name} ({employee_id})? / Erase them?",
-                fields={},
-                back=f"/employees/{employee_id}",
-            )
-        erased = erase_employee(ctx.db.get(), employee_id, now=ctx.clock.now(), actor=session.username, reason="maintenance page")
-        return employee_view(
-            request,
-            employee_id,
-            message=(
-                f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
-                f"{erased.cards} kartu, {erased.evidence_photos} foto bukti; pegawai dinonaktifkan."
-            ),
-        )
+def enrol_finger_audited(ctx: WebContext, session: Session, employee_id: str, finger: int) -> EnrolResult:
+    if ctx.services.fingers is None:
+        return EnrolResult(False, "Modul sidik jari tidak tersambung ke layanan web.", {"state": "not_connected"})
+    timeout_s = max(ENROL_TIMEOUT_S, FINGER_CAPTURES_MAX * ctx.config.fingerprint.enrol_timeout_s)
+    result = ctx.services.fingers.enrol_finger(employee_id, finger, timeout_s)
+    note(
+        ctx,
+        session,
+        "finger.enrol" if result.ok else "finger.enrol.failed",
+        employee_id=employee_id,
+        finger=finger,
+        enrolment=result.detail.get("enrolment"),
+        state=result.detail.get("state"),
+        message=result.message,
+    )
+    return result
 
-    @app.post("/employees/{employee_id}/face", include_in_schema=False)
-    def enrol_face(request: Request, employee_id: str, session: Session = ADMIN_ONLY) -> Response:
-        if records.employee(ctx.db.get(), employee_id) is None:
-            return employee_view(request, employee_id)
-        if ctx.services.faces is None:
-            return employee_view(request, employee_id, 503, error="Layanan wajah tidak tersambung ke layanan web.")
-        result = ctx.services.faces.enrol_face(employee_id, ENROL_TIMEOUT_S)
-        note(session, "face.enrol" if result.ok else "face.enrol.failed", employee_id=employee_id)
-        return employee_view(
-            request, employee_id, 200 if result.ok else 422, **{"message" if result.ok else "error": result.message}
-        )
 
-    def enrol_finger_audited(session: Session, employee_id: str, finger: int) -> EnrolResult:
-        if ctx.services.fingers is None:
-            return EnrolResult(False, "Modul sidik jari tidak tersambung ke layanan web.", {"state": "not_connected"})
-        timeout_s = max(ENROL_TIMEOUT_S, FINGER_CAPTURES_MAX * ctx.config.fingerprint.enrol_timeout_s)
-        result = ctx.services.fingers.enrol_finger(employee_id, finger, timeout_s)
-        note(
-            session,
-            "finger.enrol" if result.ok else "finger.enrol.failed",
-            employee_id=employee_id,
-            finger=finger,
-            enrolment=result.detail.get("enrolment"),
-            state=result.detail.get("state"),
-            message=result.message,
-        )
-        return result
+class FacePrompt:
+    """The face service's current prompt, followed on the decision hub (one per app, on ``app.state``)."""
 
-    face_prompt: dict[str, str | None] = {"text": None}
+    def __init__(self) -> None:
+        self.text: str | None = None
 
-    def follow_face_prompts(message: Message) -> None:
+    def follow(self, message: Message) -> None:
         if isinstance(message, Prompt) and message.code == "face":
-            face_prompt["text"] = message.text
+            self.text = message.text
         elif isinstance(message, Decision):
-            face_prompt["text"] = None
+            self.text = None
 
-    ctx.hub.subscribe(follow_face_prompts)
 
-    @app.get("/api/face/prompt", response_model=FacePromptOut, tags=["enrolment"])
-    def face_prompt_api(session: Session = ADMIN_ONLY) -> FacePromptOut:
-        """The face service's current prompt on the kiosk screen (quality, liveness challenge, or
-        enrolment progress): the employee page shows it live while a face is being enrolled."""
-        return FacePromptOut(prompt=face_prompt["text"])
+async def face_prompt(request: Request) -> FacePrompt:
+    prompt: FacePrompt = request.app.state.face_prompt
+    return prompt
 
-    @app.post("/employees/{employee_id}/finger", include_in_schema=False)
-    def enrol_finger(
-        request: Request,
-        employee_id: str,
-        finger: Annotated[int, Form(ge=0, le=9)],
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        """The form without scripts: answers when the bridge has finished."""
-        if records.employee(ctx.db.get(), employee_id) is None:
-            return employee_view(request, employee_id)
-        result = enrol_finger_audited(session, employee_id, finger)
-        status = 200 if result.ok else 503 if result.detail.get("state") == "not_connected" else 422
-        return employee_view(request, employee_id, status, **{"message" if result.ok else "error": result.message})
 
-    @app.post("/api/fingers/enrolment", response_model=FingerEnrolOut, tags=["enrolment"])
-    def finger_enrol_api(
-        employee_id: Annotated[str, Query(min_length=1, max_length=64)],
-        finger: Annotated[int, Query(ge=0, le=9)],
-        session: Session = ADMIN_ONLY,
-    ) -> FingerEnrolOut:
-        """Enrol ``finger`` (0 right thumb … 9 left little finger) through the fingerprint bridge;
-        answers when the bridge has finished (meanwhile ``GET`` shows its prompts). ``ok`` false
-        with a plain-language ``message`` when refused, timed out or not connected."""
-        if records.employee(ctx.db.get(), employee_id) is None:
-            return FingerEnrolOut(ok=False, message="Pegawai tidak ditemukan", state="refused", fingers=[])
-        result = enrol_finger_audited(session, employee_id, finger)
-        return FingerEnrolOut(
-            ok=result.ok,
-            message=result.message,
-            state=str(result.detail.get("state", "")),
-            fingers=[
-                FingerOut(finger=f.finger, name=FINGER_NAMES[f.finger], family=f.family, created_at=f.created_at)
-                for f in records.fingers_of(ctx.db.get(), employee_id)
-            ],
-        )
+@router.get("/api/face/prompt", response_model=FacePromptOut, tags=["enrolment"])
+def face_prompt_api(prompt: Annotated[FacePrompt, Depends(face_prompt)], session: Session = ADMIN_ONLY) -> FacePromptOut:
+    """The face service's current prompt on the kiosk screen (quality, liveness challenge, or
+    enrolment progress): the employee page shows it live while a face is being enrolled."""
+    return FacePromptOut(prompt=prompt.text)
 
-    @app.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
-    def finger_progress(
-        employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
-    ) -> FingerProgressOut:
-        """The employee's newest finger enrolment as the fingerprint bridge reports it: state
-        and the prompt for the person at the module (Bahasa Indonesia)."""
-        progress = fingers.latest_for(ctx.db.get(), employee_id)
-        return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
 
-    @app.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
-    def finger_cancel(
-        employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
-    ) -> FingerProgressOut:
-        """Cancel the employee's unfinished finger enrolment (the bridge stops between captures)."""
-        cancelled = fingers.cancel_unfinished(ctx.db.get(), employee_id, clock=ctx.clock)
-        if cancelled is not None:
-            note(session, "finger.enrol.cancel", employee_id=employee_id, enrolment=cancelled)
-        progress = fingers.latest_for(ctx.db.get(), employee_id)
-        return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+@router.post("/employees/{employee_id}/finger", include_in_schema=False)
+def enrol_finger(
+    request: Request,
+    ctx: Ctx,
+    employee_id: str,
+    finger: Annotated[int, Form(ge=0, le=9)],
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    """The form without scripts: answers when the bridge has finished."""
+    if records.employee(ctx.db.get(), employee_id) is None:
+        return employee_view(ctx, request, employee_id)
+    result = enrol_finger_audited(ctx, session, employee_id, finger)
+    status = 200 if result.ok else 503 if result.detail.get("state") == "not_connected" else 422
+    return employee_view(ctx, request, employee_id, status, **{"message" if result.ok else "error": result.message})
 
-    # -- punches (Admin PD) ------------------------------------------------------------------------
 
-    def punch_rows(start: date | None, end: date | None, employee: str, limit: int) -> list[records.PunchRow]:
-        return records.search_punches(ctx.db.get(), ctx.zone, start=start, end=end, employee=employee, limit=limit)
+@router.post("/api/fingers/enrolment", response_model=FingerEnrolOut, tags=["enrolment"])
+def finger_enrol_api(
+    ctx: Ctx,
+    employee_id: Annotated[str, Query(min_length=1, max_length=64)],
+    finger: Annotated[int, Query(ge=0, le=9)],
+    session: Session = ADMIN_ONLY,
+) -> FingerEnrolOut:
+    """Enrol ``finger`` (0 right thumb … 9 left little finger) through the fingerprint bridge;
+    answers when the bridge has finished (meanwhile ``GET`` shows its prompts). ``ok`` false
+    with a plain-language ``message`` when refused, timed out or not connected."""
+    if records.employee(ctx.db.get(), employee_id) is None:
+        return FingerEnrolOut(ok=False, message="Pegawai tidak ditemukan", state="refused", fingers=[])
+    result = enrol_finger_audited(ctx, session, employee_id, finger)
+    return FingerEnrolOut(
+        ok=result.ok,
+        message=result.message,
+        state=str(result.detail.get("state", "")),
+        fingers=[
+            FingerOut(finger=f.finger, name=FINGER_NAMES[f.finger], family=f.family, created_at=f.created_at)
+            for f in records.fingers_of(ctx.db.get(), employee_id)
+        ],
+    )
 
-    @app.get("/punches", include_in_schema=False)
-    def punches_page(
-        request: Request,
-        start: OptionalDate = None,
-        end: OptionalDate = None,
-        employee: Annotated[str, Query(max_length=80)] = "",
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        rows = punch_rows(start, end, employee, 500)
-        return render(request, "punches.html", rows=rows, start=start or "", end=end or "", employee=employee)
 
-    @app.get("/api/punches", response_model=list[records.PunchRow], tags=["punches"])
-    def punches_api(
-        start: OptionalDate = None,
-        end: OptionalDate = None,
-        employee: Annotated[str, Query(max_length=80)] = "",
-        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-        session: Session = ADMIN_ONLY,
-    ) -> list[records.PunchRow]:
-        """Punches by local date range (inclusive) and employee id or name, newest first."""
-        return punch_rows(start, end, employee, limit)
+@router.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
+def finger_progress(
+    ctx: Ctx, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+) -> FingerProgressOut:
+    """The employee's newest finger enrolment as the fingerprint bridge reports it: state
+    and the prompt for the person at the module (Bahasa Indonesia)."""
+    progress = fingers.latest_for(ctx.db.get(), employee_id)
+    return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
 
-    @app.get("/punches/{punch_id}/photo", include_in_schema=False)
-    def punch_photo(punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY) -> Response:
-        """The evidence photo kept with a face punch (privacy.evidence_photos); every view is audited."""
+
+@router.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
+def finger_cancel(
+    ctx: Ctx, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+) -> FingerProgressOut:
+    """Cancel the employee's unfinished finger enrolment (the bridge stops between captures)."""
+    cancelled = fingers.cancel_unfinished(ctx.db.get(), employee_id, clock=ctx.clock)
+    if cancelled is not None:
+        note(ctx, session, "finger.enrol.cancel", employee_id=employee_id, enrolment=cancelled)
+    progress = fingers.latest_for(ctx.db.get(), employee_id)
+    return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+
+
+# -- punches (Admin PD) ------------------------------------------------------------------------
+
+
+def punch_rows(ctx: WebContext, start: date | None, end: date | None, employee: str, limit: int) -> list[records.PunchRow]:
+    return records.search_punches(ctx.db.get(), ctx.zone, start=start, end=end, employee=employee, limit=limit)
+
+
+@router.get("/punches", include_in_schema=False)
+def punches_page(
+    request: Request,
+    ctx: Ctx,
+    *,
+    start: OptionalDate = None,
+    end: OptionalDate = None,
+    employee: Annotated[str, Query(max_length=80)] = "",
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    rows = punch_rows(ctx, start, end, employee, 500)
+    return render(request, "punches.html", rows=rows, start=start or "", end=end or "", employee=employee)
+
+
+@router.get("/api/punches", response_model=list[records.PunchRow], tags=["punches"])
+def punches_api(
+    ctx: Ctx,
+    *,
+    start: OptionalDate = None,
+    end: OptionalDate = None,
+    employee: Annotated[str, Query(max_length=80)] = "",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    session: Session = ADMIN_ONLY,
+) -> list[records.PunchRow]:
+    """Punches by local date range (inclusive) and employee id or name, newest first."""
+    return punch_rows(ctx, start, end, employee, limit)
+
+
+@router.get("/punches/{punch_id}/photo", include_in_schema=False)
+def punch_photo(
+    ctx: Ctx, punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+) -> Response:
+    """The evidence photo kept with a face punch (privacy.evidence_photos); every view is audited."""
+    try:
+        photo = evidence.photo_of(ctx.db.get(), punch_id)
+    except PresensiError as exc:
+        return Response(f"Foto tidak dapat dibuka / cannot be opened: {exc}", status_code=409, media_type="text/plain")
+    if photo is None:
+        return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+    note(ctx, session, "evidence.view", punch=punch_id)
+    return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+# -- export (Admin PD) -------------------------------------------------------------------------
+
+
+def export_view(ctx: WebContext, request: Request, status: int = 200, **extra: object) -> Response:
+    assert ctx.exporter is not None and ctx.usb is not None
+    files = sorted(
+        (p for p in ctx.export_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".tmp")) and p.name[0] != "."),
+        reverse=True,
+    )
+    return render(
+        request,
+        "export.html",
+        status,
+        formats=ctx.exporter.formats(),
+        labels=FORMAT_LABELS,
+        can_check=isinstance(ctx.exporter, BundleChecker),
+        sticks=ctx.usb.sticks(),
+        files=[(p.name, p.stat().st_size) for p in files[:30]],
+        **{"message": None, "error": None, "made": None, "verified": None, **extra},
+    )
+
+
+@router.get("/export", include_in_schema=False)
+def export_page(request: Request, ctx: Ctx, session: Session = ADMIN_ONLY) -> Response:
+    return export_view(ctx, request)
+
+
+@router.post("/export", include_in_schema=False)
+def export(
+    request: Request,
+    ctx: Ctx,
+    *,
+    fmt: Annotated[str, Form(max_length=20)],
+    target: Annotated[str, Form(max_length=200)] = "download",
+    start: Annotated[OptionalDate, Form()] = None,
+    end: Annotated[OptionalDate, Form()] = None,
+    session: Session = ADMIN_ONLY,
+) -> Response:
+    assert ctx.exporter is not None and ctx.usb is not None
+    if fmt not in ctx.exporter.formats():
+        return export_view(ctx, request, 400, error=f"Format {fmt} tidak tersedia.")
+    try:
+        stick = None if target == "download" else ctx.usb.resolve(target)
+    except UnsafePath as exc:
+        note(ctx, session, "export.refused", target=target[:80], reason=str(exc))
+        return export_view(ctx, request, 400, error="Tujuan ekspor tidak sah: pilih flashdisk dari daftar.")
+    try:
+        path = ctx.exporter.export(fmt, start, end, ctx.export_dir)
+    except NothingToExport as exc:
+        note(ctx, session, "export.empty", fmt=fmt)
+        return export_view(ctx, request, message=f"{exc.screen_text}: semua presensi sudah diterima server.")
+    except (PresensiError, OSError) as exc:
+        note(ctx, session, "export.failed", fmt=fmt, reason=str(exc))
+        return export_view(ctx, request, 500, error=f"Ekspor gagal: {exc}")
+    made = companions(path)
+    if stick is not None:
         try:
-            photo = evidence.photo_of(ctx.db.get(), punch_id)
-        except PresensiError as exc:
-            return Response(f"Foto tidak dapat dibuka / cannot be opened: {exc}", status_code=409, media_type="text/plain")
-        if photo is None:
-            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
-        note(session, "evidence.view", punch=punch_id)
-        return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-    # -- export (Admin PD) -------------------------------------------------------------------------
-
-    def export_view(request: Request, status: int = 200, **extra: object) -> Response:
-        assert ctx.exporter is not None and ctx.usb is not None
-        files = sorted(
-            (p for p in ctx.export_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".tmp")) and p.name[0] != "."),
-            reverse=True,
-        )
-        return render(
-            request,
-            "export.html",
-            status,
-            formats=ctx.exporter.formats(),
-            labels=FORMAT_LABELS,
-            can_check=isinstance(ctx.exporter, BundleChecker),
-            sticks=ctx.usb.sticks(),
-            files=[(p.name, p.stat().st_size) for p in files[:30]],
-            **{"message": None, "error": None, "made": None, "verified": None, **extra},
-        )
-
-    @app.get("/export", include_in_schema=False)
-    def export_page(request: Request, session: Session = ADMIN_ONLY) -> Response:
-        return export_view(request)
-
-    @app.post("/export", include_in_schema=False)
-    def export(
-        request: Request,
-        *,
-        fmt: Annotated[str, Form(max_length=20)],
-        target: Annotated[str, Form(max_length=200)] = "download",
-        start: Annotated[OptionalDate, Form()] = None,
-        end: Annotated[OptionalDate, Form()] = None,
-        session: Session = ADMIN_ONLY,
-    ) -> Response:
-        assert ctx.exporter is not None and ctx.usb is not None
-        if fmt not in ctx.exporter.formats():
-            return export_view(request, 400, error=f"Format {fmt} tidak tersedia.")
-        try:
-            stick = None if target == "download" else ctx.usb.resolve(target)
-        except UnsafePath as exc:
-            note(session, "export.refused", target=target[:80], reason=str(exc))
-            return export_view(request, 400, error="Tujuan ekspor tidak sah: pilih flashdisk dari daftar.")
-        try:
-            path = ctx.exporter.export(fmt, start, end, ctx.export_dir)
-        except NothingToExport as exc:
-            note(session, "export.empty", fmt=fmt)
-            return export_view(request, message=f"{exc.screen_text}: semua presensi sudah diterima server.")
+            copy_to_stick(made, stick)
         except (PresensiError, OSError) as exc:
-            note(session, "export.failed", fmt=fmt, reason=str(exc))
-            return export_view(request, 500, error=f"Ekspor gagal: {exc}")
-        made = companions(path)
-        if stick is not None:
-            try:
-                copy_to_stick(made, stick)
-            except (PresensiError, OSError) as exc:
-                note(session, "export.failed", fmt=fmt, file=path.name, target=target, reason=str(exc))
-                return export_view(request, 500, error=f"Menyalin ke flashdisk {target} gagal: {exc}", made=path.name)
-            if path.suffix == ".zip" and isinstance(ctx.exporter, BundleChecker):
-                check = ctx.exporter.check(safe_child(stick, path.name).read_bytes())  # what a stick really holds
-                if not check.ok:
-                    note(session, "export.failed", fmt=fmt, file=path.name, target=target, reason=check.reason)
-                    return export_view(request, 500, error=f"Salinan di flashdisk rusak — ulangi. {check.message}")
-        note(
-            session,
-            "export",
-            fmt=fmt,
-            file=path.name,
-            files=len(made),
-            target="download" if stick is None else target,
-            start=str(start),
-            end=str(end),
-        )
-        where = f" dan disalin ke flashdisk {target}" if stick is not None else ""
-        return export_view(request, message=f"Berkas {', '.join(p.name for p in made)} dibuat{where}.", made=path.name)
+            note(ctx, session, "export.failed", fmt=fmt, file=path.name, target=target, reason=str(exc))
+            return export_view(ctx, request, 500, error=f"Menyalin ke flashdisk {target} gagal: {exc}", made=path.name)
+        if path.suffix == ".zip" and isinstance(ctx.exporter, BundleChecker):
+            check = ctx.exporter.check(safe_child(stick, path.name).read_bytes())  # what a stick really holds
+            if not check.ok:
+                note(ctx, session, "export.failed", fmt=fmt, file=path.name, target=target, reason=check.reason)
+                return export_view(ctx, request, 500, error=f"Salinan di flashdisk rusak — ulangi. {check.message}")
+    note(
+        ctx,
+        session,
+        "export",
+        fmt=fmt,
+        file=path.name,
+        files=len(made),
+        target="download" if stick is None else target,
+        start=str(start),
+        end=str(end),
+    )
+    where = f" dan disalin ke flashdisk {target}" if stick is not None else ""
+    return export_view(ctx, request, message=f"Berkas {', '.join(p.name for p in made)} dibuat{where}.", made=path.name)
 
-    @app.post("/export/verify", include_in_schema=False)
-    def verify_bundle(request: Request, bundle: UploadFile, session: Session = ADMIN_ONLY) -> Response:
-        """Check a bundle (e.g. one brought back on a stick) against this unit's key."""
-        if not isinstance(ctx.exporter, BundleChecker):
-            return export_view(request, 503, error="Pemeriksaan bundel tidak tersedia di sini.")
-        data = bundle.file.read(MAX_CHECK_BYTES + 1)
-        name = (bundle.filename or "")[:120]
-        if len(data) > MAX_CHECK_BYTES:
-            check = BundleCheck(False, "Bundel DITOLAK: berkas terlalu besar.", "larger than the page checks")
-        else:
-            check = ctx.exporter.check(data)
-        note(session, "export.verify", file=name, ok=check.ok, reason=check.reason, count=check.count)
-        if check.ok:
-            return export_view(request, message=check.message, verified="ok")
-        return export_view(request, 422, error=f"{check.message} ({check.reason})", verified="refused")
 
-    @app.get("/export/files/{name}", include_in_schema=False)
-    def export_file(name: str, session: Session = ADMIN_ONLY) -> Response:
-        try:
-            path = safe_child(ctx.export_dir, name)
-        except UnsafePath:
-            note(session, "export.download.refused", name=name[:80])
-            return Response("Nama berkas tidak sah / invalid file name", status_code=400, media_type="text/plain")
-        if not path.is_file():
-            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
-        note(session, "export.download", file=path.name)
-        return FileResponse(path, filename=path.name, media_type="application/octet-stream")
+@router.post("/export/verify", include_in_schema=False)
+def verify_bundle(request: Request, ctx: Ctx, bundle: UploadFile, session: Session = ADMIN_ONLY) -> Response:
+    """Check a bundle (e.g. one brought back on a stick) against this unit's key."""
+    if not isinstance(ctx.exporter, BundleChecker):
+        return export_view(ctx, request, 503, error="Pemeriksaan bundel tidak tersedia di sini.")
+    data = bundle.file.read(MAX_CHECK_BYTES + 1)
+    name = (bundle.filename or "")[:120]
+    if len(data) > MAX_CHECK_BYTES:
+        check = BundleCheck(False, "Bundel DITOLAK: berkas terlalu besar.", "larger than the page checks")
+    else:
+        check = ctx.exporter.check(data)
+    note(ctx, session, "export.verify", file=name, ok=check.ok, reason=check.reason, count=check.count)
+    if check.ok:
+        return export_view(ctx, request, message=check.message, verified="ok")
+    return export_view(ctx, request, 422, error=f"{check.message} ({check.reason})", verified="refused")
 
-    # -- logs (technician) -------------------------------------------------------------------------
 
-    def log_lines(contains: str, level: str, limit: int) -> list[LogLineOut]:
-        assert ctx.logs is not None
-        lines = ctx.logs.read(LogFilter(contains=contains, min_level=level if level in LEVELS else "debug", limit=limit))
-        return [LogLineOut(**asdict(line)) for line in lines]
+@router.get("/export/files/{name}", include_in_schema=False)
+def export_file(ctx: Ctx, name: str, session: Session = ADMIN_ONLY) -> Response:
+    try:
+        path = safe_child(ctx.export_dir, name)
+    except UnsafePath:
+        note(ctx, session, "export.download.refused", name=name[:80])
+        return Response("Nama berkas tidak sah / invalid file name", status_code=400, media_type="text/plain")
+    if not path.is_file():
+        return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+    note(ctx, session, "export.download", file=path.name)
+    return FileResponse(path, filename=path.name, media_type="application/octet-stream")
 
-    @app.get("/logs", include_in_schema=False)
-    def logs_page(
-        request: Request,
-        contains: Annotated[str, Query(max_length=100)] = "",
-        level: Annotated[str, Query(max_length=10)] = "info",
-        session: Session = TECH_ONLY,
-    ) -> Response:
-        return render(request, "logs.html", lines=log_lines(contains, level, 300), contains=contains, level=level, levels=LEVELS)
 
-    @app.get("/api/logs", response_model=list[LogLineOut], tags=["logs"])
-    def logs_api(
-        contains: Annotated[str, Query(max_length=100)] = "",
-        level: Annotated[str, Query(pattern="^(debug|info|warning|error)$")] = "info",
-        limit: Annotated[int, Query(ge=1, le=2000)] = 200,
-        session: Session = TECH_ONLY,
-    ) -> list[LogLineOut]:
-        """The newest log lines matching the filter, oldest first."""
-        return log_lines(contains, level, limit)
+# -- logs (technician) -------------------------------------------------------------------------
 
-    # -- configuration (technician) ----------------------------------------------------------------
 
-    def current_config_text() -> str:
-        if ctx.config_path is not None and ctx.config_path.exists():
-            return ctx.config_path.read_text(encoding="utf-8")
-        return ""
+def log_lines(ctx: WebContext, contains: str, level: str, limit: int) -> list[LogLineOut]:
+    assert ctx.logs is not None
+    lines = ctx.logs.read(LogFilter(contains=contains, min_level=level if level in LEVELS else "debug", limit=limit))
+    return [LogLineOut(**asdict(line)) for line in lines]
 
-    def running_config(text: str) -> KioskConfig:
-        """The configuration the file holds now (what a proposal is compared with)."""
-        try:
-            return parse_config(text, ctx.config_path) if text else KioskConfig()
-        except ConfigError:
-            return ctx.config
 
-    @app.get("/config", include_in_schema=False)
-    def config_page(request: Request, session: Session = TECH_ONLY) -> Response:
-        return render(
-            request, "config.html", text=current_config_text(), path=ctx.config_path, problems=[], diff=None, message=None
-        )
+@router.get("/logs", include_in_schema=False)
+def logs_page(
+    request: Request,
+    ctx: Ctx,
+    contains: Annotated[str, Query(max_length=100)] = "",
+    level: Annotated[str, Query(max_length=10)] = "info",
+    session: Session = TECH_ONLY,
+) -> Response:
+    return render(request, "logs.html", lines=log_lines(ctx, contains, level, 300), contains=contains, level=level, levels=LEVELS)
 
-    @app.post("/config", include_in_schema=False)
-    def config_submit(
-        request: Request,
-        text: Annotated[str, Form(max_length=100_000)],
-        apply: Annotated[str, Form(max_length=10)] = "",
-        session: Session = TECH_ONLY,
-    ) -> Response:
-        """First submit: validate and show the diff. Submit again with ``apply=yes``: write it."""
-        text = text.replace("\r\n", "\n")
-        current = current_config_text()
-        diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True), "sekarang", "baru"))
-        try:
-            problems = locked_changes(running_config(current), parse_config(text, ctx.config_path))
-        except ConfigError as exc:
-            problems = exc.problems
-        if problems:
-            return render(
-                request, "config.html", 422, text=text, path=ctx.config_path, problems=problems, diff=diff, message=None
-            )
-        if apply != "yes" or ctx.config_path is None:
-            return render(
-                request,
-                "config.html",
-                text=text,
-                path=ctx.config_path,
-                problems=[],
-                diff=diff or "(tidak ada perubahan)",
-                message=None,
-            )
-        try:
-            write_atomically(ctx.config_path, text)
-        except OSError as exc:  # the installed layout: /etc/presensi is root's
-            why = (
-                f"{ctx.config_path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan / the maintenance page cannot "
-                f"write this file ({exc.strerror or exc}); ubah sebagai root / change it as root: sudoedit {ctx.config_path}"
-            )
-            return render(request, "config.html", 409, text=text, path=ctx.config_path, problems=[why], diff=diff, message=None)
-        note(
-            session, "config.apply", path=str(ctx.config_path), changed_lines=sum(1 for ln in diff.splitlines() if ln[:1] in "+-")
-        )
+
+@router.get("/api/logs", response_model=list[LogLineOut], tags=["logs"])
+def logs_api(
+    ctx: Ctx,
+    contains: Annotated[str, Query(max_length=100)] = "",
+    level: Annotated[str, Query(pattern="^(debug|info|warning|error)$")] = "info",
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+    session: Session = TECH_ONLY,
+) -> list[LogLineOut]:
+    """The newest log lines matching the filter, oldest first."""
+    return log_lines(ctx, contains, level, limit)
+
+
+# -- configuration (technician) ----------------------------------------------------------------
+
+
+def current_config_text(ctx: WebContext) -> str:
+    if ctx.config_path is not None and ctx.config_path.exists():
+        return ctx.config_path.read_text(encoding="utf-8")
+    return ""
+
+
+def running_config(ctx: WebContext, text: str) -> KioskConfig:
+    """The configuration the file holds now (what a proposal is compared with)."""
+    try:
+        return parse_config(text, ctx.config_path) if text else KioskConfig()
+    except ConfigError:
+        return ctx.config
+
+
+@router.get("/config", include_in_schema=False)
+def config_page(request: Request, ctx: Ctx, session: Session = TECH_ONLY) -> Response:
+    return render(
+        request,
+        "config.html",
+        text=current_config_text(
+            ctx,
+        ),
+        path=ctx.config_path,
+        problems=[],
+        diff=None,
+        message=None,
+    )
+
+
+@router.post("/config", include_in_schema=False)
+def config_submit(
+    request: Request,
+    ctx: Ctx,
+    text: Annotated[str, Form(max_length=100_000)],
+    apply: Annotated[str, Form(max_length=10)] = "",
+    session: Session = TECH_ONLY,
+) -> Response:
+    """First submit: validate and show the diff. Submit again with ``apply=yes``: write it."""
+    text = text.replace("\r\n", "\n")
+    current = current_config_text(
+        ctx,
+    )
+    diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True), "sekarang", "baru"))
+    try:
+        problems = locked_changes(running_config(ctx, current), parse_config(text, ctx.config_path))
+    except ConfigError as exc:
+        problems = exc.problems
+    if problems:
+        return render(request, "config.html", 422, text=text, path=ctx.config_path, problems=problems, diff=diff, message=None)
+    if apply != "yes" or ctx.config_path is None:
         return render(
             request,
             "config.html",
             text=text,
             path=ctx.config_path,
             problems=[],
-            diff=None,
-            message="Konfigurasi disimpan. Mulai ulang layanan di halaman Sistem agar berlaku.",
+            diff=diff or "(tidak ada perubahan)",
+            message=None,
         )
+    try:
+        write_atomically(ctx.config_path, text)
+    except OSError as exc:  # the installed layout: /etc/presensi is root's
+        why = (
+            f"{ctx.config_path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan / the maintenance page cannot "
+            f"write this file ({exc.strerror or exc}); ubah sebagai root / change it as root: sudoedit {ctx.config_path}"
+        )
+        return render(request, "config.html", 409, text=text, path=ctx.config_path, problems=[why], diff=diff, message=None)
+    note(
+        ctx,
+        session,
+        "config.apply",
+        path=str(ctx.config_path),
+        changed_lines=sum(1 for ln in diff.splitlines() if ln[:1] in "+-"),
+    )
+    return render(
+        request,
+        "config.html",
+        text=text,
+        path=ctx.config_path,
+        problems=[],
+        diff=None,
+        message="Konfigurasi disimpan. Mulai ulang layanan di halaman Sistem agar berlaku.",
+    )
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -11,15 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.clock import ClockState, local_time
 from core.health import Health
 from core.security_headers import SecurityHeaders
 from core.store.accounts import Accounts
+from kiosk.web.pages import Ctx, page_templates
 from kiosk.web.ports import Decision, Message, Prompt
 from kiosk.web.screen.frames import render_jpeg
 from kiosk.web.screen.live import PunchWatcher
@@ -121,97 +121,107 @@ def message_json(ctx: WebContext, message: Message) -> dict[str, Any]:
     raise TypeError(type(message))
 
 
-def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
+def prepare(app: FastAPI, ctx: WebContext) -> None:
+    """The screen's headers, the loopback check and the punch watcher (started with the app)."""
     ancestors = ctx.config.web.screen_frame_ancestors
     app.add_middleware(SecurityHeaders, tls=False, csp=screen_csp(ancestors), frameable=bool(ancestors))
     app.add_middleware(LoopbackOnly)
-    watcher = PunchWatcher(ctx.db.new, ctx.hub)
+    app.state.watcher = PunchWatcher(ctx.db.new, ctx.hub)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if ctx.watch_punches:
-            watcher.start()
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ctx: WebContext = app.state.ctx
+    watcher: PunchWatcher = app.state.watcher
+    if ctx.watch_punches:
+        watcher.start()
+    try:
+        yield
+    finally:
+        watcher.stop()
+
+
+router = APIRouter()
+
+
+@router.get("/")
+def screen(request: Request, ctx: Ctx, lang: str = "") -> Response:
+    language = lang if lang in ("id", "en") else ctx.config.unit.language
+    return page_templates(request).TemplateResponse(
+        request, "screen.html", {"lang": language, "has_preview": ctx.frames is not None}
+    )
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.get("/api/screen/status")
+def status(ctx: Ctx) -> JSONResponse:
+    return JSONResponse(status_payload(ctx))
+
+
+@router.get("/live")
+async def live(request: Request, ctx: Ctx) -> StreamingResponse:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=100)
+
+    def deliver(message: Message) -> None:
+        loop.call_soon_threadsafe(_put_nowait, queue, message)
+
+    unsubscribe = ctx.hub.subscribe(deliver)
+
+    async def stream() -> AsyncIterator[str]:
         try:
-            yield
-        finally:
-            watcher.stop()
-
-    app.router.lifespan_context = lifespan
-    app.state.watcher = watcher
-
-    @app.get("/")
-    def screen(request: Request, lang: str = "") -> Response:
-        language = lang if lang in ("id", "en") else ctx.config.unit.language
-        return tpl.TemplateResponse(request, "screen.html", {"lang": language, "has_preview": ctx.frames is not None})
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
-
-    @app.get("/api/screen/status")
-    def status() -> JSONResponse:
-        return JSONResponse(status_payload(ctx))
-
-    @app.get("/live")
-    async def live(request: Request) -> StreamingResponse:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=100)
-
-        def deliver(message: Message) -> None:
-            loop.call_soon_threadsafe(_put_nowait, queue, message)
-
-        unsubscribe = ctx.hub.subscribe(deliver)
-
-        async def stream() -> AsyncIterator[str]:
-            try:
-                yield "retry: 1000\n\n"
-                payload = await asyncio.to_thread(status_payload, ctx)
-                yield f"data: {json.dumps(payload)}\n\n"
-                while not ctx.stopping.is_set():
-                    try:
-                        message = await asyncio.wait_for(queue.get(), timeout=STATUS_EVERY_S)
-                        yield f"data: {json.dumps(message_json(ctx, message))}\n\n"
-                    except TimeoutError:
-                        if await request.is_disconnected():
-                            break
-                        payload = await asyncio.to_thread(status_payload, ctx)
-                        yield f"data: {json.dumps(payload)}\n\n"
-            finally:
-                unsubscribe()
-
-        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-    @app.get("/preview.jpg")
-    def preview_jpg() -> Response:
-        frame = ctx.frames.latest() if ctx.frames is not None else None
-        if frame is None:
-            return Response(status_code=204)
-        return Response(render_jpeg(frame), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-    @app.get("/preview.mjpg")
-    async def preview_mjpg(request: Request) -> Response:
-        if ctx.frames is None:
-            return Response("no camera in this process", status_code=404, media_type="text/plain")
-        source = ctx.frames
-        boundary = "frame"
-
-        async def stream() -> AsyncIterator[bytes]:
-            last_seq = -1
+            yield "retry: 1000\n\n"
+            payload = await asyncio.to_thread(status_payload, ctx)
+            yield f"data: {json.dumps(payload)}\n\n"
             while not ctx.stopping.is_set():
-                frame = source.latest()
-                if frame is not None and frame.seq != last_seq:
-                    last_seq = frame.seq
-                    jpeg = await asyncio.to_thread(render_jpeg, frame)
-                    yield (
-                        f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-                        + jpeg
-                        + b"\r\n"
-                    )
-                if await request.is_disconnected():
-                    break
-                await asyncio.sleep(1.0 / PREVIEW_FPS)
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=STATUS_EVERY_S)
+                    yield f"data: {json.dumps(message_json(ctx, message))}\n\n"
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        break
+                    payload = await asyncio.to_thread(status_payload, ctx)
+                    yield f"data: {json.dumps(payload)}\n\n"
+        finally:
+            unsubscribe()
 
-        return StreamingResponse(stream(), media_type=f"multipart/x-mixed-replace; boundary={boundary}")
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/preview.jpg")
+def preview_jpg(ctx: Ctx) -> Response:
+    frame = ctx.frames.latest() if ctx.frames is not None else None
+    if frame is None:
+        return Response(status_code=204)
+    return Response(render_jpeg(frame), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/preview.mjpg")
+async def preview_mjpg(request: Request, ctx: Ctx) -> Response:
+    if ctx.frames is None:
+        return Response("no camera in this process", status_code=404, media_type="text/plain")
+    source = ctx.frames
+    boundary = "frame"
+
+    async def stream() -> AsyncIterator[bytes]:
+        last_seq = -1
+        while not ctx.stopping.is_set():
+            frame = source.latest()
+            if frame is not None and frame.seq != last_seq:
+                last_seq = frame.seq
+                jpeg = await asyncio.to_thread(render_jpeg, frame)
+                yield (
+                    f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n"
+                )
+            if await request.is_disconnected():
+                break
+            await asyncio.sleep(1.0 / PREVIEW_FPS)
+
+    return StreamingResponse(stream(), media_type=f"multipart/x-mixed-replace; boundary={boundary}")
 
 
 def _put_nowait(queue: asyncio.Queue[Message], message: Message) -> None:
