@@ -68,14 +68,17 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Judgement:
+    """What the combining rule concludes from the checks so far: live, spoof or not yet, and
+    whether to ask the challenge (the punch's own decision is :class:`kiosk.web.ports.Decision`)."""
+
     verdict: Verdict
     ask_challenge: bool = False
     reason: str = ""
     refused_by: str | None = None
 
 
-def decide(scores: Mapping[str, CheckScore | None], policy: Policy) -> Decision:
+def decide(scores: Mapping[str, CheckScore | None], policy: Policy) -> Judgement:
     """Combine the checks' scores (keys ``texture``, ``cues``, ``challenge``) under ``policy``."""
     texture = scores.get("texture") if policy.texture_available else None
     cues = scores.get("cues") if policy.cues_enabled else None
@@ -85,7 +88,7 @@ def decide(scores: Mapping[str, CheckScore | None], policy: Policy) -> Decision:
     limits = {"texture": policy.texture_threshold, "cues": policy.cues_threshold, "challenge": 0.5}
     for name, score in (("texture", texture), ("cues", cues), ("challenge", challenge)):
         if score is not None and score.confident and score.score < limits[name]:
-            return Decision(Verdict.SPOOF, reason=REASONS[name], refused_by=name)
+            return Judgement(Verdict.SPOOF, reason=REASONS[name], refused_by=name)
 
     texture_done = not policy.texture_available or (texture is not None and texture.confident)
     cues_done = not policy.cues_enabled or (cues is not None and cues.confident)
@@ -104,10 +107,10 @@ def decide(scores: Mapping[str, CheckScore | None], policy: Policy) -> Decision:
     # 3. a needed challenge decides (the passive checks have not refused)
     if needed:
         if challenge is not None and challenge.confident and challenge.score >= 0.5:
-            return Decision(Verdict.LIVE) if passive_done else Decision(Verdict.UNDECIDED)
-        return Decision(Verdict.UNDECIDED, ask_challenge=True)
+            return Judgement(Verdict.LIVE) if passive_done else Judgement(Verdict.UNDECIDED)
+        return Judgement(Verdict.UNDECIDED, ask_challenge=True)
 
     # 4. passive checks alone
     if passive_done:
-        return Decision(Verdict.LIVE)
-    return Decision(Verdict.UNDECIDED)
+        return Judgement(Verdict.LIVE)
+    return Judgement(Verdict.UNDECIDED)

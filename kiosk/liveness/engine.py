@@ -20,7 +20,7 @@ from core.errors import LivenessError
 from kiosk.liveness.base import CheckScore, FaceSample, LivenessEngine, LivenessResult, LivenessSession, Verdict
 from kiosk.liveness.challenge import ChallengeCheck, ChallengeSession, ChallengeSettings, Prompt
 from kiosk.liveness.cues import CuesCheck, CueSettings, CuesSession
-from kiosk.liveness.decide import Decision, Policy, decide
+from kiosk.liveness.decide import Judgement, Policy, decide
 from kiosk.liveness.texture import MiniFasNet, TextureCheck, TextureSession, TextureSettings, model_paths
 
 log = logging.getLogger(__name__)
@@ -111,17 +111,17 @@ class EngineSession(LivenessSession):
         if self._final is not None:
             return self._final
         scores = self.check_scores()
-        decision: Decision = decide(scores, self.policy)
+        judgement: Judgement = decide(scores, self.policy)
         prompt = None
-        if decision.ask_challenge:
+        if judgement.ask_challenge:
             prompt = self.challenge.begin()
             scores["challenge"] = self.challenge.score()
-            decision = decide(scores, self.policy)
-            prompt = prompt if decision.verdict is Verdict.UNDECIDED else None
-        result = LivenessResult(decision.verdict, flatten(scores), prompt=prompt, reason=decision.reason)
-        if decision.verdict is not Verdict.UNDECIDED:
+            judgement = decide(scores, self.policy)
+            prompt = prompt if judgement.verdict is Verdict.UNDECIDED else None
+        result = LivenessResult(judgement.verdict, flatten(scores), prompt=prompt, reason=judgement.reason)
+        if judgement.verdict is not Verdict.UNDECIDED:
             self._final = result
-            log.info("liveness %s after %s frames (refused by %s)", decision.verdict, self.frames, decision.refused_by)
+            log.info("liveness %s after %s frames (refused by %s)", judgement.verdict, self.frames, judgement.refused_by)
         return result
 
 
