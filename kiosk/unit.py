@@ -22,10 +22,9 @@ from kiosk.camera import open_camera
 from kiosk.camera.base import Camera, Frame
 from kiosk.cards.base import CardReader
 from kiosk.cards.factory import make_reader
-from kiosk.cards.service import CardDecision, CardService
+from kiosk.cards.service import CardAttempt, CardService
 from kiosk.cards.service import Outcome as CardOutcome
-from kiosk.face.decision import Decision as FaceDecision
-from kiosk.face.decision import Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.pipeline import FrameResult, SkipLiveness
 from kiosk.face.service import FaceService
 from kiosk.feedback.gpio import build_feedback
@@ -59,7 +58,7 @@ def _accepted(punch: Punch, name: str | None, text: str = "") -> Decision:
     )
 
 
-def face_to_screen(decision: FaceDecision) -> Decision:
+def face_to_screen(decision: FaceAttempt) -> Decision:
     """What the screen shows for a face pipeline decision."""
     if decision.outcome is Outcome.ACCEPTED and decision.punch is not None:
         return _accepted(decision.punch, decision.name, decision.status_text)
@@ -69,7 +68,7 @@ def face_to_screen(decision: FaceDecision) -> Decision:
     )
 
 
-def card_to_screen(decision: CardDecision) -> Decision | Prompt | None:
+def card_to_screen(decision: CardAttempt) -> Decision | Prompt | None:
     """What the screen shows for a card decision (None: nothing to show)."""
     if decision.outcome is CardOutcome.ACCEPTED and decision.punch is not None:
         return _accepted(decision.punch, decision.employee_name, decision.status_text)
@@ -200,14 +199,14 @@ class KioskUnit:
             )
         self.frames.put(frame.image, boxes)
 
-    def _face_decision(self, decision: FaceDecision) -> None:
+    def _face_decision(self, decision: FaceAttempt) -> None:
         self.hub.publish(face_to_screen(decision))
 
     def _face_prompt(self, prompt: str | None) -> None:
         if prompt:
             self.hub.publish(Prompt("face", prompt))
 
-    def _card_decision(self, decision: CardDecision) -> None:
+    def _card_decision(self, decision: CardAttempt) -> None:
         shown = card_to_screen(decision)
         if shown is not None:
             self.hub.publish(shown)

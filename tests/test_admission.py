@@ -17,7 +17,7 @@ from core.store.db import open_database
 from core.store.punches import PunchStore
 from core.store.roster import upsert_employee
 from kiosk.cards.policy import Reason
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 
 START = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # Tuesday 07:00 WITA
@@ -62,7 +62,7 @@ def test_event_mode_admits_members_of_this_unit_and_refuses_others(tmp_path: Pat
         store.conn.execute("INSERT INTO cards (uid, employee_id, created_at) VALUES (?, ?, '')", (person.card_uid, person.id))
     reader = SimCardReader()
     service = CardService(reader, store, config=config.cards, clock=clock, classify=admit)
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     with service:
         assert service.wait_connected(5)
@@ -95,7 +95,7 @@ def test_a_work_code_that_refuses_a_punch_past_the_days_two(tmp_path: Path) -> N
     admit = UnitAdmission(config, store, clock)
     reader = SimCardReader()
     service = CardService(reader, store, config=config.cards, clock=clock, classify=admit)
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     seen = []
     with service:

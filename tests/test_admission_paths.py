@@ -24,9 +24,9 @@ from core.store.cards import bind_card
 from core.store.punches import PunchStore
 from firmware_bridge.factory import seed_sim_template, start_simulated_bridge
 from kiosk.camera.base import Frame
-from kiosk.cards.service import CardDecision, CardService
+from kiosk.cards.service import CardAttempt, CardService
 from kiosk.cards.sim import SimCardReader
-from kiosk.face.decision import Outcome
+from kiosk.face.attempt import Outcome
 from kiosk.face.pipeline import FacePipeline, SkipLiveness
 
 WIB = timezone(timedelta(hours=7))
@@ -123,7 +123,7 @@ def by_card(runtime: Runtime) -> list[tuple[str, str, int]]:
     store = store_of(runtime)
     bind_card(store.conn, CARD, PERSON, actor="test", now=clock.now())
     reader = SimCardReader(clock=clock)
-    answers: queue.Queue[CardDecision] = queue.Queue()
+    answers: queue.Queue[CardAttempt] = queue.Queue()
     service = CardService(
         reader, store, config=runtime.config.cards, clock=clock, classify=UnitAdmission(runtime.config, store, clock)
     )

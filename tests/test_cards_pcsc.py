@@ -30,7 +30,7 @@ from core.config import CardsConfig
 from core.errors import DeviceError
 from core.store.punches import PunchStore
 from kiosk.cards.pcsc import PcscReader
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.vpcd_card import CONTACTLESS_ATR, VirtualContactlessCard, answer_apdu
 
 WAIT_S = 15.0
@@ -161,11 +161,11 @@ def add_employee(store: PunchStore, emp_id: str, name: str, uid: str) -> None:
 
 
 @pytest.fixture
-def running(pcscd: Pcscd, store: PunchStore, clock: FakeClock) -> Iterator[tuple[CardService, queue.Queue[CardDecision]]]:
+def running(pcscd: Pcscd, store: PunchStore, clock: FakeClock) -> Iterator[tuple[CardService, queue.Queue[CardAttempt]]]:
     add_employee(store, "198001012005011001", "Budi Santoso", "04A1B2C3D4E5F6")
     config = CardsConfig(reader="pcsc", device=pcscd.reader, reconnect_initial_s=0.05, reconnect_max_s=0.5)
     service = CardService(PcscReader(pcscd.reader, clock=clock), store, config=config, clock=clock)
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     service.start()
     assert service.wait_connected(WAIT_S)
@@ -185,7 +185,7 @@ def test_answer_apdu_follows_the_pcsc_get_data_rules() -> None:
 
 
 def test_insert_punches_remove_and_unknown_card(
-    pcscd: Pcscd, running: tuple[CardService, queue.Queue[CardDecision]], store: PunchStore
+    pcscd: Pcscd, running: tuple[CardService, queue.Queue[CardAttempt]], store: PunchStore
 ) -> None:
     _service, decisions = running
     card = VirtualContactlessCard("04A1B2C3D4E5F6", port=pcscd.port).insert()
@@ -240,7 +240,7 @@ def test_reader_filter_that_matches_nothing_says_what_is_connected(pcscd: Pcscd)
 
 
 def test_pcscd_gone_and_back_the_reader_recovers_and_health_reports_the_gap(
-    pcscd: Pcscd, running: tuple[CardService, queue.Queue[CardDecision]], store: PunchStore, clock: FakeClock
+    pcscd: Pcscd, running: tuple[CardService, queue.Queue[CardAttempt]], store: PunchStore, clock: FakeClock
 ) -> None:
     service, decisions = running
     pcscd.stop()

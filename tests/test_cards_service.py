@@ -18,7 +18,7 @@ from core.store.cards import CardBindingRefused, bind_card, find_card, list_card
 from core.store.punches import PunchStore
 from kiosk.cards.enrol import EnrolStatus
 from kiosk.cards.policy import FaceOutcome, FaceVerification, Reason
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 from kiosk.feedback.gpio import NullFeedback
 
@@ -52,15 +52,15 @@ class Harness:
     def __init__(self, store: PunchStore, clock: FakeClock, **kwargs: object) -> None:
         self.reader = SimCardReader(clock=clock)
         self.feedback = NullFeedback()
-        self.decisions: queue.Queue[CardDecision] = queue.Queue()
+        self.decisions: queue.Queue[CardAttempt] = queue.Queue()
         config = CardsConfig(reader="sim", reconnect_initial_s=0.01, reconnect_max_s=0.05, **kwargs.pop("config", {}))  # type: ignore[arg-type]
         self.service = CardService(self.reader, store, config=config, clock=clock, feedback=self.feedback, **kwargs)  # type: ignore[arg-type]
         self.service.subscribe(self.decisions.put)
 
-    def next(self) -> CardDecision:
+    def next(self) -> CardAttempt:
         return self.decisions.get(timeout=WAIT_S)
 
-    def tap(self, uid: str) -> CardDecision:
+    def tap(self, uid: str) -> CardAttempt:
         self.reader.tap(uid)
         return self.next()
 
@@ -237,7 +237,7 @@ def test_a_card_registered_to_two_people_under_two_forms_is_refused(harness: Har
 
 
 def test_a_failing_subscriber_does_not_stop_the_others(harness: Harness) -> None:
-    def broken(decision: CardDecision) -> None:
+    def broken(decision: CardAttempt) -> None:
         raise RuntimeError("screen bug")
 
     harness.service.subscribe(broken)

@@ -17,7 +17,7 @@ from core.errors import DeviceError, ProtocolError
 from core.store.punches import PunchStore
 from kiosk.cards.base import CardEventKind
 from kiosk.cards.rdm6300_sim import Rdm6300Simulator
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.uart import Rdm6300Decoder, Rdm6300Reader, decode_frame, encode_frame
 
 WAIT_S = 5.0
@@ -140,7 +140,7 @@ def test_card_service_on_rdm6300_survives_unplug_and_reports_the_gap(tmp_path: P
     sim = Rdm6300Simulator(tmp_path / "ttyRDM").start()
     config = CardsConfig(reader="serial", device=sim.port, reconnect_initial_s=0.02, reconnect_max_s=0.1)
     service = CardService(Rdm6300Reader(sim.port, clock=clock), store, config=config, clock=clock)
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     try:
         service.start()

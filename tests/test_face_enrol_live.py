@@ -29,7 +29,7 @@ from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.policy import FaceOutcome
 from kiosk.face import devmodels
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.detect import to_rgb
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import FrameResult, SkipLiveness
@@ -64,7 +64,7 @@ class Unit:
     face: FaceService
     clock: FakeClock
     ticking: bool
-    decisions: list[Decision] = field(default_factory=list)
+    decisions: list[FaceAttempt] = field(default_factory=list)
     prompts: list[str | None] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -77,7 +77,7 @@ class Unit:
             self.prompts.append(prompt)
             self._cond.notify_all()
 
-    def on_decision(self, decision: Decision) -> None:
+    def on_decision(self, decision: FaceAttempt) -> None:
         with self._cond:
             self.decisions.append(decision)
             self._cond.notify_all()
@@ -86,7 +86,7 @@ class Unit:
         with self._cond:
             assert self._cond.wait_for(lambda: text in self.prompts, WAIT_S), f"no prompt {text!r}; saw {self.prompts}"
 
-    def wait_accepted(self) -> Decision:
+    def wait_accepted(self) -> FaceAttempt:
         with self._cond:
             assert self._cond.wait_for(lambda: any(d.outcome is Outcome.ACCEPTED for d in self.decisions), WAIT_S), self.decisions
             return next(d for d in self.decisions if d.outcome is Outcome.ACCEPTED)

@@ -14,7 +14,7 @@ from core.clock import FakeClock
 from core.config import FaceConfig
 from core.store.punches import PunchStore
 from kiosk.camera.base import Frame
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.detect import FaceDetector
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import FacePipeline, FrameResult, SkipLiveness
@@ -81,8 +81,8 @@ class Kiosk:
         self.pipeline, self.clock, self.seq = pipeline, clock, 0
         self.results: list[FrameResult] = []
 
-    def show(self, scene: np.ndarray, frames: int) -> list[Decision]:
-        decisions: list[Decision] = []
+    def show(self, scene: np.ndarray, frames: int) -> list[FaceAttempt]:
+        decisions: list[FaceAttempt] = []
         for _ in range(frames):
             self.clock.advance(1 / FPS)
             self.seq += 1

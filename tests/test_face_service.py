@@ -12,7 +12,7 @@ from core.clock import FakeClock
 from core.config import KioskConfig
 from core.store.punches import PunchStore
 from kiosk.camera.sim import SimCamera
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
@@ -26,10 +26,10 @@ def test_service_punches_a_shown_face_and_reports_health(store: PunchStore, cloc
     camera = SimCamera(clock, width=800, height=600, fps=10)
     service = FaceService(config, store, camera, SkipLiveness("test"), clock, health_interval_s=0.2)
     decided = threading.Event()
-    decisions: list[Decision] = []
+    decisions: list[FaceAttempt] = []
     prompts: list[str | None] = []
 
-    def on_decision(decision: Decision) -> None:
+    def on_decision(decision: FaceAttempt) -> None:
         decisions.append(decision)
         decided.set()
 

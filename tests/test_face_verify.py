@@ -29,10 +29,10 @@ from core.store.punches import PunchStore
 from kiosk.camera.base import Frame, fit_within
 from kiosk.camera.file import FileCamera
 from kiosk.cards.policy import TEXTS, FaceOutcome, Reason
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 from kiosk.face import devmodels
-from kiosk.face.decision import Decision
+from kiosk.face.attempt import FaceAttempt
 from kiosk.face.detect import to_rgb
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import FrameResult, SkipLiveness
@@ -102,8 +102,8 @@ class Desk:
     face: FaceService
     cards: CardService
     reader: SimCardReader
-    card_decisions: queue.Queue[CardDecision] = field(default_factory=queue.Queue)
-    face_decisions: list[Decision] = field(default_factory=list)
+    card_decisions: queue.Queue[CardAttempt] = field(default_factory=queue.Queue)
+    face_decisions: list[FaceAttempt] = field(default_factory=list)
     prompts: list[str | None] = field(default_factory=list)
     frames: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -131,7 +131,7 @@ class Desk:
             )
             return next(t for t in texts if t in self.prompts)
 
-    def next_card(self) -> CardDecision:
+    def next_card(self) -> CardAttempt:
         return self.card_decisions.get(timeout=WAIT_S)
 
 

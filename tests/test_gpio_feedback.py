@@ -185,14 +185,14 @@ def test_card_service_drives_the_lights(factory: MockFactory, config: GpioConfig
     import queue
 
     from core.config import CardsConfig
-    from kiosk.cards.service import CardDecision, CardService
+    from kiosk.cards.service import CardAttempt, CardService
     from kiosk.cards.sim import SimCardReader
 
     scheduler = ManualScheduler()
     feedback = GpioFeedback(config, pin_factory=factory, scheduler=scheduler)
     reader = SimCardReader(clock=clock)  # type: ignore[arg-type]
     service = CardService(reader, store, config=CardsConfig(reader="sim"), clock=clock, feedback=feedback)  # type: ignore[arg-type]
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     with service:
         assert service.wait_connected(5)

@@ -29,7 +29,7 @@ from core.store.vault import UnitKey, register_unit
 from kiosk.camera.base import Frame
 from kiosk.camera.file import FileCamera
 from kiosk.camera.sim import SimCamera
-from kiosk.face.decision import Outcome
+from kiosk.face.attempt import Outcome
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import FacePipeline, SkipLiveness
 from kiosk.face.service import FaceService

@@ -39,7 +39,7 @@ from firmware_bridge.zhiantec.simulator import TEMPLATE
 from kiosk.camera.sim import SimCamera
 from kiosk.demo.server import provision_and_sync, start_demo_server
 from kiosk.doctor import run_checks
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.enroll import Enroller
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
@@ -256,7 +256,7 @@ def test_no_template_encoding_or_image_leaves_through_logs_reports_exports_or_pa
         camera = SimCamera(rt.clock, width=800, height=600, fps=10)
         service = FaceService(rt.config, store, camera, SkipLiveness("test"), rt.clock, health_interval_s=0.2)
         decided = threading.Event()
-        decisions: list[Decision] = []
+        decisions: list[FaceAttempt] = []
         service.subscribe(lambda d: (decisions.append(d), decided.set()))
         camera.show(image(faces_dir / "obama-720p.jpg"))
         with service:

@@ -26,7 +26,7 @@ from firmware_bridge.factory import seed_sim_template, start_simulated_bridge
 from kiosk.camera.sim import SimCamera
 from kiosk.checks.findings import Status
 from kiosk.checks.privacy import stored_templates, template_key
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import SkipLiveness
@@ -154,7 +154,7 @@ def test_a_copied_data_dir_under_another_key_yields_no_template_and_says_why(
     assert len(lines) == 1 and "another unit's key" in lines[0] and "restore the key" in lines[0], lines
     assert len(service.pipeline.gallery) == 0
     decided = threading.Event()
-    decisions: list[Decision] = []
+    decisions: list[FaceAttempt] = []
     service.subscribe(lambda d: (decisions.append(d), decided.set()))
     camera.show(image(faces_dir / "obama-720p.jpg"))
     with service:

@@ -18,7 +18,7 @@ from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore
 from core.store.roster import insert_roster
 from kiosk.cards.rdm6300_sim import Rdm6300Simulator
-from kiosk.cards.service import CardDecision, CardService, Outcome
+from kiosk.cards.service import CardAttempt, CardService, Outcome
 from kiosk.cards.sim import SimCardReader
 from kiosk.cards.uart import Rdm6300Reader
 
@@ -44,7 +44,7 @@ def _store(path: Path) -> PunchStore:
 
 
 def _taps(service: CardService, tap: Any, count: int) -> list[float]:
-    decisions: queue.Queue[CardDecision] = queue.Queue()
+    decisions: queue.Queue[CardAttempt] = queue.Queue()
     service.subscribe(decisions.put)
     latencies = []
     with service:

@@ -6,7 +6,7 @@ gallery as a Python list. Ours: detection on the downscaled frame, re-detection 
 box in between, encodings only until k frames agree, identification as one matrix product,
 liveness through the injected engine.
 
-Decision latency is replayed in *virtual real time*: the video plays at its own frame rate, and
+FaceAttempt latency is replayed in *virtual real time*: the video plays at its own frame rate, and
 each system always gets the newest frame available when it finishes the previous one (what a
 camera with a newest-frame capture thread gives it), and a system done before the next frame
 waits for it (as ``Camera.read(after_seq=…)``: no frame is processed twice). The clock starts before the face is in
@@ -45,7 +45,7 @@ from core.store.punches import PunchRequest, PunchStore
 from kiosk.camera.base import Frame
 from kiosk.camera.file import read_video_frames, video_fps
 from kiosk.face import devmodels
-from kiosk.face.decision import Outcome
+from kiosk.face.attempt import Outcome
 from kiosk.face.detect import FaceDetector, box_area, make_detector, to_rgb
 from kiosk.face.dlib_models import face_recognition_module
 from kiosk.face.identify import Gallery

@@ -5,7 +5,7 @@ that goes away (unplugged, pcscd restarted) is closed and reopened with exponent
 the part ``card_reader`` in the health table says FAIL while it is gone and, once it is back,
 how long the gap was (``last_gap_s``, ``gaps``).
 
-Subscribers (the kiosk screen, the demo) get a :class:`CardDecision` for every tap, on the
+Subscribers (the kiosk screen, the demo) get a :class:`CardAttempt` for every tap, on the
 service's thread: keep callbacks short and hand work to your own thread or loop.
 """
 
@@ -50,8 +50,9 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class CardDecision:
-    """What happened to one tap, for the screen: ``text`` (Bahasa Indonesia) and ``text_en``."""
+class CardAttempt:
+    """What one tap came to: ``text`` (Bahasa Indonesia) and ``text_en``. The screen is told the
+    path-neutral :class:`kiosk.web.ports.Decision` made from it (``kiosk.unit.card_to_screen``)."""
 
     outcome: Outcome
     at: datetime  # UTC
@@ -116,7 +117,7 @@ class ReaderStatus:
     last_error: str | None
 
 
-Subscriber = Callable[[CardDecision], None]
+Subscriber = Callable[[CardAttempt], None]
 
 
 class CardService:
@@ -178,7 +179,7 @@ class CardService:
 
         return unsubscribe
 
-    def _publish(self, decision: CardDecision) -> None:
+    def _publish(self, decision: CardAttempt) -> None:
         with self._sub_lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -393,7 +394,7 @@ class CardService:
             return None
         self.feedback.attention()
         self._publish(
-            CardDecision(
+            CardAttempt(
                 Outcome.AWAITING_FACE,
                 self.clock.now(),
                 event.reader,
@@ -442,7 +443,7 @@ class CardService:
         clock_text = self._clock_text(punch)
         self.feedback.accepted()
         self._publish(
-            CardDecision(
+            CardAttempt(
                 Outcome.ACCEPTED,
                 punch.at,
                 event.reader,
@@ -462,7 +463,7 @@ class CardService:
     def _duplicate(self, event: CardEvent, employee: Employee, last: Punch) -> None:
         self.feedback.accepted()
         self._publish(
-            CardDecision(
+            CardAttempt(
                 Outcome.DUPLICATE,
                 self.clock.now(),
                 event.reader,
@@ -490,7 +491,7 @@ class CardService:
         if reason is Reason.UNKNOWN_CARD and event.uid:
             log.info("unknown card %s on %s", masked_uid(event.uid), event.reader)
         self._publish(
-            CardDecision(
+            CardAttempt(
                 Outcome.REJECTED,
                 self.clock.now(),
                 event.reader,
@@ -518,7 +519,7 @@ class CardService:
             self.enrolment.complete(result)
             self.feedback.rejected()
             self._publish(
-                CardDecision(
+                CardAttempt(
                     Outcome.ENROL_REFUSED,
                     self.clock.now(),
                     event.reader,
@@ -543,7 +544,7 @@ class CardService:
         self.enrolment.complete(EnrolResult(ticket, status, employee.id, employee.name, uid, None, text, text_en))
         self.feedback.accepted()
         self._publish(
-            CardDecision(
+            CardAttempt(
                 Outcome.ENROLLED, self.clock.now(), event.reader, uid, employee.id, employee.name, text=text, text_en=text_en
             )
         )

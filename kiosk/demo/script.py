@@ -21,7 +21,7 @@ from core.store.punch_views import last_punch_seq, punch_listing
 from core.store.punches import verify_database
 from kiosk.camera.base import Frame
 from kiosk.camera.file import FileCamera, list_images
-from kiosk.cards.service import CardDecision
+from kiosk.cards.service import CardAttempt
 from kiosk.demo.session import DemoSession
 from kiosk.face.service import FaceService
 
@@ -130,10 +130,10 @@ def _press_phase(session: DemoSession, punches: int, out: Callable[[str], None])
     staff = [p for p in session.people if not p.by_face] or session.people
     answered = True
     out("\nCards and fingers:")
-    decisions: list[CardDecision] = []
+    decisions: list[CardAttempt] = []
     arrived = threading.Condition()
 
-    def seen(decision: CardDecision) -> None:
+    def seen(decision: CardAttempt) -> None:
         with arrived:
             decisions.append(decision)
             arrived.notify_all()

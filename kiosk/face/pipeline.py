@@ -1,7 +1,7 @@
 """One frame at a time: detect → track → quality → liveness → identify → decide → punch.
 
 :class:`FacePipeline` is synchronous and owns no thread (the service runs it on one); given a
-frame it returns a :class:`FrameResult` with the prompt to show and any :class:`Decision` made
+frame it returns a :class:`FrameResult` with the prompt to show and any :class:`FaceAttempt` made
 in that frame. A decision is made once per approach (track): accepted (a punch committed through
 the store), duplicate ("Sudah presensi pukul 07:42"), unknown, spoof, or refused with a reason.
 
@@ -28,7 +28,7 @@ from core.config import FaceConfig
 from core.errors import PresensiError
 from core.store.punches import Punch, PunchRequest, PunchStore
 from kiosk.camera.base import Frame
-from kiosk.face.decision import Decision, Outcome
+from kiosk.face.attempt import FaceAttempt, Outcome
 from kiosk.face.detect import FaceDetector, make_detector, to_rgb
 from kiosk.face.identify import Gallery, Match
 from kiosk.face.quality import Prompt, Quality, assess
@@ -65,7 +65,7 @@ class FrameResult:
     prompt: str | None = None
     track_id: int | None = None
     quality: Quality | None = None
-    decisions: tuple[Decision, ...] = ()
+    decisions: tuple[FaceAttempt, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -186,7 +186,7 @@ class FacePipeline:
         """The faces now in view were handled by another mode (card then face, enrolment): their
         approach makes no 1:N decision; a face that leaves and comes back is judged as usual."""
         for track in self.tracker.tracks:
-            track.decision = Decision(
+            track.decision = FaceAttempt(
                 Outcome.REFUSED, "", track.id, reason=reason, t_first_seen_ns=track.first_seen_ns, t_decided_ns=t
             )
 
@@ -206,7 +206,7 @@ class FacePipeline:
 
     def _judge(
         self, frame: Frame, rgb: np.ndarray, track: Track, timings: dict[str, float]
-    ) -> tuple[list[Decision], str | None, Quality | None]:
+    ) -> tuple[list[FaceAttempt], str | None, Quality | None]:
         t = frame.t_mono_ns
         with self._stage("landmarks", timings):
             landmarks = self.detector.landmarks(rgb, track.box)
@@ -323,9 +323,9 @@ class FacePipeline:
         liveness: LivenessResult | None = None,
         at: str | None = None,
         zone_abbr: str | None = None,
-    ) -> Decision:
+    ) -> FaceAttempt:
         show_identity = outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE)
-        decision = Decision(
+        decision = FaceAttempt(
             outcome=outcome,
             message=message,
             track_id=track.id,
@@ -348,7 +348,7 @@ class FacePipeline:
         )
         return decision
 
-    def _commit(self, track: Track, frame: Frame, match: Match, verdict: str, scores: Mapping[str, float]) -> Decision:
+    def _commit(self, track: Track, frame: Frame, match: Match, verdict: str, scores: Mapping[str, float]) -> FaceAttempt:
         assert match.employee_id is not None
         t = frame.t_mono_ns
         employee = match.employee_id
@@ -385,7 +385,7 @@ class FacePipeline:
         if self.evidence is not None:  # kept by keep_evidence(), once the decision is on the screen
             self._evidence_due.append((punch, frame.image, track.box))
         at = local_time(punch.at, zone).strftime("%H:%M")
-        decision = Decision(
+        decision = FaceAttempt(
             outcome=Outcome.ACCEPTED,
             message=f"Terima kasih, {name} — tercatat pukul {at} {abbr}",
             track_id=track.id,

@@ -32,7 +32,7 @@ from core.store.punches import PunchStore
 from core.store.roster import gallery_version
 from kiosk.camera.base import Camera, CameraState, Frame
 from kiosk.cards.policy import FaceVerification, card_first_rule
-from kiosk.face.decision import Decision
+from kiosk.face.attempt import FaceAttempt
 from kiosk.face.detect import FaceDetector
 from kiosk.face.enrol_live import CameraEnrolment, CameraEnrolResult
 from kiosk.face.identify import Gallery, unit_gallery
@@ -45,7 +45,7 @@ from kiosk.privacy.evidence import EvidenceKeeper
 
 log = logging.getLogger(__name__)
 
-DecisionCallback = Callable[[Decision], None]
+DecisionCallback = Callable[[FaceAttempt], None]
 PromptCallback = Callable[[str | None], None]
 R = TypeVar("R")
 

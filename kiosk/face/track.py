@@ -19,7 +19,7 @@ from kiosk.face.identify import IdentityVoter
 from kiosk.liveness.base import Box
 
 if TYPE_CHECKING:
-    from kiosk.face.decision import Decision
+    from kiosk.face.attempt import FaceAttempt
     from kiosk.face.quality import Quality
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Track:
     frames: int = 1
     encodings: int = 0
     liveness: Any = None  # a LivenessSession, opened by the pipeline when the face is first judged
-    decision: Decision | None = None
+    decision: FaceAttempt | None = None
     last_quality: Quality | None = None
     missed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""What the face pipeline decided for one approach (:class:`Decision`): the screen's words, the
+"""What the face pipeline decided for one approach (:class:`FaceAttempt`): the screen's words, the
 punch when there is one, and the figures behind it."""
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Decision:
-    """What the screen shows for one approach, and the punch when there is one."""
+class FaceAttempt:
+    """What one approach to the camera came to, and the punch when there is one, with the figures
+    behind it (distance, margin, liveness scores, latency). The screen is told the path-neutral
+    :class:`kiosk.web.ports.Decision` made from it (``kiosk.unit.face_to_screen``)."""
 
     outcome: Outcome
     message: str  # Bahasa Indonesia, for the screen
