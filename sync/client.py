@@ -33,7 +33,7 @@ from core.store.tx import write_transaction
 from core.timekeeping import TimeKeeper
 from core.wire import Ack, CorrectionsAck, SyncRejected, SyncUnavailable
 from sync.health import build_report, queue
-from sync.roster import apply_roster, verify_roster
+from sync.roster_pull import apply_roster, verify_roster
 from sync.state import FORK_KEY, ROSTER_CURSOR, ROSTER_EMBEDDER, UPLOAD_CURSOR
 
 log = logging.getLogger(__name__)

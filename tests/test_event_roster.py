@@ -13,7 +13,7 @@ from core.schedule.event_mode import EventBook
 from core.schedule.events import sign_pack
 from core.schedule.local_packs import sample_pack, sample_people
 from core.store.punches import PunchStore
-from sync.roster import apply_roster
+from sync.roster_pull import apply_roster
 
 
 def roster_event(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from core.store.finger_templates import FingerDB
 from firmware_bridge import enrolment as api
 from firmware_bridge.factory import SimulatedUnit, sim_finger_name, start_simulated_bridge
 from kiosk.checks.findings import Status
-from sync.roster import apply_roster
+from sync.roster_pull import apply_roster
 
 WAIT = 10.0
 

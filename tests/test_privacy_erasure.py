@@ -22,7 +22,7 @@ from core.templates import face as templates
 from firmware_bridge import simfinger
 from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
 from firmware_bridge.zhiantec.simulator import TEMPLATE
-from sync.roster import apply_roster
+from sync.roster_pull import apply_roster
 from sync.state import ROSTER_CURSOR
 
 WAIT = 15.0

@@ -31,7 +31,7 @@ from kiosk.face.enroll import Enroller
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import SkipLiveness
 from kiosk.face.service import FaceService
-from sync.roster import apply_roster
+from sync.roster_pull import apply_roster
 
 KEY_A = "a1" * 32
 KEY_B = "b2" * 32

@@ -18,7 +18,7 @@ from kiosk.web.server import serve_in_thread
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
 from sync.server.officers import Officers
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.clock import FakeClock
 from sync.server.daybook import DayBook
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 

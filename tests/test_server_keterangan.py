@@ -13,7 +13,7 @@ from core.errors import AttendanceError, AuthError
 from sync.server.daybook import DayBook
 from sync.server.keterangan import MAX_DOCUMENT_BYTES, Document, KeteranganBook
 from sync.server.officers import Officers
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 from tests.helpers.sync_support import PG_BIN, postgres_cluster

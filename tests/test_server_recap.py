@@ -15,7 +15,7 @@ from kiosk.cli import main
 from sync.server.daybook import DayBook
 from sync.server.recap import COLUMNS, Recaps
 from sync.server.recap_export import recap_xlsx
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 

@@ -36,7 +36,7 @@ from sync.server.daybook import DayBook
 from sync.server.keterangan import Document, KeteranganBook
 from sync.server.officers import Officers
 from sync.server.recap import Recaps
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 

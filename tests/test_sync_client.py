@@ -33,7 +33,7 @@ from core.store.sync_state import get_cursor, set_cursor
 from core.timekeeping import SystemTimeFacts, TimeKeeper
 from core.wire import Ack, SyncRejected, SyncUnavailable
 from sync.client import Backoff, SyncClient, SyncService, UploaderLock
-from sync.roster import apply_roster, verify_roster
+from sync.roster_pull import apply_roster, verify_roster
 from sync.server.app import server_public_hex
 from sync.state import UPLOAD_CURSOR
 from sync.targets.presensi_v1 import PresensiV1Target

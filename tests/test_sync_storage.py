@@ -17,7 +17,7 @@ from core.store.db import open_database
 from core.store.punches import Punch, PunchRequest, PunchStore
 from core.wire import punch_to_wire
 from sync.server.ledger import Ledger, ProvisioningRefused, PunchRejected
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 
 

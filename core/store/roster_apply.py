@@ -2,7 +2,7 @@
 ``face_templates``, ``cards``, ``finger_templates``, and the server's ``events`` with their
 ``event_participants``.
 
-Every function here runs inside the caller's transaction (:func:`sync.roster.apply_roster` opens
+Every function here runs inside the caller's transaction (:func:`sync.roster_pull.apply_roster` opens
 one for the whole document): none commits. Templates arrive already sealed; nothing here logs.
 """
 

@@ -16,7 +16,7 @@ from kiosk.camera.file import read_image
 from kiosk.face.detect import make_detector, to_rgb
 from kiosk.face.identify import Gallery
 from sync.server.admin import ServerAdmin
-from sync.server.roster import DLIB_EMBEDDER
+from sync.server.roster_versions import DLIB_EMBEDDER
 
 
 def enrol_faces(admin: ServerAdmin, employee_id: str, photos: list[Path]) -> int:

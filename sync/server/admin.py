@@ -19,7 +19,7 @@ from sync.server.config import ServerConfig
 from sync.server.daybook import DayBook
 from sync.server.events import EventAttendance, ServerEventReport, keep_local_pack, local_signer, roster_entry
 from sync.server.ledger import Ledger
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from sync.server.ledger import Ledger
 from sync.server.officers import Officers
 from sync.server.parts import ServerParts
 from sync.server.recap import Recaps
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)

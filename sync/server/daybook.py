@@ -38,7 +38,7 @@ from core.schedule.workcodes import WorkCode, parse_work_code, presets
 from core.store.punches import format_instant, parse_instant
 from sync.server.days import BELUM, TK, DayRecord, PunchFact, classify_punches, compute_day, describe_change
 from sync.server.events import stored_pack
-from sync.server.roster import PUBLISHED_KEY
+from sync.server.roster_versions import PUBLISHED_KEY
 from sync.server.storage import Storage, Tx
 
 log = logging.getLogger(__name__)

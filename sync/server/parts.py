@@ -15,7 +15,7 @@ from sync.server.config import ServerConfig
 from sync.server.corrections import CorrectionLedger
 from sync.server.daybook import DayBook
 from sync.server.ledger import Ledger
-from sync.server.roster import RosterAdmin
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 
 
