@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.store import health as health_table
 
@@ -34,6 +34,7 @@ class PartHealth:
     metrics: Mapping[str, float]
     process: str
     updated_at: str
+    stale: bool = False  # no report within STALE_AFTER of the ``now`` it was read at
 
 
 def report(
@@ -61,8 +62,12 @@ def report(
     )
 
 
-def read_all(conn: sqlite3.Connection) -> list[PartHealth]:
-    """Every part's last report, by name. Read-only."""
+#: A part that has not reported for this long is shown as stale (its process may be down).
+STALE_AFTER = timedelta(minutes=3)
+
+
+def read_all(conn: sqlite3.Connection, now: datetime | None = None) -> list[PartHealth]:
+    """Every part's last report, by name; with ``now``, each says whether it is stale. Read-only."""
     return [
         PartHealth(
             part=r["part"],
@@ -73,6 +78,7 @@ def read_all(conn: sqlite3.Connection) -> list[PartHealth]:
             metrics=json.loads(r["metrics"]),
             process=r["process"],
             updated_at=r["updated_at"],
+            stale=now is not None and now - datetime.fromisoformat(r["updated_at"]) > STALE_AFTER,
         )
         for r in health_table.all_reports(conn)
     ]

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from core.config import FaceConfig
 from core.errors import PresensiError
-from core.health import Health, read_all
+from core.health import STALE_AFTER, Health
 from core.store import events
 from core.store.acknowledgements import last_cursor_move
 from core.store.health import part_report
 from core.store.punches import head_seq
 from core.store.roster import get_employee
 from sync.health import unsent
-
-#: A service's health report older than this counts as "not answering".
-STALE_AFTER = timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -66,29 +63,6 @@ def active_event(conn: sqlite3.Connection) -> ActiveEvent | None:
     """The event the unit is in (event mode), if any. Read-only."""
     row = events.active_event(conn)
     return ActiveEvent(**row) if row else None
-
-
-@dataclass(frozen=True)
-class PartView:
-    part: str
-    status: str
-    detail: str
-    last_error: str | None
-    last_error_at: str | None
-    metrics: dict[str, float]
-    updated_at: str
-    stale: bool
-
-
-def parts(conn: sqlite3.Connection, now: datetime) -> list[PartView]:
-    """Every part's last health report, with staleness. Read-only."""
-    out = []
-    for p in read_all(conn):
-        stale = now - datetime.fromisoformat(p.updated_at) > STALE_AFTER
-        out.append(
-            PartView(p.part, p.status.value, p.detail, p.last_error, p.last_error_at, dict(p.metrics), p.updated_at, stale)
-        )
-    return out
 
 
 def employee_name(conn: sqlite3.Connection, employee_id: str) -> str | None:

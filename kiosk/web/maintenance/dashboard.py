@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from core.clock import ClockState, local_time
+from core.health import PartHealth, read_all
 from core.store.accounts import Session
 from core.store.db import DB_FILENAME, quick_check
 from core.store.health import part_report
@@ -22,23 +23,12 @@ from kiosk.web.maintenance.diagnose import Facts, diagnose
 from kiosk.web.pages import Ctx, note, render
 from kiosk.web.security import TECH_ONLY
 from kiosk.web.sources.netprobe import ProbeStep
-from kiosk.web.status import FaceGallery, face_gallery, parts, sync_state
+from kiosk.web.status import FaceGallery, face_gallery, sync_state
 
 log = logging.getLogger(__name__)
 
 PROBE_TTL = timedelta(seconds=30)
 INTEGRITY_TTL = timedelta(minutes=10)
-
-
-class PartOut(BaseModel):
-    part: str
-    status: str
-    detail: str
-    last_error: str | None
-    last_error_at: str | None
-    metrics: dict[str, float]
-    updated_at: str
-    stale: bool
 
 
 class InterfaceOut(BaseModel):
@@ -102,7 +92,7 @@ class DashboardOut(BaseModel):
     zone: str
     clock_state: str
     clock_offset_s: float | None
-    parts: list[PartOut]
+    parts: list[PartHealth]
     database: DatabaseOut
     disk: DiskOut | None
     cpu_temp_c: float | None
@@ -194,7 +184,7 @@ def dashboard_data(ctx: WebContext, cache: DashboardCache) -> DashboardOut:
         zone=ctx.zone_abbr,
         clock_state=ClockState(ctx.clock_state.state()).value,
         clock_offset_s=clock_offset(ctx),
-        parts=[PartOut(**asdict(p)) for p in parts(conn, now)],
+        parts=read_all(conn, now),
         database=DatabaseOut(
             size_mb=round(size / 2**20, 2), integrity_ok=ok, integrity_message=message, checked_at=checked.isoformat()
         ),
@@ -243,7 +233,7 @@ def diagnostics_api(request: Request, ctx: Ctx, cache: Cache, session: Session =
         clock_state=ClockState(ctx.clock_state.state()),
         disk=ctx.host.disk(ctx.data_dir),
         min_free_mb=ctx.config.store.min_free_mb,
-        parts=parts(conn, now),
+        parts=read_all(conn, now),
         sync=sync_state(conn, now),
         integrity_ok=ok,
         integrity_message=message,

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.clock import ClockState
+from core.health import PartHealth
 from kiosk.checks.findings import Finding, Status
 from kiosk.web.sources.hostinfo import Disk, Interface, gateway_in_subnet
 from kiosk.web.sources.netprobe import ProbeStep
-from kiosk.web.status import PartView, SyncState
+from kiosk.web.status import SyncState
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Facts:
     clock_state: ClockState
     disk: Disk | None
     min_free_mb: int
-    parts: Sequence[PartView]
+    parts: Sequence[PartHealth]
     sync: SyncState
     integrity_ok: bool
     integrity_message: str

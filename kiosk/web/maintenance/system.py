@@ -12,11 +12,11 @@ from fastapi.responses import Response
 
 from core.clock import ClockState, local_time
 from core.errors import PresensiError
+from core.health import read_all
 from core.store.accounts import Session
 from core.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.pages import Ctx, note, render
 from kiosk.web.security import TECH_ONLY
-from kiosk.web.status import parts
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext
@@ -167,7 +167,7 @@ def set_time(
 @router.get("/report", include_in_schema=False)
 def report_form(request: Request, ctx: Ctx) -> Response:
     now = ctx.clock.now()
-    failing = [p for p in parts(ctx.db.get(), now) if p.status != "ok" or p.stale]
+    failing = [p for p in read_all(ctx.db.get(), now) if p.status != "ok" or p.stale]
     kind = next((PART_TO_KIND.get(p.part, "lainnya") for p in failing), "lainnya")
     description = "\n".join(
         f"{p.part}: {p.detail}" + (f" — {p.last_error}" if p.last_error else "") + (" (tidak menjawab)" if p.stale else "")
@@ -214,7 +214,7 @@ def report(
         unit_name=ctx.config.unit.name,
         made_at=local_time(now, ctx.zone).strftime("%Y-%m-%d %H:%M"),
         zone=ctx.zone_abbr,
-        parts=parts(ctx.db.get(), now),
+        parts=read_all(ctx.db.get(), now),
     )
 
 

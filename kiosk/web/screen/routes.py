@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.clock import ClockState, local_time
-from core.health import Health
+from core.health import Health, read_all
 from core.security_headers import SecurityHeaders
 from core.store.accounts import Accounts
 from kiosk.web.pages import Ctx, page_templates
@@ -24,7 +24,7 @@ from kiosk.web.ports import Decision, Message, Prompt
 from kiosk.web.screen.frames import render_jpeg
 from kiosk.web.screen.live import PunchWatcher
 from kiosk.web.screen.texts import decision_message, prompt_message
-from kiosk.web.status import active_event, parts, sync_state
+from kiosk.web.status import active_event, sync_state
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext
@@ -82,7 +82,7 @@ def camera_status(ctx: WebContext, conn: Any, now: Any) -> str:
     so and points to the card and the finger instead of showing a black box."""
     if ctx.frames is None or not ctx.config.face.enabled:
         return "missing"
-    camera = next((p for p in parts(conn, now) if p.part == "camera"), None)
+    camera = next((p for p in read_all(conn, now) if p.part == "camera"), None)
     if camera is not None and camera.status == Health.FAIL.value and not camera.stale:
         return "missing"
     return "ok"
