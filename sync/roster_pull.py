@@ -28,6 +28,7 @@ from core.identity import public_key_from_hex
 from core.privacy.seal import Sealer, TemplateKeyError
 from core.schedule.events import EventPackError, parse_pack
 from core.signing import verify_document
+from core.store import events
 from core.store import roster_apply as rows
 from core.store.erasure import Erased, erase_rows, record_erasure
 from core.store.finger_templates import seal_template
@@ -76,31 +77,32 @@ def _apply_event(conn: sqlite3.Connection, event: dict[str, Any], stamp: str) ->
     location = event.get("location", "")
     if isinstance(location, dict):  # a server sending the pack's location object
         location = location.get("name", "")
-    participants: list[tuple[str, str, str, str, str]] = []
+    participants: list[tuple[str, str, str, str]] = []
     if isinstance(event.get("pack"), dict):
         try:
             pack = parse_pack(event["pack"], f"roster event {event.get('id')}")
         except EventPackError as exc:
             log.warning("roster event %s cannot be run on this unit: %s", event.get("id"), exc)
         else:
-            participants = [(pack.id, p.id, p.name, p.office, p.unit) for p in pack.participants]
-    held = rows.event_origin(conn, event["id"])
+            participants = [(p.id, p.name, p.office, p.unit) for p in pack.participants]
+    held = events.event_origin(conn, event["id"])
     if held is not None and held != "server":
         log.warning("roster event %s has the id of a pack made on this unit; the unit's own pack is kept", event["id"])
         return
-    rows.put_server_event(
+    events.put_event(
         conn,
-        event["id"],
+        event_id=event["id"],
         kind=event["kind"],
         title=event["title"],
         location=str(location),
         starts_at=event["starts_at"],
         ends_at=event["ends_at"],
-        pack=json.dumps(event, sort_keys=True),
-        stamp=stamp,
+        origin="server",
+        pack_json=json.dumps(event, sort_keys=True),
+        loaded_at=stamp,
     )
     if participants:
-        rows.replace_participants(conn, event["id"], participants)
+        events.replace_participants(conn, event["id"], participants)
 
 
 def _carries_templates(doc: dict[str, Any]) -> bool:
@@ -131,7 +133,7 @@ def apply_roster(
             # The server's event list is replaced, but never the running event: a unit at an apel
             # that syncs mid-ceremony stays in event mode (it leaves with `presensi event stop`
             # or when the server removes the event).
-            rows.drop_idle_server_events(conn, [str(e.get("id", "")) for e in doc.get("events", []) if isinstance(e, dict)])
+            events.drop_idle_server_events(conn, [str(e.get("id", "")) for e in doc.get("events", []) if isinstance(e, dict)])
             delete_settings(conn, ("roster.units", "roster.work_codes", "roster.holidays"))
         for e in doc.get("employees", []):
             _apply_employee(conn, e, stamp, sealer, embedder)
@@ -139,7 +141,7 @@ def apply_roster(
         for event in doc.get("events", []):
             _apply_event(conn, event, stamp)
         for event_id in doc.get("removed_events", []):
-            rows.remove_server_event(conn, event_id)
+            events.remove_server_event(conn, event_id)
         for key, items, field in (
             ("roster.units", doc.get("units", []), "code"),
             ("roster.work_codes", doc.get("work_codes", []), "code"),

@@ -4,7 +4,7 @@ an event (``punches`` with ``punch_corrections``, read-only here)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -104,3 +104,26 @@ def active_event(conn: sqlite3.Connection) -> dict[str, Any] | None:
         "SELECT id, kind, title, location, starts_at, ends_at FROM events WHERE active = 1 ORDER BY starts_at LIMIT 1"
     ).fetchone()
     return dict(row) if row else None
+
+
+# -- the server's events, as a roster brings them (inside sync.roster_pull's one transaction) ----
+
+
+def event_origin(conn: sqlite3.Connection, event_id: str) -> str | None:
+    """Who made the event held under ``event_id`` (``events.origin``: 'server' or the unit's
+    own), None when there is none. Read-only."""
+    row = conn.execute("SELECT origin FROM events WHERE id = ?", (event_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def drop_idle_server_events(conn: sqlite3.Connection, keep: Sequence[str]) -> None:
+    """Delete the server's events (``events``) that are not running, except those in ``keep``."""
+    listed = list(keep)
+    others = f" AND id NOT IN ({', '.join('?' * len(listed))})" if listed else ""
+    conn.execute(f"DELETE FROM events WHERE origin = 'server' AND active = 0{others}", listed)  # noqa: S608 - placeholders only
+
+
+def remove_server_event(conn: sqlite3.Connection, event_id: str) -> None:
+    """Delete the server's event ``event_id`` (``events``), running or not; the unit's own
+    packs are never touched."""
+    conn.execute("DELETE FROM events WHERE id = ? AND origin = 'server'", (event_id,))

@@ -1,6 +1,6 @@
 """The rows a server's roster writes on the unit (``source = 'roster'``): ``employees``,
-``face_templates``, ``cards``, ``finger_templates``, and the server's ``events`` with their
-``event_participants``.
+``face_templates``, ``cards`` and ``finger_templates`` (the server's events are stored by
+:mod:`core.store.events`, which owns that table).
 
 Every function here runs inside the caller's transaction (:func:`sync.roster_pull.apply_roster` opens
 one for the whole document): none commits. Templates arrive already sealed; nothing here logs.
@@ -9,7 +9,6 @@ one for the whole document): none commits. Templates arrive already sealed; noth
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 
 
 def clear_roster_rows(conn: sqlite3.Connection) -> None:
@@ -109,58 +108,3 @@ def put_roster_finger(
         "created_at = excluded.created_at",
         (employee_id, finger, family, stored, scheme, digest, stamp),
     )
-
-
-# -- the server's events ---------------------------------------------------------------------
-
-
-def event_origin(conn: sqlite3.Connection, event_id: str) -> str | None:
-    """Who made the event held under ``event_id`` (``events.origin``: 'server' or the unit's
-    own), None when there is none. Read-only."""
-    row = conn.execute("SELECT origin FROM events WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def put_server_event(
-    conn: sqlite3.Connection,
-    event_id: str,
-    *,
-    kind: str,
-    title: str,
-    location: str,
-    starts_at: str,
-    ends_at: str,
-    pack: str,
-    stamp: str,
-) -> None:
-    """Store a server's event (``events``, ``origin = 'server'``), not running on arrival; an
-    update leaves whether it runs as it was."""
-    conn.execute(
-        "INSERT INTO events (id, kind, title, location, starts_at, ends_at, origin, pack, active, loaded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'server', ?, 0, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
-        "title = excluded.title, location = excluded.location, starts_at = excluded.starts_at, "
-        "ends_at = excluded.ends_at, pack = excluded.pack, loaded_at = excluded.loaded_at",
-        (event_id, kind, title, location, starts_at, ends_at, pack, stamp),
-    )
-
-
-def replace_participants(conn: sqlite3.Connection, event_id: str, participants: Sequence[tuple[str, str, str, str, str]]) -> None:
-    """Make ``participants`` (event id, employee id, name, office, unit) the event's list
-    (``event_participants``)."""
-    conn.execute("DELETE FROM event_participants WHERE event_id = ?", (event_id,))
-    conn.executemany(
-        "INSERT INTO event_participants (event_id, employee_id, name, office, unit) VALUES (?, ?, ?, ?, ?)", participants
-    )
-
-
-def drop_idle_server_events(conn: sqlite3.Connection, keep: Sequence[str]) -> None:
-    """Delete the server's events (``events``) that are not running, except those in ``keep``."""
-    listed = list(keep)
-    others = f" AND id NOT IN ({', '.join('?' * len(listed))})" if listed else ""
-    conn.execute(f"DELETE FROM events WHERE origin = 'server' AND active = 0{others}", listed)  # noqa: S608 - placeholders only
-
-
-def remove_server_event(conn: sqlite3.Connection, event_id: str) -> None:
-    """Delete the server's event ``event_id`` (``events``), running or not; the unit's own
-    packs are never touched."""
-    conn.execute("DELETE FROM events WHERE id = ? AND origin = 'server'", (event_id,))
