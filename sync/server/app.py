@@ -20,12 +20,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from core import __version__
 from core.clock import Clock, zone_abbreviation
 from core.security_headers import SecurityHeaders
-from sync.server import api, device_pages
+from sync.server import api, device_pages, event_pages
 from sync.server.api import REQUEST_MODELS
 from sync.server.backoffice import BackOffice, add_backoffice_routes
 from sync.server.config import ServerConfig, admin_networks
 from sync.server.daybook import DayBook
-from sync.server.events import EventAttendance, add_event_routes
 from sync.server.keterangan import KeteranganBook
 from sync.server.ledger import Ledger
 from sync.server.officers import Officers
@@ -85,7 +84,7 @@ def create_app(config: ServerConfig, storage: Storage, clock: Clock, *, rng: ran
     add_middleware(app, config, rng)
     app.include_router(api.router)
     app.include_router(device_pages.router)
-    add_event_routes(app, EventAttendance(storage, clock), templates, config.title)
+    app.include_router(event_pages.router)
     add_backoffice(app, config, parts, clock, templates)
     app.openapi = partial(server_openapi, app)  # type: ignore[method-assign]
     return app

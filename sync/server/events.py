@@ -8,7 +8,7 @@ hadir or tidak hadir under the unit that serves them, and a punch the unit class
 ignored (and counted, so an administrator sees them). The server adds what only it can see:
 how many punches arrived, from which devices, and how many were duplicates.
 
-:class:`EventAttendance` reads; :func:`add_event_routes` puts it on the server's web UI
+:class:`EventAttendance` reads; :mod:`sync.server.event_pages` puts it on the server's web UI
 (``/events``, ``/events/{id}``) and its admin API (``/admin/events…``, JSON, CSV and PDF).
 :func:`roster_entry` is what publishing a pack stores: the pack signed with the server's key, so
 a unit receives it with the roster in the form ``presensi event load`` verifies.
@@ -24,10 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 
 from core.clock import Clock
 from core.schedule.events import FORMAT, EventPack, EventPackError, format_utc, parse_pack, sign_pack, verify_pack
@@ -310,80 +306,3 @@ class EventAttendance:
             duplicates=len(of_members) - counted,
             not_participants=len(punches) - len(of_members),
         )
-
-
-# -- the web UI and the admin API ---------------------------------------------------------------
-
-
-def add_event_routes(app: FastAPI, attendance: EventAttendance, templates: Jinja2Templates, title: str) -> None:
-    """``/events`` and ``/events/{id}`` (pages, Bahasa Indonesia) and ``/admin/events``,
-    ``/admin/events/{id}/attendance`` (JSON; ``.csv`` and ``.pdf`` for the files). None of
-    these is part of the sync protocol; they sit with the device page, without a login of their
-    own (docs/sync-protocol.md, "The reference server")."""
-
-    async def report_or_error(event_id: str, unit: str | None) -> ServerEventReport | JSONResponse:
-        try:
-            return await run_in_threadpool(attendance.report, event_id, unit or None)
-        except UnknownEvent as exc:
-            return JSONResponse({"error": str(exc)}, status_code=404)
-        except EventPackError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
-
-    @app.get("/admin/events", include_in_schema=False)
-    async def events_json() -> Response:
-        return JSONResponse({"events": await run_in_threadpool(attendance.events)})
-
-    @app.get("/admin/events/{event_id}/attendance", include_in_schema=False)
-    async def attendance_json(event_id: str, unit: str | None = None) -> Response:
-        found = await report_or_error(event_id, unit)
-        return found if isinstance(found, JSONResponse) else JSONResponse(found.as_json())
-
-    @app.get("/admin/events/{event_id}/attendance.csv", include_in_schema=False)
-    async def attendance_csv(event_id: str, unit: str | None = None) -> Response:
-        found = await report_or_error(event_id, unit)
-        if isinstance(found, JSONResponse):
-            return found
-        name = _filename(event_id, unit, "csv")
-        # UTF-8 with a byte order mark, as the unit writes it, for spreadsheet programs on Windows.
-        return Response(
-            found.report.csv_text().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
-    @app.get("/admin/events/{event_id}/attendance.pdf", include_in_schema=False)
-    async def attendance_pdf(event_id: str, unit: str | None = None) -> Response:
-        found = await report_or_error(event_id, unit)
-        if isinstance(found, JSONResponse):
-            return found
-        pdf = await run_in_threadpool(found.report.pdf_bytes)
-        name = _filename(event_id, unit, "pdf")
-        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    @app.get("/events", response_class=HTMLResponse, include_in_schema=False)
-    async def events_page(request: Request) -> Response:
-        events = await run_in_threadpool(attendance.events)
-        return templates.TemplateResponse(request, "events.html", {"title": title, "events": events})
-
-    @app.get("/events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def event_page(request: Request, event_id: str, unit: str | None = None) -> Response:
-        found = await report_or_error(event_id, unit)
-        if isinstance(found, JSONResponse):
-            status = found.status_code
-            reason = json.loads(bytes(found.body))["error"]
-            return templates.TemplateResponse(
-                request,
-                "event.html",
-                {"title": title, "event_id": event_id, "problem": reason, "found": None},
-                status_code=status,
-            )
-        return templates.TemplateResponse(
-            request,
-            "event.html",
-            {"title": title, "event_id": event_id, "problem": None, "found": found, "report": found.report, "unit": unit},
-        )
-
-
-def _filename(event_id: str, unit: str | None, suffix: str) -> str:
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"hadir-{event_id}" + (f"-unit-{unit}" if unit else ""))
-    return f"{stem}.{suffix}"
