@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BeforeValidator
 
+from kiosk.i18n import CODES, text, word
+
 
 def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
@@ -20,21 +22,8 @@ def _blank_is_none(value: Any) -> Any:
 #: A date from a form or query string; the empty box a browser sends means "not given".
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
 
-#: How a field is named to a person (Indonesian, English); others are named as they are.
-FIELD_NAMES: dict[str, tuple[str, str]] = {
-    "start": ("tanggal awal", "start date"),
-    "end": ("tanggal akhir", "end date"),
-    "date": ("tanggal", "date"),
-    "roles": ("peran (centang minimal satu)", "role (tick at least one)"),
-    "text": ("isi konfigurasi", "configuration text"),
-    "username": ("nama pengguna", "username"),
-    "password": ("kata sandi", "password"),
-    "password2": ("ulangi kata sandi", "repeat the password"),
-    "code": ("kode penyiapan", "setup code"),
-    "local": ("waktu setempat", "local time"),
-    "limit": ("batas baris", "row limit"),
-    "fmt": ("format", "format"),
-}
+#: How a field is named to a person: the catalogue's "field" group (kiosk.i18n).
+FIELD_NAMES = CODES["field"]
 
 
 def _wants_json(request: Request) -> bool:
@@ -49,12 +38,10 @@ def describe_problems(exc: RequestValidationError, lang: str) -> str:
         field = loc[-1] if loc else "?"
         if field.isdigit() and len(loc) > 1:
             field = loc[-2]
-        label = FIELD_NAMES.get(field, (field, field))[lang == "en"]
+        label = word("field", field, lang)
         if label not in names:
             names.append(label)
-    if lang == "en":
-        return f"The form is incomplete or not valid: {', '.join(names)}. Check it and send it again."
-    return f"Isian formulir belum lengkap atau tidak sah: {', '.join(names)}. Periksa lalu kirim lagi."
+    return text("page.form_problems", lang, fields=", ".join(names))
 
 
 def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
@@ -67,7 +54,7 @@ def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         lang = getattr(request.state, "lang", "id")
-        title = ("Formulir belum lengkap", "Form incomplete")[lang == "en"]
+        title = text("page.form_incomplete", lang)
         return templates.TemplateResponse(
             request, "error.html", page_vars(request, title=title, message=describe_problems(exc, lang)), status_code=400
         )

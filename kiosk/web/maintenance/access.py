@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from kiosk import audit
 from kiosk.errors import AuthError
+from kiosk.i18n import LANG_COOKIE
 from kiosk.web.auth import LoginRefused, Role, Session
-from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, page_vars, safe_next
+from kiosk.web.security import ADMIN_ONLY, PRE_CSRF_COOKIE, SESSION_COOKIE, page_vars, safe_next
 
 if TYPE_CHECKING:
     from kiosk.web.app import WebContext

@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 from kiosk import audit
 from kiosk.clock import ClockState, local_time
 from kiosk.errors import PresensiError
+from kiosk.i18n import CODES, word
 from kiosk.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.auth import Session
-from kiosk.web.security import TECH_ONLY, page_vars
+from kiosk.web.security import TECH_ONLY, page_vars, say
 from kiosk.web.status import parts
 
 if TYPE_CHECKING:
@@ -24,17 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = (
-    ("kamera", "Kamera tidak berfungsi", "Camera not working"),
-    ("pembaca_kartu", "Pembaca kartu tidak berfungsi", "Card reader not working"),
-    ("sidik_jari", "Modul sidik jari tidak berfungsi", "Fingerprint module not working"),
-    ("jaringan", "Tidak terhubung ke jaringan / server", "No network / server"),
-    ("jam", "Jam perangkat salah", "Wrong clock"),
-    ("layar", "Layar tidak menyala", "Screen not working"),
-    ("daya", "Catu daya / listrik", "Power supply"),
-    ("penyimpanan", "Penyimpanan penuh / rusak", "Storage full / damaged"),
-    ("lainnya", "Lainnya", "Other"),
-)
+#: The kinds of fault a report names, in the catalogue's words (kiosk.i18n CODES["fault"]).
+FAULT_KINDS = tuple(CODES["fault"])
 PART_TO_KIND = {"camera": "kamera", "card_reader": "pembaca_kartu", "fingerprint": "sidik_jari", "sync": "jaringan"}
 
 
@@ -89,33 +81,31 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         session: Session = TECH_ONLY,
     ) -> Response:
         if unit not in ctx.config.web.services:
-            return system_view(request, 400, error=f"Layanan {unit!r} tidak dikenal.")
+            return system_view(request, 400, error=say(request, "page.unknown_service", unit=unit))
         if confirmed != "yes":
-            return confirm(request, "/system/restart", f"Mulai ulang layanan {unit}? / Restart {unit}?", {"unit": unit})
+            return confirm(request, "/system/restart", say(request, "page.confirm_restart", unit=unit), {"unit": unit})
         if ctx.services.system is None:
-            return system_view(request, 503, error="Aksi sistem tidak tersambung.")
+            return system_view(request, 503, error=say(request, "page.system_not_connected"))
         try:
             ctx.services.system.restart_service(unit)
         except PresensiError as exc:
             note(session, "system.restart.failed", unit=unit, reason=str(exc))
             return system_view(request, 500, error=str(exc))
         note(session, "system.restart", unit=unit)
-        return system_view(request, message=f"Layanan {unit} dimulai ulang.")
+        return system_view(request, message=say(request, "page.restarted", unit=unit))
 
     @app.post("/system/reboot", include_in_schema=False)
     def reboot(request: Request, confirmed: Annotated[str, Form(max_length=5)] = "", session: Session = TECH_ONLY) -> Response:
         if confirmed != "yes":
-            return confirm(
-                request, "/system/reboot", "Nyalakan ulang perangkat? Presensi berhenti ±1 menit. / Reboot the unit?", {}
-            )
+            return confirm(request, "/system/reboot", say(request, "page.confirm_reboot"), {})
         if ctx.services.system is None:
-            return system_view(request, 503, error="Aksi sistem tidak tersambung.")
+            return system_view(request, 503, error=say(request, "page.system_not_connected"))
         note(session, "system.reboot")
         try:
             ctx.services.system.reboot()
         except PresensiError as exc:
             return system_view(request, 500, error=str(exc))
-        return system_view(request, message="Perangkat dinyalakan ulang.")
+        return system_view(request, message=say(request, "page.rebooted"))
 
     @app.post("/system/time", include_in_schema=False)
     def set_time(
@@ -126,15 +116,15 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         session: Session = TECH_ONLY,
     ) -> Response:
         if ClockState(ctx.clock_state.state()) is ClockState.SYNCED:
-            return system_view(request, 409, error="Jam sudah tersinkron; waktu tidak boleh diubah manual.")
+            return system_view(request, 409, error=say(request, "page.clock_already_synced"))
         typed = parse_typed_time(local, ctx.zone)
         if typed is None:
-            return system_view(request, 400, error="Format waktu salah (YYYY-MM-DD HH:MM:SS) / Wrong time format.")
+            return system_view(request, 400, error=say(request, "page.time_format"))
         if confirmed != "yes":
             return confirm(
                 request,
                 "/system/time",
-                f"Setel jam ke {local.replace('T', ' ')} {ctx.zone_abbr}? / Set the clock?",
+                say(request, "page.confirm_set_time", time=f"{local.replace('T', ' ')} {ctx.zone_abbr}"),
                 {"local": local, "typed_mono_ns": str(ctx.clock.monotonic_ns())},
             )
         # The time typed was true when it was sent, not when it was confirmed: add the seconds
@@ -142,7 +132,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         waited_ns = ctx.clock.monotonic_ns() - typed_mono_ns if typed_mono_ns else 0
         instant = typed + timedelta(seconds=min(max(waited_ns / 1e9, 0.0), CONFIRM_WAIT_MAX_S))
         if ctx.services.system is None:
-            return system_view(request, 503, error="Aksi sistem tidak tersambung.")
+            return system_view(request, 503, error=say(request, "page.system_not_connected"))
         before = ctx.clock.now()
         anchored, error = step_clock(ctx, instant)
         if error:
@@ -154,7 +144,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             before=before.isoformat(timespec="seconds"),
             anchor=anchored,
         )
-        return system_view(request, message=f"Jam disetel ke {local.replace('T', ' ')} {ctx.zone_abbr}.")
+        return system_view(request, message=say(request, "page.clock_set", time=f"{local.replace('T', ' ')} {ctx.zone_abbr}"))
 
     # -- fault report ------------------------------------------------------------------------------
 
@@ -163,8 +153,11 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         now = ctx.clock.now()
         failing = [p for p in parts(ctx.db.get(), now) if p.status != "ok" or p.stale]
         kind = next((PART_TO_KIND.get(p.part, "lainnya") for p in failing), "lainnya")
+        lang = request.state.lang
         description = "\n".join(
-            f"{p.part}: {p.detail}" + (f" — {p.last_error}" if p.last_error else "") + (" (tidak menjawab)" if p.stale else "")
+            f"{word('part', p.part, lang)}: {p.detail}"
+            + (f" — {p.last_error}" if p.last_error else "")
+            + (f" ({word('health', 'stale', lang)})" if p.stale else "")
             for p in failing
         )
         return render(
@@ -189,8 +182,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         office: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         session: Session = request.state.session
-        kinds = {k: (i, e) for k, i, e in FAULT_KINDS}
-        if kind not in kinds:
+        if kind not in FAULT_KINDS:
             kind = "lainnya"
         now = ctx.clock.now()
         note(session, "report.make", kind=kind, date=date)
@@ -198,7 +190,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             request,
             "report.html",
             date=date,
-            kind=kinds[kind][0],
+            kind=word("fault", kind, "id"),  # the report is the regency's form, in Bahasa Indonesia
             description=description,
             reporter=reporter or session.username,
             office=office,
@@ -206,7 +198,10 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             unit_name=ctx.config.unit.name,
             made_at=local_time(now, ctx.zone).strftime("%Y-%m-%d %H:%M"),
             zone=ctx.zone_abbr,
-            parts=parts(ctx.db.get(), now),
+            parts=[  # the report is the regency's form: in Bahasa Indonesia whatever the page's language
+                (word("part", p.part, "id"), word("health", "stale" if p.stale else p.status, "id"), p.detail, p.last_error or "")
+                for p in parts(ctx.db.get(), now)
+            ],
         )
 
 

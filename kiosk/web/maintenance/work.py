@@ -38,7 +38,7 @@ from kiosk.web.maintenance.export import (
 from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.maintenance.logs import LEVELS, LogFilter
 from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
-from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars
+from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, page_vars, say
 from sync.bundle import BundleCheck
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
                 request,
                 "confirm.html",
                 action=f"/employees/{employee_id}/erase",
-                what=f"Hapus semua templat wajah, sidik jari dan kartu {row.name} ({employee_id})? / Erase them?",
+                what=say(request, "page.confirm_erase", name=row.name, id=employee_id),
                 fields={},
                 back=f"/employees/{employee_id}",
             )
@@ -214,9 +214,13 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         return employee_view(
             request,
             employee_id,
-            message=(
-                f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
-                f"{erased.cards} kartu, {erased.evidence_photos} foto bukti; pegawai dinonaktifkan."
+            message=say(
+                request,
+                "page.erased",
+                faces=erased.face_templates,
+                fingers=erased.finger_templates,
+                cards=erased.cards,
+                photos=erased.evidence_photos,
             ),
         )
 

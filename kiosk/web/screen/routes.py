@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kiosk import i18n
 from kiosk.clock import ClockState, local_time
 from kiosk.health import Health
 from kiosk.web.auth import Accounts
@@ -141,8 +142,11 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     @app.get("/")
     def screen(request: Request, lang: str = "") -> Response:
-        language = lang if lang in ("id", "en") else ctx.config.unit.language
-        return tpl.TemplateResponse(request, "screen.html", {"lang": language, "has_preview": ctx.frames is not None})
+        language = i18n.language(lang, i18n.language(ctx.config.unit.language))
+        texts = {code: i18n.for_client(code, ["screen."])["t"] for code in i18n.LANGS}
+        return tpl.TemplateResponse(
+            request, "screen.html", {"lang": language, "texts": texts, "has_preview": ctx.frames is not None}
+        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:

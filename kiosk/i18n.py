@@ -1,0 +1,642 @@
+"""One message catalogue: every text a person reads, keyed, Bahasa Indonesia first, English second.
+
+The kiosk screen, the maintenance pages (:mod:`kiosk.web`), the central server's pages and its
+back office (:mod:`sync.server`) and the codes they show (parts, methods, kinds, statuses, roles,
+audit actions) read their words here, by key::
+
+    text("nav.dashboard", "en")             -> "Dashboard"
+    both("screen.reason.unknown_card")      -> {"id": "Kartu tidak terdaftar", "en": "Card not registered"}
+    word("method", "card", "id")            -> "kartu"
+
+A table rather than gettext/Babel: there are two languages, both written by the same people
+who write the code; the pages' scripts need the same words as JSON (:func:`for_client`), which a
+dict gives for free and a compiled ``.mo`` does not; nothing has to be extracted, compiled or
+installed into the Raspberry Pi image; and a test can read every text of one language to find
+a word of the other on a page (:func:`vocabulary`). A missing key is a :class:`KeyError`, so a
+page that asks for a text nobody wrote fails its test instead of showing the key.
+
+Templates get ``t(key, **values)`` and ``word(group, code)`` bound to the request's language;
+``{name}`` placeholders are filled with :meth:`str.format`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+LANGS = ("id", "en")
+DEFAULT_LANG = "id"
+#: The cookie that holds a person's choice on the maintenance pages and the server's pages.
+LANG_COOKIE = "presensi_lang"
+
+Pair = tuple[str, str]
+
+#: Texts by key: (Bahasa Indonesia, English).
+MESSAGES: dict[str, Pair] = {
+    # --- the kiosk screen (kiosk/web/screen, screen.js) ---
+    "screen.idle": (
+        "Silakan lihat ke kamera, tempelkan kartu, atau letakkan jari",
+        "Look at the camera, tap your card or place your finger",
+    ),
+    "screen.idle_nocam": ("Silakan tempelkan kartu atau letakkan jari", "Tap your card or place your finger"),
+    "screen.online": ("Daring", "Online"),
+    "screen.offline": ("Luring", "Offline"),
+    "screen.unknown": ("Jaringan ?", "Network ?"),
+    "screen.unsent": ("belum terkirim", "unsent"),
+    "screen.setup": ("Kode penyiapan halaman pemeliharaan:", "Maintenance page setup code:"),
+    "screen.nocam": ("Kamera tidak tersedia", "Camera not available"),
+    "screen.nocam_todo": ("Silakan tempelkan kartu atau letakkan jari.", "Please tap your card or place your finger."),
+    "screen.clock_rtc": ("Jam: dari baterai RTC", "Clock: from the battery RTC"),
+    "screen.clock_unsynced": ("Jam belum tersinkron", "Clock not synchronised"),
+    "screen.clock_wrong": ("Jam perangkat salah — hubungi teknisi", "Device clock is wrong — call a technician"),
+    "screen.other": ("EN", "ID"),
+    "screen.kind.masuk": ("Masuk", "Check-in"),
+    "screen.kind.pulang": ("Pulang", "Check-out"),
+    "screen.kind.apel": ("Apel", "Flag ceremony"),
+    "screen.kind.senam": ("Senam", "Morning exercise"),
+    "screen.kind.tausiyah": ("Tausiyah", "Religious talk"),
+    "screen.kind.lainnya": ("Hadir", "Present"),
+    "screen.reason.unknown_face": ("Wajah tidak dikenali", "Face not recognised"),
+    "screen.reason.unknown_card": ("Kartu tidak terdaftar", "Card not registered"),
+    "screen.reason.finger_unknown": ("Sidik jari tidak dikenali", "Fingerprint not recognised"),
+    "screen.reason.spoof": (
+        "Wajah tidak dapat diverifikasi — tunjukkan wajah langsung",
+        "Face could not be verified — show your own face",
+    ),
+    "screen.reason.duplicate": ("Sudah presensi", "Already recorded"),
+    "screen.reason.clock": (
+        "Jam perangkat belum tersinkron — hubungi teknisi",
+        "Device clock not synchronised — call a technician",
+    ),
+    "screen.reason.storage": ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
+    "screen.reason.inactive": ("Pegawai tidak aktif", "Employee not active"),
+    "screen.reason.policy": ("Tempelkan kartu, lalu lihat ke kamera", "Tap your card, then look at the camera"),
+    "screen.reason.outside_window": ("Di luar jam presensi", "Outside attendance hours"),
+    "screen.reason.sudah_masuk": ("Masuk hari ini sudah tercatat", "Today's clock-in is already recorded"),
+    "screen.reason.sudah_pulang": ("Pulang hari ini sudah tercatat", "Today's clock-out is already recorded"),
+    "screen.reason.error": ("Terjadi kesalahan — hubungi teknisi", "Something went wrong — call a technician"),
+    "screen.prompt.move_closer": ("Mendekat ke kamera", "Come closer to the camera"),
+    "screen.prompt.move_back": ("Mundur sedikit", "Step back a little"),
+    "screen.prompt.too_dark": ("Terlalu gelap — menghadap ke cahaya", "Too dark — face the light"),
+    "screen.prompt.too_bright": ("Terlalu terang", "Too bright"),
+    "screen.prompt.blurry": ("Diam sebentar", "Hold still"),
+    "screen.prompt.look_straight": ("Lihat lurus ke kamera", "Look straight at the camera"),
+    "screen.prompt.hold_still": ("Tahan sebentar…", "Hold still…"),
+    "screen.prompt.turn_left": ("Tolehkan kepala ke kiri", "Turn your head to the left"),
+    "screen.prompt.turn_right": ("Tolehkan kepala ke kanan", "Turn your head to the right"),
+    "screen.prompt.blink": ("Kedipkan mata", "Blink"),
+    "screen.prompt.look_at_camera": ("Lihat ke kamera", "Look at the camera"),
+    "screen.prompt.tap_card": ("Tempelkan kartu", "Tap your card"),
+    "screen.prompt.place_finger": ("Letakkan jari", "Place your finger"),
+    # --- the maintenance pages' scripts (kiosk/web/static/maint.js) ---
+    "js.fail": ("GAGAL", "FAIL"),
+    "js.days": (" hari ", " d "),
+    "js.hours": (" jam ", " h "),
+    "js.minutes": (" menit", " min"),
+    "js.name": ("Nama", "Name"),
+    "js.machine_id": ("Nomor mesin", "Machine id"),
+    "js.clock": ("Jam", "Clock"),
+    "js.cpu_temperature": ("Suhu CPU", "CPU temperature"),
+    "js.uptime": ("Menyala sejak", "Uptime"),
+    "js.power": ("Listrik", "Power"),
+    "js.under_voltage": ("tegangan kurang", "under-voltage"),
+    "js.ok": ("baik", "OK"),
+    "js.database": ("Basis data", "Database"),
+    "js.intact": ("utuh", "intact"),
+    "js.disk": ("Disk", "Disk"),
+    "js.mb_free": (" MB bebas", " MB free"),
+    "js.state": ("Status", "State"),
+    "js.online": ("daring", "online"),
+    "js.offline": ("luring", "offline"),
+    "js.unsent": ("Belum terkirim", "Unsent"),
+    "js.oldest_unsent": ("Tertua belum terkirim", "Oldest unsent"),
+    "js.last_sync": ("Sinkron terakhir", "Last sync"),
+    "js.last_seq_acked": ("Nomor terakhir / diterima", "Last seq / acked"),
+    "js.employees_recognised_face": ("Pegawai dikenali wajahnya", "Employees recognised by face"),
+    "js.without_face_template": ("Tanpa templat wajah", "Without a face template"),
+    "js.need_re_enrolment_other": ("Perlu daftar ulang (model lain)", "Need re-enrolment (other model)"),
+    "js.lookalike_pairs_card_then": ("Pasangan mirip (kartu lalu wajah)", "Lookalike pairs (card then face)"),
+    "js.face_model": ("Model wajah", "Face model"),
+    "js.face_punching": ("Presensi wajah", "Face punching"),
+    "js.off": ("mati", "off"),
+    "js.step": ("Langkah", "Step"),
+    "js.detail": ("Keterangan", "Detail"),
+    "js.interface": ("Antarmuka", "Interface"),
+    "js.part": ("Bagian", "Part"),
+    "js.last_error": ("Kesalahan terakhir", "Last error"),
+    "js.updated": ("Diperbarui", "Updated"),
+    "js.not_answering": ("tidak menjawab", "not answering"),
+    "js.no_service_has_reported": ("Belum ada laporan kesehatan dari layanan.", "No service has reported yet."),
+    "js.could_not_load": ("Gagal memuat: ", "Could not load: "),
+    "js.checking": ("Memeriksa…", "Checking…"),
+    "js.contacting_fingerprint_module": ("Menghubungi pemindai sidik jari…", "Contacting the fingerprint module…"),
+    # --- the maintenance pages (kiosk/web/templates) ---
+    "page.forbidden": ("Akses ditolak", "Access denied"),
+    "page.forbidden_role": ("Halaman ini hanya untuk peran {role}.", "This page needs the {role} role."),
+    "page.csrf_expired": (
+        "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman.",
+        "The form expired or is not valid (CSRF token). Reload the page.",
+    ),
+    "page.form_incomplete": ("Formulir belum lengkap", "Form incomplete"),
+    "page.form_problems": (
+        "Isian formulir belum lengkap atau tidak sah: {fields}. Periksa lalu kirim lagi.",
+        "The form is incomplete or not valid: {fields}. Check it and send it again.",
+    ),
+    "page.confirm_restart": ("Mulai ulang layanan {unit}?", "Restart the service {unit}?"),
+    "page.confirm_reboot": (
+        "Nyalakan ulang perangkat? Presensi berhenti ±1 menit.",
+        "Reboot the unit? Punching stops for about a minute.",
+    ),
+    "page.unknown_service": ("Layanan {unit} tidak dikenal.", "Unknown service {unit}."),
+    "page.system_not_connected": ("Aksi sistem tidak tersambung.", "System actions are not connected."),
+    "page.restarted": ("Layanan {unit} dimulai ulang.", "The service {unit} was restarted."),
+    "page.rebooted": ("Perangkat dinyalakan ulang.", "The unit is rebooting."),
+    "page.clock_already_synced": (
+        "Jam sudah tersinkron; waktu tidak boleh diubah manual.",
+        "The clock is synchronised; it may not be set by hand.",
+    ),
+    "page.clock_set": ("Jam disetel ke {time}.", "The clock was set to {time}."),
+    "page.clock_state": ("Jam: {state}", "Clock: {state}"),
+    "page.confirm_erase": (
+        "Hapus semua templat wajah, sidik jari dan kartu {name} ({id})?",
+        "Erase every face and finger template and card of {name} ({id})?",
+    ),
+    "page.erased": (
+        "Dihapus: {faces} templat wajah, {fingers} templat sidik jari, {cards} kartu, {photos} foto bukti; pegawai dinonaktifkan.",
+        "Erased: {faces} face templates, {fingers} finger templates, {cards} cards, {photos} evidence photos; the employee is deactivated.",
+    ),
+    "page.time_format": ("Format waktu salah (YYYY-MM-DD HH:MM:SS).", "Wrong time format (YYYY-MM-DD HH:MM:SS)."),
+    "page.confirm_set_time": ("Setel jam ke {time}?", "Set the clock to {time}?"),
+    "page.minutes": ("{n} menit", "{n} min"),
+    "page.yes": ("ya", "yes"),
+    "page.no": ("tidak", "no"),
+    "m.accounts": ("Akun", "Accounts"),
+    "m.maintenance_accounts": ("Akun pemeliharaan", "Maintenance accounts"),
+    "m.account_created": ("Akun dibuat:", "Account created:"),
+    "m.name": ("Nama", "Name"),
+    "m.roles": ("Peran", "Roles"),
+    "m.active": ("Aktif", "Active"),
+    "m.disable": ("Nonaktifkan", "Disable"),
+    "m.enable": ("Aktifkan", "Enable"),
+    "m.new_account": ("Akun baru", "New account"),
+    "m.user_name": ("Nama pengguna", "User name"),
+    "m.password_10_characters": ("Kata sandi (min. 10 karakter)", "Password (10+ characters)"),
+    "m.technician": ("Teknisi", "Technician"),
+    "m.create_account": ("Buat akun", "Create account"),
+    "m.audit_log": ("Jejak audit", "Audit log"),
+    "m.user": ("Pengguna", "User"),
+    "m.action": ("Aksi", "Action"),
+    "m.filter": ("Saring", "Filter"),
+    "m.time": ("Waktu", "Time"),
+    "m.detail": ("Rincian", "Detail"),
+    "m.maintenance": ("Pemeliharaan", "Maintenance"),
+    "m.dashboard": ("Dasbor", "Dashboard"),
+    "m.diagnostics": ("Diagnostik", "Diagnostics"),
+    "m.logs": ("Log", "Logs"),
+    "m.configuration": ("Konfigurasi", "Configuration"),
+    "m.system": ("Sistem", "System"),
+    "m.employees": ("Pegawai", "Employees"),
+    "m.punches": ("Presensi", "Punches"),
+    "m.export": ("Ekspor", "Export"),
+    "m.fault_report": ("Laporan Kerusakan", "Fault report"),
+    "m.log_out": ("Keluar", "Log out"),
+    "m.no_file_check_only": ("(tidak ada berkas; hanya pemeriksaan)", "(no file; check only)"),
+    "m.changes": ("Perubahan", "Changes"),
+    "m.check_show_changes": ("Periksa dan lihat perubahan", "Check and show changes"),
+    "m.apply": ("Terapkan", "Apply"),
+    "m.confirm": ("Konfirmasi", "Confirm"),
+    "m.yes_do": ("Ya, lakukan", "Yes, do it"),
+    "m.cancel": ("Batal", "Cancel"),
+    "m.unit": ("Perangkat", "Unit"),
+    "m.sync": ("Sinkronisasi", "Sync"),
+    "m.face_gallery": ("Galeri wajah", "Face gallery"),
+    "m.central_server": ("Server pusat", "Central server"),
+    "m.network": ("Jaringan", "Network"),
+    "m.health_each_part": ("Kesehatan tiap bagian", "Health of each part"),
+    "m.loading": ("Memuat…", "Loading…"),
+    "m.one_button_checks_power": (
+        "Satu tombol memeriksa: listrik, kabel, alamat IP, server pusat, jam, disk, perangkat, basis data — dan menjelaskan apa yang harus dilakukan.",
+        "One button checks power, cable, IP address, central server, clock, disk, devices and database — and says what to do.",
+    ),
+    "m.run_checks": ("Jalankan pemeriksaan", "Run the checks"),
+    "m.faces": ("Wajah", "Faces"),
+    "m.cards": ("Kartu", "Cards"),
+    "m.fingers": ("Jari", "Fingers"),
+    "m.remove": ("Hapus", "Remove"),
+    "m.no_card_yet": ("Belum ada kartu.", "No card yet."),
+    "m.tap_card_kiosk_reader": ("Tempelkan kartu pada pembaca kiosk sekarang…", "Tap the card on the kiosk reader now…"),
+    "m.register_card_tap": ("Daftarkan kartu (tempelkan)", "Register a card (tap)"),
+    "m.face": ("Wajah", "Face"),
+    "m.look_kiosk_camera": ("Lihat ke kamera kiosk…", "Look at the kiosk camera…"),
+    "m.enrol_face_from_kiosk": ("Daftarkan wajah dari kamera kiosk", "Enrol the face from the kiosk camera"),
+    "m.erase_biometric_data": ("Hapus data biometrik", "Erase biometric data"),
+    "m.deletes_every_face_finger": (
+        "Menghapus semua templat wajah dan sidik jari (juga di modul) dan kartu pegawai ini, lalu menonaktifkannya. Catatan presensi tetap disimpan. Agar tidak dikirim ulang, hapus juga di server pusat.",
+        "Deletes every face and finger template (on the modules too) and card of this employee, then deactivates them. Punch records are kept. Remove them on the central server too, or the next roster brings them back.",
+    ),
+    "m.erase_biometric_data_2": ("Hapus data biometrik…", "Erase biometric data…"),
+    "m.fingerprint": ("Sidik jari", "Fingerprint"),
+    "m.no_finger_yet": ("Belum ada sidik jari.", "No finger yet."),
+    "m.no_fingerprint_module_configured": (
+        "Modul sidik jari tidak dipasang atau layanan presensi-bridge tidak tersambung.",
+        "No fingerprint module configured, or the bridge is not connected.",
+    ),
+    "m.finger": ("Jari", "Finger"),
+    "m.enrol_finger": ("Daftarkan sidik jari", "Enrol a finger"),
+    "m.contacting_fingerprint_module": ("Menghubungi pemindai sidik jari…", "Contacting the fingerprint module…"),
+    "m.waiting_module": ("menunggu pemindai", "waiting for the module"),
+    "m.captures": ("pengambilan", "captures"),
+    "m.employees_enrolment": ("Pegawai dan status pendaftaran", "Employees and enrolment"),
+    "m.search": ("Cari", "Search"),
+    "m.unit_2": ("Unit", "Unit"),
+    "m.no_employees_yet": ("Belum ada pegawai.", "No employees yet."),
+    "m.add_employee_local": ("Tambah pegawai (lokal)", "Add an employee (local)"),
+    "m.unit_code": ("Kode unit", "Unit code"),
+    "m.add": ("Tambah", "Add"),
+    "m.back_dashboard": ("Kembali ke dasbor", "Back to the dashboard"),
+    "m.export_punches": ("Ekspor presensi", "Export punches"),
+    "m.download": ("Unduh", "Download"),
+    "m.from_csv": ("Dari (CSV)", "From (CSV)"),
+    "m.csv": ("Sampai (CSV)", "To (CSV)"),
+    "m.target": ("Tujuan", "Target"),
+    "m.download_browser": ("Unduh lewat peramban", "Download in the browser"),
+    "m.signed_bundle_central_server": (
+        "Bundel bertanda tangan dibawa ke server pusat (impor bundel); CSV untuk dibaca di kantor. Bundel selalu disertai CSV dengan nama yang sama.",
+        "The signed bundle is for the central server (bundle import); the CSV is for people. A bundle always comes with a CSV of the same name.",
+    ),
+    "m.check_bundle": ("Periksa bundel", "Check a bundle"),
+    "m.bundle_file_zip": ("Berkas bundel (.zip)", "Bundle file (.zip)"),
+    "m.check_signatures": ("Periksa tanda tangan", "Check the signatures"),
+    "m.export_files": ("Berkas ekspor", "Export files"),
+    "m.none_yet": ("Belum ada.", "None yet."),
+    "m.log": ("Masuk", "Log in"),
+    "m.log_maintenance_page": ("Masuk ke halaman pemeliharaan", "Log in to the maintenance page"),
+    "m.your_session_expired_please": ("Sesi Anda berakhir. Silakan masuk lagi.", "Your session expired. Please log in again."),
+    "m.password": ("Kata sandi", "Password"),
+    "m.contains": ("Berisi", "Contains"),
+    "m.minimum_level": ("Tingkat minimal", "Minimum level"),
+    "m.no_lines": ("Tidak ada baris.", "No lines."),
+    "m.search_punches": ("Cari presensi", "Search punches"),
+    "m.from": ("Dari", "From"),
+    "m.blank": ("Sampai", "To"),
+    "m.employee": ("Pegawai", "Employee"),
+    "m.method": ("Cara", "Method"),
+    "m.kind": ("Jenis", "Kind"),
+    "m.clock": ("Jam", "Clock"),
+    "m.photo": ("Foto", "Photo"),
+    "m.view": ("lihat", "view"),
+    "m.none": ("Tidak ada.", "None."),
+    "m.print_save_pdf": ("Cetak / simpan PDF", "Print / save as PDF"),
+    "m.fault_report_title": ("Laporan Kerusakan Alat", "Device fault report"),
+    "m.date": ("Tanggal", "Date"),
+    "m.machine_id": ("Nomor mesin", "Machine id"),
+    "m.office": ("Kantor / OPD", "Office"),
+    "m.kind_fault": ("Jenis kerusakan", "Kind of fault"),
+    "m.description": ("Uraian", "Description"),
+    "m.reported": ("Pelapor", "Reported by"),
+    "m.make_report": ("Buat laporan", "Make the report"),
+    "m.first_setup": ("Penyiapan pertama", "First setup"),
+    "m.create_first_account": ("Buat akun pertama", "Create the first account"),
+    "m.type_setup_code_shown": (
+        "Masukkan kode penyiapan yang tampil di layar kiosk. Akun ini mendapat peran Teknisi dan Admin PD.",
+        "Type the setup code shown on the kiosk screen. This account gets both the Technician and Admin PD roles.",
+    ),
+    "m.setup_code": ("Kode penyiapan", "Setup code"),
+    "m.repeat_password": ("Ulangi kata sandi", "Repeat the password"),
+    "m.system_actions_are_not": (
+        "Aksi sistem tidak tersambung di proses ini.",
+        "System actions are not connected in this process.",
+    ),
+    "m.restart_service": ("Mulai ulang layanan", "Restart a service"),
+    "m.reboot_unit": ("Nyalakan ulang perangkat", "Reboot the unit"),
+    "m.reboot": ("Nyalakan ulang", "Reboot"),
+    "m.local_time": ("Waktu setempat", "Local time"),
+    "m.set_clock": ("Setel jam", "Set the clock"),
+    "m.clock_synchronised_ntp_nothing": (
+        "Jam tersinkron dengan NTP; tidak perlu disetel.",
+        "The clock is synchronised by NTP; nothing to set.",
+    ),
+}
+
+#: Codes stored or sent by the programs, by group, in words (never shown raw).
+CODES: dict[str, dict[str, Pair]] = {
+    "part": {
+        "camera": ("Kamera", "Camera"),
+        "card_reader": ("Pembaca kartu", "Card reader"),
+        "fingerprint": ("Modul sidik jari", "Fingerprint module"),
+        "face": ("Pengenalan wajah", "Face recognition"),
+        "liveness": ("Deteksi wajah asli", "Liveness check"),
+        "sync": ("Sinkronisasi", "Sync"),
+        "gpio": ("Lampu dan bel", "Lights and buzzer"),
+        "web": ("Halaman web", "Web pages"),
+        "bridge": ("Layanan sidik jari", "Fingerprint service"),
+        "targets": ("Server tambahan", "Other servers"),
+        "zk4370": ("Port 4370", "Port 4370"),
+        "clock": ("Jam", "Clock"),
+        "rtc": ("Jam baterai (RTC)", "Battery clock (RTC)"),
+        "disk": ("Disk", "Disk"),
+        "database": ("Basis data", "Database"),
+        "power": ("Listrik", "Power"),
+        "link": ("Kabel jaringan", "Network cable"),
+        "ip": ("Alamat IP", "IP address"),
+        "server": ("Server pusat", "Central server"),
+        "templates": ("Templat", "Templates"),
+        "schedule": ("Jadwal", "Schedule"),
+        "config": ("Konfigurasi", "Configuration"),
+        "identity": ("Kunci perangkat", "Device key"),
+        "privacy": ("Privasi", "Privacy"),
+        "evidence": ("Foto bukti", "Evidence photos"),
+        "events": ("Acara", "Events"),
+        "roster": ("Daftar pegawai", "Roster"),
+        "kiosk": ("Layanan kiosk", "Kiosk service"),
+    },
+    "health": {
+        "ok": ("baik", "OK"),
+        "warn": ("peringatan", "warning"),
+        "fail": ("gagal", "failed"),
+        "skip": ("dilewati", "skipped"),
+        "stale": ("tidak menjawab", "not answering"),
+    },
+    "clock": {
+        "synced": ("tersinkron", "synchronised"),
+        "rtc": ("dari baterai RTC", "from the battery RTC"),
+        "unsynced": ("belum tersinkron", "not synchronised"),
+        "manual": ("disetel manual", "set by hand"),
+        "ntp": ("dikoreksi NTP", "corrected by NTP"),
+        "server": ("dikoreksi server", "corrected by the server"),
+        "technician": ("dikoreksi teknisi", "corrected by a technician"),
+    },
+    "method": {
+        "face": ("wajah", "face"),
+        "card": ("kartu", "card"),
+        "finger": ("sidik jari", "fingerprint"),
+        "card+face": ("kartu + wajah", "card + face"),
+        "card_face": ("kartu + wajah", "card + face"),
+        "card+finger": ("kartu + sidik jari", "card + fingerprint"),
+        "manual": ("manual", "by hand"),
+        "pin": ("PIN", "PIN"),
+    },
+    "kind": {
+        "masuk": ("masuk", "check-in"),
+        "pulang": ("pulang", "check-out"),
+        "apel": ("apel", "flag ceremony"),
+        "senam": ("senam", "morning exercise"),
+        "tausiyah": ("tausiyah", "religious talk"),
+        "lainnya": ("lainnya", "other"),
+    },
+    "status": {
+        "tepat_waktu": ("tepat waktu", "on time"),
+        "terlambat": ("terlambat", "late"),
+        "pulang_cepat": ("pulang cepat", "left early"),
+        "di_luar_jadwal": ("di luar jadwal", "outside the schedule"),
+        "lembur": ("lembur", "overtime"),
+        "hadir": ("hadir", "present"),
+        "tambahan": ("presensi tambahan", "extra punch"),
+        "tanpa_jadwal": ("tanpa jadwal", "no schedule"),
+        "ditolak": ("tidak dicatat", "not recorded"),
+        "tk": ("TK (tanpa keterangan)", "absent without reason (TK)"),
+        "belum": ("belum presensi", "no punch yet"),
+        "libur": ("libur", "day off"),
+        "batal": ("kehadiran dibatalkan", "attendance cancelled"),
+    },
+    "role": {
+        "admin": ("Admin PD", "Admin PD"),
+        "technician": ("Teknisi", "Technician"),
+        "bkpsdm": ("BKPSDM", "BKPSDM"),
+    },
+    "online": {
+        "online": ("daring", "online"),
+        "offline": ("luring", "offline"),
+    },
+    "detail": {
+        "employee_id": ("NIP/ID", "NIP/ID"),
+        "employee": ("pegawai", "employee"),
+        "other_id": ("NIP/ID lain", "other NIP/ID"),
+        "name": ("nama", "name"),
+        "username": ("akun", "account"),
+        "roles": ("peran", "roles"),
+        "addr": ("alamat", "address"),
+        "reason": ("alasan", "reason"),
+        "fmt": ("format", "format"),
+        "file": ("berkas", "file"),
+        "files": ("berkas", "files"),
+        "target": ("tujuan", "destination"),
+        "unit": ("layanan", "service"),
+        "uid": ("kartu", "card"),
+        "evidence": ("foto bukti", "evidence photos"),
+        "enrolment": ("pendaftaran", "enrolment"),
+        "to": ("menjadi", "to"),
+        "before": ("sebelumnya", "before"),
+        "anchor": ("jangkar waktu", "time anchor"),
+        "through_seq": ("sampai urutan", "through seq"),
+        "state": ("keadaan", "state"),
+        "start": ("dari", "from"),
+        "end": ("sampai", "until"),
+        "renamed_from": ("nama lama", "old name"),
+        "punches": ("presensi", "punches"),
+        "punch": ("presensi", "punch"),
+        "ok": ("sah", "valid"),
+        "message": ("pesan", "message"),
+        "limit": ("batas", "limit"),
+        "kind": ("jenis", "kind"),
+        "first": ("pertama", "first"),
+        "failed": ("gagal", "failed"),
+        "fingers": ("sidik jari", "fingers"),
+        "finger": ("jari", "finger"),
+        "faces": ("wajah", "faces"),
+        "faces_added": ("wajah ditambah", "faces added"),
+        "faces_replaced": ("wajah diganti", "faces replaced"),
+        "distance": ("jarak", "distance"),
+        "date": ("tanggal", "date"),
+        "count": ("jumlah", "count"),
+        "cards": ("kartu", "cards"),
+    },
+    "enrol_state": {
+        "done": ("selesai", "done"),
+        "failed": ("gagal", "failed"),
+        "timeout": ("habis waktu", "timed out"),
+        "lost": ("hilang", "lost"),
+        "cancelled": ("dibatalkan", "cancelled"),
+        "refused": ("ditolak", "refused"),
+        "pending": ("menunggu pemindai", "waiting for the module"),
+        "capturing": ("mengambil sidik jari", "capturing"),
+    },
+    "metric": {
+        "queue_depth": ("antrean", "queue"),
+        "acked_seq": ("diterima s.d. urut", "acknowledged through"),
+        "oldest_unsent_age_s": ("umur tertua belum terkirim (s)", "oldest unsent age (s)"),
+        "clock_offset_s": ("selisih jam (s)", "clock offset (s)"),
+        "templates": ("templat", "templates"),
+        "capacity": ("kapasitas", "capacity"),
+        "fps": ("gambar/detik", "frames/s"),
+        "processed_fps": ("diproses/detik", "processed/s"),
+        "frames": ("gambar", "frames"),
+        "decisions": ("keputusan", "decisions"),
+        "connected": ("tersambung", "connected"),
+        "gaps": ("putus", "gaps"),
+        "taps": ("tempelan", "taps"),
+        "last_gap_s": ("putus terakhir (s)", "last gap (s)"),
+        "down_s": ("mati selama (s)", "down for (s)"),
+        "faults": ("gangguan", "faults"),
+        "identified": ("dikenali", "identified"),
+        "enrolled": ("terdaftar", "enrolled"),
+        "uploaded": ("terkirim", "uploaded"),
+    },
+    "field": {
+        "start": ("tanggal awal", "start date"),
+        "end": ("tanggal akhir", "end date"),
+        "date": ("tanggal", "date"),
+        "roles": ("peran (centang minimal satu)", "role (tick at least one)"),
+        "text": ("isi konfigurasi", "configuration text"),
+        "username": ("nama pengguna", "username"),
+        "password": ("kata sandi", "password"),
+        "password2": ("ulangi kata sandi", "repeat the password"),
+        "code": ("kode penyiapan", "setup code"),
+        "local": ("waktu setempat", "local time"),
+        "limit": ("batas baris", "row limit"),
+        "fmt": ("format", "format"),
+    },
+    "fault": {
+        "kamera": ("Kamera tidak berfungsi", "Camera not working"),
+        "pembaca_kartu": ("Pembaca kartu tidak berfungsi", "Card reader not working"),
+        "sidik_jari": ("Modul sidik jari tidak berfungsi", "Fingerprint module not working"),
+        "jaringan": ("Tidak terhubung ke jaringan / server", "No network / server"),
+        "jam": ("Jam perangkat salah", "Wrong clock"),
+        "layar": ("Layar tidak menyala", "Screen not working"),
+        "daya": ("Catu daya / listrik", "Power supply"),
+        "penyimpanan": ("Penyimpanan penuh / rusak", "Storage full / damaged"),
+        "lainnya": ("Lainnya", "Other"),
+    },
+    "audit": {
+        "login": ("masuk", "logged in"),
+        "login.failed": ("gagal masuk", "login failed"),
+        "login.locked": ("masuk dikunci sementara", "login locked for a while"),
+        "logout": ("keluar", "logged out"),
+        "setup.first_account": ("akun pertama dibuat", "first account created"),
+        "setup.failed": ("kode penyiapan salah", "wrong setup code"),
+        "account.create": ("akun dibuat", "account created"),
+        "account.disable": ("akun dinonaktifkan", "account disabled"),
+        "account.enable": ("akun diaktifkan", "account enabled"),
+        "employee.add": ("pegawai ditambahkan", "employee added"),
+        "employee.erase": ("data biometrik dihapus", "biometric data erased"),
+        "card.register": ("kartu didaftarkan", "card registered"),
+        "card.register.refused": ("pendaftaran kartu ditolak", "card registration refused"),
+        "card.register.timeout": ("pendaftaran kartu habis waktu", "card registration timed out"),
+        "card.remove": ("kartu dihapus", "card removed"),
+        "face.enrol": ("wajah didaftarkan", "face enrolled"),
+        "face.enrol.failed": ("pendaftaran wajah gagal", "face enrolment failed"),
+        "face.lookalike": ("wajah mirip ditemukan", "lookalike faces found"),
+        "face.lookalike_cleared": ("wajah mirip dinyatakan beda", "lookalike faces cleared"),
+        "finger.enrol": ("pendaftaran sidik jari", "fingerprint enrolment"),
+        "finger.enrol.failed": ("pendaftaran sidik jari gagal", "fingerprint enrolment failed"),
+        "finger.enrol.cancel": ("pendaftaran sidik jari dibatalkan", "fingerprint enrolment cancelled"),
+        "export": ("ekspor", "export"),
+        "export.download": ("ekspor diunduh", "export downloaded"),
+        "export.download.refused": ("unduhan ekspor ditolak", "export download refused"),
+        "export.empty": ("ekspor kosong", "empty export"),
+        "export.failed": ("ekspor gagal", "export failed"),
+        "export.refused": ("ekspor ditolak", "export refused"),
+        "export.verify": ("bundel diperiksa", "bundle checked"),
+        "evidence.view": ("foto bukti dilihat", "evidence photo viewed"),
+        "diagnostics.run": ("diagnostik dijalankan", "diagnostics run"),
+        "config.apply": ("konfigurasi diterapkan", "configuration applied"),
+        "system.restart": ("layanan dimulai ulang", "service restarted"),
+        "system.restart.failed": ("mulai ulang layanan gagal", "service restart failed"),
+        "system.reboot": ("perangkat dinyalakan ulang", "unit rebooted"),
+        "system.set_time": ("jam disetel", "clock set"),
+        "report.make": ("laporan kerusakan dibuat", "fault report made"),
+        "retention.enforce": ("data lama dihapus", "old data removed"),
+        "sync.clear_fork": ("rantai ganda diselesaikan", "fork cleared"),
+        "enroll": ("pendaftaran", "enrolment"),
+    },
+}
+
+
+def language(value: object, default: str = DEFAULT_LANG) -> str:
+    """``value`` when it is a language of the catalogue, else ``default``."""
+    return value if isinstance(value, str) and value in LANGS else default
+
+
+def _index(lang: str) -> int:
+    return 1 if lang == "en" else 0
+
+
+def text(key: str, lang: str, /, **values: object) -> str:
+    """The text of ``key`` in ``lang`` (``id`` or ``en``), ``{name}`` placeholders filled."""
+    message = MESSAGES[key][_index(lang)]
+    return message.format(**values) if values else message
+
+
+def both(key: str, /, **values: object) -> dict[str, str]:
+    """``{"id": …, "en": …}`` for a screen or a page script that switches language itself."""
+    return {lang: text(key, lang, **values) for lang in LANGS}
+
+
+def word(group: str, code: object, lang: str) -> str:
+    """A stored code in words (``card_reader`` → ``Pembaca kartu``); a code the catalogue does
+    not know is shown with spaces for its underscores, never as a bare ``None``."""
+    if code is None or code == "":
+        return "—"
+    found = CODES[group].get(str(code))
+    if found is not None:
+        return found[_index(lang)]
+    return str(code).replace("_", " ").replace(".", " ")
+
+
+def words(group: str, codes: Iterable[object], lang: str, sep: str = ", ") -> str:
+    return sep.join(word(group, code, lang) for code in codes)
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **values)`` bound to one language, for templates."""
+
+    def t(key: str, /, **values: object) -> str:
+        return text(key, lang, **values)
+
+    return t
+
+
+def template_globals(lang: str) -> dict[str, object]:
+    """What every page template gets: ``lang``, ``t`` and ``word``/``words`` in that language."""
+    return {
+        "lang": lang,
+        "t": translator(lang),
+        "word": lambda group, code: word(group, code, lang),
+        "words": lambda group, codes, sep=", ": words(group, codes, lang, sep),
+    }
+
+
+def for_client(lang: str, prefixes: Iterable[str] = ("",), groups: Iterable[str] = ()) -> dict[str, object]:
+    """The texts a page's script needs, in one language: ``{"t": {key: text}, "codes": {group: {code: text}}}``."""
+    chosen = tuple(prefixes)
+    i = _index(lang)
+    return {
+        "t": {key: pair[i] for key, pair in MESSAGES.items() if key.startswith(chosen)},
+        "codes": {group: {code: pair[i] for code, pair in CODES[group].items()} for group in groups},
+    }
+
+
+def all_texts(lang: str) -> list[str]:
+    """Every text of one language (messages and codes), for tests and a translator's review."""
+    i = _index(lang)
+    return [pair[i] for pair in MESSAGES.values()] + [pair[i] for table in CODES.values() for pair in table.values()]
+
+
+_WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]+")
+
+
+def vocabulary(lang: str) -> set[str]:
+    """The words (lower case, three letters or more) the catalogue uses in one language."""
+    return {
+        w.lower().strip("'-")
+        for t in all_texts(lang)
+        for w in _WORD.findall(t.replace("{", " ").replace("}", " "))
+        if len(w) >= 3
+    }
+
+
+def tell_tales(lang: str, also_allowed: Mapping[str, object] | Iterable[str] = ()) -> set[str]:
+    """Words that only the other language uses: one of them on a page in ``lang`` is a text
+    that was not translated."""
+    other = "en" if lang == "id" else "id"
+    return vocabulary(other) - vocabulary(lang) - {w.lower() for w in also_allowed}
