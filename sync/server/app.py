@@ -9,6 +9,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
-from kiosk.clock import Clock
+from kiosk.clock import Clock, shown_time
 from kiosk.errors import AuthError
+from kiosk.i18n import LANG_COOKIE, language, template_globals, text
 from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
 from sync.server.config import ServerConfig, admin_networks
 from sync.server.corrections import CorrectionLedger, CorrectionRejected
-from sync.server.daybook import DayBook
+from sync.server.daybook import DEFAULT_ZONE, DayBook
 from sync.server.events import EventAttendance, add_event_routes
 from sync.server.ledger import Device, Ledger, PunchRejected
 from sync.server.roster import RosterAdmin
@@ -187,6 +189,27 @@ class ServerParts:
     days: DayBook
 
 
+def page_language(request: Request) -> str:
+    """The language a person chose on the server's pages (the maintenance page's cookie and
+    switch), Bahasa Indonesia unless they chose English."""
+    return language(request.cookies.get(LANG_COOKIE))
+
+
+def page_words(request: Request) -> dict[str, Any]:
+    """What every page of the server gets: ``t``, ``word`` and ``lang`` from the catalogue
+    (:mod:`kiosk.i18n`), ``when`` for a stored instant in local time, ``here`` for the switch."""
+    lang = page_language(request)
+
+    def when(value: object) -> str:
+        return shown_time(value if isinstance(value, (str, datetime)) or value is None else str(value), DEFAULT_ZONE)
+
+    def measure(value: object, unit: str) -> str:
+        return "—" if value is None or value == "" else f"{value} {unit}"
+
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {**template_globals(lang), "when": when, "measure": measure, "here": here}
+
+
 def create_app(  # noqa: PLR0915 - the routes are closures over the parts
     config: ServerConfig, storage: Storage, clock: Clock, *, rng: random.Random | None = None
 ) -> FastAPI:
@@ -198,7 +221,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
     public_hex = server_public_hex(parts.key)
     faults = config.faults
     fault_rng = rng or random.Random(faults.seed)
-    templates = Jinja2Templates(directory=str(PAGES))
+    templates = Jinja2Templates(directory=str(PAGES), context_processors=[page_words])
     app = FastAPI(
         title="Presensi central server (protocol v1)",
         version=__version__,
@@ -452,7 +475,7 @@ def create_app(  # noqa: PLR0915 - the routes are closures over the parts
         devices = [d for d in await run_in_threadpool(parts.ledger.devices) if d["id"] == device_id]
         rejections = await run_in_threadpool(parts.ledger.rejections, device_id, 100)
         if not devices and not rejections:
-            return HTMLResponse("<p>Perangkat tidak dikenal / unknown device</p>", status_code=404)
+            return HTMLResponse(f"<p>{text('s.unknown_device', page_language(request))}</p>", status_code=404)
         recent = await run_in_threadpool(parts.ledger.recent_punches, device_id, 50)
         outside = await run_in_threadpool(parts.ledger.outside_roster, device_id, 100)
         return templates.TemplateResponse(

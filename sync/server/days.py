@@ -38,6 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.clock import local_time, zone_abbreviation
+from kiosk.i18n import CODES
 from kiosk.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, Classification, EarlierPunch, classify
 from kiosk.schedule.events import MASUK_KINDS
 from kiosk.schedule.holidays import HolidayCalendar
@@ -48,21 +49,8 @@ from kiosk.store.punches import format_instant
 EARLIER = timedelta(hours=40)
 HADIR, TK, BELUM, LIBUR, BATAL, TANPA_JADWAL = "hadir", "tk", "belum", "libur", "batal", "tanpa_jadwal"
 
-#: What a person reads for a status (Indonesian, English).
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    HADIR: ("Hadir", "Present"),
-    TK: ("TK (tanpa keterangan)", "Absent without reason (TK)"),
-    BELUM: ("Belum presensi", "No punch yet"),
-    LIBUR: ("Libur", "Day off"),
-    BATAL: ("Kehadiran dibatalkan", "Attendance cancelled"),
-    TANPA_JADWAL: ("Tanpa jadwal", "No work code"),
-    "S": ("Sakit (S)", "Sick (S)"),
-    "C": ("Cuti (C)", "Leave (C)"),
-    "DL": ("Dinas luar (DL)", "Official travel (DL)"),
-    "TB": ("Tugas belajar (TB)", "Study assignment (TB)"),
-    "I": ("Izin (I)", "Permission (I)"),
-    "DIKLAT": ("Diklat", "Training (Diklat)"),
-}
+#: What a person reads for a status (Indonesian, English): the catalogue's (kiosk.i18n).
+STATUS_TEXT: dict[str, tuple[str, str]] = CODES["day_status"]
 
 
 @dataclass(frozen=True)
