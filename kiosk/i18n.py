@@ -168,7 +168,119 @@ MESSAGES: dict[str, Pair] = {
     "page.time_format": ("Format waktu salah (YYYY-MM-DD HH:MM:SS).", "Wrong time format (YYYY-MM-DD HH:MM:SS)."),
     "page.confirm_set_time": ("Setel jam ke {time}?", "Set the clock to {time}?"),
     "page.minutes": ("{n} menit", "{n} min"),
+    "page.no_such_employee": ("Pegawai tidak ditemukan", "No such employee"),
     "page.yes": ("ya", "yes"),
+    "doctor.no_rtc": (
+        "tidak ada jam baterai (RTC): setelah listrik padam, unit bangun dengan waktu terakhir yang tersimpan",
+        "no battery clock (RTC): after a power cut the unit wakes with the last saved time",
+    ),
+    "doctor.no_rtc_todo": (
+        "pasang modul DS3231 dan aktifkan (docs/time.md), atau pastikan unit menjangkau NTP sebelum presensi",
+        "fit a DS3231 module and enable it (docs/time.md), or make sure the unit reaches NTP before punching",
+    ),
+    "doctor.rtc_held": (
+        "dijaga jam baterai {rtc}, sinkron NTP terakhir {since}",
+        "held by the battery clock {rtc}, last NTP sync {since}",
+    ),
+    "doctor.rtc_held_todo": ("sambungkan jaringan agar NTP dapat mengoreksinya", "connect the network so NTP can correct it"),
+    "doctor.unsynced_todo": (
+        "sambungkan jaringan (NTP), atau setel waktu di halaman pemeliharaan",
+        "connect the network (NTP), or set the time on the maintenance page",
+    ),
+    "doctor.rtc_present": ("jam baterai {rtc} terpasang", "battery clock {rtc} present"),
+    "doctor.synced": ("tersinkron ({source})", "synchronised ({source})"),
+    "refusal.unknown_key": (
+        "kunci perangkat {key} tidak dikenal (daftarkan unit dulu)",
+        "unknown device key {key} (provision the unit first)",
+    ),
+    "refusal.unknown_key_plain": ("kunci perangkat tidak dikenal", "unknown device key"),
+    "refusal.bad_signature": (
+        "tanda tangan tidak cocok dengan kunci perangkat yang terdaftar",
+        "the signature does not verify with the registered device key",
+    ),
+    "refusal.replayed": ("permintaan diulang (nonce sudah dipakai)", "replayed request (its nonce was already used)"),
+    "refusal.unsigned": ("permintaan tanpa tanda tangan", "unsigned request"),
+    "refusal.altered_body": (
+        "isi permintaan berubah di jalan (Content-Digest tidak cocok)",
+        "the body was altered in transit (Content-Digest does not match)",
+    ),
+    "refusal.altered_punch": (
+        "presensi {seq} diubah (hash tidak cocok dengan isinya)",
+        "punch {seq} was altered (its hash does not match its fields)",
+    ),
+    "refusal.punch_signature": (
+        "tanda tangan presensi {seq} tidak cocok dengan kunci perangkat",
+        "punch {seq} has a signature that does not verify with the device key",
+    ),
+    "day.punches_received": ("presensi diterima", "punches received"),
+    "day.roster_published": ("daftar pegawai versi {version} diterbitkan", "roster version {version} published"),
+    "day.closed": ("hari ditutup", "day closed"),
+    "day.keterangan_approved": ("keterangan #{n} ({code}) disetujui", "absence reason #{n} ({code}) approved"),
+    "day.cancelled": ("pembatalan kehadiran #{n} (Jember Pasal 13)", "attendance cancellation #{n} (Jember, article 13)"),
+    "day.created": ("dibuat: {status}", "created: {status}"),
+    "day.punches_changed": ("{n} presensi", "{n} punches"),
+    "day.details_changed": ("rincian berubah", "details changed"),
+    "detail.not_available": ("{reader} tidak tersedia: {error}", "{reader} is not available: {error}"),
+    "detail.back_after": (
+        "{reader} tersambung; sempat terputus {s} detik (sejak {since})",
+        "{reader} connected; it was away {s} s (from {since})",
+    ),
+    "detail.module_at": ("modul {family} pada {baud} baud, {n} templat", "{family} module at {baud} baud, {n} templates"),
+    "detail.module_connected": ("modul {family} tersambung, {n} templat", "{family} module connected, {n} templates"),
+    "detail.module_silent": (
+        "modul sidik jari tidak menjawab; wajah dan kartu tetap berfungsi",
+        "fingerprint module not answering; face and card still work",
+    ),
+    "detail.connected": ("{reader} tersambung", "{reader} connected"),
+    "detail.faces_enrolled": ("{n} pegawai terdaftar", "{n} employees enrolled"),
+    "detail.no_faces": (
+        "belum ada wajah terdaftar: presensi wajah belum dapat mengenali siapa pun",
+        "no faces enrolled: face punching cannot identify anyone",
+    ),
+    "detail.faces_unreadable": (
+        "{n} templat wajah tidak dapat dibuka: {problem} (presensi doctor)",
+        "{n} face templates cannot be opened: {problem} (presensi doctor)",
+    ),
+    "detail.camera_open": ("{camera} menyala", "{camera} open"),
+    "detail.camera_failed": ("{camera} mati", "{camera} not working"),
+    "detail.camera_ended": ("{camera} selesai diputar", "{camera} played to its end"),
+    "detail.server_unreachable": (
+        "Server tidak terjangkau; coba lagi dalam {s} detik",
+        "Server not reachable; trying again in {s} s",
+    ),
+    "detail.server_refused": ("Ditolak server: {reason}", "Refused by the server: {reason}"),
+    "detail.sync_failed": ("Sinkron gagal: {error}", "Sync failed: {error}"),
+    "detail.corrections_refused": ("Koreksi waktu ditolak server: {reason}", "The server refused the time corrections: {reason}"),
+    "detail.fork": (
+        "Server menemukan perangkat lain memakai kunci unit ini (salinan data?) — hubungi admin server",
+        "The server found another unit using this unit's key (a copied card?) — call the server's admin",
+    ),
+    "detail.offset": (
+        "Jam perangkat selisih {offset} detik dari server; presensi ditandai belum tersinkron",
+        "The unit's clock is {offset} s off the server's; punches are marked not synchronised",
+    ),
+    "detail.synced": ("Tersinkron; antrean {n}", "Synchronised; {n} queued"),
+    "detail.ok": ("baik", "OK"),
+    "config.top_level": ("(tingkat atas)", "(top level)"),
+    "config.unknown_key": (
+        "kunci tidak dikenal — hapus, atau periksa ejaannya",
+        "unknown key — remove it, or check its spelling",
+    ),
+    "config.missing": ("harus diisi", "a value is required"),
+    "config.one_of": ("harus salah satu dari {expected}", "must be one of {expected}"),
+    "config.bound": ("harus bernilai {bound}", "must be {bound}"),
+    "config.expected": ("harus berupa {expected}", "must be {expected}"),
+    "config.not_valid": ("nilai tidak sah: {detail}", "not a valid value: {detail}"),
+    "probe.not_provisioned": (
+        "server pusat belum didaftarkan (presensi provision)",
+        "no central server yet (presensi provision)",
+    ),
+    "probe.plain_http": ("http biasa (hanya server uji)", "plain http (test server only)"),
+    "probe.auth_elsewhere": (
+        "tidak diperiksa di sini (layanan sinkronisasi melaporkannya di kesehatannya)",
+        "not checked here (the sync service reports it in its health)",
+    ),
+    "probe.skipped": ("tidak dicoba: langkah sebelumnya gagal", "not tried: an earlier step failed"),
     "page.no": ("tidak", "no"),
     "m.accounts": ("Akun", "Accounts"),
     "m.maintenance_accounts": ("Akun pemeliharaan", "Maintenance accounts"),
@@ -268,7 +380,7 @@ MESSAGES: dict[str, Pair] = {
     "m.bundle_file_zip": ("Berkas bundel (.zip)", "Bundle file (.zip)"),
     "m.check_signatures": ("Periksa tanda tangan", "Check the signatures"),
     "m.export_files": ("Berkas ekspor", "Export files"),
-    "m.none_yet": ("Belum ada.", "None yet."),
+    "m.none_yet": ("Belum ada.", "Nothing yet."),
     "m.log": ("Masuk", "Log in"),
     "m.log_maintenance_page": ("Masuk ke halaman pemeliharaan", "Log in to the maintenance page"),
     "m.your_session_expired_please": ("Sesi Anda berakhir. Silakan masuk lagi.", "Your session expired. Please log in again."),
@@ -285,7 +397,7 @@ MESSAGES: dict[str, Pair] = {
     "m.clock": ("Jam", "Clock"),
     "m.photo": ("Foto", "Photo"),
     "m.view": ("lihat", "view"),
-    "m.none": ("Tidak ada.", "None."),
+    "m.none": ("Tidak ada.", "Nothing found."),
     "m.print_save_pdf": ("Cetak / simpan PDF", "Print / save as PDF"),
     "m.fault_report_title": ("Laporan Kerusakan Alat", "Device fault report"),
     "m.date": ("Tanggal", "Date"),
@@ -451,8 +563,9 @@ MESSAGES: dict[str, Pair] = {
     "s.decided_by": ("Diputuskan oleh", "Decided by"),
     "s.approve": ("Setujui", "Approve"),
     "s.refuse": ("Tolak", "Refuse"),
-    "s.no_keterangan": ("Belum ada keterangan", "None yet"),
+    "s.no_keterangan": ("Belum ada keterangan", "No absence reasons yet"),
     "s.month": ("Bulan", "Month"),
+    "s.recap_title": ("Rekapitulasi Kehadiran Pegawai Bulan {month} {year}", "Staff attendance recap, {month} {year}"),
     "s.recap_made": (
         "Dibuat {at} · kolom Lampiran II Perbup Jember 55/2021, lalu rincian",
         "Made {at} · the columns of Jember regulation 55/2021 Lampiran II, then details",
@@ -666,6 +779,46 @@ CODES: dict[str, dict[str, Pair]] = {
         "I": ("Izin (I)", "Permission (I)"),
         "DIKLAT": ("Diklat", "Training (Diklat)"),
     },
+    "day_field": {
+        "status": ("status", "status"),
+        "late_min": ("terlambat (menit)", "late (minutes)"),
+        "early_min": ("pulang cepat (menit)", "left early (minutes)"),
+        "overtime_min": ("lembur (menit)", "overtime (minutes)"),
+    },
+    "recap_column": {  # sync/server/recap.py: the columns of Jember's Lampiran II, then details
+        "no": ("No.", "No."),
+        "name_nip": ("Nama/NIP", "Name/NIP"),
+        "position": ("Jabatan", "Position"),
+        "late_min": ("Rekap Terlambat Datang (Jumlah Menit)", "Late arrival (minutes)"),
+        "early_min": ("Rekap Pulang Sebelum Waktu (Jumlah Menit)", "Early departure (minutes)"),
+        "tk": ("Tidak Hadir Tanpa Alasan Sah (Jumlah Hari)", "Absent without valid reason (days)"),
+        "csdl": ("Cuti/Sakit/Dinas Luar/Diklat (Jumlah Hari)", "Leave/sick/travel/training (days)"),
+        "ijin": ("Ijin (Jumlah Hari)", "Permission (days)"),
+        "hadir": ("Hadir (Hari)", "Present (days)"),
+        "S": ("S", "Sick"),
+        "C": ("C", "Leave"),
+        "DL": ("DL", "Official travel"),
+        "TB": ("TB", "Study assignment"),
+        "DIKLAT": ("Diklat", "Training"),
+        "batal": ("Kehadiran Dibatalkan (Hari)", "Attendance cancelled (days)"),
+        "no_masuk": ("Tanpa Presensi Masuk (Hari)", "No check-in punch (days)"),
+        "no_pulang": ("Tanpa Presensi Pulang (Hari)", "No check-out punch (days)"),
+        "overtime_min": ("Lembur (Menit)", "Overtime (minutes)"),
+    },
+    "month": {
+        "1": ("Januari", "January"),
+        "2": ("Februari", "February"),
+        "3": ("Maret", "March"),
+        "4": ("April", "April"),
+        "5": ("Mei", "May"),
+        "6": ("Juni", "June"),
+        "7": ("Juli", "July"),
+        "8": ("Agustus", "August"),
+        "9": ("September", "September"),
+        "10": ("Oktober", "October"),
+        "11": ("November", "November"),
+        "12": ("Desember", "December"),
+    },
     "day_flag": {
         "tanpa_pulang": ("tanpa presensi pulang", "no check-out punch"),
         "tanpa_masuk": ("tanpa presensi masuk", "no check-in punch"),
@@ -682,6 +835,55 @@ CODES: dict[str, dict[str, Pair]] = {
         "roster": ("daftar pegawai", "roster"),
         "corrections": ("koreksi waktu", "time corrections"),
         "provision": ("pendaftaran perangkat", "provisioning"),
+        "test": ("uji", "test"),
+    },
+    "export_format": {
+        "bundle": (
+            "Bundel bertanda tangan — belum terkirim (untuk server pusat)",
+            "Signed bundle — not yet sent (for the central server)",
+        ),
+        "bundle_all": ("Bundel bertanda tangan — semua presensi di alat", "Signed bundle — every punch on the unit"),
+        "csv": ("CSV (untuk dibaca orang; rentang tanggal)", "CSV (for people to read; a date range)"),
+    },
+    "finger": {
+        "0": ("jempol kanan", "right thumb"),
+        "1": ("telunjuk kanan", "right index finger"),
+        "2": ("jari tengah kanan", "right middle finger"),
+        "3": ("jari manis kanan", "right ring finger"),
+        "4": ("kelingking kanan", "right little finger"),
+        "5": ("jempol kiri", "left thumb"),
+        "6": ("telunjuk kiri", "left index finger"),
+        "7": ("jari tengah kiri", "left middle finger"),
+        "8": ("jari manis kiri", "left ring finger"),
+        "9": ("kelingking kiri", "left little finger"),
+    },
+    "value_type": {
+        "int": ("bilangan bulat", "an integer"),
+        "float": ("angka", "a number"),
+        "bool": ("true atau false", "true or false"),
+        "string": ("teks dalam tanda kutip", "a quoted string"),
+        "path": ("path dalam tanda kutip", "a path string"),
+        "model": ("tabel", "a table"),
+        "dict": ("tabel", "a table"),
+        "list": ("daftar", "a list"),
+        "datetime": ("tanggal dan waktu", "a date and time"),
+        "date": ("tanggal", "a date"),
+        "time": ("jam", "a time of day"),
+        "url": ("alamat URL", "a URL"),
+    },
+    "log_level": {
+        "debug": ("rinci", "debug"),
+        "info": ("info", "info"),
+        "warning": ("peringatan", "warning"),
+        "error": ("kesalahan", "error"),
+        "critical": ("kritis", "critical"),
+    },
+    "actor": {
+        "(setup)": ("(penyiapan)", "(setup)"),
+        "cli": ("baris perintah", "command line"),
+        "face": ("layanan wajah", "face service"),
+        "bench": ("uji kinerja", "benchmark"),
+        "sistem": ("sistem", "system"),
     },
     "fault": {
         "kamera": ("Kamera tidak berfungsi", "Camera not working"),
@@ -737,6 +939,70 @@ CODES: dict[str, dict[str, Pair]] = {
         "enroll": ("pendaftaran", "enrolment"),
     },
 }
+
+
+#: What the services write into their health (kiosk.health), in whichever language each writes
+#: it, recognised and said in the reader's language. A detail no pattern knows is shown as it is.
+#: Each pattern names its values; the key's texts use them.
+DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"(?P<reader>.+) is not available: (?P<error>.+)", "detail.not_available"),
+        (r"(?P<reader>.+) connected; it was away (?P<s>[\d.]+) s \(from (?P<since>.+)\)", "detail.back_after"),
+        (r"(?P<family>\S+) module at (?P<baud>\d+) baud, (?P<n>\d+) templates", "detail.module_at"),
+        (r"(?P<family>\S+) module connected, (?P<n>\d+) templates", "detail.module_connected"),
+        (r"fingerprint module not answering; face and card still work", "detail.module_silent"),
+        (r"(?P<reader>.+) connected", "detail.connected"),
+        (r"(?P<n>\d+) employees enrolled", "detail.faces_enrolled"),
+        (r"no faces enrolled: face punching cannot identify anyone", "detail.no_faces"),
+        (r"(?P<n>\d+) face templates cannot be opened: (?P<problem>.+) \(presensi doctor\)", "detail.faces_unreadable"),
+        (r"(?P<camera>.+) open", "detail.camera_open"),
+        (r"(?P<camera>.+) (?:closed|failed)", "detail.camera_failed"),
+        (r"(?P<camera>.+) ended", "detail.camera_ended"),
+        (r"Server tidak terjangkau; coba lagi dalam (?P<s>\d+) dtk", "detail.server_unreachable"),
+        (r"Ditolak server: (?P<reason>.+)", "detail.server_refused"),
+        (r"Sinkron gagal: (?P<error>.+)", "detail.sync_failed"),
+        (r"Koreksi waktu ditolak server: (?P<reason>.+)", "detail.corrections_refused"),
+        (r"Server menemukan perangkat lain memakai kunci unit ini \(salinan data\?\) — hubungi admin server", "detail.fork"),
+        (r"Jam perangkat selisih (?P<offset>[+-]?\d+) dtk dari server; presensi ditandai belum tersinkron", "detail.offset"),
+        (r"Tersinkron; antrean (?P<n>\d+)", "detail.synced"),
+        (r"ok", "detail.ok"),
+        # presensi doctor's findings shown on the diagnostics page (kiosk/doctor.py)
+        (r"no battery clock \(RTC\): after a power cut the unit wakes with the last saved time", "doctor.no_rtc"),
+        (
+            r"fit a DS3231 module and enable it \(docs/time\.md\), or make sure the unit reaches NTP before punching",
+            "doctor.no_rtc_todo",
+        ),
+        (r"held by the battery clock (?P<rtc>\S+), last NTP sync (?P<since>.+)", "doctor.rtc_held"),
+        (r"connect the network so NTP can correct it", "doctor.rtc_held_todo"),
+        (r"connect the network \(NTP\), or set the time on the maintenance page", "doctor.unsynced_todo"),
+        (r"battery clock (?P<rtc>\S+) present", "doctor.rtc_present"),
+        (r"synchronised \((?P<source>\w+)\)", "doctor.synced"),
+        # why the central server refused a request (sync/signing.py, sync/server/app.py, ledger.py)
+        (r"unknown device key (?P<key>\S+) \(provision the unit first\)", "refusal.unknown_key"),
+        (r"unknown device key", "refusal.unknown_key_plain"),
+        (r"signature does not verify with the registered device key", "refusal.bad_signature"),
+        (r"replayed request \(its nonce was already used\)", "refusal.replayed"),
+        (r"unsigned request \(.*\)", "refusal.unsigned"),
+        (r"body does not match its Content-Digest \(altered in transit\?\)", "refusal.altered_body"),
+        (r"punch (?P<seq>\d+) was altered \(its hash does not match its fields\)", "refusal.altered_punch"),
+        (r"punch (?P<seq>\d+) has a signature that does not verify with the device key", "refusal.punch_signature"),
+    )
+)
+
+
+def detail_text(detail: str | None, lang: str, when: Callable[[str], str] = str) -> str:
+    """A service's health detail in ``lang`` (:data:`DETAILS`); ``when`` shows a time in it."""
+    if not detail:
+        return ""
+    for pattern, key in DETAILS:
+        found = pattern.fullmatch(detail)
+        if found:
+            values = found.groupdict()
+            if "since" in values:
+                values["since"] = when(values["since"])
+            return text(key, lang, **values)
+    return detail
 
 
 def language(value: object, default: str = DEFAULT_LANG) -> str:
@@ -810,16 +1076,12 @@ def all_texts(lang: str) -> list[str]:
 
 
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]+")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 def vocabulary(lang: str) -> set[str]:
     """The words (lower case, three letters or more) the catalogue uses in one language."""
-    return {
-        w.lower().strip("'-")
-        for t in all_texts(lang)
-        for w in _WORD.findall(t.replace("{", " ").replace("}", " "))
-        if len(w) >= 3
-    }
+    return {w.lower().strip("'-") for t in all_texts(lang) for w in _WORD.findall(_PLACEHOLDER.sub(" ", t)) if len(w) >= 3}
 
 
 def tell_tales(lang: str, also_allowed: Mapping[str, object] | Iterable[str] = ()) -> set[str]:

@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError
 
+from kiosk.errors import ConfigError
 from kiosk.i18n import CODES, text, word
 
 
@@ -24,6 +25,38 @@ OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
 
 #: How a field is named to a person: the catalogue's "field" group (kiosk.i18n).
 FIELD_NAMES = CODES["field"]
+
+
+def config_problems(exc: ConfigError, lang: str) -> list[str]:
+    """A configuration's problems in ``lang``: each key with what is wrong and what it expects,
+    from pydantic's error types (its own sentences are English); other problems as they are."""
+    cause = exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return exc.problems
+    lines = []
+    for error in cause.errors():
+        path = ".".join(str(part) for part in error["loc"]) or text("config.top_level", lang)
+        lines.append(f"{path}: {_config_problem(error, lang)}")
+    return lines
+
+
+def _config_problem(error: Any, lang: str) -> str:
+    kind: str = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return text("config.unknown_key", lang)
+    if kind == "missing":
+        return text("config.missing", lang)
+    if kind == "literal_error":
+        return text("config.one_of", lang, expected=ctx.get("expected", ""))
+    for bound, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if bound in ctx:
+            return text("config.bound", lang, bound=f"{sign} {ctx[bound]}")
+    if kind.endswith(("_type", "_parsing")):
+        name = kind.removesuffix("_parsing").removesuffix("_type")
+        return text("config.expected", lang, expected=word("value_type", name, lang))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return text("config.not_valid", lang, detail=message)
 
 
 def _wants_json(request: Request) -> bool:

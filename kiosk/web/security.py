@@ -233,6 +233,8 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
             return words("role", [r for r in str(value).split(",") if r], lang)
         if key == "state":
             return word("enrol_state", value, lang)
+        if key in ("first", "part"):
+            return word("part", value, lang)
         if isinstance(value, bool) or value in ("True", "False"):
             return text("page.yes" if value in (True, "True") else "page.no", lang)
         if key in ("to", "before", "at"):

@@ -28,7 +28,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from kiosk import __version__
 from kiosk.clock import Clock, shown_time
 from kiosk.errors import AuthError
-from kiosk.i18n import LANG_COOKIE, language, template_globals, text
+from kiosk.i18n import LANG_COOKIE, detail_text, language, template_globals, text
 from kiosk.identity import device_id_for, public_key_from_hex
 from sync import protocol
 from sync.bundle import MAX_BUNDLE_BYTES, BundleRejected, read_bundle
@@ -207,7 +207,11 @@ def page_words(request: Request) -> dict[str, Any]:
         return "—" if value is None or value == "" else f"{value} {unit}"
 
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return {**template_globals(lang), "when": when, "measure": measure, "here": here}
+
+    def detail(value: str | None) -> str:
+        return detail_text(value, lang, when)
+
+    return {**template_globals(lang), "when": when, "measure": measure, "detail": detail, "here": here}
 
 
 def create_app(  # noqa: PLR0915 - the routes are closures over the parts

@@ -27,7 +27,7 @@ from kiosk.errors import AttendanceError
 from kiosk.i18n import LANG_COOKIE, LANGS, language, text
 from kiosk.web.auth import LoginRefused, constant_time_equal
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
-from sync.server.days import STATUS_TEXT
+from sync.server.days import STATUS_TEXT, shown_reason
 from sync.server.keterangan import CODES, MAX_DOCUMENT_BYTES, Document, KeteranganBook
 from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
 from sync.server.officers import BKPSDM, Officers, OfficerSession
@@ -92,7 +92,14 @@ def page(request: Request, name: str, session: OfficerSession | None, status: in
     return back.templates.TemplateResponse(
         request,
         name,
-        {"title": back.title, "session": session, "status_text": STATUS_TEXT, "codes": CODES, **values},
+        {
+            "title": back.title,
+            "session": session,
+            "status_text": STATUS_TEXT,
+            "codes": CODES,
+            "day_reason": lambda reason: shown_reason(reason, language(request.cookies.get(LANG_COOKIE))),
+            **values,
+        },
         status_code=status,
     )
 

@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from kiosk import audit
-from kiosk.clock import ClockState, local_time
+from kiosk.clock import ClockState, local_time, shown_time
+from kiosk.i18n import detail_text
 from kiosk.store.db import DB_FILENAME
 from kiosk.web.auth import Session
 from kiosk.web.maintenance.diagnose import Facts, diagnose
@@ -171,7 +172,10 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         value = json.loads(row["metrics"]).get("clock_offset_s")
         return float(value) if isinstance(value, int | float) else None
 
-    def dashboard_data() -> DashboardOut:
+    def shown(value: str) -> str:
+        return shown_time(value, ctx.zone)
+
+    def dashboard_data(lang: str) -> DashboardOut:
         conn = ctx.db.get()
         now = ctx.clock.now()
         db_path = ctx.data_dir / DB_FILENAME
@@ -187,7 +191,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             zone=ctx.zone_abbr,
             clock_state=ClockState(ctx.clock_state.state()).value,
             clock_offset_s=clock_offset(),
-            parts=[PartOut(**asdict(p)) for p in parts(conn, now)],
+            parts=[PartOut(**{**asdict(p), "detail": detail_text(p.detail, lang, shown)}) for p in parts(conn, now)],
             database=DatabaseOut(
                 size_mb=round(size / 2**20, 2), integrity_ok=ok, integrity_message=message, checked_at=checked.isoformat()
             ),
@@ -197,7 +201,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             under_voltage=ctx.host.under_voltage(),
             interfaces=[InterfaceOut(**{**asdict(i), "addresses": list(i.addresses)}) for i in ctx.host.interfaces()],
             gateway=ctx.host.default_gateway(),
-            server=[ProbeOut(**asdict(s)) for s in steps],
+            server=[ProbeOut(step=s.step, ok=s.ok, detail=s.shown(lang), ms=s.ms) for s in steps],
             server_checked_at=probed_at.isoformat(timespec="seconds"),
             sync=SyncOut(**asdict(sync_state(conn, now))),
             faces=faces_out(face_gallery(conn, ctx.config.face)),
@@ -205,12 +209,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     @app.get("/", include_in_schema=False)
     def dashboard_page(request: Request) -> Response:
-        return tpl.TemplateResponse(request, "dashboard.html", page_vars(request, title="Dasbor"))
+        return tpl.TemplateResponse(request, "dashboard.html", page_vars(request))
 
     @app.get("/api/dashboard", response_model=DashboardOut, tags=["dashboard"])
-    def dashboard_api() -> DashboardOut:
+    def dashboard_api(request: Request) -> DashboardOut:
         """Everything the dashboard shows; the page polls it to stay live."""
-        return dashboard_data()
+        return dashboard_data(request.state.lang)
 
     @app.get("/diagnostics", include_in_schema=False)
     def diagnostics_page(request: Request, session: Session = TECH_ONLY) -> Response:

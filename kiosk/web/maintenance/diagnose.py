@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kiosk.clock import ClockState
 from kiosk.doctor import Finding, Status
+from kiosk.i18n import detail_text, word
 from kiosk.web.maintenance.hostinfo import Disk, Interface, gateway_in_subnet
 from kiosk.web.maintenance.netprobe import ProbeStep
 from kiosk.web.status import PartView, SyncState
@@ -42,17 +43,6 @@ class Facts:
     integrity_ok: bool
     integrity_message: str
     doctor: Sequence[Finding]
-
-
-#: Health parts that are devices or services, with their names for people.
-DEVICE_NAMES = {
-    "camera": ("Kamera", "Camera"),
-    "face": ("Pengenalan wajah", "Face recognition"),
-    "liveness": ("Deteksi wajah asli", "Liveness check"),
-    "card_reader": ("Pembaca kartu", "Card reader"),
-    "fingerprint": ("Modul sidik jari", "Fingerprint module"),
-    "sync": ("Layanan sinkronisasi", "Sync service"),
-}
 
 
 def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, one after another
@@ -168,7 +158,8 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
         out.append(Answer("disk", "ok", f"Sisa disk {f.disk.free_mb:.0f} MB.", f"{f.disk.free_mb:.0f} MB free."))
     # 7. devices and services
     for p in f.parts:
-        name = DEVICE_NAMES.get(p.part, (p.part, p.part))
+        name = (word("part", p.part, "id"), word("part", p.part, "en"))
+        said = (detail_text(p.detail, "id"), detail_text(p.detail, "en"))
         if p.stale:
             out.append(
                 Answer(
@@ -186,14 +177,14 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
                 Answer(
                     p.part,
                     "fail" if p.status == "fail" else "warn",
-                    f"{name[0]} bermasalah — {p.detail}{err}",
-                    f"{name[1]} has a problem — {p.detail}{err}",
+                    f"{name[0]} bermasalah — {said[0]}{err}",
+                    f"{name[1]} has a problem — {said[1]}{err}",
                     "Periksa kabel perangkat dan mulai ulang layanannya di halaman Sistem.",
                     "Check the device's cable and restart its service on the System page.",
                 )
             )
         else:
-            out.append(Answer(p.part, "ok", f"{name[0]}: {p.detail or 'baik'}", f"{name[1]}: {p.detail or 'fine'}"))
+            out.append(Answer(p.part, "ok", f"{name[0]}: {said[0] or 'baik'}", f"{name[1]}: {said[1] or 'fine'}"))
     # 8. database
     if f.integrity_ok:
         out.append(Answer("database", "ok", "Basis data utuh.", "Database intact."))
@@ -218,10 +209,10 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
             Answer(
                 finding.part,
                 status,
-                f"{finding.part}: {finding.detail}",
-                f"{finding.part}: {finding.detail}",
-                finding.todo,
-                finding.todo,
+                f"{word('part', finding.part, 'id')}: {detail_text(finding.detail, 'id')}",
+                f"{word('part', finding.part, 'en')}: {detail_text(finding.detail, 'en')}",
+                detail_text(finding.todo, "id"),
+                detail_text(finding.todo, "en"),
             )
         )
     return out

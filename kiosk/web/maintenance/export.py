@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.clock import Clock, zone_abbreviation
 from kiosk.errors import PresensiError
+from kiosk.i18n import CODES
 from kiosk.identity import DeviceIdentity
 from kiosk.schedule.report import csv_cell
 from kiosk.web.maintenance.records import day_bound
@@ -147,11 +148,8 @@ class CsvExporter:
 
 #: Bundle scopes offered on the page: the punches the server has not acknowledged, or all on the unit.
 BUNDLE_UNSENT, BUNDLE_ALL = "bundle", "bundle_all"
-FORMAT_LABELS = {
-    BUNDLE_UNSENT: "Bundel bertanda tangan — belum terkirim (untuk server pusat)",
-    BUNDLE_ALL: "Bundel bertanda tangan — semua presensi di alat",
-    "csv": "CSV (untuk dibaca orang; rentang tanggal)",
-}
+#: Their names for people: the catalogue's "export_format" group (kiosk.i18n).
+FORMAT_LABELS = {code: pair[0] for code, pair in CODES["export_format"].items()}
 
 
 class NothingToExport(PresensiError):

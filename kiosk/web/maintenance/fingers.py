@@ -26,23 +26,14 @@ from dataclasses import dataclass
 from firmware_bridge import enrolment as bridge_api
 from kiosk.clock import Clock
 from kiosk.errors import EnrolmentError, StorageError
+from kiosk.i18n import CODES
 from kiosk.runtime import Runtime
 from kiosk.web.ports import EnrolResult, FingerEnrolment
 
 log = logging.getLogger(__name__)
 
-FINGER_NAMES = (
-    "jempol kanan",
-    "telunjuk kanan",
-    "jari tengah kanan",
-    "jari manis kanan",
-    "kelingking kanan",
-    "jempol kiri",
-    "telunjuk kiri",
-    "jari tengah kiri",
-    "jari manis kiri",
-    "kelingking kiri",
-)
+#: The ten fingers by their module number, in Bahasa Indonesia (the catalogue's "finger" group).
+FINGER_NAMES = tuple(CODES["finger"][str(n)][0] for n in range(10))
 _PLACE = re.compile(r"^Letakkan jari \((\d+)/(\d+)\)$")
 
 

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk import audit
 from kiosk.clock import ClockState, local_time
 from kiosk.errors import PresensiError
-from kiosk.i18n import CODES, word
+from kiosk.i18n import CODES, detail_text, word
 from kiosk.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.auth import Session
 from kiosk.web.security import TECH_ONLY, page_vars, say
@@ -155,7 +155,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         kind = next((PART_TO_KIND.get(p.part, "lainnya") for p in failing), "lainnya")
         lang = request.state.lang
         description = "\n".join(
-            f"{word('part', p.part, lang)}: {p.detail}"
+            f"{word('part', p.part, lang)}: {detail_text(p.detail, lang)}"
             + (f" — {p.last_error}" if p.last_error else "")
             + (f" ({word('health', 'stale', lang)})" if p.stale else "")
             for p in failing
@@ -199,7 +199,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             made_at=local_time(now, ctx.zone).strftime("%Y-%m-%d %H:%M"),
             zone=ctx.zone_abbr,
             parts=[  # the report is the regency's form: in Bahasa Indonesia whatever the page's language
-                (word("part", p.part, "id"), word("health", "stale" if p.stale else p.status, "id"), p.detail, p.last_error or "")
+                (
+                    word("part", p.part, "id"),
+                    word("health", "stale" if p.stale else p.status, "id"),
+                    detail_text(p.detail, "id"),
+                    p.last_error or "",
+                )
                 for p in parts(ctx.db.get(), now)
             ],
         )

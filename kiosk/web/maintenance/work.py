@@ -21,10 +21,11 @@ from kiosk import audit
 from kiosk.config import KioskConfig, parse_config
 from kiosk.config.editable import locked_changes
 from kiosk.errors import ConfigError, PresensiError
+from kiosk.i18n import word
 from kiosk.privacy import evidence
 from kiosk.privacy.erasure import erase_employee
 from kiosk.web.auth import Session
-from kiosk.web.forms import OptionalDate
+from kiosk.web.forms import OptionalDate, config_problems
 from kiosk.web.maintenance import fingers, records
 from kiosk.web.maintenance.export import (
     FORMAT_LABELS,
@@ -284,6 +285,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     @app.post("/api/fingers/enrolment", response_model=FingerEnrolOut, tags=["enrolment"])
     def finger_enrol_api(
+        request: Request,
         employee_id: Annotated[str, Query(min_length=1, max_length=64)],
         finger: Annotated[int, Query(ge=0, le=9)],
         session: Session = ADMIN_ONLY,
@@ -291,15 +293,16 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         """Enrol ``finger`` (0 right thumb … 9 left little finger) through the fingerprint bridge;
         answers when the bridge has finished (meanwhile ``GET`` shows its prompts). ``ok`` false
         with a plain-language ``message`` when refused, timed out or not connected."""
+        lang = request.state.lang
         if records.employee(ctx.db.get(), employee_id) is None:
-            return FingerEnrolOut(ok=False, message="Pegawai tidak ditemukan", state="refused", fingers=[])
+            return FingerEnrolOut(ok=False, message=say(request, "page.no_such_employee"), state="refused", fingers=[])
         result = enrol_finger_audited(session, employee_id, finger)
         return FingerEnrolOut(
             ok=result.ok,
             message=result.message,
             state=str(result.detail.get("state", "")),
             fingers=[
-                FingerOut(finger=f.finger, name=FINGER_NAMES[f.finger], family=f.family, created_at=f.created_at)
+                FingerOut(finger=f.finger, name=word("finger", f.finger, lang), family=f.family, created_at=f.created_at)
                 for f in records.fingers_of(ctx.db.get(), employee_id)
             ],
         )
@@ -526,7 +529,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         try:
             problems = locked_changes(running_config(current), parse_config(text, ctx.config_path))
         except ConfigError as exc:
-            problems = exc.problems
+            problems = config_problems(exc, request.state.lang)
         if problems:
             return render(
                 request, "config.html", 422, text=text, path=ctx.config_path, problems=problems, diff=diff, message=None

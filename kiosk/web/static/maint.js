@@ -69,7 +69,7 @@
         "<tr><td>gateway</td><td></td><td>" + esc(d.gateway || "—") + "</td></tr>";
       document.getElementById("d-parts").innerHTML = "<tr><th>" + t("js.part") + "</th><th>Status</th><th>" + t("js.detail") + "</th><th>" + t("js.last_error") + "</th><th>" + t("js.updated") + "</th></tr>" +
         (d.parts.length ? d.parts.map((p) => "<tr><td>" + esc(word("part", p.part)) + "</td><td>" + (p.stale ? '<span class="st st-fail">' + t("js.not_answering") + "</span>" : '<span class="st st-' + esc(p.status) + '">' + esc(word("health", p.status)) + "</span>") + "</td><td>" + esc(p.detail) +
-          Object.entries(p.metrics).map(([k, v]) => " · " + esc(word("metric", k)) + ": " + esc(v)).join("") + "</td><td>" + esc(p.last_error || "") + (p.last_error_at ? " (" + when(p.last_error_at) + ")" : "") + "</td><td>" + when(p.updated_at) + "</td></tr>").join("")
+          Object.entries(p.metrics).map(([k, v]) => " · " + esc(word("metric", k)) + ": " + esc(v)).join("") + "</td><td><code>" + esc(p.last_error || "") + "</code>" + (p.last_error_at ? " (" + when(p.last_error_at) + ")" : "") + "</td><td>" + when(p.updated_at) + "</td></tr>").join("")
           : "<tr><td colspan=5>" + t("js.no_service_has_reported") + "</td></tr>");
       root.dataset.loaded = "1";
     } catch (e) {
