@@ -321,6 +321,13 @@ def test_every_unit_page_in_one_language(unit: Unit, browser: object, artifacts_
         if found := problems_on(page, lang, data):
             bad["/login"] = found
         page.fill("#username", "kepala")
+        page.fill("#password", "salah-salah-salah")
+        page.click("#login")
+        page.wait_for_selector(".msg.bad")
+        assert page.inner_text(".msg.bad") == i18n.text("said.wrong_login", lang)
+        if found := problems_on(page, lang, data):
+            bad["/login (wrong password)"] = found
+        page.fill("#username", "kepala")
         page.fill("#password", PASSWORD)
         page.click("#login")
         page.wait_for_selector("#dashboard[data-loaded='1']", state="attached")
@@ -349,6 +356,10 @@ def test_every_unit_page_in_one_language(unit: Unit, browser: object, artifacts_
         page.wait_for_selector("#problems")
         if found := problems_on(page, lang, data):
             bad["/config (problems)"] = found
+        response = page.goto(f"{unit.url}/employees/000")
+        assert response is not None and response.status == 404
+        if found := problems_on(page, lang, data):
+            bad["/employees/000 (not found)"] = found
         page.goto(f"{unit.url}/accounts")
         page.fill("#acc-username", f"operator{width}{lang}")
         page.fill("#acc-password", PASSWORD)

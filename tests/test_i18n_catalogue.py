@@ -65,3 +65,18 @@ def test_tell_tales_are_words_of_one_language_only() -> None:
     assert {"camera", "card", "fingerprint", "connected", "synchronised"} <= english
     assert {"kamera", "kartu", "tersinkron", "pegawai"} <= indonesian
     assert not english & i18n.vocabulary("id") and not indonesian & i18n.vocabulary("en")
+
+
+@pytest.mark.parametrize(("pattern", "key"), [(p.pattern, k) for p, k in i18n.DETAILS])
+def test_each_recognised_sentence_fills_its_texts(pattern: str, key: str) -> None:
+    """What a service or a page's code wrote is recognised by a pattern whose named values are
+    exactly the placeholders of its texts."""
+    names = set(re.compile(pattern).groupindex)
+    assert _placeholders(i18n.MESSAGES[key][0]) == names == _placeholders(i18n.MESSAGES[key][1]), key
+
+
+def test_sentences_the_programs_write_read_in_either_language() -> None:
+    assert i18n.detail_text("sim-zhiantec module connected, 3 templates", "id") == "modul sim-zhiantec tersambung, 3 templat"
+    assert i18n.detail_text("Tersinkron; antrean 0", "en") == "Synchronised; 0 queued"
+    assert i18n.detail_text("Nama pengguna atau kata sandi salah", "en") == "Wrong user name or password"
+    assert i18n.detail_text("something no pattern knows", "id") == "something no pattern knows"

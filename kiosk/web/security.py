@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.clock import shown_time, zone_abbreviation
-from kiosk.i18n import LANG_COOKIE, for_client, language, template_globals, text, word, words
+from kiosk.i18n import LANG_COOKIE, detail_text, for_client, language, template_globals, text, word, words
 from kiosk.web.auth import Role, Session, constant_time_equal
 
 if TYPE_CHECKING:
@@ -242,6 +242,7 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
         return "—" if value is None else str(value)
 
     return {
+        "said": lambda said: detail_text(said, lang, when),
         "client_texts": for_client(lang, ["js."], CLIENT_CODES),
         "detail_value": detail_value,
         "when": when,
