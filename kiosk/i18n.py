@@ -129,6 +129,8 @@ MESSAGES: dict[str, Pair] = {
     "js.no_service_has_reported": ("Belum ada laporan kesehatan dari layanan.", "No service has reported yet."),
     "js.could_not_load": ("Gagal memuat: ", "Could not load: "),
     "js.checking": ("Memeriksa…", "Checking…"),
+    "js.link": ("Sambungan", "Link"),
+    "js.gateway": ("gerbang (gateway)", "gateway"),
     "js.contacting_fingerprint_module": ("Menghubungi pemindai sidik jari…", "Contacting the fingerprint module…"),
     # --- the maintenance pages (kiosk/web/templates) ---
     "page.forbidden": ("Akses ditolak", "Access denied"),

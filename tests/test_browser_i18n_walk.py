@@ -20,6 +20,7 @@ with a unit that has not sent its temperature. Screenshots go to the artifacts f
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
 
 from kiosk import audit, i18n
 from kiosk.clock import FakeClock, FixedClockState
@@ -43,6 +45,7 @@ from kiosk.web.auth import Accounts, Role
 from kiosk.web.maintenance.actions import SimSystemActions
 from kiosk.web.maintenance.netprobe import ServerProbe
 from kiosk.web.ports import Decision, Services, TapCapture
+from kiosk.web.screen.frames import VideoFileFrames
 from kiosk.web.server import Running, serve_in_thread
 from kiosk.web.tls import ensure_certificate
 from sync.server.app import create_app
@@ -53,6 +56,7 @@ from sync.server.officers import Officers
 from sync.server.roster import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
+from tests.test_browser_web import make_video
 
 pytestmark = pytest.mark.browser
 
@@ -163,7 +167,7 @@ class Unit:
 class Server:
     url: str
     device_id: str
-    event_id: str | None
+    event_id: str
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +206,9 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     report(conn, "camera", Health.OK, "file:demo-reel 1280×960 open", now=now, metrics={"fps": 14.9, "frames": 12345})
     conn.close()
     tls = ensure_certificate(data / "tls", now=now)
+    frames = VideoFileFrames(make_video(data / "camera.avi"), fps=10)  # the preview shows a camera's frames
+    frames.start()
+    assert frames.first_frame.wait(10)
     ctx = WebContext(
         config=config,
         connect=lambda: open_database(data / "presensi.db"),
@@ -209,7 +216,7 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
         clock=clock,
         data_dir=data,
         clock_state=FixedClockState(),
-        frames=None,
+        frames=frames,
         probe=ServerProbe("").run,
         tls_fingerprint=tls.fingerprint,
         device_id=identity.device_id,
@@ -230,6 +237,7 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     ctx.stopping.set()
     screen.stop()
     maint.stop()
+    frames.stop()
     ctx.db.close_all()
 
 
@@ -260,6 +268,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store_punch(storage, OTHER, local("2026-11-03", "07:25"), device=device_id)
     store_punch(storage, NIP, local("2026-11-03", "16:05"), device=device_id, kind="pulang")
     ledger.reject("f" * 16, "upload", "unknown device key", "10.0.0.9")
+    # Monday's apel with its attendance list: one came late, one did not come
+    event_id = roster.add_event(
+        {
+            "id": "APEL-2026-11-02",
+            "kind": "apel",
+            "title": "Apel Senin",
+            "location": {"name": "Alun-alun Jember"},
+            "starts_at": "2026-11-02T00:00:00Z",
+            "ends_at": "2026-11-02T01:00:00Z",
+            "on_time_until": "2026-11-02T00:15:00Z",
+            "units": [{"code": "I", "label": "Unit I", "devices": [device_id]}],
+            "participants": [
+                {"id": NIP, "name": "Budi Santoso", "office": "DISKOMINFO", "unit": "I"},
+                {"id": OTHER, "name": "Citra Lestari", "office": "DISKOMINFO", "unit": "I"},
+            ],
+            "issued_at": "2026-11-01T00:00:00Z",
+        }
+    )
+    roster.publish()
+    store_punch(storage, NIP, local("2026-11-02", "07:20"), device=device_id, kind="apel", event_id=event_id)
     officers = Officers(storage, clock)
     admin = officers.create("admin.kominfo", "kata-sandi-admin-1", "admin_pd", "DISKOMINFO")
     officers.create("bkpsdm.ani", "kata-sandi-bkpsdm-1", "bkpsdm")
@@ -269,7 +297,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     keterangan.submit(admin, NIP, "S", first=day, last=day, document=Document("surat.pdf", PDF))
     running = serve_in_thread(app, "127.0.0.1", 0, name="server")
     try:
-        yield Server(f"http://127.0.0.1:{running.port}", device_id, None)
+        yield Server(f"http://127.0.0.1:{running.port}", device_id, event_id)
     finally:
         running.stop()
         storage.close()
@@ -284,10 +312,16 @@ def browser(unit: Unit) -> Iterator[object]:
         b.close()
 
 
+def docs_png(page: object, name: str) -> None:
+    """The viewport as a small PNG for docs/images (256 colours are plenty for a page)."""
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")  # type: ignore[attr-defined]
+    image.quantize(256, method=Image.Quantize.MEDIANCUT).save(DOCS_IMAGES / name, optimize=True)
+
+
 def shoot(page: object, name: str, artifacts_dir: Path, *, docs: bool = False) -> None:
     page.screenshot(path=str(artifacts_dir / name), full_page=True)  # type: ignore[attr-defined]
     if docs and os.environ.get("PRESENSI_DOCS_IMAGES") == "1":
-        page.screenshot(path=str(DOCS_IMAGES / name))  # type: ignore[attr-defined]
+        docs_png(page, name)
 
 
 UNIT_PAGES = (
@@ -342,7 +376,7 @@ def test_every_unit_page_in_one_language(unit: Unit, browser: object, artifacts_
             assert "/login" not in page.url, path
             if found := problems_on(page, lang, data):
                 bad[path] = found
-            if width == 1366 and path in ("/", "/punches", "/diagnostics"):
+            if width == 1366 and path in ("/", "/diagnostics"):
                 shoot(page, f"maintenance{path.replace('/', '-').rstrip('-')}-{lang}.png", artifacts_dir, docs=lang == "id")
         # what forms answer: a confirmation, a configuration with a mistake, an incomplete form
         page.goto(f"{unit.url}/system")
@@ -404,6 +438,7 @@ def test_the_kiosk_screen_in_one_language(unit: Unit, browser: object, artifacts
         page.goto(f"{unit.screen.url}/?lang={lang}")
         page.wait_for_selector("body[data-ready='1']", state="attached")
         expect(page.locator("#unit")).to_have_text("Dinas Kominfo — Lobi")
+        expect(page.locator("#preview")).to_have_js_property("naturalWidth", 640)
         assert problems_on(page, lang, data) == []
         unit.ctx.hub.publish(
             Decision(
@@ -423,7 +458,7 @@ def test_the_kiosk_screen_in_one_language(unit: Unit, browser: object, artifacts
         if width == 800:
             shoot(page, f"kiosk-screen-{lang}.png", artifacts_dir)
             if lang == "id" and os.environ.get("PRESENSI_DOCS_IMAGES") == "1":
-                page.screenshot(path=str(DOCS_IMAGES / "kiosk-screen.png"))
+                docs_png(page, "kiosk-screen.png")
         unit.ctx.hub.publish(Decision(accepted=False, reason="unknown_card", punch_id=None))
         expect(page.locator("#r-headline")).to_have_text(i18n.text("screen.reason.unknown_card", lang))
         assert problems_on(page, lang, data) == []
@@ -438,7 +473,7 @@ def test_every_server_page_in_one_language(server: Server, browser: object, arti
     page = context.new_page()
     data = words_of(
         "Presensi Kabupaten Jember Dinas Komunikasi dan Informatika DISKOMINFO Budi Santoso Citra Lestari Pranata Komputer "
-        "Analis Lobi Kominfo admin.kominfo bkpsdm.ani surat.pdf",
+        "Analis Lobi Kominfo admin.kominfo bkpsdm.ani surat.pdf Apel Senin Alun-alun APEL-2026-11-02",
         server.device_id,
     )
     bad: dict[str, list[str]] = {}
@@ -459,9 +494,12 @@ def test_every_server_page_in_one_language(server: Server, browser: object, arti
             "/",
             f"/devices/{server.device_id}",
             "/events",
+            f"/events/{server.event_id}",
         ):
             response = page.goto(f"{server.url}{path}")
             assert response is not None and response.status == 200, path
+            if path.startswith("/events/"):  # the list itself, not a problem with the pack
+                assert page.locator("#rows tr").count() == 3, page.inner_text("body")
             if found := problems_on(page, lang, data):
                 bad[path] = found
             if width == 1366 and path.startswith(("/kantor?office=DISKOMINFO&day=2026-11-03", "/devices/")):

@@ -64,9 +64,9 @@
       ]) : dl([[t("js.face_punching"), t("js.off")]]);
       document.getElementById("d-server").innerHTML = "<tr><th>" + t("js.step") + "</th><th></th><th>" + t("js.detail") + "</th></tr>" +
         d.server.map((p) => "<tr><td>" + esc(p.step.toUpperCase()) + "</td><td>" + st(p.ok) + "</td><td>" + esc(p.detail) + (p.ms != null ? " (" + p.ms + " ms)" : "") + "</td></tr>").join("");
-      document.getElementById("d-net").innerHTML = "<tr><th>" + t("js.interface") + "</th><th>Link</th><th>IP</th></tr>" +
+      document.getElementById("d-net").innerHTML = "<tr><th>" + t("js.interface") + "</th><th>" + t("js.link") + "</th><th>IP</th></tr>" +
         d.interfaces.map((i) => "<tr><td>" + esc(i.name) + (i.wireless ? " (Wi-Fi)" : "") + "</td><td>" + st(i.up && i.carrier !== false) + "</td><td>" + esc(i.addresses.join(", ") || "—") + "</td></tr>").join("") +
-        "<tr><td>gateway</td><td></td><td>" + esc(d.gateway || "—") + "</td></tr>";
+        "<tr><td>" + t("js.gateway") + "</td><td></td><td>" + esc(d.gateway || "—") + "</td></tr>";
       document.getElementById("d-parts").innerHTML = "<tr><th>" + t("js.part") + "</th><th>Status</th><th>" + t("js.detail") + "</th><th>" + t("js.last_error") + "</th><th>" + t("js.updated") + "</th></tr>" +
         (d.parts.length ? d.parts.map((p) => "<tr><td>" + esc(word("part", p.part)) + "</td><td>" + (p.stale ? '<span class="st st-fail">' + t("js.not_answering") + "</span>" : '<span class="st st-' + esc(p.status) + '">' + esc(word("health", p.status)) + "</span>") + "</td><td>" + esc(p.detail) +
           Object.entries(p.metrics).map(([k, v]) => " · " + esc(word("metric", k)) + ": " + esc(v)).join("") + "</td><td><code>" + esc(p.last_error || "") + "</code>" + (p.last_error_at ? " (" + when(p.last_error_at) + ")" : "") + "</td><td>" + when(p.updated_at) + "</td></tr>").join("")
