@@ -332,6 +332,32 @@ MESSAGES: dict[str, Pair] = {
     ),
     "detail.synced": ("Tersinkron; antrean {n}", "Synchronised; {n} queued"),
     "detail.ok": ("baik", "OK"),
+    "config.locked": (
+        "{key}: tidak dapat diubah dari halaman pemeliharaan; ubah sebagai root di berkasnya sendiri (sudoedit berkas konfigurasi)",
+        "{key}: cannot be changed from the maintenance page; change it as root in the file itself (sudoedit the configuration file)",
+    ),
+    "finger.place_again": ("Letakkan jari yang sama lagi ({step}/{total})", "Place the same finger again ({step}/{total})"),
+    "finger.place": ("Letakkan jari ({step}/{total})", "Place your finger ({step}/{total})"),
+    "finger.lift": ("Angkat jari", "Lift your finger"),
+    "finger.preparing": ("Menyiapkan", "Getting ready"),
+    "finger.saving": ("Menyimpan", "Saving"),
+    "finger.unclear": ("Kurang jelas — ulangi", "Not clear — once more"),
+    "finger.enrolled": ("Sidik jari terdaftar.", "Fingerprint enrolled."),
+    "finger.enrolled_named": ("Sidik jari ({finger}) terdaftar.", "Fingerprint ({finger}) enrolled."),
+    "finger.taken": (
+        "Sidik jari ini sudah terdaftar (pegawai {owner})",
+        "This fingerprint is already enrolled (employee {owner})",
+    ),
+    "finger.timeout": ("Waktu habis — ulangi pendaftaran.", "Time is up — enrol again."),
+    "finger.lost": ("Permintaan pendaftaran hilang — ulangi.", "The enrolment request was lost — try again."),
+    "finger.bridge_silent": (
+        "Layanan sidik jari tidak menjawab — periksa presensi-bridge dan modul di Dasbor, lalu ulangi.",
+        "The fingerprint service does not answer — check presensi-bridge and the module on the Dashboard, then try again.",
+    ),
+    "finger.db_busy": (
+        "Basis data sibuk atau rusak — ulangi. ({error})",
+        "The database is busy or damaged — try again. ({error})",
+    ),
     "config.top_level": ("(tingkat atas)", "(top level)"),
     "config.unknown_key": (
         "kunci tidak dikenal — hapus, atau periksa ejaannya",
@@ -1096,6 +1122,29 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Tanggal tidak sah", "said.bad_date"),
         (r"Keterangan #(?P<n>\d+) diajukan", "said.keterangan_submitted"),
         (r"Keterangan #(?P<n>\d+) diputuskan", "said.keterangan_decided"),
+        # the fingerprint bridge's enrolment words (firmware_bridge/service.py) and the page's
+        (r"Letakkan jari yang sama lagi \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place_again"),
+        (r"Letakkan jari \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place"),
+        (r"Angkat jari", "finger.lift"),
+        (r"Menyiapkan", "finger.preparing"),
+        (r"Menyimpan", "finger.saving"),
+        (r"Kurang jelas — ulangi", "finger.unclear"),
+        (r"Sidik jari terdaftar\.?", "finger.enrolled"),
+        (r"Sidik jari \((?P<finger>.+)\) terdaftar\.", "finger.enrolled_named"),
+        (r"Sidik jari ini sudah terdaftar \(pegawai (?P<owner>\S+)\)", "finger.taken"),
+        (r"Waktu habis — ulangi pendaftaran\.", "finger.timeout"),
+        (r"Permintaan pendaftaran hilang — ulangi\.", "finger.lost"),
+        (
+            r"Layanan sidik jari tidak menjawab — periksa presensi-bridge dan modul di Dasbor, lalu ulangi\.",
+            "finger.bridge_silent",
+        ),
+        (r"Basis data sibuk atau rusak — ulangi\. \((?P<error>.+)\)", "finger.db_busy"),
+        # kiosk.config.editable.locked_changes
+        (
+            r"(?P<key>\S+): tidak dapat diubah dari halaman pemeliharaan / cannot be changed from the maintenance page; "
+            r"change it as root in the file itself \(sudoedit the configuration file\)",
+            "config.locked",
+        ),
         # why the central server refused a request (sync/signing.py, sync/server/app.py, ledger.py)
         (r"unknown device key (?P<key>\S+) \(provision the unit first\)", "refusal.unknown_key"),
         (r"unknown device key", "refusal.unknown_key_plain"),
@@ -1119,6 +1168,9 @@ def detail_text(detail: str | None, lang: str, when: Callable[[str], str] = str)
             values = found.groupdict()
             if "since" in values:
                 values["since"] = when(values["since"])
+            if "finger" in values:  # a finger named in Bahasa Indonesia, in the reader's language
+                code = next((c for c, pair in CODES["finger"].items() if pair[0] == values["finger"]), None)
+                values["finger"] = word("finger", code, lang) if code is not None else values["finger"]
             return text(key, lang, **values)
     return detail
 

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.clock import Clock, local_time
 from kiosk.errors import AttendanceError
-from kiosk.i18n import LANG_COOKIE, LANGS, language, text
+from kiosk.i18n import LANG_COOKIE, LANGS, detail_text, language, text
 from kiosk.web.auth import LoginRefused, constant_time_equal
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.days import STATUS_TEXT, shown_reason
@@ -411,7 +411,8 @@ def add_backoffice_routes(app: FastAPI, back: BackOffice, *, open_pages: bool = 
 
     @app.exception_handler(AttendanceError)
     async def _refused(request: Request, exc: AttendanceError) -> Response:
+        lang = language(request.cookies.get(LANG_COOKIE))
         return HTMLResponse(
-            f"<p>{html.escape(exc.screen_text)}</p><p>{html.escape(str(exc))}</p>",
+            f"<!doctype html><html lang='{lang}'><p>{html.escape(detail_text(exc.screen_text, lang))}</p>",
             status_code=403 if "token" in str(exc) else 422,
         )

@@ -21,7 +21,7 @@ from kiosk import audit
 from kiosk.config import KioskConfig, parse_config
 from kiosk.config.editable import locked_changes
 from kiosk.errors import ConfigError, PresensiError
-from kiosk.i18n import word
+from kiosk.i18n import detail_text, word
 from kiosk.privacy import evidence
 from kiosk.privacy.erasure import erase_employee
 from kiosk.web.auth import Session
@@ -90,6 +90,14 @@ class LogLineOut(BaseModel):
     level: str
     unit: str
     message: str
+
+
+def progress_out(progress: fingers.FingerProgress, lang: str) -> FingerProgressOut:
+    """An enrolment's progress with the bridge's words in ``lang``."""
+    out = asdict(progress)
+    out["message"] = detail_text(progress.message, lang)
+    out["prompt"] = detail_text(progress.prompt, lang)
+    return FingerProgressOut(found=True, **out)
 
 
 def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noqa: PLR0915 - one statement per route
@@ -299,7 +307,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         result = enrol_finger_audited(session, employee_id, finger)
         return FingerEnrolOut(
             ok=result.ok,
-            message=result.message,
+            message=detail_text(result.message, lang),
             state=str(result.detail.get("state", "")),
             fingers=[
                 FingerOut(finger=f.finger, name=word("finger", f.finger, lang), family=f.family, created_at=f.created_at)
@@ -309,12 +317,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
 
     @app.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
     def finger_progress(
-        employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+        request: Request, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
     ) -> FingerProgressOut:
         """The employee's newest finger enrolment as the fingerprint bridge reports it: state
-        and the prompt for the person at the module (Bahasa Indonesia)."""
+        and the prompt for the person at the module, in the page's language."""
         progress = fingers.latest_for(ctx.db.get(), employee_id)
-        return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+        return FingerProgressOut(found=False) if progress is None else progress_out(progress, request.state.lang)
 
     @app.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
     def finger_cancel(
