@@ -88,6 +88,20 @@ MESSAGES: dict[str, Pair] = {
     "screen.prompt.look_at_camera": ("Lihat ke kamera", "Look at the camera"),
     "screen.prompt.tap_card": ("Tempelkan kartu", "Tap your card"),
     "screen.prompt.place_finger": ("Letakkan jari", "Place your finger"),
+    # --- what the command line tells an operator (kiosk/commands) ---
+    "cli.event_unit": (
+        "  {label}: hadir {present}, tidak hadir {absent}, dari {expected}",
+        "  {label}: present {present}, absent {absent}, of {expected}",
+    ),
+    "cli.event_total": (
+        "  jumlah: hadir {present}, tidak hadir {absent}, dari {expected}",
+        "  total: present {present}, absent {absent}, of {expected}",
+    ),
+    "cli.written": ("  ditulis: {path}", "  written: {path}"),
+    "cli.not_a_database": (
+        "{path} bukan basis data presensi (berikan presensi.db dari direktori data, atau bundel flashdisk .zip)",
+        "{path} is not a presensi database (give presensi.db from the data directory, or a flash-disk bundle .zip)",
+    ),
     # --- the status line of a punch (kiosk.schedule.classify.screen_text): screen, feedback, CSV ---
     "line.hours": ("jam", "h"),
     "line.minutes": ("menit", "min"),
