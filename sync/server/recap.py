@@ -31,20 +31,8 @@ from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
+#: The months as the regulations' forms (recap, manual forms) print them: the catalogue's, in Bahasa Indonesia.
+MONTHS = tuple(CODES["month"][str(n)][0] for n in range(1, 13))
 
 #: (key, Indonesian header, English header); the first eight are Lampiran II's.
 COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
