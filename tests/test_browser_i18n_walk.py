@@ -390,6 +390,11 @@ def test_every_unit_page_in_one_language(unit: Unit, browser: object, artifacts_
         page.wait_for_selector("#problems")
         if found := problems_on(page, lang, data):
             bad["/config (problems)"] = found
+        page.goto(f"{unit.url}/report")
+        page.click("#make-report")
+        page.wait_for_selector("#report")
+        if found := problems_on(page, lang, data):
+            bad["/report (the report)"] = found
         response = page.goto(f"{unit.url}/employees/000")
         assert response is not None and response.status == 404
         if found := problems_on(page, lang, data):

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.clock import shown_time, zone_abbreviation
-from kiosk.i18n import LANG_COOKIE, detail_text, for_client, language, template_globals, text, word, words
+from kiosk.i18n import CODES, LANG_COOKIE, detail_text, for_client, language, template_globals, text, word, words
 from kiosk.web.auth import Role, Session, constant_time_equal
 
 if TYPE_CHECKING:
@@ -235,6 +235,8 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
             return word("enrol_state", value, lang)
         if key in ("first", "part"):
             return word("part", value, lang)
+        if key == "kind":  # a fault report's kind, or a punch's
+            return word("fault" if str(value) in CODES["fault"] else "kind", value, lang)
         if isinstance(value, bool) or value in ("True", "False"):
             return text("page.yes" if value in (True, "True") else "page.no", lang)
         if key in ("to", "before", "at"):

@@ -190,7 +190,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             request,
             "report.html",
             date=date,
-            kind=word("fault", kind, "id"),  # the report is the regency's form, in Bahasa Indonesia
+            kind=kind,
             description=description,
             reporter=reporter or session.username,
             office=office,
@@ -198,15 +198,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
             unit_name=ctx.config.unit.name,
             made_at=local_time(now, ctx.zone).strftime("%Y-%m-%d %H:%M"),
             zone=ctx.zone_abbr,
-            parts=[  # the report is the regency's form: in Bahasa Indonesia whatever the page's language
-                (
-                    word("part", p.part, "id"),
-                    word("health", "stale" if p.stale else p.status, "id"),
-                    detail_text(p.detail, "id"),
-                    p.last_error or "",
-                )
-                for p in parts(ctx.db.get(), now)
-            ],
+            parts=parts(ctx.db.get(), now),
         )
 
 
