@@ -407,6 +407,39 @@ MESSAGES: dict[str, Pair] = {
         "Basis data sibuk atau rusak — ulangi. ({error})",
         "The database is busy or damaged — try again. ({error})",
     ),
+    "face.progress": ("Pendaftaran wajah: {taken} dari {needed} — tahan", "Face enrolment: {taken} of {needed} — hold still"),
+    "face.no_employee": (
+        "Pegawai {id} tidak ada di perangkat ini — tambahkan dulu",
+        "Employee {id} is not on this unit — add them first",
+    ),
+    "face.liveness_not_ready": (
+        "Pemeriksaan keaslian wajah tidak siap (model tidak ada) — lihat Diagnostik",
+        "The liveness check is not ready (its model is missing) — see Diagnostics",
+    ),
+    "face.spoof": (
+        "Wajah tidak lolos pemeriksaan keaslian — pendaftaran dibatalkan",
+        "The face did not pass the liveness check — enrolment cancelled",
+    ),
+    "face.enrolled": (
+        "Wajah {name} terdaftar: {n} sampel dari kamera kiosk",
+        "{name}'s face enrolled: {n} samples from the kiosk camera",
+    ),
+    "face.timeout": (
+        "Waktu habis — baru {taken} dari {needed} sampel ({hint}). Coba lagi.",
+        "Time is up — only {taken} of {needed} samples ({hint}). Try again.",
+    ),
+    "face.hint_no_face": ("tidak ada wajah di depan kamera", "no face in front of the camera"),
+    "face.hint_many": ("lebih dari satu wajah terlihat", "more than one face in view"),
+    "face.hint_quality": ("wajah belum memenuhi syarat mutu", "the face is not yet good enough"),
+    "face.hint_liveness": ("pemeriksaan keaslian belum selesai", "the liveness check has not finished"),
+    "face.camera_unusable": (
+        "Kamera kiosk tidak dapat dipakai — lihat Dasbor dan Diagnostik",
+        "The kiosk camera cannot be used — see the Dashboard and Diagnostics",
+    ),
+    "face.camera_busy": (
+        "Kamera sedang dipakai ({other}) — coba lagi sebentar lagi",
+        "The camera is in use ({other}) — try again shortly",
+    ),
     "config.top_level": ("(tingkat atas)", "(top level)"),
     "config.unknown_key": (
         "kunci tidak dikenal — hapus, atau periksa ejaannya",
@@ -1171,6 +1204,19 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Tanggal tidak sah", "said.bad_date"),
         (r"Keterangan #(?P<n>\d+) diajukan", "said.keterangan_submitted"),
         (r"Keterangan #(?P<n>\d+) diputuskan", "said.keterangan_decided"),
+        # the face service's enrolment from the kiosk camera (kiosk/face/enrol_live.py)
+        (r"Pendaftaran wajah: (?P<taken>\d+) dari (?P<needed>\d+) — tahan", "face.progress"),
+        (r"Pegawai (?P<id>\S+) tidak ada di perangkat ini — tambahkan dulu", "face.no_employee"),
+        (r"Pemeriksaan keaslian wajah tidak siap \(model tidak ada\) — lihat Diagnostik", "face.liveness_not_ready"),
+        (r"Wajah tidak lolos pemeriksaan keaslian — pendaftaran dibatalkan", "face.spoof"),
+        (r"Wajah (?P<name>.+) terdaftar: (?P<n>\d+) sampel dari kamera kiosk", "face.enrolled"),
+        (r"Waktu habis — baru (?P<taken>\d+) dari (?P<needed>\d+) sampel \((?P<hint>.+)\)\. Coba lagi\.", "face.timeout"),
+        (r"tidak ada wajah di depan kamera", "face.hint_no_face"),
+        (r"lebih dari satu wajah terlihat", "face.hint_many"),
+        (r"wajah belum memenuhi syarat mutu", "face.hint_quality"),
+        (r"pemeriksaan keaslian belum selesai", "face.hint_liveness"),
+        (r"Kamera kiosk tidak dapat dipakai — lihat Dasbor dan Diagnostik", "face.camera_unusable"),
+        (r"Kamera sedang dipakai \((?P<other>.+)\) — coba lagi sebentar lagi", "face.camera_busy"),
         # the fingerprint bridge's enrolment words (firmware_bridge/service.py) and the page's
         (r"Letakkan jari yang sama lagi \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place_again"),
         (r"Letakkan jari \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place"),
@@ -1217,6 +1263,8 @@ def detail_text(detail: str | None, lang: str, when: Callable[[str], str] = str)
             values = found.groupdict()
             if "since" in values:
                 values["since"] = when(values["since"])
+            if "hint" in values:  # a phrase inside the sentence, recognised on its own
+                values["hint"] = detail_text(values["hint"], lang)
             if "finger" in values:  # a finger named in Bahasa Indonesia, in the reader's language
                 code = next((c for c, pair in CODES["finger"].items() if pair[0] == values["finger"]), None)
                 values["finger"] = word("finger", code, lang) if code is not None else values["finger"]

@@ -272,10 +272,12 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
     ctx.hub.subscribe(follow_face_prompts)
 
     @app.get("/api/face/prompt", response_model=FacePromptOut, tags=["enrolment"])
-    def face_prompt_api(session: Session = ADMIN_ONLY) -> FacePromptOut:
+    def face_prompt_api(request: Request, session: Session = ADMIN_ONLY) -> FacePromptOut:
         """The face service's current prompt on the kiosk screen (quality, liveness challenge, or
-        enrolment progress): the employee page shows it live while a face is being enrolled."""
-        return FacePromptOut(prompt=face_prompt["text"])
+        enrolment progress) in the page's language: the employee page shows it live while a face
+        is being enrolled."""
+        shown = face_prompt["text"]
+        return FacePromptOut(prompt=detail_text(shown, request.state.lang) if shown else shown)
 
     @app.post("/employees/{employee_id}/finger", include_in_schema=False)
     def enrol_finger(

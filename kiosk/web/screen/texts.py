@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.clock import local_time, zone_abbreviation
-from kiosk.i18n import MESSAGES
+from kiosk.i18n import MESSAGES, detail_text
 from kiosk.schedule.classify import screen_text
 from kiosk.store.punches import parse_instant
 from kiosk.web.ports import Decision, Prompt
@@ -91,7 +91,8 @@ def prompt_message(prompt: Prompt) -> dict[str, Any]:
     if code is not None:
         return {"type": "prompt", "code": code, "text": _pair(PROMPTS[code]), "challenge": True}
     pair = PROMPTS.get(prompt.code)
-    text = _pair(pair) if pair else {"id": prompt.text or prompt.code, "en": prompt.text or prompt.code}
+    said = prompt.text or prompt.code
+    text = _pair(pair) if pair else {"id": detail_text(said, "id"), "en": detail_text(said, "en")}
     if prompt.text:
         text["id"] = prompt.text
     return {"type": "prompt", "code": prompt.code, "text": text}
