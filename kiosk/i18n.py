@@ -166,6 +166,102 @@ MESSAGES: dict[str, Pair] = {
     "js.link": ("Sambungan", "Link"),
     "js.gateway": ("gerbang (gateway)", "gateway"),
     "js.contacting_fingerprint_module": ("Menghubungi pemindai sidik jari…", "Contacting the fingerprint module…"),
+    # --- the diagnostics page's answers (kiosk/web/maintenance/diagnose.py) ---
+    "diag.under_voltage": ("Tegangan listrik kurang (under-voltage).", "The power supply is too weak (under-voltage)."),
+    "diag.under_voltage_todo": (
+        "Ganti adaptor dengan yang resmi 5 V 3 A dan kabel pendek; jangan dari port USB komputer.",
+        "Use the official 5 V 3 A supply and a short cable; not a computer's USB port.",
+    ),
+    "diag.voltage_unknown": ("Tegangan tidak dapat dibaca di mesin ini.", "Supply voltage cannot be read here."),
+    "diag.power_ok": ("Catu daya normal.", "Power supply is fine."),
+    "diag.no_interface": ("Tidak ada antarmuka jaringan.", "No network interface."),
+    "diag.no_interface_todo": ("Hubungi teknisi TI.", "Call IT."),
+    "diag.no_link": ("Kabel jaringan tidak tersambung ({names}).", "No network link ({names})."),
+    "diag.no_link_todo": (
+        "Periksa kabel LAN dan lampu port switch; coba port atau kabel lain. Untuk Wi-Fi, periksa nama dan sandi jaringan.",
+        "Check the LAN cable and the switch port light; try another port or cable. For Wi-Fi, check the network name and password.",
+    ),
+    "diag.link_up": ("Jaringan tersambung ({name}).", "Network link up ({name})."),
+    "diag.no_ip": ("Perangkat tidak mendapat alamat IP.", "The unit has no IP address."),
+    "diag.no_ip_todo": (
+        "Periksa server DHCP kantor, atau atur IP statis yang benar di halaman Konfigurasi.",
+        "Check the office DHCP server, or set a correct static IP.",
+    ),
+    "diag.wrong_subnet": (
+        "Alamat IP ({addrs}) berada di subnet yang salah: gateway {gateway} di luar jangkauan.",
+        "The IP address ({addrs}) is in the wrong subnet: gateway {gateway} is outside it.",
+    ),
+    "diag.wrong_subnet_todo": (
+        "Minta alamat IP yang sesuai jaringan kantor kepada admin jaringan, atau perbaiki netmask/gateway.",
+        "Ask the network admin for an address in the office network, or fix the netmask/gateway.",
+    ),
+    "diag.ip_ok": ("Alamat IP {addrs}{gateway}.", "IP address {addrs}{gateway}."),
+    "diag.clock_ok": ("Jam tersinkron.", "Clock synchronised."),
+    "diag.clock_rtc": ("Jam belum tersinkron (baterai RTC).", "Clock not synchronised (battery RTC)."),
+    "diag.clock_none": ("Jam belum tersinkron (tidak ada sumber waktu).", "Clock not synchronised (no time source)."),
+    "diag.clock_todo": (
+        "Sambungkan jaringan agar NTP bisa menyetel jam, atau setel waktu di halaman Sistem.",
+        "Connect the network so NTP can set it, or set the time on the System page.",
+    ),
+    "diag.disk_unknown": ("Ruang disk tidak terbaca.", "Cannot read free disk space."),
+    "diag.disk_unknown_todo": ("Periksa kartu SD.", "Check the SD card."),
+    "diag.disk_full": ("Disk penuh: sisa {mb} MB.", "Disk full: {mb} MB free."),
+    "diag.disk_full_todo": (
+        "Ekspor presensi ke flashdisk lalu hubungi teknisi untuk membersihkan log lama.",
+        "Export punches to a USB stick, then have old logs removed (journalctl --vacuum-size=50M).",
+    ),
+    "diag.disk_ok": ("Sisa disk {mb} MB.", "{mb} MB free."),
+    "diag.stale": ("{part} tidak menjawab (laporan terakhir {at}).", "{part} is not answering (last report {at})."),
+    "diag.stale_todo": (
+        "Mulai ulang layanannya di halaman Sistem; bila tetap, periksa kabel/konektor perangkatnya.",
+        "Restart its service on the System page; if it stays, check the device's cable and connector.",
+    ),
+    "diag.part_problem": ("{part} bermasalah — {detail}", "{part} has a problem — {detail}"),
+    "diag.part_problem_todo": (
+        "Periksa kabel perangkat dan mulai ulang layanannya di halaman Sistem.",
+        "Check the device's cable and restart its service on the System page.",
+    ),
+    "diag.part_ok": ("{part}: {detail}", "{part}: {detail}"),
+    "diag.db_ok": ("Basis data utuh.", "Database intact."),
+    "diag.db_damaged": ("Basis data rusak: {message}", "Database damaged: {message}"),
+    "diag.db_damaged_todo": (
+        "Ekspor presensi yang masih valid, lalu hubungi teknisi untuk memulihkan basis data.",
+        "Export what verifies, then restore the database.",
+    ),
+    "diag.no_server": ("Server pusat belum diatur.", "No central server configured."),
+    "diag.no_server_todo": (
+        "Daftarkan unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
+        "Register the unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
+    ),
+    "diag.dns_failed": (
+        "Nama server tidak dapat dicari (DNS) ({detail}).",
+        "The server's name cannot be looked up (DNS) ({detail}).",
+    ),
+    "diag.dns_failed_todo": (
+        "Periksa pengaturan DNS jaringan kantor, atau hubungi admin jaringan.",
+        "Check the office network's DNS, or call the network admin.",
+    ),
+    "diag.tcp_failed": ("Server pusat tidak dapat dihubungi ({detail}).", "The central server cannot be reached ({detail})."),
+    "diag.tcp_failed_todo": (
+        "Periksa apakah internet kantor berjalan dan firewall membuka port server; tanyakan ke Kominfo bila server sedang mati.",
+        "Check the office internet and that the firewall allows the server's port; ask Kominfo whether the server is down.",
+    ),
+    "diag.tls_failed": (
+        "Sambungan aman ke server gagal (sertifikat) ({detail}).",
+        "The secure connection to the server failed (certificate) ({detail}).",
+    ),
+    "diag.tls_failed_todo": (
+        "Periksa jam perangkat dan sertifikat CA server (sync.ca_file).",
+        "Check the unit's clock and the server CA (sync.ca_file).",
+    ),
+    "diag.auth_failed": ("Server menolak perangkat ini ({detail}).", "The server refuses this unit ({detail})."),
+    "diag.auth_failed_todo": (
+        "Daftarkan ulang perangkat ke server (token provisioning) atau hubungi Kominfo.",
+        "Re-provision the unit with the server or call Kominfo.",
+    ),
+    "diag.server_ok": ("Server pusat terjangkau.", "Central server reachable."),
+    "diag.server_ok_unsent": ("Server pusat terjangkau — {n} presensi belum terkirim.", "Central server reachable ({n} unsent)."),
+    "diag.all_good": ("Semua pemeriksaan baik.", "All checks passed."),
     # --- the fault report (kiosk/web/templates/report.html), printed to PDF from the browser ---
     "report.title": ("Laporan Kerusakan Alat", "Device fault report"),
     "report.heading": ("LAPORAN KERUSAKAN ALAT PRESENSI", "ATTENDANCE DEVICE FAULT REPORT"),

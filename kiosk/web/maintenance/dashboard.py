@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from kiosk import audit
 from kiosk.clock import ClockState, local_time, shown_time
-from kiosk.i18n import detail_text
+from kiosk.i18n import detail_text, text
 from kiosk.store.db import DB_FILENAME
 from kiosk.web.auth import Session
 from kiosk.web.maintenance.diagnose import Facts, diagnose
@@ -249,10 +249,9 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
             for a in answers
         ]
         failing = [a for a in out if a.status == "fail"] or [a for a in out if a.status == "warn"]
+        summary = text("diag.all_good", request.state.lang)
         if failing:
             summary = f"{failing[0].say} → {failing[0].todo}".strip(" →")
-        else:
-            summary = "All checks passed." if en else "Semua pemeriksaan baik."
         audit.record(
             conn,
             session.username,

@@ -1,5 +1,6 @@
 """The diagnostics button: checks in the order a technician would, each answered in plain
-language with what to do (Bahasa Indonesia and English).
+language with what to do, in Bahasa Indonesia and English from the catalogue (``diag.*`` in
+:mod:`kiosk.i18n`).
 
 Order: power → cable → IP address and subnet → central server (DNS, TCP, TLS, auth) → clock →
 disk → devices and services → database → the remaining ``presensi doctor`` findings.
@@ -7,12 +8,12 @@ disk → devices and services → database → the remaining ``presensi doctor``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kiosk.clock import ClockState
 from kiosk.doctor import Finding, Status
-from kiosk.i18n import detail_text, word
+from kiosk.i18n import LANGS, detail_text, text, word
 from kiosk.web.maintenance.hostinfo import Disk, Interface, gateway_in_subnet
 from kiosk.web.maintenance.netprobe import ProbeStep
 from kiosk.web.status import PartView, SyncState
@@ -45,160 +46,86 @@ class Facts:
     doctor: Sequence[Finding]
 
 
+def _answer(step: str, status: str, say: str, todo: str = "", **values: object) -> Answer:
+    """An answer whose sentence (and what to do) are the catalogue's ``diag.{say}`` and
+    ``diag.{todo}``; a value given as ``{"id": …, "en": …}`` is taken in each language."""
+
+    def said(key: str, lang: str) -> str:
+        return text(f"diag.{key}", lang, **{k: v[lang] if isinstance(v, dict) else v for k, v in values.items()})
+
+    return Answer(
+        step, status, said(say, "id"), said(say, "en"), said(todo, "id") if todo else "", said(todo, "en") if todo else ""
+    )
+
+
+def _in_both(make: Callable[[str], str]) -> dict[str, str]:
+    return {lang: make(lang) for lang in LANGS}
+
+
 def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, one after another
     out: list[Answer] = []
     # 1. power
     if f.under_voltage:
-        out.append(
-            Answer(
-                "power",
-                "fail",
-                "Tegangan listrik kurang (under-voltage).",
-                "The power supply is too weak (under-voltage).",
-                "Ganti adaptor dengan yang resmi 5 V 3 A dan kabel pendek; jangan dari port USB komputer.",
-                "Use the official 5 V 3 A supply and a short cable; not a computer's USB port.",
-            )
-        )
+        out.append(_answer("power", "fail", "under_voltage", "under_voltage_todo"))
     elif f.under_voltage is None:
-        out.append(Answer("power", "skip", "Tegangan tidak dapat dibaca di mesin ini.", "Supply voltage cannot be read here."))
+        out.append(_answer("power", "skip", "voltage_unknown"))
     else:
-        out.append(Answer("power", "ok", "Catu daya normal.", "Power supply is fine."))
+        out.append(_answer("power", "ok", "power_ok"))
     # 2. cable / link
     wired = [i for i in f.interfaces if not i.wireless]
     linked = [i for i in f.interfaces if i.up and i.carrier is not False]
     if not f.interfaces:
-        out.append(
-            Answer("cable", "fail", "Tidak ada antarmuka jaringan.", "No network interface.", "Hubungi teknisi TI.", "Call IT.")
-        )
+        out.append(_answer("cable", "fail", "no_interface", "no_interface_todo"))
     elif not linked:
         names = ", ".join(i.name for i in wired) or ", ".join(i.name for i in f.interfaces)
-        out.append(
-            Answer(
-                "cable",
-                "fail",
-                f"Kabel jaringan tidak tersambung ({names}).",
-                f"No network link ({names}).",
-                "Periksa kabel LAN dan lampu port switch; coba port atau kabel lain. Untuk Wi-Fi, periksa nama dan sandi jaringan.",
-                "Check the LAN cable and the switch port light; try another port or cable. For Wi-Fi, check the network name and password.",
-            )
-        )
+        out.append(_answer("cable", "fail", "no_link", "no_link_todo", names=names))
     else:
-        out.append(Answer("cable", "ok", f"Jaringan tersambung ({linked[0].name}).", f"Network link up ({linked[0].name})."))
+        out.append(_answer("cable", "ok", "link_up", name=linked[0].name))
     # 3. IP and subnet
     addressed = [i for i in linked if i.addresses]
     if linked and not addressed:
-        out.append(
-            Answer(
-                "ip",
-                "fail",
-                "Perangkat tidak mendapat alamat IP.",
-                "The unit has no IP address.",
-                "Periksa server DHCP kantor, atau atur IP statis yang benar di halaman Konfigurasi.",
-                "Check the office DHCP server, or set a correct static IP.",
-            )
-        )
+        out.append(_answer("ip", "fail", "no_ip", "no_ip_todo"))
     elif addressed and f.gateway and not any(gateway_in_subnet(i.addresses, f.gateway) for i in addressed):
         addrs = ", ".join(a for i in addressed for a in i.addresses)
-        out.append(
-            Answer(
-                "ip",
-                "fail",
-                f"Alamat IP ({addrs}) berada di subnet yang salah: gateway {f.gateway} di luar jangkauan.",
-                f"The IP address ({addrs}) is in the wrong subnet: gateway {f.gateway} is outside it.",
-                "Minta alamat IP yang sesuai jaringan kantor kepada admin jaringan, atau perbaiki netmask/gateway.",
-                "Ask the network admin for an address in the office network, or fix the netmask/gateway.",
-            )
-        )
+        out.append(_answer("ip", "fail", "wrong_subnet", "wrong_subnet_todo", addrs=addrs, gateway=f.gateway))
     elif addressed:
         addrs = ", ".join(a for i in addressed for a in i.addresses)
         gw = f", gateway {f.gateway}" if f.gateway else ""
-        out.append(Answer("ip", "ok", f"Alamat IP {addrs}{gw}.", f"IP address {addrs}{gw}."))
+        out.append(_answer("ip", "ok", "ip_ok", addrs=addrs, gateway=gw))
     # 4. central server
     out.extend(_server(f))
     # 5. clock
     if f.clock_state is ClockState.SYNCED:
-        out.append(Answer("clock", "ok", "Jam tersinkron.", "Clock synchronised."))
+        out.append(_answer("clock", "ok", "clock_ok"))
+    elif f.clock_state is ClockState.RTC:
+        out.append(_answer("clock", "warn", "clock_rtc", "clock_todo"))
     else:
-        out.append(
-            Answer(
-                "clock",
-                "warn" if f.clock_state is ClockState.RTC else "fail",
-                "Jam belum tersinkron ("
-                + ("baterai RTC" if f.clock_state is ClockState.RTC else "tidak ada sumber waktu")
-                + ").",
-                "Clock not synchronised (" + ("battery RTC" if f.clock_state is ClockState.RTC else "no time source") + ").",
-                "Sambungkan jaringan agar NTP bisa menyetel jam, atau setel waktu di halaman Sistem.",
-                "Connect the network so NTP can set it, or set the time on the System page.",
-            )
-        )
+        out.append(_answer("clock", "fail", "clock_none", "clock_todo"))
     # 6. disk
     if f.disk is None:
-        out.append(
-            Answer(
-                "disk",
-                "fail",
-                "Ruang disk tidak terbaca.",
-                "Cannot read free disk space.",
-                "Periksa kartu SD.",
-                "Check the SD card.",
-            )
-        )
+        out.append(_answer("disk", "fail", "disk_unknown", "disk_unknown_todo"))
     elif f.disk.free_mb < f.min_free_mb:
-        out.append(
-            Answer(
-                "disk",
-                "fail",
-                f"Disk penuh: sisa {f.disk.free_mb:.0f} MB.",
-                f"Disk full: {f.disk.free_mb:.0f} MB free.",
-                "Ekspor presensi ke flashdisk lalu hubungi teknisi untuk membersihkan log lama.",
-                "Export punches to a USB stick, then have old logs removed (journalctl --vacuum-size=50M).",
-            )
-        )
+        out.append(_answer("disk", "fail", "disk_full", "disk_full_todo", mb=f"{f.disk.free_mb:.0f}"))
     else:
-        out.append(Answer("disk", "ok", f"Sisa disk {f.disk.free_mb:.0f} MB.", f"{f.disk.free_mb:.0f} MB free."))
+        out.append(_answer("disk", "ok", "disk_ok", mb=f"{f.disk.free_mb:.0f}"))
     # 7. devices and services
     for p in f.parts:
-        name = (word("part", p.part, "id"), word("part", p.part, "en"))
-        said = (detail_text(p.detail, "id"), detail_text(p.detail, "en"))
+        name = {lang: word("part", p.part, lang) for lang in LANGS}
+        err = f": {p.last_error}" if p.last_error else ""
+        said = {lang: detail_text(p.detail, lang) or word("health", "ok", lang) for lang in LANGS}
         if p.stale:
-            out.append(
-                Answer(
-                    p.part,
-                    "fail",
-                    f"{name[0]} tidak menjawab (laporan terakhir {p.updated_at}).",
-                    f"{name[1]} is not answering (last report {p.updated_at}).",
-                    "Mulai ulang layanannya di halaman Sistem; bila tetap, periksa kabel/konektor perangkatnya.",
-                    "Restart its service on the System page; if it stays, check the device's cable and connector.",
-                )
-            )
+            out.append(_answer(p.part, "fail", "stale", "stale_todo", part=name, at=p.updated_at))
         elif p.status != "ok":
-            err = f": {p.last_error}" if p.last_error else ""
-            out.append(
-                Answer(
-                    p.part,
-                    "fail" if p.status == "fail" else "warn",
-                    f"{name[0]} bermasalah — {said[0]}{err}",
-                    f"{name[1]} has a problem — {said[1]}{err}",
-                    "Periksa kabel perangkat dan mulai ulang layanannya di halaman Sistem.",
-                    "Check the device's cable and restart its service on the System page.",
-                )
-            )
+            status = "fail" if p.status == "fail" else "warn"
+            detail = {lang: said[lang] + err for lang in LANGS}
+            out.append(_answer(p.part, status, "part_problem", "part_problem_todo", part=name, detail=detail))
         else:
-            out.append(Answer(p.part, "ok", f"{name[0]}: {said[0] or 'baik'}", f"{name[1]}: {said[1] or 'fine'}"))
+            out.append(_answer(p.part, "ok", "part_ok", part=name, detail=said))
     # 8. database
     if f.integrity_ok:
-        out.append(Answer("database", "ok", "Basis data utuh.", "Database intact."))
+        out.append(_answer("database", "ok", "db_ok"))
     else:
-        out.append(
-            Answer(
-                "database",
-                "fail",
-                f"Basis data rusak: {f.integrity_message}",
-                f"Database damaged: {f.integrity_message}",
-                "Ekspor presensi yang masih valid, lalu hubungi teknisi untuk memulihkan basis data.",
-                "Export what verifies, then restore the database.",
-            )
-        )
+        out.append(_answer("database", "fail", "db_damaged", "db_damaged_todo", message=f.integrity_message))
     # 9. the rest of doctor's findings
     covered = {"disk", "clock", "database"}
     for finding in f.doctor:
@@ -220,47 +147,12 @@ def diagnose(f: Facts) -> list[Answer]:  # noqa: PLR0915 - the checks in order, 
 
 def _server(f: Facts) -> list[Answer]:
     if not f.server_configured:
-        return [
-            Answer(
-                "server",
-                "skip",
-                "Server pusat belum diatur.",
-                "No central server configured.",
-                "Daftarkan unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
-                "Register the unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
-            )
-        ]
+        return [_answer("server", "skip", "no_server", "no_server_todo")]
     by = {s.step: s for s in f.probe}
-    todo = {
-        "dns": (
-            "Nama server tidak dapat dicari (DNS).",
-            "The server's name cannot be looked up (DNS).",
-            "Periksa pengaturan DNS jaringan kantor, atau hubungi admin jaringan.",
-            "Check the office network's DNS, or call the network admin.",
-        ),
-        "tcp": (
-            "Server pusat tidak dapat dihubungi.",
-            "The central server cannot be reached.",
-            "Periksa apakah internet kantor berjalan dan firewall membuka port server; tanyakan ke Kominfo bila server sedang mati.",
-            "Check the office internet and that the firewall allows the server's port; ask Kominfo whether the server is down.",
-        ),
-        "tls": (
-            "Sambungan aman ke server gagal (sertifikat).",
-            "The secure connection to the server failed (certificate).",
-            "Periksa jam perangkat dan sertifikat CA server (sync.ca_file).",
-            "Check the unit's clock and the server CA (sync.ca_file).",
-        ),
-        "auth": (
-            "Server menolak perangkat ini.",
-            "The server refuses this unit.",
-            "Daftarkan ulang perangkat ke server (token provisioning) atau hubungi Kominfo.",
-            "Re-provision the unit with the server or call Kominfo.",
-        ),
-    }
     for step in ("dns", "tcp", "tls", "auth"):
         s = by.get(step)
         if s is not None and s.ok is False:
-            say_id, say_en, do_id, do_en = todo[step]
-            return [Answer("server", "fail", f"{say_id} ({s.detail})", f"{say_en} ({s.detail})", do_id, do_en)]
-    pending = f" — {f.sync.unsent} presensi belum terkirim" if f.sync.unsent else ""
-    return [Answer("server", "ok", f"Server pusat terjangkau{pending}.", f"Central server reachable ({f.sync.unsent} unsent).")]
+            return [_answer("server", "fail", f"{step}_failed", f"{step}_failed_todo", detail=_in_both(s.shown))]
+    if f.sync.unsent:
+        return [_answer("server", "ok", "server_ok_unsent", n=f.sync.unsent)]
+    return [_answer("server", "ok", "server_ok")]
