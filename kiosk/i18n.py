@@ -317,6 +317,27 @@ MESSAGES: dict[str, Pair] = {
     "page.minutes": ("{n} menit", "{n} min"),
     "page.no_such_employee": ("Pegawai tidak ditemukan", "No such employee"),
     "page.yes": ("ya", "yes"),
+    "page.year_impossible": (
+        "Tahun yang diketik ({year}) tidak mungkin benar (harus {first}–{last}); periksa kembali.",
+        "The year typed ({year}) cannot be right (it must be {first}–{last}); check it.",
+    ),
+    "page.time_contradicts_server": (
+        "Waktu yang diketik berbeda {offset} detik dari jam server ({server}); ketik jam server atau tunggu sinkronisasi.",
+        "The time typed is {offset} s off the server's clock ({server}); type the server's time or wait for the sync.",
+    ),
+    "page.photo_unreadable": ("Foto tidak dapat dibuka: {error}", "The photo cannot be opened: {error}"),
+    "page.not_found": ("Tidak ada", "Not found"),
+    "page.bad_file_name": ("Nama berkas tidak sah", "Not a valid file name"),
+    "page.config_not_writable": (
+        "{path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan ({error}); ubah sebagai root: sudoedit {path}",
+        "{path}: the maintenance page cannot write this file ({error}); change it as root: sudoedit {path}",
+    ),
+    "page.no_changes": ("(tidak ada perubahan)", "(no changes)"),
+    "page.no_finger_service": (
+        "Modul sidik jari tidak tersambung ke layanan web.",
+        "The fingerprint module is not connected to the web service.",
+    ),
+    "page.copy_failed": ("Menyalin ke flashdisk {target} gagal: {error}", "Copying to the USB stick {target} failed: {error}"),
     "said.first_account_exists_login": ("Akun pertama sudah dibuat; silakan masuk", "The first account already exists; log in"),
     "said.first_account_exists": ("Akun pertama sudah dibuat", "The first account already exists"),
     "said.password_has_name": ("Kata sandi tidak boleh memuat nama pengguna", "The password must not contain the user name"),
@@ -364,6 +385,10 @@ MESSAGES: dict[str, Pair] = {
         "Nothing to export: the server has every punch.",
     ),
     "said.export_failed": ("Ekspor gagal: {error}", "The export failed: {error}"),
+    "said.files_copied": (
+        "Berkas {files} dibuat dan disalin ke flashdisk {target}.",
+        "Made {files} and copied it to the USB stick {target}.",
+    ),
     "said.files_made": ("Berkas {files} dibuat{where}.", "Made {files}{where}."),
     "said.no_check": ("Pemeriksaan bundel tidak tersedia di sini.", "Checking bundles is not available here."),
     "said.config_saved": (
@@ -1281,6 +1306,8 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Tujuan ekspor tidak sah: pilih flashdisk dari daftar\.", "said.bad_target"),
         (r"Tidak ada presensi untuk diekspor: semua presensi sudah diterima server\.", "said.nothing_to_export"),
         (r"Ekspor gagal: (?P<error>.+)", "said.export_failed"),
+        (r"Modul sidik jari tidak tersambung ke layanan web\.", "page.no_finger_service"),
+        (r"Berkas (?P<files>.+) dibuat dan disalin ke flashdisk (?P<target>.+)\.", "said.files_copied"),
         (r"Berkas (?P<files>.+) dibuat(?P<where>.*)\.", "said.files_made"),
         (r"Pemeriksaan bundel tidak tersedia di sini\.", "said.no_check"),
         (r"Konfigurasi disimpan\. Mulai ulang layanan di halaman Sistem agar berlaku\.", "said.config_saved"),

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk import audit
 from kiosk.clock import ClockState, local_time
 from kiosk.errors import PresensiError
-from kiosk.i18n import CODES, detail_text, word
+from kiosk.i18n import CODES, detail_text, text, word
 from kiosk.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.auth import Session
 from kiosk.web.security import TECH_ONLY, page_vars, say
@@ -134,7 +134,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         if ctx.services.system is None:
             return system_view(request, 503, error=say(request, "page.system_not_connected"))
         before = ctx.clock.now()
-        anchored, error = step_clock(ctx, instant)
+        anchored, error = step_clock(ctx, instant, request.state.lang)
         if error:
             return system_view(request, 409, error=error)
         note(
@@ -202,7 +202,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:
         )
 
 
-def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
+def step_clock(ctx: WebContext, instant: datetime, lang: str = "id") -> tuple[bool, str | None]:
     """Step the clock to ``instant``: through the TimeKeeper when there is one (it steps the clock
     through the system actions, records a technician anchor and corrects this boot's punches,
     docs/time.md), else directly. Returns (anchored, the refusal to show or None)."""
@@ -214,14 +214,10 @@ def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
     try:
         keeper_set_time(instant.astimezone(UTC), ctx.services.system)
     except TypedTimeImpossible as exc:
-        return True, (
-            f"Tahun yang diketik ({exc.typed.year}) tidak mungkin benar "
-            f"(harus {EARLIEST_TRUE_TIME.year}–{LATEST_TRUE_TIME.year - 1}); periksa kembali. / The year typed cannot be right."
+        return True, text(
+            "page.year_impossible", lang, year=exc.typed.year, first=EARLIEST_TRUE_TIME.year, last=LATEST_TRUE_TIME.year - 1
         )
     except TypedTimeRefused as exc:
         server = local_time(exc.server_time, ctx.zone).strftime("%Y-%m-%d %H:%M:%S")
-        return True, (
-            f"Waktu yang diketik berbeda {exc.offset_s:+.0f} detik dari jam server ({server} {ctx.zone_abbr}); "
-            "ketik jam server atau tunggu sinkronisasi. / The time typed contradicts the server's clock."
-        )
+        return True, text("page.time_contradicts_server", lang, offset=f"{exc.offset_s:+.0f}", server=f"{server} {ctx.zone_abbr}")
     return True, None

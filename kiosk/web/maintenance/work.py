@@ -365,14 +365,16 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         return punch_rows(start, end, employee, limit)
 
     @app.get("/punches/{punch_id}/photo", include_in_schema=False)
-    def punch_photo(punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY) -> Response:
+    def punch_photo(
+        request: Request, punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    ) -> Response:
         """The evidence photo kept with a face punch (privacy.evidence_photos); every view is audited."""
         try:
             photo = evidence.photo_of(ctx.db.get(), punch_id)
         except PresensiError as exc:
-            return Response(f"Foto tidak dapat dibuka / cannot be opened: {exc}", status_code=409, media_type="text/plain")
+            return Response(say(request, "page.photo_unreadable", error=exc), status_code=409, media_type="text/plain")
         if photo is None:
-            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+            return Response(say(request, "page.not_found"), status_code=404, media_type="text/plain")
         note(session, "evidence.view", punch=punch_id)
         return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
@@ -432,7 +434,7 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
                 copy_to_stick(made, stick)
             except (PresensiError, OSError) as exc:
                 note(session, "export.failed", fmt=fmt, file=path.name, target=target, reason=str(exc))
-                return export_view(request, 500, error=f"Menyalin ke flashdisk {target} gagal: {exc}", made=path.name)
+                return export_view(request, 500, error=say(request, "page.copy_failed", target=target, error=exc), made=path.name)
             if path.suffix == ".zip" and isinstance(ctx.exporter, BundleChecker):
                 check = ctx.exporter.check(safe_child(stick, path.name).read_bytes())  # what a stick really holds
                 if not check.ok:
@@ -468,14 +470,14 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
         return export_view(request, 422, error=f"{check.message} ({check.reason})", verified="refused")
 
     @app.get("/export/files/{name}", include_in_schema=False)
-    def export_file(name: str, session: Session = ADMIN_ONLY) -> Response:
+    def export_file(request: Request, name: str, session: Session = ADMIN_ONLY) -> Response:
         try:
             path = safe_child(ctx.export_dir, name)
         except UnsafePath:
             note(session, "export.download.refused", name=name[:80])
-            return Response("Nama berkas tidak sah / invalid file name", status_code=400, media_type="text/plain")
+            return Response(say(request, "page.bad_file_name"), status_code=400, media_type="text/plain")
         if not path.is_file():
-            return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+            return Response(say(request, "page.not_found"), status_code=404, media_type="text/plain")
         note(session, "export.download", file=path.name)
         return FileResponse(path, filename=path.name, media_type="application/octet-stream")
 
@@ -551,16 +553,13 @@ def install(app: FastAPI, ctx: WebContext, tpl: Jinja2Templates) -> None:  # noq
                 text=text,
                 path=ctx.config_path,
                 problems=[],
-                diff=diff or "(tidak ada perubahan)",
+                diff=diff or say(request, "page.no_changes"),
                 message=None,
             )
         try:
             write_atomically(ctx.config_path, text)
         except OSError as exc:  # the installed layout: /etc/presensi is root's
-            why = (
-                f"{ctx.config_path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan / the maintenance page cannot "
-                f"write this file ({exc.strerror or exc}); ubah sebagai root / change it as root: sudoedit {ctx.config_path}"
-            )
+            why = say(request, "page.config_not_writable", path=ctx.config_path, error=exc.strerror or exc)
             return render(request, "config.html", 409, text=text, path=ctx.config_path, problems=[why], diff=diff, message=None)
         note(
             session, "config.apply", path=str(ctx.config_path), changed_lines=sum(1 for ln in diff.splitlines() if ln[:1] in "+-")
