@@ -317,6 +317,44 @@ MESSAGES: dict[str, Pair] = {
     "page.minutes": ("{n} menit", "{n} min"),
     "page.no_such_employee": ("Pegawai tidak ditemukan", "No such employee"),
     "page.yes": ("ya", "yes"),
+    "bundle.incomplete": ("isi bundel tidak lengkap atau ada berkas tambahan", "the bundle is incomplete or holds extra files"),
+    "bundle.unreadable": (
+        "berkas bukan bundel presensi yang dapat dibaca (rusak atau bukan .zip dari alat)",
+        "the file is not a readable punch bundle (damaged, or not a unit's .zip)",
+    ),
+    "bundle.manifest": ("manifes bundel rusak", "the bundle's manifest is damaged"),
+    "bundle.other_unit": ("bundel ini dari alat lain, bukan dari alat ini", "this bundle comes from another unit, not this one"),
+    "bundle.manifest_signature": (
+        "tanda tangan manifes tidak cocok — bundel telah diubah",
+        "the manifest's signature does not match — the bundle was changed",
+    ),
+    "bundle.punches_changed": (
+        "isi presensi telah diubah setelah ditandatangani",
+        "the punches were changed after they were signed",
+    ),
+    "bundle.corrections_changed": (
+        "koreksi waktu di dalam bundel telah diubah atau hilang",
+        "the time corrections in the bundle were changed or are missing",
+    ),
+    "bundle.correction_broken": ("ada koreksi waktu yang rusak di dalam bundel", "a time correction in the bundle is damaged"),
+    "bundle.corrections_count": (
+        "jumlah koreksi waktu tidak sesuai manifes",
+        "the number of time corrections does not match the manifest",
+    ),
+    "bundle.punch_broken": ("ada presensi yang rusak di dalam bundel", "a punch in the bundle is damaged"),
+    "bundle.range": (
+        "jumlah atau urutan presensi tidak sesuai manifes",
+        "the number or order of punches does not match the manifest",
+    ),
+    "bundle.too_large": ("berkas terlalu besar untuk bundel presensi", "the file is too large for a punch bundle"),
+    "bundle.refused": ("Bundel DITOLAK: {why}.", "Bundle REFUSED: {why}."),
+    "bundle.refused_reason": ("Bundel DITOLAK: {why}. ({reason})", "Bundle REFUSED: {why}. ({reason})"),
+    "bundle.bad_punch": ("presensi nomor {seq} tidak sah", "punch number {seq} is not valid"),
+    "bundle.invalid": ("bundel tidak sah", "not a valid bundle"),
+    "bundle.valid": (
+        "Bundel sah: {n} presensi (nomor {first}–{last}) ditandatangani alat {device}.",
+        "Valid bundle: {n} punches (numbers {first}–{last}) signed by unit {device}.",
+    ),
     "page.year_impossible": (
         "Tahun yang diketik ({year}) tidak mungkin benar (harus {first}–{last}); periksa kembali.",
         "The year typed ({year}) cannot be right (it must be {first}–{last}); check it.",
@@ -1357,6 +1395,27 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "finger.bridge_silent",
         ),
         (r"Basis data sibuk atau rusak — ulangi\. \((?P<error>.+)\)", "finger.db_busy"),
+        # a bundle checked on the export page (sync.bundle.check_bundle)
+        (r"isi\ bundel\ tidak\ lengkap\ atau\ ada\ berkas\ tambahan", "bundle.incomplete"),
+        (r"berkas\ bukan\ bundel\ presensi\ yang\ dapat\ dibaca\ \(rusak\ atau\ bukan\ \.zip\ dari\ alat\)", "bundle.unreadable"),
+        (r"manifes\ bundel\ rusak", "bundle.manifest"),
+        (r"bundel\ ini\ dari\ alat\ lain,\ bukan\ dari\ alat\ ini", "bundle.other_unit"),
+        (r"tanda\ tangan\ manifes\ tidak\ cocok\ —\ bundel\ telah\ diubah", "bundle.manifest_signature"),
+        (r"isi\ presensi\ telah\ diubah\ setelah\ ditandatangani", "bundle.punches_changed"),
+        (r"koreksi\ waktu\ di\ dalam\ bundel\ telah\ diubah\ atau\ hilang", "bundle.corrections_changed"),
+        (r"ada\ koreksi\ waktu\ yang\ rusak\ di\ dalam\ bundel", "bundle.correction_broken"),
+        (r"jumlah\ koreksi\ waktu\ tidak\ sesuai\ manifes", "bundle.corrections_count"),
+        (r"ada\ presensi\ yang\ rusak\ di\ dalam\ bundel", "bundle.punch_broken"),
+        (r"jumlah\ atau\ urutan\ presensi\ tidak\ sesuai\ manifes", "bundle.range"),
+        (r"berkas\ terlalu\ besar\ untuk\ bundel\ presensi", "bundle.too_large"),
+        (
+            r"Bundel sah: (?P<n>\d+) presensi \(nomor (?P<first>\d+)–(?P<last>\d+)\) ditandatangani alat (?P<device>\S+)\.",
+            "bundle.valid",
+        ),
+        (r"Bundel DITOLAK: (?P<why>[^()]+?)\. \((?P<reason>.+)\)", "bundle.refused_reason"),
+        (r"Bundel DITOLAK: (?P<why>.+)\.", "bundle.refused"),
+        (r"presensi nomor (?P<seq>\d+) tidak sah", "bundle.bad_punch"),
+        (r"bundel tidak sah", "bundle.invalid"),
         # kiosk.config.editable.locked_changes
         (
             r"(?P<key>\S+): tidak dapat diubah dari halaman pemeliharaan / cannot be changed from the maintenance page; "
@@ -1386,8 +1445,9 @@ def detail_text(detail: str | None, lang: str, when: Callable[[str], str] = str)
             values = found.groupdict()
             if "since" in values:
                 values["since"] = when(values["since"])
-            if "hint" in values:  # a phrase inside the sentence, recognised on its own
-                values["hint"] = detail_text(values["hint"], lang)
+            for inner in ("hint", "why"):  # a phrase inside the sentence, recognised on its own
+                if inner in values:
+                    values[inner] = detail_text(values[inner], lang)
             if "finger" in values:  # a finger named in Bahasa Indonesia, in the reader's language
                 code = next((c for c, pair in CODES["finger"].items() if pair[0] == values["finger"]), None)
                 values["finger"] = word("finger", code, lang) if code is not None else values["finger"]
