@@ -4,7 +4,7 @@ The kiosk screen, the maintenance pages (:mod:`kiosk.web`), the central server's
 back office (:mod:`sync.server`) and the codes they show (parts, methods, kinds, statuses, roles,
 audit actions) read their words here, by key::
 
-    text("nav.dashboard", "en")             -> "Dashboard"
+    text("m.dashboard", "en")               -> "Dashboard"
     both("screen.reason.unknown_card")      -> {"id": "Kartu tidak terdaftar", "en": "Card not registered"}
     word("method", "card", "id")            -> "kartu"
 
@@ -16,7 +16,16 @@ a word of the other on a page (:func:`vocabulary`). A missing key is a :class:`K
 page that asks for a text nobody wrote fails its test instead of showing the key.
 
 Templates get ``t(key, **values)`` and ``word(group, code)`` bound to the request's language;
-``{name}`` placeholders are filled with :meth:`str.format`.
+``{name}`` placeholders are filled with :meth:`str.format`. Sentences the services and other
+modules write in one language (a health detail, a PresensiError's ``screen_text``, the
+fingerprint bridge's prompts) are recognised by :data:`DETAILS` and said in the reader's
+language by :func:`detail_text`; what no pattern knows is shown as written.
+
+Keys are grouped by prefix: ``screen.`` the kiosk screen, ``line.`` a punch's status line,
+``m.`` and ``page.`` the maintenance pages, ``js.`` their scripts, ``diag.`` diagnostics,
+``report.`` the fault report, ``s.`` the central server's pages, ``cli.`` the command line,
+``said.``/``detail.``/``doctor.``/``refusal.``/``finger.``/``face.``/``bundle.`` recognised
+sentences. This module is long because it is the table; the functions are at its end.
 """
 
 from __future__ import annotations
@@ -657,7 +666,7 @@ MESSAGES: dict[str, Pair] = {
     "m.confirm": ("Konfirmasi", "Confirm"),
     "m.yes_do": ("Ya, lakukan", "Yes, do it"),
     "m.cancel": ("Batal", "Cancel"),
-    "m.unit": ("Perangkat", "Unit"),
+    "m.device": ("Perangkat", "Unit"),
     "m.sync": ("Sinkronisasi", "Sync"),
     "m.face_gallery": ("Galeri wajah", "Face gallery"),
     "m.central_server": ("Server pusat", "Central server"),
@@ -684,7 +693,7 @@ MESSAGES: dict[str, Pair] = {
         "Menghapus semua templat wajah dan sidik jari (juga di modul) dan kartu pegawai ini, lalu menonaktifkannya. Catatan presensi tetap disimpan. Agar tidak dikirim ulang, hapus juga di server pusat.",
         "Deletes every face and finger template (on the modules too) and card of this employee, then deactivates them. Punch records are kept. Remove them on the central server too, or the next roster brings them back.",
     ),
-    "m.erase_biometric_data_2": ("Hapus data biometrik…", "Erase biometric data…"),
+    "m.erase_biometric_data_button": ("Hapus data biometrik…", "Erase biometric data…"),
     "m.fingerprint": ("Sidik jari", "Fingerprint"),
     "m.no_finger_yet": ("Belum ada sidik jari.", "No finger yet."),
     "m.no_fingerprint_module_configured": (
@@ -698,7 +707,7 @@ MESSAGES: dict[str, Pair] = {
     "m.captures": ("pengambilan", "captures"),
     "m.employees_enrolment": ("Pegawai dan status pendaftaran", "Employees and enrolment"),
     "m.search": ("Cari", "Search"),
-    "m.unit_2": ("Unit", "Unit"),
+    "m.work_unit": ("Unit", "Unit"),
     "m.no_employees_yet": ("Belum ada pegawai.", "No employees yet."),
     "m.add_employee_local": ("Tambah pegawai (lokal)", "Add an employee (local)"),
     "m.unit_code": ("Kode unit", "Unit code"),
@@ -707,7 +716,7 @@ MESSAGES: dict[str, Pair] = {
     "m.export_punches": ("Ekspor presensi", "Export punches"),
     "m.download": ("Unduh", "Download"),
     "m.from_csv": ("Dari (CSV)", "From (CSV)"),
-    "m.csv": ("Sampai (CSV)", "To (CSV)"),
+    "m.to_csv": ("Sampai (CSV)", "To (CSV)"),
     "m.target": ("Tujuan", "Target"),
     "m.download_browser": ("Unduh lewat peramban", "Download in the browser"),
     "m.signed_bundle_central_server": (
@@ -728,7 +737,7 @@ MESSAGES: dict[str, Pair] = {
     "m.no_lines": ("Tidak ada baris.", "No lines."),
     "m.search_punches": ("Cari presensi", "Search punches"),
     "m.from": ("Dari", "From"),
-    "m.blank": ("Sampai", "To"),
+    "m.to": ("Sampai", "To"),
     "m.employee": ("Pegawai", "Employee"),
     "m.method": ("Cara", "Method"),
     "m.kind": ("Jenis", "Kind"),
