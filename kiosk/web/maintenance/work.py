@@ -19,15 +19,16 @@ from pydantic import BaseModel
 from core.config import KioskConfig, parse_config
 from core.config.editable import locked_changes
 from core.errors import ConfigError, PresensiError
+from core.i18n import detail_text, word
 from core.store import evidence, records
 from core.store.accounts import Session
 from core.store.erasure import erase_employee
-from kiosk.web.forms import OptionalDate
+from kiosk.web.forms import OptionalDate, config_problems
 from kiosk.web.maintenance import fingers
 from kiosk.web.maintenance.fingers import FINGER_NAMES
 from kiosk.web.pages import Ctx, note, render
 from kiosk.web.ports import Decision, EnrolResult, Message, Prompt
-from kiosk.web.security import ADMIN_ONLY, TECH_ONLY
+from kiosk.web.security import ADMIN_ONLY, TECH_ONLY, say
 from kiosk.web.sources.export import (
     FORMAT_LABELS,
     BundleChecker,
@@ -88,6 +89,14 @@ class LogLineOut(BaseModel):
     level: str
     unit: str
     message: str
+
+
+def progress_out(progress: fingers.FingerProgress, lang: str) -> FingerProgressOut:
+    """An enrolment's progress with the bridge's words in ``lang``."""
+    out = asdict(progress)
+    out["message"] = detail_text(progress.message, lang)
+    out["prompt"] = detail_text(progress.prompt, lang)
+    return FingerProgressOut(found=True, **out)
 
 
 router = APIRouter()
@@ -213,7 +222,7 @@ def erase(
             request,
             "confirm.html",
             action=f"/employees/{employee_id}/erase",
-            what=f"Hapus semua templat wajah, sidik jari dan kartu {row.name} ({employee_id})? / Erase them?",
+            what=say(request, "page.confirm_erase", name=row.name, id=employee_id),
             fields={},
             back=f"/employees/{employee_id}",
         )
@@ -222,9 +231,13 @@ def erase(
         ctx,
         request,
         employee_id,
-        message=(
-            f"Dihapus: {erased.face_templates} templat wajah, {erased.finger_templates} templat sidik jari, "
-            f"{erased.cards} kartu, {erased.evidence_photos} foto bukti; pegawai dinonaktifkan."
+        message=say(
+            request,
+            "page.erased",
+            faces=erased.face_templates,
+            fingers=erased.finger_templates,
+            cards=erased.cards,
+            photos=erased.evidence_photos,
         ),
     )
 
@@ -279,10 +292,14 @@ async def face_prompt(request: Request) -> FacePrompt:
 
 
 @router.get("/api/face/prompt", response_model=FacePromptOut, tags=["enrolment"])
-def face_prompt_api(prompt: Annotated[FacePrompt, Depends(face_prompt)], session: Session = ADMIN_ONLY) -> FacePromptOut:
+def face_prompt_api(
+    request: Request, prompt: Annotated[FacePrompt, Depends(face_prompt)], session: Session = ADMIN_ONLY
+) -> FacePromptOut:
     """The face service's current prompt on the kiosk screen (quality, liveness challenge, or
-    enrolment progress): the employee page shows it live while a face is being enrolled."""
-    return FacePromptOut(prompt=prompt.text)
+    enrolment progress) in the page's language: the employee page shows it live while a face
+    is being enrolled."""
+    shown = prompt.text
+    return FacePromptOut(prompt=detail_text(shown, request.state.lang) if shown else shown)
 
 
 @router.post("/employees/{employee_id}/finger", include_in_schema=False)
@@ -303,6 +320,7 @@ def enrol_finger(
 
 @router.post("/api/fingers/enrolment", response_model=FingerEnrolOut, tags=["enrolment"])
 def finger_enrol_api(
+    request: Request,
     ctx: Ctx,
     employee_id: Annotated[str, Query(min_length=1, max_length=64)],
     finger: Annotated[int, Query(ge=0, le=9)],
@@ -311,15 +329,16 @@ def finger_enrol_api(
     """Enrol ``finger`` (0 right thumb … 9 left little finger) through the fingerprint bridge;
     answers when the bridge has finished (meanwhile ``GET`` shows its prompts). ``ok`` false
     with a plain-language ``message`` when refused, timed out or not connected."""
+    lang = request.state.lang
     if records.employee(ctx.db.get(), employee_id) is None:
-        return FingerEnrolOut(ok=False, message="Pegawai tidak ditemukan", state="refused", fingers=[])
+        return FingerEnrolOut(ok=False, message=say(request, "page.no_such_employee"), state="refused", fingers=[])
     result = enrol_finger_audited(ctx, session, employee_id, finger)
     return FingerEnrolOut(
         ok=result.ok,
-        message=result.message,
+        message=detail_text(result.message, lang),
         state=str(result.detail.get("state", "")),
         fingers=[
-            FingerOut(finger=f.finger, name=FINGER_NAMES[f.finger], family=f.family, created_at=f.created_at)
+            FingerOut(finger=f.finger, name=word("finger", f.finger, lang), family=f.family, created_at=f.created_at)
             for f in records.fingers_of(ctx.db.get(), employee_id)
         ],
     )
@@ -327,12 +346,15 @@ def finger_enrol_api(
 
 @router.get("/api/fingers/enrolment", response_model=FingerProgressOut, tags=["enrolment"])
 def finger_progress(
-    ctx: Ctx, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    request: Request,
+    ctx: Ctx,
+    employee_id: Annotated[str, Query(min_length=1, max_length=64)],
+    session: Session = ADMIN_ONLY,
 ) -> FingerProgressOut:
     """The employee's newest finger enrolment as the fingerprint bridge reports it: state
-    and the prompt for the person at the module (Bahasa Indonesia)."""
+    and the prompt for the person at the module, in the page's language."""
     progress = fingers.latest_for(ctx.db.get(), employee_id)
-    return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+    return FingerProgressOut(found=False) if progress is None else progress_out(progress, request.state.lang)
 
 
 @router.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
@@ -384,15 +406,15 @@ def punches_api(
 
 @router.get("/punches/{punch_id}/photo", include_in_schema=False)
 def punch_photo(
-    ctx: Ctx, punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    request: Request, ctx: Ctx, punch_id: Annotated[str, PathParam(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
 ) -> Response:
     """The evidence photo kept with a face punch (privacy.evidence_photos); every view is audited."""
     try:
         photo = evidence.photo_of(ctx.db.get(), punch_id)
     except PresensiError as exc:
-        return Response(f"Foto tidak dapat dibuka / cannot be opened: {exc}", status_code=409, media_type="text/plain")
+        return Response(say(request, "page.photo_unreadable", error=exc), status_code=409, media_type="text/plain")
     if photo is None:
-        return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+        return Response(say(request, "page.not_found"), status_code=404, media_type="text/plain")
     note(ctx, session, "evidence.view", punch=punch_id)
     return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
@@ -457,7 +479,9 @@ def export(
             copy_to_stick(made, stick)
         except (PresensiError, OSError) as exc:
             note(ctx, session, "export.failed", fmt=fmt, file=path.name, target=target, reason=str(exc))
-            return export_view(ctx, request, 500, error=f"Menyalin ke flashdisk {target} gagal: {exc}", made=path.name)
+            return export_view(
+                ctx, request, 500, error=say(request, "page.copy_failed", target=target, error=exc), made=path.name
+            )
         if path.suffix == ".zip" and isinstance(ctx.exporter, BundleChecker):
             check = ctx.exporter.check(safe_child(stick, path.name).read_bytes())  # what a stick really holds
             if not check.ok:
@@ -496,14 +520,14 @@ def verify_bundle(request: Request, ctx: Ctx, bundle: UploadFile, session: Sessi
 
 
 @router.get("/export/files/{name}", include_in_schema=False)
-def export_file(ctx: Ctx, name: str, session: Session = ADMIN_ONLY) -> Response:
+def export_file(request: Request, ctx: Ctx, name: str, session: Session = ADMIN_ONLY) -> Response:
     try:
         path = safe_child(ctx.export_dir, name)
     except UnsafePath:
         note(ctx, session, "export.download.refused", name=name[:80])
-        return Response("Nama berkas tidak sah / invalid file name", status_code=400, media_type="text/plain")
+        return Response(say(request, "page.bad_file_name"), status_code=400, media_type="text/plain")
     if not path.is_file():
-        return Response("Tidak ada / not found", status_code=404, media_type="text/plain")
+        return Response(say(request, "page.not_found"), status_code=404, media_type="text/plain")
     note(ctx, session, "export.download", file=path.name)
     return FileResponse(path, filename=path.name, media_type="application/octet-stream")
 
@@ -589,7 +613,7 @@ def config_submit(
     try:
         problems = locked_changes(running_config(ctx, current), parse_config(text, ctx.config_path))
     except ConfigError as exc:
-        problems = exc.problems
+        problems = config_problems(exc, request.state.lang)
     if problems:
         return render(request, "config.html", 422, text=text, path=ctx.config_path, problems=problems, diff=diff, message=None)
     if apply != "yes" or ctx.config_path is None:
@@ -599,16 +623,13 @@ def config_submit(
             text=text,
             path=ctx.config_path,
             problems=[],
-            diff=diff or "(tidak ada perubahan)",
+            diff=diff or say(request, "page.no_changes"),
             message=None,
         )
     try:
         write_atomically(ctx.config_path, text)
     except OSError as exc:  # the installed layout: /etc/presensi is root's
-        why = (
-            f"{ctx.config_path}: berkas ini tidak dapat ditulis oleh halaman pemeliharaan / the maintenance page cannot "
-            f"write this file ({exc.strerror or exc}); ubah sebagai root / change it as root: sudoedit {ctx.config_path}"
-        )
+        why = say(request, "page.config_not_writable", path=ctx.config_path, error=exc.strerror or exc)
         return render(request, "config.html", 409, text=text, path=ctx.config_path, problems=[why], diff=diff, message=None)
     note(
         ctx,
