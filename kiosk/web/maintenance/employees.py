@@ -329,11 +329,11 @@ def finger_progress(
 
 @router.post("/api/fingers/enrolment/cancel", response_model=FingerProgressOut, tags=["enrolment"])
 def finger_cancel(
-    ctx: Ctx, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
+    request: Request, ctx: Ctx, employee_id: Annotated[str, Query(min_length=1, max_length=64)], session: Session = ADMIN_ONLY
 ) -> FingerProgressOut:
     """Cancel the employee's unfinished finger enrolment (the bridge stops between captures)."""
     cancelled = fingers.cancel_unfinished(ctx.db.get(), employee_id, clock=ctx.clock)
     if cancelled is not None:
         note(ctx, session, "finger.enrol.cancel", employee_id=employee_id, enrolment=cancelled)
     progress = fingers.latest_for(ctx.db.get(), employee_id)
-    return FingerProgressOut(found=False) if progress is None else FingerProgressOut(found=True, **asdict(progress))
+    return FingerProgressOut(found=False) if progress is None else progress_out(progress, request.state.lang)
