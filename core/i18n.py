@@ -97,6 +97,12 @@ MESSAGES: dict[str, Pair] = {
     "screen.prompt.look_at_camera": ("Lihat ke kamera", "Look at the camera"),
     "screen.prompt.tap_card": ("Tempelkan kartu", "Tap your card"),
     "screen.prompt.place_finger": ("Letakkan jari", "Place your finger"),
+    # the face pipeline's own prompts (kiosk.face.quality.Prompt), recognised by DETAILS
+    "screen.face.face_forward": ("Hadap lurus ke kamera", "Face the camera straight on"),
+    "screen.face.too_dark": ("Terlalu gelap", "Too dark"),
+    "screen.face.hold_still": ("Tahan, jangan bergerak", "Hold still, do not move"),
+    "screen.face.one_person": ("Satu orang saja", "One person at a time"),
+    "screen.face.centre": ("Posisikan wajah di tengah", "Put your face in the middle"),
     # --- what the command line tells an operator (kiosk/commands) ---
     "cli.event_unit": (
         "  {label}: hadir {present}, tidak hadir {absent}, dari {expected}",
@@ -1387,6 +1393,19 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"pemeriksaan keaslian belum selesai", "face.hint_liveness"),
         (r"Kamera kiosk tidak dapat dipakai — lihat Dasbor dan Diagnostik", "face.camera_unusable"),
         (r"Kamera sedang dipakai \((?P<other>.+)\) — coba lagi sebentar lagi", "face.camera_busy"),
+        # the face pipeline's prompts (kiosk.face.quality.Prompt) and the liveness challenge's
+        # (kiosk.liveness.challenge.PROMPT_TEXT), on the kiosk screen and the employee page
+        (r"Mendekat ke kamera", "screen.prompt.move_closer"),
+        (r"Hadap lurus ke kamera", "screen.face.face_forward"),
+        (r"Terlalu gelap", "screen.face.too_dark"),
+        (r"Terlalu terang", "screen.prompt.too_bright"),
+        (r"Tahan, jangan bergerak", "screen.face.hold_still"),
+        (r"Satu orang saja", "screen.face.one_person"),
+        (r"Posisikan wajah di tengah", "screen.face.centre"),
+        (r"Lihat ke kamera", "screen.prompt.look_at_camera"),
+        (r"Toleh ke kiri", "screen.prompt.turn_left"),
+        (r"Toleh ke kanan", "screen.prompt.turn_right"),
+        (r"Kedipkan mata", "screen.prompt.blink"),
         # the fingerprint bridge's enrolment words (firmware_bridge/service.py) and the page's
         (r"Letakkan jari yang sama lagi \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place_again"),
         (r"Letakkan jari \((?P<step>\d+)/(?P<total>\d+)\)", "finger.place"),

@@ -80,3 +80,13 @@ def test_sentences_the_programs_write_read_in_either_language() -> None:
     assert i18n.detail_text("Tersinkron; antrean 0", "en") == "Synchronised; 0 queued"
     assert i18n.detail_text("Nama pengguna atau kata sandi salah", "en") == "Wrong user name or password"
     assert i18n.detail_text("something no pattern knows", "id") == "something no pattern knows"
+
+
+def test_the_face_prompts_read_in_either_language() -> None:
+    """The face pipeline's and the liveness challenge's prompts (written in Bahasa Indonesia) are
+    the catalogue's, so the kiosk screen and the employee page say them in English too."""
+    from kiosk.face.quality import Prompt  # late: loads numpy and the face code, only this test needs it
+    from kiosk.liveness.challenge import PROMPT_TEXT  # late: as above
+
+    for said in [p.value for p in Prompt] + list(PROMPT_TEXT.values()):
+        assert i18n.detail_text(said, "en") != said, said
