@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core.clock import Clock, local_time, zone_abbreviation
 from core.errors import StorageError, SyncError
+from core.i18n import text
 from core.identity import DeviceIdentity, device_id_for, public_key_from_hex, verify_signature
 from core.store import punch_log
 from core.store.chain import verify_rows
@@ -301,20 +302,22 @@ class BundleCheck:
     last_seq: int = 0
 
 
-#: The verifier's reasons (sync.bundle, core.store.chain) in plain Bahasa Indonesia, most specific first.
+#: The verifier's reasons (sync.bundle, core.store.chain) in plain words, most specific first: the
+#: catalogue's ``bundle.*`` texts (core.i18n), in Bahasa Indonesia here; the pages say them in
+#: the reader's language.
 _REJECTIONS = (
-    ("bundle must hold exactly", "isi bundel tidak lengkap atau ada berkas tambahan"),
-    ("not a readable bundle", "berkas bukan bundel presensi yang dapat dibaca (rusak atau bukan .zip dari alat)"),
-    ("manifest is not", "manifes bundel rusak"),
-    ("unknown device key", "bundel ini dari alat lain, bukan dari alat ini"),
-    ("manifest signature does not verify", "tanda tangan manifes tidak cocok — bundel telah diubah"),
-    ("punches.jsonl does not match", "isi presensi telah diubah setelah ditandatangani"),
-    ("corrections.jsonl", "koreksi waktu di dalam bundel telah diubah atau hilang"),
-    ("a correction in the bundle", "ada koreksi waktu yang rusak di dalam bundel"),
-    ("the corrections do not match", "jumlah koreksi waktu tidak sesuai manifes"),
-    ("a punch in the bundle is malformed", "ada presensi yang rusak di dalam bundel"),
-    ("the punches do not match the range", "jumlah atau urutan presensi tidak sesuai manifes"),
-    ("bundle is larger", "berkas terlalu besar untuk bundel presensi"),
+    ("bundle must hold exactly", text("bundle.incomplete", "id")),
+    ("not a readable bundle", text("bundle.unreadable", "id")),
+    ("manifest is not", text("bundle.manifest", "id")),
+    ("unknown device key", text("bundle.other_unit", "id")),
+    ("manifest signature does not verify", text("bundle.manifest_signature", "id")),
+    ("punches.jsonl does not match", text("bundle.punches_changed", "id")),
+    ("corrections.jsonl", text("bundle.corrections_changed", "id")),
+    ("a correction in the bundle", text("bundle.correction_broken", "id")),
+    ("the corrections do not match", text("bundle.corrections_count", "id")),
+    ("a punch in the bundle is malformed", text("bundle.punch_broken", "id")),
+    ("the punches do not match the range", text("bundle.range", "id")),
+    ("bundle is larger", text("bundle.too_large", "id")),
 )
 
 
@@ -329,7 +332,7 @@ def check_bundle(data: bytes, public_key_hex: str) -> BundleCheck:
     try:
         opened = read_bundle(data, lambda device_id: key if device_id == own_id else None)
     except BundleRejected as exc:
-        said = next((text for words, text in _REJECTIONS if words in exc.reason), "bundel tidak sah")
+        said = next((phrase for words, phrase in _REJECTIONS if words in exc.reason), text("bundle.invalid", "id"))
         return BundleCheck(False, f"Bundel DITOLAK: {said}.", exc.reason, exc.device_id)
     punches = [punch_from_wire(p).as_dict() for p in opened.punches]
     report = verify_rows(

@@ -135,7 +135,9 @@ def test_enrol_a_face_from_the_video_source_then_it_is_identified(unit: KioskUni
             kiosk.screenshot(path=str(artifacts_dir / "web_screen_face_identified_800x480.png"))
 
             page.goto(f"{maint_url}/audit")
-            assert "face.enrol" in page.locator("#audit td.action").all_inner_texts()
+            cells = page.locator("#audit td.action")
+            assert "face.enrol" in cells.evaluate_all("cells => cells.map((c) => c.dataset.code)")
+            assert "wajah didaftarkan" in cells.all_inner_texts()  # in words (issue 23.5)
         finally:
             browser.close()
 

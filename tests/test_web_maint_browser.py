@@ -157,7 +157,7 @@ def test_admin_enrols_a_finger_from_the_page_and_it_punches(env: Env, browser: o
     assert sim.wait_for(lambda: env.punches() == [(EMPLOYEE, "finger")], 10), env.punches()
     assert sim.lift_and_wait_seen()
     page.goto(f"{env.url}/punches?employee={EMPLOYEE}")  # type: ignore[attr-defined]
-    assert "finger" in page.inner_text("table")  # type: ignore[attr-defined]
+    assert "sidik jari" in page.inner_text("table")  # the method in words (issue 23.5)  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
 
 
@@ -242,7 +242,10 @@ def test_audit_log_shows_who_did_each_action(env: Env, browser: object) -> None:
     page = logged_in(browser, env, "kepala", ADMIN_PASSWORD)
     page.goto(f"{env.url}/audit")  # type: ignore[attr-defined]
     rows = page.locator("#audit tbody tr")  # type: ignore[attr-defined]
-    seen = [tuple(rows.nth(i).locator("td").all_inner_texts()) for i in range(rows.count())]
+    # the action and its details as stored (the page shows them in words, issue 23.5)
+    seen = rows.evaluate_all(
+        "rows => rows.map((r) => [r.cells[0].innerText, r.cells[1].innerText, r.cells[2].dataset.code, r.cells[3].dataset.detail])"
+    )
     by_action = {(actor, action) for _at, actor, action, _detail in seen}
     for who, action in (
         ("adminpd", "finger.enrol"),
@@ -257,4 +260,6 @@ def test_audit_log_shows_who_did_each_action(env: Env, browser: object) -> None:
     verdicts = [detail for _at, _actor, action, detail in seen if action == "export.verify"]
     assert any("ok=True" in d for d in verdicts) and any("ok=False" in d for d in verdicts)
     assert all(at for at, *_ in seen)  # when
+    words = page.locator("#audit td.action").all_inner_texts()
+    assert "pendaftaran sidik jari" in words and "laporan kerusakan dibuat" in words, words
     page.context.close()  # type: ignore[attr-defined]

@@ -352,7 +352,7 @@ def test_config_editor_validates_and_shows_a_diff(app: FastAPI, ctx: WebContext,
     client = client_for(app)
     csrf = login(client, "teknisi")
     bad = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\nwarna = 1\n', "apply": "yes"})
-    assert bad.status_code == 422 and "unit.warna: unknown key" in bad.text
+    assert bad.status_code == 422 and "unit.warna: kunci tidak dikenal" in bad.text  # in the page's language (issue 23.5)
     assert path.read_text() == '[unit]\nname = "Kantor A"\n'
     preview = client.post("/config", data={"csrf_token": csrf, "text": '[unit]\nname = "Kantor B"\n'})
     assert "-name = &#34;Kantor A&#34;" in preview.text and "+name = &#34;Kantor B&#34;" in preview.text

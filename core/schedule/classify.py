@@ -37,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import local_time, zone_abbreviation
+from core.i18n import text
 from core.schedule.events import MASUK_KINDS
 from core.schedule.holidays import HolidayCalendar
 from core.schedule.workcodes import DAY_MINUTES, DayRule, WorkCode, WorkCodeBook, hhmm
@@ -64,7 +65,7 @@ SUDAH_PULANG = "sudah_pulang"  # the day's pulang is already recorded
 def duration_text(minutes: int, lang: str = "id") -> str:
     """``12 menit``, ``1 jam 5 menit``, ``2 jam`` (``12 min``, ``1 h 5 min`` in English)."""
     hours, rest = divmod(max(0, minutes), 60)
-    h, m = ("jam", "menit") if lang == "id" else ("h", "min")
+    h, m = text("line.hours", lang), text("line.minutes", lang)
     if hours and rest:
         return f"{hours} {h} {rest} {m}"
     if hours:
@@ -122,44 +123,30 @@ def screen_text(
     event: str = "",
     at: str = "",
 ) -> str:
-    """The screen line for a stored (kind, status, minutes); also used for event punches."""
+    """The screen line for a stored (kind, status, minutes); also used for event punches. The
+    words are the catalogue's (core.i18n, ``line.*``)."""
     d = duration_text(minutes, lang)
-    if lang == "en":
-        texts = {
-            ("masuk", TEPAT_WAKTU): "Clock-in – on time",
-            ("masuk", TERLAMBAT): f"Late {d}",
-            ("pulang", TEPAT_WAKTU): "Clock-out – on time",
-            ("pulang", PULANG_CEPAT): f"Left early {d}",
-            ("pulang", LEMBUR): f"Clock-out – overtime {d}",
-        }
-        off = {
-            "hari_libur": f"holiday: {holiday}",
-            "libur": "day off",
-            "belum_waktunya": "too early",
-            "lewat_batas": "after 23:59",
-            LEWAT_BATAS_PULANG: f"past the latest clock-out {at}".rstrip(),
-        }
-        slot = {SUDAH_MASUK: f"clock-in already recorded at {at}", SUDAH_PULANG: f"clock-out already recorded at {at}"}
-        extra = {TAMBAHAN: "Extra punch", DITOLAK: "Not recorded"}
-        outside, present, nosched = "Outside schedule", "Present", "No schedule"
-    else:
-        texts = {
-            ("masuk", TEPAT_WAKTU): "Masuk – tepat waktu",
-            ("masuk", TERLAMBAT): f"Terlambat {d}",
-            ("pulang", TEPAT_WAKTU): "Pulang – tepat waktu",
-            ("pulang", PULANG_CEPAT): f"Pulang cepat {d}",
-            ("pulang", LEMBUR): f"Pulang – lembur {d}",
-        }
-        off = {
-            "hari_libur": f"hari libur: {holiday}",
-            "libur": "hari libur",
-            "belum_waktunya": "belum waktunya",
-            "lewat_batas": "lewat pukul 23.59",
-            LEWAT_BATAS_PULANG: f"lewat batas presensi pulang {at}".rstrip(),
-        }
-        slot = {SUDAH_MASUK: f"masuk sudah tercatat pukul {at}", SUDAH_PULANG: f"pulang sudah tercatat pukul {at}"}
-        extra = {TAMBAHAN: "Presensi tambahan", DITOLAK: "Tidak dicatat"}
-        outside, present, nosched = "Di luar jadwal", "Hadir", "Tanpa jadwal"
+
+    def say(key: str, **values: object) -> str:
+        return text(f"line.{key}", lang, **values)
+
+    texts = {
+        ("masuk", TEPAT_WAKTU): say("masuk_on_time"),
+        ("masuk", TERLAMBAT): say("late", d=d),
+        ("pulang", TEPAT_WAKTU): say("pulang_on_time"),
+        ("pulang", PULANG_CEPAT): say("left_early", d=d),
+        ("pulang", LEMBUR): say("overtime", d=d),
+    }
+    off = {
+        "hari_libur": say("holiday", holiday=holiday),
+        "libur": say("day_off"),
+        "belum_waktunya": say("too_early"),
+        "lewat_batas": say("after_midnight"),
+        LEWAT_BATAS_PULANG: say("past_latest_pulang", at=at).rstrip(),
+    }
+    slot = {SUDAH_MASUK: say("masuk_recorded", at=at), SUDAH_PULANG: say("pulang_recorded", at=at)}
+    extra = {TAMBAHAN: say("extra"), DITOLAK: say("not_recorded")}
+    outside, present, nosched = say("outside"), say("present"), say("no_schedule")
     if (kind, status) in texts:
         return texts[(kind, status)]
     if status == DI_LUAR_JADWAL:

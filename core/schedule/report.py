@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core import i18n
 from core.clock import local_time, zone_abbreviation
 from core.schedule.classify import TERLAMBAT, duration_text
 from core.schedule.events import EventPack, attendance_once
@@ -28,8 +29,8 @@ from core.store.punches import parse_instant
 
 log = logging.getLogger(__name__)
 
-HADIR_TEXT = "Hadir"
-TIDAK_HADIR_TEXT = "Tidak hadir"
+HADIR_TEXT = i18n.text("s.present", "id")  # the attendance list is the regency's form, in Bahasa Indonesia
+TIDAK_HADIR_TEXT = i18n.text("s.absent", "id")
 CSV_COLUMNS = ("acara", "unit", "kantor", "nip", "nama", "kehadiran", "waktu", "keterangan", "metode", "perangkat")
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.i18n import language, text
 from core.runtime import Runtime
 from core.schedule.event_mode import EventBook, EventMode
 from core.schedule.events import EventPackError, read_envelope, verify_pack, write_envelope
@@ -211,13 +212,14 @@ def run_report(args: argparse.Namespace) -> int:
             report.write_csv(args.csv)
         if args.pdf:
             report.write_pdf(args.pdf)
+        lang = language(runtime.config.unit.language)  # the operator's words, in the unit's language
     finally:
         runtime.close()
     print(report.title())
     for s in report.summaries:
-        print(f"  {s.label}: hadir {s.present}, tidak hadir {s.absent}, dari {s.expected}")
-    print(f"  jumlah: hadir {report.present}, tidak hadir {report.absent}, dari {report.expected}")
+        print(text("cli.event_unit", lang, label=s.label, present=s.present, absent=s.absent, expected=s.expected))
+    print(text("cli.event_total", lang, present=report.present, absent=report.absent, expected=report.expected))
     for path in (args.csv, args.pdf):
         if path:
-            print(f"  written: {path}")
+            print(text("cli.written", lang, path=path))
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from core.i18n import text
 from core.identity import DeviceIdentity
 from core.store.db import open_database
 from core.store.punches import verify_database
@@ -48,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"presensi verify: {db_path} does not exist (give the database file, or --data-dir)")
         return 1
     if not is_sqlite_file(db_path):
+        # for whoever holds the file, in both languages: no configuration says whose it is
         print(
-            f"presensi verify: {db_path} bukan basis data presensi / is not a presensi database "
-            "(give presensi.db from the data directory, or a flash-disk bundle .zip)"
+            f"presensi verify: {text('cli.not_a_database', 'id', path=db_path)} / {text('cli.not_a_database', 'en', path=db_path)}"
         )
         return 1
     key_hex = args.public_key

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kiosk.web.context import STATIC_DIR, WebContext, templates
 from kiosk.web.forms import install_form_errors
-from kiosk.web.maintenance import access, dashboard, system, work
+from kiosk.web.maintenance import access, dashboard, employees, system, work
 from kiosk.web.pages import attach
 from kiosk.web.screen import routes as screen
 from kiosk.web.security import install_security
@@ -63,8 +63,9 @@ def create_maintenance_app(ctx: WebContext) -> FastAPI:
     app.state.dashboard_cache = dashboard.DashboardCache()
     app.include_router(access.router)
     app.include_router(dashboard.router)
-    app.state.face_prompt = work.FacePrompt()
+    app.state.face_prompt = employees.FacePrompt()
     ctx.hub.subscribe(app.state.face_prompt.follow)
+    app.include_router(employees.router)
     app.include_router(work.router)
     app.include_router(system.router)
     return app

@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError
 
+from core.errors import ConfigError
+from core.i18n import CODES, text, word
 from kiosk.web.security import page_vars
 
 
@@ -22,21 +24,40 @@ def _blank_is_none(value: Any) -> Any:
 #: A date from a form or query string; the empty box a browser sends means "not given".
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
 
-#: How a field is named to a person (Indonesian, English); others are named as they are.
-FIELD_NAMES: dict[str, tuple[str, str]] = {
-    "start": ("tanggal awal", "start date"),
-    "end": ("tanggal akhir", "end date"),
-    "date": ("tanggal", "date"),
-    "roles": ("peran (centang minimal satu)", "role (tick at least one)"),
-    "text": ("isi konfigurasi", "configuration text"),
-    "username": ("nama pengguna", "username"),
-    "password": ("kata sandi", "password"),
-    "password2": ("ulangi kata sandi", "repeat the password"),
-    "code": ("kode penyiapan", "setup code"),
-    "local": ("waktu setempat", "local time"),
-    "limit": ("batas baris", "row limit"),
-    "fmt": ("format", "format"),
-}
+#: How a field is named to a person: the catalogue's "field" group (core.i18n).
+FIELD_NAMES = CODES["field"]
+
+
+def config_problems(exc: ConfigError, lang: str) -> list[str]:
+    """A configuration's problems in ``lang``: each key with what is wrong and what it expects,
+    from pydantic's error types (its own sentences are English); other problems as they are."""
+    cause = exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return exc.problems
+    lines = []
+    for error in cause.errors():
+        path = ".".join(str(part) for part in error["loc"]) or text("config.top_level", lang)
+        lines.append(f"{path}: {_config_problem(error, lang)}")
+    return lines
+
+
+def _config_problem(error: Any, lang: str) -> str:
+    kind: str = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return text("config.unknown_key", lang)
+    if kind == "missing":
+        return text("config.missing", lang)
+    if kind == "literal_error":
+        return text("config.one_of", lang, expected=ctx.get("expected", ""))
+    for bound, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if bound in ctx:
+            return text("config.bound", lang, bound=f"{sign} {ctx[bound]}")
+    if kind.endswith(("_type", "_parsing")):
+        name = kind.removesuffix("_parsing").removesuffix("_type")
+        return text("config.expected", lang, expected=word("value_type", name, lang))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return text("config.not_valid", lang, detail=message)
 
 
 def _wants_json(request: Request) -> bool:
@@ -51,12 +72,10 @@ def describe_problems(exc: RequestValidationError, lang: str) -> str:
         field = loc[-1] if loc else "?"
         if field.isdigit() and len(loc) > 1:
             field = loc[-2]
-        label = FIELD_NAMES.get(field, (field, field))[lang == "en"]
+        label = word("field", field, lang)
         if label not in names:
             names.append(label)
-    if lang == "en":
-        return f"The form is incomplete or not valid: {', '.join(names)}. Check it and send it again."
-    return f"Isian formulir belum lengkap atau tidak sah: {', '.join(names)}. Periksa lalu kirim lagi."
+    return text("page.form_problems", lang, fields=", ".join(names))
 
 
 def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
@@ -68,7 +87,7 @@ def install_form_errors(app: FastAPI, templates: Jinja2Templates) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         lang = getattr(request.state, "lang", "id")
-        title = ("Formulir belum lengkap", "Form incomplete")[lang == "en"]
+        title = text("page.form_incomplete", lang)
         return templates.TemplateResponse(
             request, "error.html", page_vars(request, title=title, message=describe_problems(exc, lang)), status_code=400
         )

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from core.clock import shown_time, zone_abbreviation
 from core.credentials import constant_time_equal
+from core.i18n import CODES, LANG_COOKIE, detail_text, for_client, language, template_globals, text, word, words
 from core.security_headers import SecurityHeaders
 from core.store.accounts import Role, Session
 from kiosk.web.context import TEMPLATES_DIR
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "presensi_session"
 PRE_CSRF_COOKIE = "presensi_pre"
-LANG_COOKIE = "presensi_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -46,8 +46,9 @@ class NeedLogin(Exception):
 
 
 class Forbidden(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, role: str = "") -> None:
         self.message = message
+        self.role = role
 
 
 class CsrfRejected(Exception):
@@ -102,8 +103,7 @@ def make_guard(ctx: WebContext) -> Callable[[Request], Awaitable[None]]:
 
 
 def lang_of(request: Request, ctx: WebContext) -> str:
-    value = request.cookies.get(LANG_COOKIE)
-    return value if value in ("id", "en") else ctx.config.unit.language
+    return language(request.cookies.get(LANG_COOKIE), language(ctx.config.unit.language))
 
 
 def require(role: Role) -> Any:
@@ -114,7 +114,7 @@ def require(role: Role) -> Any:
         if session is None:
             raise NeedLogin(expired=False)
         if role not in session.roles:
-            raise Forbidden(f"this page needs the {role.value} role")
+            raise Forbidden(f"this page needs the {role.value} role", role.value)
         return session
 
     return Depends(check)
@@ -145,21 +145,18 @@ def install_security(app: FastAPI, ctx: WebContext, *, tls: bool) -> None:
         if wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=403)
         lang = getattr(request.state, "lang", "id")
+        say = text("page.forbidden_role", lang, role=word("role", exc.role, lang)) if exc.role else exc.message
         return tpl.TemplateResponse(
-            request,
-            "error.html",
-            page_vars(request, title=("Akses ditolak", "Access denied")[lang == "en"], message=exc.message),
-            status_code=403,
+            request, "error.html", page_vars(request, title=text("page.forbidden", lang), message=say), status_code=403
         )
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
         if wants_json(request):
             return JSONResponse({"detail": "missing or wrong CSRF token; reload the page"}, status_code=403)
+        lang = getattr(request.state, "lang", "id")
         return HTMLResponse(
-            "<!doctype html><title>403</title><p>Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman.</p>"
-            "<p>The form expired or is not valid (CSRF token). Reload the page.</p>",
-            status_code=403,
+            f"<!doctype html><html lang='{lang}'><title>403</title><p>{text('page.csrf_expired', lang)}</p>", status_code=403
         )
 
 
@@ -168,13 +165,20 @@ def _templates_dir() -> Any:
     return TEMPLATES_DIR
 
 
+#: The code groups the pages' scripts put in words (maint.js, maint-fingers.js).
+CLIENT_CODES = ("part", "health", "clock", "metric", "enrol_state")
+
+
+def say(request: Request, key: str, /, **values: object) -> str:
+    """A catalogue text in the request's language (for messages made in Python)."""
+    return text(key, getattr(request.state, "lang", "id"), **values)
+
+
 def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
-    """What every maintenance template gets: session, CSRF token, language and ``tr``."""
+    """What every maintenance template gets: session, CSRF token, the language with ``t``, ``word``
+    and ``words`` from the catalogue (:mod:`core.i18n`), and ``when`` for local times."""
     lang = getattr(request.state, "lang", "id")
     session: Session | None = getattr(request.state, "session", None)
-
-    def tr(indonesian: str, english: str) -> str:
-        return english if lang == "en" else indonesian
 
     zone = getattr(request.state, "zone", "Asia/Jakarta")
 
@@ -182,14 +186,32 @@ def page_vars(request: Request, **extra: Any) -> dict[str, Any]:
         """A stored time as the unit's local time, one format (core.clock.shown_time)."""
         return shown_time(value if isinstance(value, (str, datetime)) or value is None else str(value), zone)
 
+    def detail_value(key: str, value: object) -> str:
+        """An audit detail's value in words: roles and states by name, yes/no, local times."""
+        if key == "roles":
+            return words("role", [r for r in str(value).split(",") if r], lang)
+        if key == "state":
+            return word("enrol_state", value, lang)
+        if key in ("first", "part"):
+            return word("part", value, lang)
+        if key == "kind":  # a fault report's kind, or a punch's
+            return word("fault" if str(value) in CODES["fault"] else "kind", value, lang)
+        if isinstance(value, bool) or value in ("True", "False"):
+            return text("page.yes" if value in (True, "True") else "page.no", lang)
+        if key in ("to", "before", "at"):
+            return when(value)
+        return "—" if value is None else str(value)
+
     return {
+        "said": lambda said: detail_text(said, lang, when),
+        "client_texts": for_client(lang, ["js."], CLIENT_CODES),
+        "detail_value": detail_value,
         "when": when,
         "zone": zone,
         "zone_abbr": zone_abbreviation(zone),
         "session": session,
         "csrf": session.csrf_token if session else extra.pop("pre_csrf", ""),
-        "lang": lang,
-        "tr": tr,
+        **template_globals(lang),
         "is_admin": bool(session and Role.ADMIN in session.roles),
         "is_tech": bool(session and Role.TECHNICIAN in session.roles),
         **extra,

@@ -28,6 +28,7 @@ from sync.server.daybook import DayBook
 from sync.server.keterangan import KeteranganBook
 from sync.server.ledger import Ledger
 from sync.server.officers import Officers
+from sync.server.page_words import page_words
 from sync.server.parts import ServerParts
 from sync.server.recap import Recaps
 from sync.server.roster_versions import RosterAdmin
@@ -60,7 +61,7 @@ def create_app(config: ServerConfig, storage: Storage, clock: Clock, *, rng: ran
     """The app over ``storage`` (schema created if missing). ``rng`` drives fault injection."""
     storage.create_schema()
     key = server_key(storage)
-    templates = Jinja2Templates(directory=str(PAGES))
+    templates = Jinja2Templates(directory=str(PAGES), context_processors=[page_words])
     parts = ServerParts(
         storage,
         Ledger(storage, clock),

@@ -25,8 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from core.clock import Clock, local_time
 from core.credentials import LoginRefused, constant_time_equal
 from core.errors import AttendanceError
+from core.i18n import LANG_COOKIE, LANGS, detail_text, language, text
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
-from sync.server.days import STATUS_TEXT
+from sync.server.days import STATUS_TEXT, shown_reason
 from sync.server.keterangan import CODES, MAX_DOCUMENT_BYTES, Document, KeteranganBook
 from sync.server.manual_forms import daily_form_pdf, monthly_list_pdf
 from sync.server.officers import BKPSDM, Officers, OfficerSession
@@ -91,9 +92,30 @@ def page(request: Request, name: str, session: OfficerSession | None, status: in
     return back.templates.TemplateResponse(
         request,
         name,
-        {"title": back.title, "session": session, "status_text": STATUS_TEXT, "codes": CODES, **values},
+        {
+            "title": back.title,
+            "session": session,
+            "status_text": STATUS_TEXT,
+            "codes": CODES,
+            "day_reason": lambda reason: shown_reason(reason, language(request.cookies.get(LANG_COOKIE))),
+            **values,
+        },
         status_code=status,
     )
+
+
+def _say(request: Request, key: str) -> str:
+    return text(key, language(request.cookies.get(LANG_COOKIE)))
+
+
+@router.get("/bahasa/{code}")
+async def choose_language(code: str, next: str = PREFIX) -> Response:
+    """The language switch of every server page: remembered in the maintenance page's cookie."""
+    target = next if next.startswith("/") and not next.startswith("//") and "\\" not in next else PREFIX
+    response = RedirectResponse(target, status_code=303)
+    if code in LANGS:
+        response.set_cookie(LANG_COOKIE, code, samesite="strict", path="/", max_age=3600 * 24 * 365)
+    return response
 
 
 @router.get("/masuk", response_class=HTMLResponse)
@@ -147,7 +169,7 @@ async def history(request: Request, session: Officer, employee_id: str, day: str
     try:
         when = date.fromisoformat(day)
     except ValueError:
-        return HTMLResponse("Tanggal tidak sah / bad date", status_code=400)
+        return HTMLResponse(_say(request, "s.bad_date"), status_code=400)
     found = await run_in_threadpool(back.days.day, employee_id, when)
     if found is None or not session.officer.sees(found["unit_code"]):
         return page(
@@ -250,7 +272,7 @@ async def keterangan_document(request: Request, session: Officer, number: int) -
     try:
         name, kind, data = await run_in_threadpool(back.keterangan.document, session.officer, number)
     except AttendanceError:
-        return HTMLResponse("Tidak ditemukan / not found", status_code=404)
+        return HTMLResponse(_say(request, "s.not_found"), status_code=404)
     return Response(
         data,
         media_type=kind,
@@ -297,7 +319,7 @@ async def recap_page(request: Request, session: Officer, month: str | None = Non
     try:
         month_range(month)
     except ValueError:
-        return HTMLResponse("Bulan tidak sah / bad month (YYYY-MM)", status_code=400)
+        return HTMLResponse(_say(request, "s.bad_month"), status_code=400)
     recap = await run_in_threadpool(back.recaps.office, month, chosen) if chosen else None
     return page(
         request,
@@ -319,21 +341,21 @@ async def manual_form(
     back: BackOffice = request.app.state.backoffice
     chosen, offices = _office_of(back, session, office)
     if chosen != office:
-        return HTMLResponse("Bukan kantor Anda / not your office", status_code=403)
+        return HTMLResponse(_say(request, "s.not_your_office"), status_code=403)
     found = next(o for o in offices if o["code"] == office)
     try:
         when = date.fromisoformat(day) if day else None
         if month:
             month_range(month)
     except ValueError:
-        return HTMLResponse("Tanggal tidak sah / bad date", status_code=400)
+        return HTMLResponse(_say(request, "s.bad_date"), status_code=400)
     people = await run_in_threadpool(back.recaps.people_on, office, when or local_time(back.clock.now(), found["zone"]).date())
     if when is not None:
         data = await run_in_threadpool(daily_form_pdf, found["name"], found["zone"], when, people)
     elif month:
         data = await run_in_threadpool(monthly_list_pdf, found["name"], found["zone"], month, people)
     else:
-        return HTMLResponse("Pilih tanggal atau bulan / give a day or a month", status_code=400)
+        return HTMLResponse(_say(request, "s.give_day_or_month"), status_code=400)
     name = f"formulir-{office}-{day or month}.pdf"
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -342,14 +364,14 @@ async def manual_form(
 async def recap_file(request: Request, session: Officer, fmt: str, month: str, office: str | None = None) -> Response:
     back: BackOffice = request.app.state.backoffice
     if fmt not in FORMATS:
-        return HTMLResponse("Format tidak dikenal / unknown format", status_code=404)
+        return HTMLResponse(_say(request, "s.unknown_format"), status_code=404)
     scope = session.officer.scope
     if office and scope is not None and office != scope:
-        return HTMLResponse("Bukan kantor Anda / not your office", status_code=403)
+        return HTMLResponse(_say(request, "s.not_your_office"), status_code=403)
     try:
         month_range(month)
     except ValueError:
-        return HTMLResponse("Bulan tidak sah / bad month (YYYY-MM)", status_code=400)
+        return HTMLResponse(_say(request, "s.bad_month"), status_code=400)
     recaps = await run_in_threadpool(back.recaps.all_offices, month, office or scope)
     data, media = await run_in_threadpool(render, recaps, fmt)
     name = f"rekap-{office or scope or 'semua'}-{month}.{fmt}"
@@ -378,7 +400,7 @@ def add_backoffice_routes(app: FastAPI, back: BackOffice, *, open_pages: bool = 
                     return JSONResponse({"error": "log in to the back office first (/kantor/masuk)"}, status_code=401)
                 return RedirectResponse(f"{PREFIX}/masuk", status_code=303)
             if session.officer.role != BKPSDM:
-                return HTMLResponse("Hanya BKPSDM / BKPSDM only", status_code=403)
+                return HTMLResponse(_say(request, "s.bkpsdm_only"), status_code=403)
             return await call_next(request)  # type: ignore[no-any-return]
 
     app.include_router(router)
@@ -389,7 +411,8 @@ def add_backoffice_routes(app: FastAPI, back: BackOffice, *, open_pages: bool = 
 
     @app.exception_handler(AttendanceError)
     async def _refused(request: Request, exc: AttendanceError) -> Response:
+        lang = language(request.cookies.get(LANG_COOKIE))
         return HTMLResponse(
-            f"<p>{html.escape(exc.screen_text)}</p><p>{html.escape(str(exc))}</p>",
+            f"<!doctype html><html lang='{lang}'><p>{html.escape(detail_text(exc.screen_text, lang))}</p>",
             status_code=403 if "token" in str(exc) else 422,
         )

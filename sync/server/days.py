@@ -31,6 +31,7 @@ The rules, each cited:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -38,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import local_time, zone_abbreviation
+from core.i18n import CODES, text, word
 from core.schedule.classify import LEMBUR, PULANG_CEPAT, TERLAMBAT, Classification, EarlierPunch, classify
 from core.schedule.events import MASUK_KINDS
 from core.schedule.holidays import HolidayCalendar
@@ -48,21 +50,8 @@ from core.store.punches import format_instant
 EARLIER = timedelta(hours=40)
 HADIR, TK, BELUM, LIBUR, BATAL, TANPA_JADWAL = "hadir", "tk", "belum", "libur", "batal", "tanpa_jadwal"
 
-#: What a person reads for a status (Indonesian, English).
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    HADIR: ("Hadir", "Present"),
-    TK: ("TK (tanpa keterangan)", "Absent without reason (TK)"),
-    BELUM: ("Belum presensi", "No punch yet"),
-    LIBUR: ("Libur", "Day off"),
-    BATAL: ("Kehadiran dibatalkan", "Attendance cancelled"),
-    TANPA_JADWAL: ("Tanpa jadwal", "No work code"),
-    "S": ("Sakit (S)", "Sick (S)"),
-    "C": ("Cuti (C)", "Leave (C)"),
-    "DL": ("Dinas luar (DL)", "Official travel (DL)"),
-    "TB": ("Tugas belajar (TB)", "Study assignment (TB)"),
-    "I": ("Izin (I)", "Permission (I)"),
-    "DIKLAT": ("Diklat", "Training (Diklat)"),
-}
+#: What a person reads for a status (Indonesian, English): the catalogue's (core.i18n).
+STATUS_TEXT: dict[str, tuple[str, str]] = CODES["day_status"]
 
 
 @dataclass(frozen=True)
@@ -229,6 +218,43 @@ def compute_day(
         late = early = overtime = 0
     body.update(status=status, late_min=late, early_min=early, overtime_min=overtime)
     return DayRecord(employee_id, day, status, late, early, overtime, body)
+
+
+#: The reasons the day book records (daybook.recompute's callers), head by head.
+_REASON_HEADS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"presensi diterima / punches received"), "day.punches_received"),
+    (re.compile(r"roster versi (?P<version>\d+) diterbitkan / roster published"), "day.roster_published"),
+    (re.compile(r"hari ditutup / day closed"), "day.closed"),
+    (re.compile(r"keterangan #(?P<n>\d+) \((?P<code>\w+)\) disetujui"), "day.keterangan_approved"),
+    (re.compile(r"pembatalan kehadiran #(?P<n>\d+) \(Jember Pasal 13\)"), "day.cancelled"),
+)
+_CHANGE = re.compile(r"(?P<what>status|late_min|early_min|overtime_min) (?P<old>\S+) → (?P<new>\S+)")
+
+
+def shown_reason(reason: str, lang: str) -> str:
+    """A version's reason (``{head}: {describe_change}``) as a person reads it in ``lang``: the
+    head from the catalogue, the changes with statuses and counts in words."""
+    head, _, change = reason.partition(": ")
+    for pattern, key in _REASON_HEADS:
+        if found := pattern.fullmatch(head):
+            head = text(key, lang, **found.groupdict())
+            break
+    parts = []
+    for part in change.split("; ") if change else []:
+        if part.startswith("dibuat: "):
+            parts.append(text("day.created", lang, status=word("day_status", part.removeprefix("dibuat: "), lang)))
+        elif found := _CHANGE.fullmatch(part):
+            what, old, new = found["what"], found["old"], found["new"]
+            if what == "status":
+                old, new = word("day_status", old, lang), word("day_status", new, lang)
+            parts.append(f"{word('day_field', what, lang)}: {old} → {new}")
+        elif found := re.fullmatch(r"([+-]\d+) presensi", part):
+            parts.append(text("day.punches_changed", lang, n=found[1]))
+        elif part == "rincian berubah":
+            parts.append(text("day.details_changed", lang))
+        else:
+            parts.append(part)
+    return f"{head}: {'; '.join(parts)}" if parts else head
 
 
 def describe_change(old: dict[str, Any] | None, new: dict[str, Any]) -> str:

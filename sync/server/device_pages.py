@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.i18n import text
+from sync.server.page_words import page_language
 from sync.server.parts import Parts
 
 router = APIRouter()
@@ -28,7 +30,7 @@ async def device_page(request: Request, parts: Parts, device_id: str) -> Respons
     devices = [d for d in await run_in_threadpool(parts.ledger.devices) if d["id"] == device_id]
     rejections = await run_in_threadpool(parts.ledger.rejections, device_id, 100)
     if not devices and not rejections:
-        return HTMLResponse("<p>Perangkat tidak dikenal / unknown device</p>", status_code=404)
+        return HTMLResponse(f"<p>{text('s.unknown_device', page_language(request))}</p>", status_code=404)
     recent = await run_in_threadpool(parts.ledger.recent_punches, device_id, 50)
     outside = await run_in_threadpool(parts.ledger.outside_roster, device_id, 100)
     return parts.templates.TemplateResponse(

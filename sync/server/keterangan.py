@@ -40,8 +40,8 @@ CODES: dict[str, tuple[str, str]] = {
     "C": ("Cuti", "purbalingga-perbup-35-2020.txt, Pasal 9 ayat (2) huruf c (surat izin cuti); jember-perbup-55-2021.txt, Pasal 11 ayat (2)"),
     "DL": ("Dinas Luar", "purbalingga-perbup-35-2020.txt, Pasal 9 ayat (2) huruf b (surat perintah tugas); malang-juknis-presensi-elektronik.txt, Lokasi Presensi angka 3"),
     "TB": ("Tugas Belajar", "purbalingga-perbup-35-2020.txt, Pasal 9 ayat (2) huruf d (surat tugas belajar); jember-perbup-55-2021.txt, Pasal 11 ayat (2)"),
-    "I": ("Izin", "jember-perbup-55-2021.txt, Pasal 11 ayat (2) (\"sakit atau izin\") and Lampiran II (column Ijin); malang-juknis-presensi-elektronik.txt, Ketentuan lain angka 2"),
-    "DIKLAT": ("Pendidikan dan Pelatihan", "jember-perbup-55-2021.txt, Pasal 11 ayat (2) and Lampiran II (column Cuti/Sakit/Dinas Luar/Diklat); purbalingga-perbup-35-2020.txt, Pasal 9 ayat (1)"),
+    "I": ("Izin", "jember-perbup-55-2021.txt, Pasal 11 ayat (2) (\"sakit atau izin\") dan Lampiran II (kolom Ijin); malang-juknis-presensi-elektronik.txt, Ketentuan lain angka 2"),
+    "DIKLAT": ("Pendidikan dan Pelatihan", "jember-perbup-55-2021.txt, Pasal 11 ayat (2) dan Lampiran II (kolom Cuti/Sakit/Dinas Luar/Diklat); purbalingga-perbup-35-2020.txt, Pasal 9 ayat (1)"),
 }  # fmt: skip
 #: Assumed (no regulation gives a size): enough for a scanned letter of a few pages.
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024

@@ -25,47 +25,23 @@ from datetime import date, datetime
 from typing import Any
 
 from core.clock import Clock, local_time, zone_abbreviation
+from core.i18n import CODES
 from sync.server.daybook import DEFAULT_ZONE, DayBook, month_range
 from sync.server.storage import Storage
 
 log = logging.getLogger(__name__)
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
+#: The months as the regulations' forms (recap, manual forms) print them: the catalogue's, in Bahasa Indonesia.
+MONTHS = tuple(CODES["month"][str(n)][0] for n in range(1, 13))
 
 #: (key, Indonesian header, English header); the first eight are Lampiran II's.
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("no", "No.", "No."),
-    ("name_nip", "Nama/NIP", "Name/NIP"),
-    ("position", "Jabatan", "Position"),
-    ("late_min", "Rekap Terlambat Datang (Jumlah Menit)", "Late arrival (minutes)"),
-    ("early_min", "Rekap Pulang Sebelum Waktu (Jumlah Menit)", "Early departure (minutes)"),
-    ("tk", "Tidak Hadir Tanpa Alasan Sah (Jumlah Hari)", "Absent without valid reason (days)"),
-    ("csdl", "Cuti/Sakit/Dinas Luar/Diklat (Jumlah Hari)", "Leave/sick/travel/training (days)"),
-    ("ijin", "Ijin (Jumlah Hari)", "Permission (days)"),
-    ("hadir", "Hadir (Hari)", "Present (days)"),
-    ("S", "S", "Sick"),
-    ("C", "C", "Leave"),
-    ("DL", "DL", "Official travel"),
-    ("TB", "TB", "Study assignment"),
-    ("DIKLAT", "Diklat", "Training"),
-    ("batal", "Kehadiran Dibatalkan (Hari)", "Attendance cancelled (days)"),
-    ("no_masuk", "Tanpa Presensi Masuk (Hari)", "No masuk punch (days)"),
-    ("no_pulang", "Tanpa Presensi Pulang (Hari)", "No pulang punch (days)"),
-    ("overtime_min", "Lembur (Menit)", "Overtime (minutes)"),
-)
+COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
+    (key, *CODES["recap_column"][key])
+    for key in (
+        "no", "name_nip", "position", "late_min", "early_min", "tk", "csdl", "ijin", "hadir",
+        "S", "C", "DL", "TB", "DIKLAT", "batal", "no_masuk", "no_pulang", "overtime_min",
+    )
+)  # fmt: skip
 LAMPIRAN_II = 8  # the first columns, as in the regulation's table
 CSDL = ("C", "S", "DL", "DIKLAT", "TB")
 

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 
 from core.credentials import LoginRefused
 from core.errors import AuthError
+from core.i18n import LANG_COOKIE
 from core.store import audit
 from core.store.accounts import Role, Session
 from core.store.db import ping
 from kiosk.web.pages import Ctx, note, render
-from kiosk.web.security import ADMIN_ONLY, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, safe_next
+from kiosk.web.security import ADMIN_ONLY, PRE_CSRF_COOKIE, SESSION_COOKIE, safe_next
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext

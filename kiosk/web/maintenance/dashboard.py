@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from core.clock import ClockState, local_time
+from core.clock import ClockState, local_time, shown_time
 from core.health import PartHealth, read_all
+from core.i18n import detail_text, text
 from core.store.accounts import Session
 from core.store.db import DB_FILENAME, quick_check
 from core.store.health import part_report
@@ -168,7 +169,10 @@ def clock_offset(ctx: WebContext) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def dashboard_data(ctx: WebContext, cache: DashboardCache) -> DashboardOut:
+def dashboard_data(ctx: WebContext, cache: DashboardCache, lang: str) -> DashboardOut:
+    def shown(value: str) -> str:
+        return shown_time(value, ctx.zone)
+
     conn = ctx.db.get()
     now = ctx.clock.now()
     db_path = ctx.data_dir / DB_FILENAME
@@ -184,7 +188,7 @@ def dashboard_data(ctx: WebContext, cache: DashboardCache) -> DashboardOut:
         zone=ctx.zone_abbr,
         clock_state=ClockState(ctx.clock_state.state()).value,
         clock_offset_s=clock_offset(ctx),
-        parts=read_all(conn, now),
+        parts=[replace(p, detail=detail_text(p.detail, lang, shown)) for p in read_all(conn, now)],
         database=DatabaseOut(
             size_mb=round(size / 2**20, 2), integrity_ok=ok, integrity_message=message, checked_at=checked.isoformat()
         ),
@@ -194,7 +198,7 @@ def dashboard_data(ctx: WebContext, cache: DashboardCache) -> DashboardOut:
         under_voltage=ctx.host.under_voltage(),
         interfaces=[InterfaceOut(**{**asdict(i), "addresses": list(i.addresses)}) for i in ctx.host.interfaces()],
         gateway=ctx.host.default_gateway(),
-        server=[ProbeOut(**asdict(s)) for s in steps],
+        server=[ProbeOut(step=s.step, ok=s.ok, detail=s.shown(lang), ms=s.ms) for s in steps],
         server_checked_at=probed_at.isoformat(timespec="seconds"),
         sync=SyncOut(**asdict(sync_state(conn, now))),
         faces=faces_out(face_gallery(conn, ctx.config.face)),
@@ -203,13 +207,13 @@ def dashboard_data(ctx: WebContext, cache: DashboardCache) -> DashboardOut:
 
 @router.get("/", include_in_schema=False)
 def dashboard_page(request: Request) -> Response:
-    return render(request, "dashboard.html", title="Dasbor")
+    return render(request, "dashboard.html")
 
 
 @router.get("/api/dashboard", response_model=DashboardOut, tags=["dashboard"])
-def dashboard_api(ctx: Ctx, cache: Cache) -> DashboardOut:
+def dashboard_api(request: Request, ctx: Ctx, cache: Cache) -> DashboardOut:
     """Everything the dashboard shows; the page polls it to stay live."""
-    return dashboard_data(ctx, cache)
+    return dashboard_data(ctx, cache, request.state.lang)
 
 
 @router.get("/diagnostics", include_in_schema=False)
@@ -246,10 +250,9 @@ def diagnostics_api(request: Request, ctx: Ctx, cache: Cache, session: Session =
         for a in answers
     ]
     failing = [a for a in out if a.status == "fail"] or [a for a in out if a.status == "warn"]
+    summary = text("diag.all_good", request.state.lang)
     if failing:
         summary = f"{failing[0].say} → {failing[0].todo}".strip(" →")
-    else:
-        summary = "All checks passed." if en else "Semua pemeriksaan baik."
     note(
         ctx,
         session,

@@ -1,5 +1,6 @@
 """The diagnostics button: checks in the order a technician would, each answered in plain
-language with what to do (Bahasa Indonesia and English).
+language with what to do, in Bahasa Indonesia and English from the catalogue (``diag.*`` in
+:mod:`core.i18n`).
 
 Order: power → cable → IP address and subnet → central server (DNS, TCP, TLS, auth) → clock →
 disk → devices and services → database → the remaining ``presensi doctor`` findings.
@@ -7,11 +8,12 @@ disk → devices and services → database → the remaining ``presensi doctor``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.clock import ClockState
 from core.health import PartHealth
+from core.i18n import LANGS, detail_text, text, word
 from kiosk.checks.findings import Finding, Status
 from kiosk.web.sources.hostinfo import Disk, Interface, gateway_in_subnet
 from kiosk.web.sources.netprobe import ProbeStep
@@ -45,15 +47,20 @@ class Facts:
     doctor: Sequence[Finding]
 
 
-#: Health parts that are devices or services, with their names for people.
-DEVICE_NAMES = {
-    "camera": ("Kamera", "Camera"),
-    "face": ("Pengenalan wajah", "Face recognition"),
-    "liveness": ("Deteksi wajah asli", "Liveness check"),
-    "card_reader": ("Pembaca kartu", "Card reader"),
-    "fingerprint": ("Modul sidik jari", "Fingerprint module"),
-    "sync": ("Layanan sinkronisasi", "Sync service"),
-}
+def _answer(step: str, status: str, say: str, todo: str = "", **values: object) -> Answer:
+    """An answer whose sentence (and what to do) are the catalogue's ``diag.{say}`` and
+    ``diag.{todo}``; a value given as ``{"id": …, "en": …}`` is taken in each language."""
+
+    def said(key: str, lang: str) -> str:
+        return text(f"diag.{key}", lang, **{k: v[lang] if isinstance(v, dict) else v for k, v in values.items()})
+
+    return Answer(
+        step, status, said(say, "id"), said(say, "en"), said(todo, "id") if todo else "", said(todo, "en") if todo else ""
+    )
+
+
+def _in_both(make: Callable[[str], str]) -> dict[str, str]:
+    return {lang: make(lang) for lang in LANGS}
 
 
 def diagnose(f: Facts) -> list[Answer]:
@@ -66,191 +73,87 @@ def diagnose(f: Facts) -> list[Answer]:
 
 def _power(f: Facts) -> list[Answer]:
     """Check 1: power."""
-    out: list[Answer] = []
     if f.under_voltage:
-        out.append(
-            Answer(
-                "power",
-                "fail",
-                "Tegangan listrik kurang (under-voltage).",
-                "The power supply is too weak (under-voltage).",
-                "Ganti adaptor dengan yang resmi 5 V 3 A dan kabel pendek; jangan dari port USB komputer.",
-                "Use the official 5 V 3 A supply and a short cable; not a computer's USB port.",
-            )
-        )
-    elif f.under_voltage is None:
-        out.append(Answer("power", "skip", "Tegangan tidak dapat dibaca di mesin ini.", "Supply voltage cannot be read here."))
-    else:
-        out.append(Answer("power", "ok", "Catu daya normal.", "Power supply is fine."))
-    return out
+        return [_answer("power", "fail", "under_voltage", "under_voltage_todo")]
+    if f.under_voltage is None:
+        return [_answer("power", "skip", "voltage_unknown")]
+    return [_answer("power", "ok", "power_ok")]
 
 
 def _cable(f: Facts) -> list[Answer]:
     """Check 2: cable / link."""
-    out: list[Answer] = []
     wired = [i for i in f.interfaces if not i.wireless]
     linked = [i for i in f.interfaces if i.up and i.carrier is not False]
     if not f.interfaces:
-        out.append(
-            Answer("cable", "fail", "Tidak ada antarmuka jaringan.", "No network interface.", "Hubungi teknisi TI.", "Call IT.")
-        )
-    elif not linked:
+        return [_answer("cable", "fail", "no_interface", "no_interface_todo")]
+    if not linked:
         names = ", ".join(i.name for i in wired) or ", ".join(i.name for i in f.interfaces)
-        out.append(
-            Answer(
-                "cable",
-                "fail",
-                f"Kabel jaringan tidak tersambung ({names}).",
-                f"No network link ({names}).",
-                "Periksa kabel LAN dan lampu port switch; coba port atau kabel lain. Untuk Wi-Fi, periksa nama dan sandi jaringan.",
-                "Check the LAN cable and the switch port light; try another port or cable. For Wi-Fi, check the network name and password.",
-            )
-        )
-    else:
-        out.append(Answer("cable", "ok", f"Jaringan tersambung ({linked[0].name}).", f"Network link up ({linked[0].name})."))
-    return out
+        return [_answer("cable", "fail", "no_link", "no_link_todo", names=names)]
+    return [_answer("cable", "ok", "link_up", name=linked[0].name)]
 
 
 def _ip(f: Facts) -> list[Answer]:
     """Check 3: IP and subnet."""
-    out: list[Answer] = []
     linked = [i for i in f.interfaces if i.up and i.carrier is not False]
     addressed = [i for i in linked if i.addresses]
     if linked and not addressed:
-        out.append(
-            Answer(
-                "ip",
-                "fail",
-                "Perangkat tidak mendapat alamat IP.",
-                "The unit has no IP address.",
-                "Periksa server DHCP kantor, atau atur IP statis yang benar di halaman Konfigurasi.",
-                "Check the office DHCP server, or set a correct static IP.",
-            )
-        )
-    elif addressed and f.gateway and not any(gateway_in_subnet(i.addresses, f.gateway) for i in addressed):
+        return [_answer("ip", "fail", "no_ip", "no_ip_todo")]
+    if addressed and f.gateway and not any(gateway_in_subnet(i.addresses, f.gateway) for i in addressed):
         addrs = ", ".join(a for i in addressed for a in i.addresses)
-        out.append(
-            Answer(
-                "ip",
-                "fail",
-                f"Alamat IP ({addrs}) berada di subnet yang salah: gateway {f.gateway} di luar jangkauan.",
-                f"The IP address ({addrs}) is in the wrong subnet: gateway {f.gateway} is outside it.",
-                "Minta alamat IP yang sesuai jaringan kantor kepada admin jaringan, atau perbaiki netmask/gateway.",
-                "Ask the network admin for an address in the office network, or fix the netmask/gateway.",
-            )
-        )
-    elif addressed:
+        return [_answer("ip", "fail", "wrong_subnet", "wrong_subnet_todo", addrs=addrs, gateway=f.gateway)]
+    if addressed:
         addrs = ", ".join(a for i in addressed for a in i.addresses)
         gw = f", gateway {f.gateway}" if f.gateway else ""
-        out.append(Answer("ip", "ok", f"Alamat IP {addrs}{gw}.", f"IP address {addrs}{gw}."))
-    return out
+        return [_answer("ip", "ok", "ip_ok", addrs=addrs, gateway=gw)]
+    return []
 
 
 def _clock(f: Facts) -> list[Answer]:
     """Check 5: clock."""
-    out: list[Answer] = []
     if f.clock_state is ClockState.SYNCED:
-        out.append(Answer("clock", "ok", "Jam tersinkron.", "Clock synchronised."))
-    else:
-        out.append(
-            Answer(
-                "clock",
-                "warn" if f.clock_state is ClockState.RTC else "fail",
-                "Jam belum tersinkron ("
-                + ("baterai RTC" if f.clock_state is ClockState.RTC else "tidak ada sumber waktu")
-                + ").",
-                "Clock not synchronised (" + ("battery RTC" if f.clock_state is ClockState.RTC else "no time source") + ").",
-                "Sambungkan jaringan agar NTP bisa menyetel jam, atau setel waktu di halaman Sistem.",
-                "Connect the network so NTP can set it, or set the time on the System page.",
-            )
-        )
-    return out
+        return [_answer("clock", "ok", "clock_ok")]
+    if f.clock_state is ClockState.RTC:
+        return [_answer("clock", "warn", "clock_rtc", "clock_todo")]
+    return [_answer("clock", "fail", "clock_none", "clock_todo")]
 
 
 def _disk(f: Facts) -> list[Answer]:
     """Check 6: disk."""
-    out: list[Answer] = []
     if f.disk is None:
-        out.append(
-            Answer(
-                "disk",
-                "fail",
-                "Ruang disk tidak terbaca.",
-                "Cannot read free disk space.",
-                "Periksa kartu SD.",
-                "Check the SD card.",
-            )
-        )
-    elif f.disk.free_mb < f.min_free_mb:
-        out.append(
-            Answer(
-                "disk",
-                "fail",
-                f"Disk penuh: sisa {f.disk.free_mb:.0f} MB.",
-                f"Disk full: {f.disk.free_mb:.0f} MB free.",
-                "Ekspor presensi ke flashdisk lalu hubungi teknisi untuk membersihkan log lama.",
-                "Export punches to a USB stick, then have old logs removed (journalctl --vacuum-size=50M).",
-            )
-        )
-    else:
-        out.append(Answer("disk", "ok", f"Sisa disk {f.disk.free_mb:.0f} MB.", f"{f.disk.free_mb:.0f} MB free."))
-    return out
+        return [_answer("disk", "fail", "disk_unknown", "disk_unknown_todo")]
+    if f.disk.free_mb < f.min_free_mb:
+        return [_answer("disk", "fail", "disk_full", "disk_full_todo", mb=f"{f.disk.free_mb:.0f}")]
+    return [_answer("disk", "ok", "disk_ok", mb=f"{f.disk.free_mb:.0f}")]
 
 
 def _devices(f: Facts) -> list[Answer]:
-    """Check 7: devices and services."""
+    """Check 7: devices and services, named in the catalogue's words (``part``)."""
     out: list[Answer] = []
     for p in f.parts:
-        name = DEVICE_NAMES.get(p.part, (p.part, p.part))
+        name = {lang: word("part", p.part, lang) for lang in LANGS}
+        err = f": {p.last_error}" if p.last_error else ""
+        said = {lang: detail_text(p.detail, lang) or word("health", "ok", lang) for lang in LANGS}
         if p.stale:
-            out.append(
-                Answer(
-                    p.part,
-                    "fail",
-                    f"{name[0]} tidak menjawab (laporan terakhir {p.updated_at}).",
-                    f"{name[1]} is not answering (last report {p.updated_at}).",
-                    "Mulai ulang layanannya di halaman Sistem; bila tetap, periksa kabel/konektor perangkatnya.",
-                    "Restart its service on the System page; if it stays, check the device's cable and connector.",
-                )
-            )
+            out.append(_answer(p.part, "fail", "stale", "stale_todo", part=name, at=p.updated_at))
         elif p.status != "ok":
-            err = f": {p.last_error}" if p.last_error else ""
-            out.append(
-                Answer(
-                    p.part,
-                    "fail" if p.status == "fail" else "warn",
-                    f"{name[0]} bermasalah — {p.detail}{err}",
-                    f"{name[1]} has a problem — {p.detail}{err}",
-                    "Periksa kabel perangkat dan mulai ulang layanannya di halaman Sistem.",
-                    "Check the device's cable and restart its service on the System page.",
-                )
-            )
+            status = "fail" if p.status == "fail" else "warn"
+            detail = {lang: said[lang] + err for lang in LANGS}
+            out.append(_answer(p.part, status, "part_problem", "part_problem_todo", part=name, detail=detail))
         else:
-            out.append(Answer(p.part, "ok", f"{name[0]}: {p.detail or 'baik'}", f"{name[1]}: {p.detail or 'fine'}"))
+            out.append(_answer(p.part, "ok", "part_ok", part=name, detail=said))
     return out
 
 
 def _database(f: Facts) -> list[Answer]:
     """Check 8: database."""
-    out: list[Answer] = []
     if f.integrity_ok:
-        out.append(Answer("database", "ok", "Basis data utuh.", "Database intact."))
-    else:
-        out.append(
-            Answer(
-                "database",
-                "fail",
-                f"Basis data rusak: {f.integrity_message}",
-                f"Database damaged: {f.integrity_message}",
-                "Ekspor presensi yang masih valid, lalu hubungi teknisi untuk memulihkan basis data.",
-                "Export what verifies, then restore the database.",
-            )
-        )
-    return out
+        return [_answer("database", "ok", "db_ok")]
+    return [_answer("database", "fail", "db_damaged", "db_damaged_todo", message=f.integrity_message)]
 
 
 def _rest_of_doctor(f: Facts) -> list[Answer]:
-    """Check 9: the rest of doctor's findings."""
+    """Check 9: the rest of doctor's findings, their sentences in each language where the
+    catalogue knows them."""
     out: list[Answer] = []
     covered = {"disk", "clock", "database"}
     for finding in f.doctor:
@@ -261,59 +164,24 @@ def _rest_of_doctor(f: Facts) -> list[Answer]:
             Answer(
                 finding.part,
                 status,
-                f"{finding.part}: {finding.detail}",
-                f"{finding.part}: {finding.detail}",
-                finding.todo,
-                finding.todo,
+                f"{word('part', finding.part, 'id')}: {detail_text(finding.detail, 'id')}",
+                f"{word('part', finding.part, 'en')}: {detail_text(finding.detail, 'en')}",
+                detail_text(finding.todo, "id"),
+                detail_text(finding.todo, "en"),
             )
         )
     return out
 
 
 def _server(f: Facts) -> list[Answer]:
-    """Check 4: central server."""
+    """Check 4: central server (the first failed probe step says what to do)."""
     if not f.server_configured:
-        return [
-            Answer(
-                "server",
-                "skip",
-                "Server pusat belum diatur.",
-                "No central server configured.",
-                "Daftarkan unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
-                "Register the unit: presensi provision --server URL --token TOKEN --ca CA.pem.",
-            )
-        ]
+        return [_answer("server", "skip", "no_server", "no_server_todo")]
     by = {s.step: s for s in f.probe}
-    todo = {
-        "dns": (
-            "Nama server tidak dapat dicari (DNS).",
-            "The server's name cannot be looked up (DNS).",
-            "Periksa pengaturan DNS jaringan kantor, atau hubungi admin jaringan.",
-            "Check the office network's DNS, or call the network admin.",
-        ),
-        "tcp": (
-            "Server pusat tidak dapat dihubungi.",
-            "The central server cannot be reached.",
-            "Periksa apakah internet kantor berjalan dan firewall membuka port server; tanyakan ke Kominfo bila server sedang mati.",
-            "Check the office internet and that the firewall allows the server's port; ask Kominfo whether the server is down.",
-        ),
-        "tls": (
-            "Sambungan aman ke server gagal (sertifikat).",
-            "The secure connection to the server failed (certificate).",
-            "Periksa jam perangkat dan sertifikat CA server (sync.ca_file).",
-            "Check the unit's clock and the server CA (sync.ca_file).",
-        ),
-        "auth": (
-            "Server menolak perangkat ini.",
-            "The server refuses this unit.",
-            "Daftarkan ulang perangkat ke server (token provisioning) atau hubungi Kominfo.",
-            "Re-provision the unit with the server or call Kominfo.",
-        ),
-    }
     for step in ("dns", "tcp", "tls", "auth"):
         s = by.get(step)
         if s is not None and s.ok is False:
-            say_id, say_en, do_id, do_en = todo[step]
-            return [Answer("server", "fail", f"{say_id} ({s.detail})", f"{say_en} ({s.detail})", do_id, do_en)]
-    pending = f" — {f.sync.unsent} presensi belum terkirim" if f.sync.unsent else ""
-    return [Answer("server", "ok", f"Server pusat terjangkau{pending}.", f"Central server reachable ({f.sync.unsent} unsent).")]
+            return [_answer("server", "fail", f"{step}_failed", f"{step}_failed_todo", detail=_in_both(s.shown))]
+    if f.sync.unsent:
+        return [_answer("server", "ok", "server_ok_unsent", n=f.sync.unsent)]
+    return [_answer("server", "ok", "server_ok")]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.errors import EnrolmentError, StorageError
+from core.i18n import CODES
 from core.runtime import Runtime
 from core.store.finger_enrolments import latest_enrolment_id
 from firmware_bridge import enrolment as bridge_api
@@ -32,18 +33,8 @@ from kiosk.web.ports import EnrolResult, FingerEnrolment
 
 log = logging.getLogger(__name__)
 
-FINGER_NAMES = (
-    "jempol kanan",
-    "telunjuk kanan",
-    "jari tengah kanan",
-    "jari manis kanan",
-    "kelingking kanan",
-    "jempol kiri",
-    "telunjuk kiri",
-    "jari tengah kiri",
-    "jari manis kiri",
-    "kelingking kiri",
-)
+#: The ten fingers by their module number, in Bahasa Indonesia (the catalogue's "finger" group).
+FINGER_NAMES = tuple(CODES["finger"][str(n)][0] for n in range(10))
 _PLACE = re.compile(r"^Letakkan jari \((\d+)/(\d+)\)$")
 
 

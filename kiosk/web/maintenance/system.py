@@ -13,27 +13,19 @@ from fastapi.responses import Response
 from core.clock import ClockState, local_time
 from core.errors import PresensiError
 from core.health import read_all
+from core.i18n import CODES, detail_text, text, word
 from core.store.accounts import Session
 from core.timekeeping import EARLIEST_TRUE_TIME, LATEST_TRUE_TIME, TypedTimeImpossible, TypedTimeRefused
 from kiosk.web.pages import Ctx, note, render
-from kiosk.web.security import TECH_ONLY
+from kiosk.web.security import TECH_ONLY, say
 
 if TYPE_CHECKING:
     from kiosk.web.context import WebContext
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = (
-    ("kamera", "Kamera tidak berfungsi", "Camera not working"),
-    ("pembaca_kartu", "Pembaca kartu tidak berfungsi", "Card reader not working"),
-    ("sidik_jari", "Modul sidik jari tidak berfungsi", "Fingerprint module not working"),
-    ("jaringan", "Tidak terhubung ke jaringan / server", "No network / server"),
-    ("jam", "Jam perangkat salah", "Wrong clock"),
-    ("layar", "Layar tidak menyala", "Screen not working"),
-    ("daya", "Catu daya / listrik", "Power supply"),
-    ("penyimpanan", "Penyimpanan penuh / rusak", "Storage full / damaged"),
-    ("lainnya", "Lainnya", "Other"),
-)
+#: The kinds of fault a report names, in the catalogue's words (core.i18n CODES["fault"]).
+FAULT_KINDS = tuple(CODES["fault"])
 PART_TO_KIND = {"camera": "kamera", "card_reader": "pembaca_kartu", "fingerprint": "sidik_jari", "sync": "jaringan"}
 
 
@@ -88,18 +80,18 @@ def restart(
     session: Session = TECH_ONLY,
 ) -> Response:
     if unit not in ctx.config.web.services:
-        return system_view(ctx, request, 400, error=f"Layanan {unit!r} tidak dikenal.")
+        return system_view(ctx, request, 400, error=say(request, "page.unknown_service", unit=unit))
     if confirmed != "yes":
-        return confirm(request, "/system/restart", f"Mulai ulang layanan {unit}? / Restart {unit}?", {"unit": unit})
+        return confirm(request, "/system/restart", say(request, "page.confirm_restart", unit=unit), {"unit": unit})
     if ctx.services.system is None:
-        return system_view(ctx, request, 503, error="Aksi sistem tidak tersambung.")
+        return system_view(ctx, request, 503, error=say(request, "page.system_not_connected"))
     try:
         ctx.services.system.restart_service(unit)
     except PresensiError as exc:
         note(ctx, session, "system.restart.failed", unit=unit, reason=str(exc))
         return system_view(ctx, request, 500, error=str(exc))
     note(ctx, session, "system.restart", unit=unit)
-    return system_view(ctx, request, message=f"Layanan {unit} dimulai ulang.")
+    return system_view(ctx, request, message=say(request, "page.restarted", unit=unit))
 
 
 @router.post("/system/reboot", include_in_schema=False)
@@ -107,15 +99,15 @@ def reboot(
     request: Request, ctx: Ctx, confirmed: Annotated[str, Form(max_length=5)] = "", session: Session = TECH_ONLY
 ) -> Response:
     if confirmed != "yes":
-        return confirm(request, "/system/reboot", "Nyalakan ulang perangkat? Presensi berhenti ±1 menit. / Reboot the unit?", {})
+        return confirm(request, "/system/reboot", say(request, "page.confirm_reboot"), {})
     if ctx.services.system is None:
-        return system_view(ctx, request, 503, error="Aksi sistem tidak tersambung.")
+        return system_view(ctx, request, 503, error=say(request, "page.system_not_connected"))
     note(ctx, session, "system.reboot")
     try:
         ctx.services.system.reboot()
     except PresensiError as exc:
         return system_view(ctx, request, 500, error=str(exc))
-    return system_view(ctx, request, message="Perangkat dinyalakan ulang.")
+    return system_view(ctx, request, message=say(request, "page.rebooted"))
 
 
 @router.post("/system/time", include_in_schema=False)
@@ -129,15 +121,15 @@ def set_time(
     session: Session = TECH_ONLY,
 ) -> Response:
     if ClockState(ctx.clock_state.state()) is ClockState.SYNCED:
-        return system_view(ctx, request, 409, error="Jam sudah tersinkron; waktu tidak boleh diubah manual.")
+        return system_view(ctx, request, 409, error=say(request, "page.clock_already_synced"))
     typed = parse_typed_time(local, ctx.zone)
     if typed is None:
-        return system_view(ctx, request, 400, error="Format waktu salah (YYYY-MM-DD HH:MM:SS) / Wrong time format.")
+        return system_view(ctx, request, 400, error=say(request, "page.time_format"))
     if confirmed != "yes":
         return confirm(
             request,
             "/system/time",
-            f"Setel jam ke {local.replace('T', ' ')} {ctx.zone_abbr}? / Set the clock?",
+            say(request, "page.confirm_set_time", time=f"{local.replace('T', ' ')} {ctx.zone_abbr}"),
             {"local": local, "typed_mono_ns": str(ctx.clock.monotonic_ns())},
         )
     # The time typed was true when it was sent, not when it was confirmed: add the seconds
@@ -145,9 +137,9 @@ def set_time(
     waited_ns = ctx.clock.monotonic_ns() - typed_mono_ns if typed_mono_ns else 0
     instant = typed + timedelta(seconds=min(max(waited_ns / 1e9, 0.0), CONFIRM_WAIT_MAX_S))
     if ctx.services.system is None:
-        return system_view(ctx, request, 503, error="Aksi sistem tidak tersambung.")
+        return system_view(ctx, request, 503, error=say(request, "page.system_not_connected"))
     before = ctx.clock.now()
-    anchored, error = step_clock(ctx, instant)
+    anchored, error = step_clock(ctx, instant, request.state.lang)
     if error:
         return system_view(ctx, request, 409, error=error)
     note(
@@ -158,7 +150,7 @@ def set_time(
         before=before.isoformat(timespec="seconds"),
         anchor=anchored,
     )
-    return system_view(ctx, request, message=f"Jam disetel ke {local.replace('T', ' ')} {ctx.zone_abbr}.")
+    return system_view(ctx, request, message=say(request, "page.clock_set", time=f"{local.replace('T', ' ')} {ctx.zone_abbr}"))
 
 
 # -- fault report ------------------------------------------------------------------------------
@@ -169,8 +161,11 @@ def report_form(request: Request, ctx: Ctx) -> Response:
     now = ctx.clock.now()
     failing = [p for p in read_all(ctx.db.get(), now) if p.status != "ok" or p.stale]
     kind = next((PART_TO_KIND.get(p.part, "lainnya") for p in failing), "lainnya")
+    lang = request.state.lang
     description = "\n".join(
-        f"{p.part}: {p.detail}" + (f" — {p.last_error}" if p.last_error else "") + (" (tidak menjawab)" if p.stale else "")
+        f"{word('part', p.part, lang)}: {detail_text(p.detail, lang)}"
+        + (f" — {p.last_error}" if p.last_error else "")
+        + (f" ({word('health', 'stale', lang)})" if p.stale else "")
         for p in failing
     )
     return render(
@@ -197,8 +192,7 @@ def report(
     office: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     session: Session = request.state.session
-    kinds = {k: (i, e) for k, i, e in FAULT_KINDS}
-    if kind not in kinds:
+    if kind not in FAULT_KINDS:
         kind = "lainnya"
     now = ctx.clock.now()
     note(ctx, session, "report.make", kind=kind, date=date)
@@ -206,7 +200,7 @@ def report(
         request,
         "report.html",
         date=date,
-        kind=kinds[kind][0],
+        kind=kind,
         description=description,
         reporter=reporter or session.username,
         office=office,
@@ -218,7 +212,7 @@ def report(
     )
 
 
-def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
+def step_clock(ctx: WebContext, instant: datetime, lang: str = "id") -> tuple[bool, str | None]:
     """Step the clock to ``instant``: through the TimeKeeper when there is one (it steps the clock
     through the system actions, records a technician anchor and corrects this boot's punches,
     docs/time.md), else directly. Returns (anchored, the refusal to show or None)."""
@@ -230,14 +224,10 @@ def step_clock(ctx: WebContext, instant: datetime) -> tuple[bool, str | None]:
     try:
         keeper_set_time(instant.astimezone(UTC), ctx.services.system)
     except TypedTimeImpossible as exc:
-        return True, (
-            f"Tahun yang diketik ({exc.typed.year}) tidak mungkin benar "
-            f"(harus {EARLIEST_TRUE_TIME.year}–{LATEST_TRUE_TIME.year - 1}); periksa kembali. / The year typed cannot be right."
+        return True, text(
+            "page.year_impossible", lang, year=exc.typed.year, first=EARLIEST_TRUE_TIME.year, last=LATEST_TRUE_TIME.year - 1
         )
     except TypedTimeRefused as exc:
         server = local_time(exc.server_time, ctx.zone).strftime("%Y-%m-%d %H:%M:%S")
-        return True, (
-            f"Waktu yang diketik berbeda {exc.offset_s:+.0f} detik dari jam server ({server} {ctx.zone_abbr}); "
-            "ketik jam server atau tunggu sinkronisasi. / The time typed contradicts the server's clock."
-        )
+        return True, text("page.time_contradicts_server", lang, offset=f"{exc.offset_s:+.0f}", server=f"{server} {ctx.zone_abbr}")
     return True, None

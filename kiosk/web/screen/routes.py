@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core import i18n
 from core.clock import ClockState, local_time
 from core.health import Health, read_all
 from core.security_headers import SecurityHeaders
@@ -146,9 +147,10 @@ router = APIRouter()
 
 @router.get("/")
 def screen(request: Request, ctx: Ctx, lang: str = "") -> Response:
-    language = lang if lang in ("id", "en") else ctx.config.unit.language
+    language = i18n.language(lang, i18n.language(ctx.config.unit.language))
+    texts = {code: i18n.for_client(code, ["screen."])["t"] for code in i18n.LANGS}
     return page_templates(request).TemplateResponse(
-        request, "screen.html", {"lang": language, "has_preview": ctx.frames is not None}
+        request, "screen.html", {"lang": language, "texts": texts, "has_preview": ctx.frames is not None}
     )
 
 

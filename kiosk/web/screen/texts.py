@@ -1,4 +1,4 @@
-"""What the kiosk screen says, Bahasa Indonesia first, English second."""
+"""What the kiosk screen says, Bahasa Indonesia first, English second, from :mod:`core.i18n`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import local_time, zone_abbreviation
+from core.i18n import MESSAGES, detail_text
 from core.schedule.classify import screen_text
 from core.store.punches import parse_instant
 from kiosk.web.ports import Decision, Prompt
@@ -13,46 +14,16 @@ from kiosk.web.ports import Decision, Prompt
 Text = dict[str, str]
 EVENT_KINDS = ("apel", "senam", "tausiyah")
 
-KINDS: dict[str, tuple[str, str]] = {
-    "masuk": ("Masuk", "Check-in"),
-    "pulang": ("Pulang", "Check-out"),
-    "apel": ("Apel", "Flag ceremony"),
-    "senam": ("Senam", "Morning exercise"),
-    "tausiyah": ("Tausiyah", "Religious talk"),
-    "lainnya": ("Hadir", "Present"),
-}
 
-REASONS: dict[str, tuple[str, str]] = {
-    "unknown_face": ("Wajah tidak dikenali", "Face not recognised"),
-    "unknown_card": ("Kartu tidak terdaftar", "Card not registered"),
-    "finger_unknown": ("Sidik jari tidak dikenali", "Fingerprint not recognised"),
-    "spoof": ("Wajah tidak dapat diverifikasi — tunjukkan wajah langsung", "Face could not be verified — show your own face"),
-    "duplicate": ("Sudah presensi", "Already recorded"),
-    "clock": ("Jam perangkat belum tersinkron — hubungi teknisi", "Device clock not synchronised — call a technician"),
-    "storage": ("Penyimpanan bermasalah — hubungi teknisi", "Storage problem — call a technician"),
-    "inactive": ("Pegawai tidak aktif", "Employee not active"),
-    "policy": ("Tempelkan kartu, lalu lihat ke kamera", "Tap your card, then look at the camera"),
-    "outside_window": ("Di luar jam presensi", "Outside attendance hours"),
-    "sudah_masuk": ("Masuk hari ini sudah tercatat", "Today's clock-in is already recorded"),
-    "sudah_pulang": ("Pulang hari ini sudah tercatat", "Today's clock-out is already recorded"),
-    "error": ("Terjadi kesalahan — hubungi teknisi", "Something went wrong — call a technician"),
-}
+def _section(prefix: str) -> dict[str, tuple[str, str]]:
+    return {key.removeprefix(prefix): pair for key, pair in MESSAGES.items() if key.startswith(prefix)}
 
-PROMPTS: dict[str, tuple[str, str]] = {
-    "move_closer": ("Mendekat ke kamera", "Come closer to the camera"),
-    "move_back": ("Mundur sedikit", "Step back a little"),
-    "too_dark": ("Terlalu gelap — menghadap ke cahaya", "Too dark — face the light"),
-    "too_bright": ("Terlalu terang", "Too bright"),
-    "blurry": ("Diam sebentar", "Hold still"),
-    "look_straight": ("Lihat lurus ke kamera", "Look straight at the camera"),
-    "hold_still": ("Tahan sebentar…", "Hold still…"),
-    "turn_left": ("Tolehkan kepala ke kiri", "Turn your head to the left"),
-    "turn_right": ("Tolehkan kepala ke kanan", "Turn your head to the right"),
-    "blink": ("Kedipkan mata", "Blink"),
-    "look_at_camera": ("Lihat ke kamera", "Look at the camera"),
-    "tap_card": ("Tempelkan kartu", "Tap your card"),
-    "place_finger": ("Letakkan jari", "Place your finger"),
-}
+
+#: The screen's words, from the one catalogue (core.i18n): what a punch was, why one was
+#: refused, what the person should do.
+KINDS = _section("screen.kind.")
+REASONS = _section("screen.reason.")
+PROMPTS = _section("screen.prompt.")
 
 
 def _pair(pair: tuple[str, str], **fmt: Any) -> Text:
@@ -120,7 +91,8 @@ def prompt_message(prompt: Prompt) -> dict[str, Any]:
     if code is not None:
         return {"type": "prompt", "code": code, "text": _pair(PROMPTS[code]), "challenge": True}
     pair = PROMPTS.get(prompt.code)
-    text = _pair(pair) if pair else {"id": prompt.text or prompt.code, "en": prompt.text or prompt.code}
+    said = prompt.text or prompt.code
+    text = _pair(pair) if pair else {"id": detail_text(said, "id"), "en": detail_text(said, "en")}
     if prompt.text:
         text["id"] = prompt.text
     return {"type": "prompt", "code": prompt.code, "text": text}

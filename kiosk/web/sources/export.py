@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import Clock, zone_abbreviation
 from core.errors import PresensiError
+from core.i18n import CODES
 from core.identity import DeviceIdentity
 from core.schedule.report import csv_cell
 from core.store.punch_views import punches_with_names
@@ -143,11 +144,8 @@ class CsvExporter:
 
 #: Bundle scopes offered on the page: the punches the server has not acknowledged, or all on the unit.
 BUNDLE_UNSENT, BUNDLE_ALL = "bundle", "bundle_all"
-FORMAT_LABELS = {
-    BUNDLE_UNSENT: "Bundel bertanda tangan — belum terkirim (untuk server pusat)",
-    BUNDLE_ALL: "Bundel bertanda tangan — semua presensi di alat",
-    "csv": "CSV (untuk dibaca orang; rentang tanggal)",
-}
+#: Their names for people: the catalogue's "export_format" group (core.i18n).
+FORMAT_LABELS = {code: pair[0] for code, pair in CODES["export_format"].items()}
 
 
 class NothingToExport(PresensiError):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.i18n import text
+
 log = logging.getLogger(__name__)
 
 Resolver = Callable[[str, int], list[str]]
@@ -26,8 +28,13 @@ Authenticator = Callable[[], tuple[bool, str]]
 class ProbeStep:
     step: str  # dns | tcp | tls | auth
     ok: bool | None  # None: not tried (an earlier step failed, or not configured)
-    detail: str
+    detail: str  # for the log, in English
     ms: float | None = None
+    say: str = ""  # the catalogue's key (core.i18n) for what a person reads, when the detail is ours
+
+    def shown(self, lang: str) -> str:
+        """The detail in ``lang``: the catalogue's words when it is ours, the system's words otherwise."""
+        return text(self.say, lang) if self.say else self.detail
 
 
 def system_resolve(host: str, port: int) -> list[str]:
@@ -59,7 +66,7 @@ class ServerProbe:
     def run(self) -> list[ProbeStep]:
         if not self.server_url:
             return [
-                ProbeStep(s, None, "server pusat belum didaftarkan / no central server (presensi provision)")
+                ProbeStep(s, None, "no central server (presensi provision)", say="probe.not_provisioned")
                 for s in ("dns", "tcp", "tls", "auth")
             ]
         parts = urlsplit(self.server_url)
@@ -99,15 +106,19 @@ class ServerProbe:
                 try:
                     with context.wrap_socket(sock, server_hostname=host) as tls_sock:
                         version = tls_sock.version()
-                    steps.append(ProbeStep("tls", True, f"{version}, certificate verified", _ms(t0, self._mono())))
+                    steps.append(ProbeStep("tls", True, f"{version} ✓", _ms(t0, self._mono())))
                 except (ssl.SSLError, OSError) as exc:
                     steps.append(ProbeStep("tls", False, str(exc), _ms(t0, self._mono())))
                     return steps + _skipped(("auth",))
             else:
-                steps.append(ProbeStep("tls", None, "plain http (test server only)"))
+                steps.append(ProbeStep("tls", None, "plain http (test server only)", say="probe.plain_http"))
 
         if self.authenticate is None:
-            steps.append(ProbeStep("auth", None, "not checked here (the sync service reports it in its health)"))
+            steps.append(
+                ProbeStep(
+                    "auth", None, "not checked here (the sync service reports it in its health)", say="probe.auth_elsewhere"
+                )
+            )
             return steps
         t0 = self._mono()
         try:
@@ -119,7 +130,7 @@ class ServerProbe:
 
 
 def _skipped(names: tuple[str, ...]) -> list[ProbeStep]:
-    return [ProbeStep(n, None, "not tried: an earlier step failed") for n in names]
+    return [ProbeStep(n, None, "not tried: an earlier step failed", say="probe.skipped") for n in names]
 
 
 def _ms(t0: float, t1: float) -> float:

@@ -6,7 +6,6 @@
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.getElementById("finger-form");
     if (!form) return;
-    const lang = document.body.dataset.lang || "id";
     const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
     const employee = encodeURIComponent(form.dataset.employee);
     const api = "/api/fingers/enrolment?employee_id=" + employee;
@@ -17,9 +16,7 @@
     const step = document.getElementById("finger-step");
     const result = document.getElementById("finger-result");
     const list = document.getElementById("fingers");
-    const states = { pending: ["menunggu pemindai", "waiting for the module"], capturing: ["mengambil sidik jari", "capturing"],
-      done: ["selesai", "done"], failed: ["gagal", "failed"], cancelled: ["dibatalkan", "cancelled"] };
-    const stateText = (s) => (states[s] ? states[s][lang === "en" ? 1 : 0] : s);
+    const stateText = (s) => window.presensiWord("enrol_state", s); // the catalogue's words (maint.js)
     let since = Number(form.dataset.since || "0"); // requests made before this one are not shown
     let polling = false;
 
@@ -50,7 +47,7 @@
       const finger = document.getElementById("finger").value;
       button.disabled = true;
       result.hidden = true;
-      prompt.textContent = lang === "en" ? "Contacting the fingerprint module…" : "Menghubungi pemindai sidik jari…";
+      prompt.textContent = window.presensiText("js.contacting_fingerprint_module");
       box.hidden = false;
       polling = true;
       poll();

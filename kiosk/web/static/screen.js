@@ -1,20 +1,12 @@
 // Kiosk screen: live decisions and prompts over Server-Sent Events, clock, status, beeps.
 "use strict";
 (function () {
-  const T = {
-    id: { idle: "Silakan lihat ke kamera, tempelkan kartu, atau letakkan jari", online: "Daring", offline: "Luring", unknown: "Jaringan ?",
-          unsent: "belum terkirim", setup: "Kode penyiapan halaman pemeliharaan:", nocam: "Kamera tidak tersedia",
-          nocam_todo: "Silakan tempelkan kartu atau letakkan jari.", idle_nocam: "Silakan tempelkan kartu atau letakkan jari",
-          clock_rtc: "Jam: RTC", clock_unsynced: "Jam belum tersinkron", clock_wrong: "Jam perangkat salah — hubungi teknisi",
-          other: "EN" },
-    en: { idle: "Look at the camera, tap your card or place your finger", online: "Online", offline: "Offline", unknown: "Network ?",
-          unsent: "unsent", setup: "Maintenance page setup code:", nocam: "Camera not available", nocam_todo: "Please tap your card or place your finger.", idle_nocam: "Tap your card or place your finger", clock_rtc: "Clock: RTC",
-          clock_unsynced: "Clock not synchronised", clock_wrong: "Device clock is wrong — call a technician", other: "ID" },
-  };
+  // The words come from the one catalogue (core.i18n), both languages, in the page.
+  const T = JSON.parse(document.getElementById("texts").textContent);
   let lang = localStorage.getItem("presensi_lang") || document.body.dataset.lang || "id";
   let zone = "Asia/Jakarta", zoneAbbr = "WIB", offsetMs = 0, lastStatus = null, resetTimer = null, lastMessage = null;
   const $ = (id) => document.getElementById(id);
-  const t = (k) => (T[lang] || T.id)[k];
+  const t = (k) => (T[lang] || T.id)["screen." + k];
 
   let audio = null;
   function beep(kind) {
