@@ -32,7 +32,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers.video_frames import VideoFileFrames
 from PIL import Image
-from sync.server.roster_versions import RosterAdmin
 
 from core import i18n
 from core.clock import FakeClock, FixedClockState
@@ -56,6 +55,7 @@ from sync.server.config import ServerConfig
 from sync.server.keterangan import Document, KeteranganBook
 from sync.server.ledger import Ledger
 from sync.server.officers import Officers
+from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
 from tests.helpers.recap_support import local, store_punch
 from tests.test_browser_web import make_video
