@@ -83,3 +83,17 @@ def test_no_web_function_over_80_lines() -> None:
                     if length > LONGEST_WEB_FUNCTION:
                         long.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.name} is {length} lines")
     assert not long, f"functions over {LONGEST_WEB_FUNCTION} lines in the web layer:\n" + "\n".join(long)
+
+
+LONGEST_MODULE = 600
+
+
+def test_no_module_over_600_lines() -> None:
+    """A module that grows past this is split by domain (as work.py became employees.py and
+    work.py, and the message catalogue a package of tables by reader)."""
+    long = [
+        f"{path.relative_to(ROOT)} is {n} lines"
+        for path in sources()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > LONGEST_MODULE
+    ]
+    assert not long, f"modules over {LONGEST_MODULE} lines:\n" + "\n".join(long)

@@ -1,0 +1,3 @@
+"""A text in both languages: (Bahasa Indonesia, English)."""
+
+Pair = tuple[str, str]
