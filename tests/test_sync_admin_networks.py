@@ -13,6 +13,7 @@ import pytest
 from helpers.sync_support import unit_runtime
 
 from core.errors import ConfigError
+from core.i18n import LANG_COOKIE
 from kiosk.demo.server import ServerProcess
 from sync.provision import provision
 from sync.server.config import load_server_config
@@ -43,6 +44,10 @@ def test_pages_are_refused_outside_the_admin_networks_while_units_sync(closed: S
             response = http.get(path)
             assert response.status_code == 403, path
             assert "admin_networks" in response.text and device not in response.text
+            assert "hanya dapat dibuka" in response.text and "The admin pages" not in response.text
+        english = http.get("/", cookies={LANG_COOKIE: "en"})
+        assert english.status_code == 403 and "The admin pages open only" in english.text
+        assert "hanya dapat dibuka" not in english.text
 
 
 def test_pages_open_from_this_machine_by_default(tmp_path: Path) -> None:

@@ -171,4 +171,10 @@ SERVER: dict[str, Pair] = {
     "s.unknown_format": ("Format tidak dikenal", "Unknown format"),
     "s.bkpsdm_only": ("Hanya untuk BKPSDM", "BKPSDM only"),
     "s.not_found": ("Tidak ditemukan", "Not found"),
+    "s.admin_networks_only": (
+        "Halaman admin hanya dapat dibuka dari jaringan yang diizinkan (server.admin_networks); buka dari "
+        "server ini (SSH tunnel) atau minta admin menambahkan jaringan BKPSDM.",
+        "The admin pages open only from the allowed networks (server.admin_networks); open them from "
+        "this server (an SSH tunnel) or ask the administrator to add the BKPSDM's network.",
+    ),
 }

@@ -372,6 +372,7 @@ UNIT: dict[str, Pair] = {
     "m.employees": ("Pegawai", "Employees"),
     "m.punches": ("Presensi", "Punches"),
     "m.export": ("Ekspor", "Export"),
+    "m.export_format_unknown": ("Format {fmt} tidak tersedia.", "Format {fmt} is not available."),
     "m.fault_report": ("Laporan Kerusakan", "Fault report"),
     "m.log_out": ("Keluar", "Log out"),
     "m.no_file_check_only": ("(tidak ada berkas; hanya pemeriksaan)", "(no file; check only)"),

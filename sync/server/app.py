@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import logging
 import random
@@ -19,6 +20,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from core import __version__
 from core.clock import Clock, zone_abbreviation
+from core.i18n import text
 from core.security_headers import SecurityHeaders
 from sync.server import api, device_pages, event_pages
 from sync.server.api import REQUEST_MODELS
@@ -28,7 +30,7 @@ from sync.server.daybook import DayBook
 from sync.server.keterangan import KeteranganBook
 from sync.server.ledger import Ledger
 from sync.server.officers import Officers
-from sync.server.page_words import page_words
+from sync.server.page_words import page_language, page_words
 from sync.server.parts import ServerParts
 from sync.server.recap import Recaps
 from sync.server.roster_versions import RosterAdmin
@@ -119,11 +121,10 @@ def add_middleware(app: FastAPI, config: ServerConfig, rng: random.Random | None
         path = request.url.path
         if path.startswith("/v1/") or path == "/healthz" or _from_networks(request, allowed, proxies):
             return await call_next(request)  # type: ignore[no-any-return]
+        lang = page_language(request)
         return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>403</title>"
-            "<p>Halaman admin hanya dapat dibuka dari jaringan yang diizinkan (server.admin_networks); "
-            "buka dari server ini (SSH tunnel) atau minta admin menambahkan jaringan BKPSDM.</p>"
-            "<p>The admin pages open only from the allowed networks (admin_networks).</p>",
+            f'<!doctype html><html lang="{lang}"><meta charset=utf-8><title>403</title>'
+            f"<p>{html.escape(text('s.admin_networks_only', lang))}</p>",
             status_code=403,
         )
 

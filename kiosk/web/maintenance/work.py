@@ -144,7 +144,7 @@ def export(
 ) -> Response:
     assert ctx.exporter is not None and ctx.usb is not None
     if fmt not in ctx.exporter.formats():
-        return export_view(ctx, request, 400, error=f"Format {fmt} tidak tersedia.")
+        return export_view(ctx, request, 400, error=say(request, "m.export_format_unknown", fmt=fmt))
     try:
         stick = None if target == "download" else ctx.usb.resolve(target)
     except UnsafePath as exc:
