@@ -93,3 +93,15 @@ def test_bench_memory_measures_every_service(shared_dir: Path) -> None:
     assert all(s["steady_mb"] > 20 and s["peak_mb"] >= s["steady_mb"] for s in services.values()), services
     assert figures["galleries"]["30"]["templates"] == 30 * 3 * 2
     assert figures["leak"]["services"]["kiosk_dlib"]["steady_late_mb"] > 0
+
+
+def test_bench_names_are_known_without_importing_the_benchmarks() -> None:
+    from kiosk.bench import benchmark_names, benchmarks
+
+    assert "memory" in benchmark_names()
+    assert benchmark_names() == sorted(benchmarks())  # each module's NAME is its file's name
+    probe = "import sys; from kiosk.cli import build_parser; build_parser(); print('numpy' in sys.modules, 'cv2' in sys.modules)"
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    assert imported.stdout.split() == ["False", "False"]  # what the bridge and sync services no longer carry
