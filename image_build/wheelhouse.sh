@@ -5,8 +5,10 @@
 #   image_build/wheelhouse.sh presensi_kiosk-0.1.0-py3-none-any.whl OUT_DIR
 #
 # The dependencies named in image_build/from-debian.txt have no aarch64 wheel: they are left out
-# here and come from Debian's arm64 packages (00-packages). face-recognition-models is published
-# as a source distribution only; it is data and pure Python, so its wheel is built here.
+# here and come from Debian's arm64 packages (00-packages). What scripts/no-deps-requirements.txt
+# names is installed without its declared dependencies (face_recognition): it is fetched here the
+# same way. face-recognition-models is published as a source distribution only; it is data and
+# pure Python, so its wheel is built here.
 # Then: PRESENSI_WHEELHOUSE=OUT_DIR for the image build (README.md).
 set -euo pipefail
 
@@ -21,7 +23,7 @@ aarch64=(--only-binary=:all: --implementation cp --python-version 3.11 --abi cp3
 pip=("$python" -m pip --disable-pip-version-check)
 
 "${pip[@]}" wheel --quiet --no-deps --wheel-dir "$out" 'face-recognition-models==0.3.0'
-"${pip[@]}" download --quiet --no-deps "${aarch64[@]}" --dest "$out" 'face-recognition==1.3.0'
+"${pip[@]}" download --quiet --no-deps "${aarch64[@]}" --dest "$out" -r "$here/../scripts/no-deps-requirements.txt"
 
 # The wheel's own requirements (no extras), less what Debian supplies.
 mapfile -t requirements < <("$python" - "$wheel" "$here/from-debian.txt" <<'PY'

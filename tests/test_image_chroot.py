@@ -228,7 +228,7 @@ def aarch64_wheelhouse(wheel: Path) -> Path:
     """The wheelhouse for aarch64 cp311, made by the stage's own image_build/wheelhouse.sh."""
     image_build = REPO / "image_build"
     inputs = b"".join((image_build / name).read_bytes() for name in ("pi-constraints.txt", "from-debian.txt", "wheelhouse.sh"))
-    inputs += (REPO / "pyproject.toml").read_bytes()
+    inputs += (REPO / "pyproject.toml").read_bytes() + (REPO / "scripts" / "no-deps-requirements.txt").read_bytes()
     house = CACHE / f"aarch64-wheelhouse-{hashlib.sha256(inputs).hexdigest()[:12]}"
     if not house.is_dir():
         partial = CACHE / "aarch64-wheelhouse.partial"
