@@ -26,6 +26,7 @@ def numbers(faces: Path, models: Path, reference: dict[str, Any] | None) -> dict
     import numpy as np
 
     from core.config import FaceConfig
+    from core.templates.embedder_ids import dlib_model_path
     from kiosk.camera.file import read_image
     from kiosk.face import devmodels
     from kiosk.face import encoder as enc
@@ -36,7 +37,7 @@ def numbers(faces: Path, models: Path, reference: dict[str, Any] | None) -> dict
     import face_recognition_models
 
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
-    ours, theirs = enc.ResnetEncoder(enc.model_path()), enc.DlibEncoder(enc.model_path())
+    ours, theirs = enc.ResnetEncoder(dlib_model_path()), enc.DlibEncoder(dlib_model_path())
     onnx_settings, yunet_settings = devmodels.onnx_settings(models), devmodels.yunet_settings(models)
     assert onnx_settings and yunet_settings, f"the development models are missing from {models}"
     embedder = load_embedder(FaceConfig(**onnx_settings, **yunet_settings))
