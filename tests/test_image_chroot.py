@@ -16,6 +16,14 @@ What it does, as pi-gen would on a Raspberry Pi OS root:
 5. runs ``install-pi.sh`` a second time and checks that one consistent installation remains, then
    ``--uninstall`` and checks that the software is gone and the data kept.
 
+Then the same in an **arm64** root, as on a Raspberry Pi 4/5 (the ``arm64`` tests): binfmt_misc
+and qemu-user-static set up if they are not (:mod:`helpers.arm64_emulation`; skipped saying what
+was missing), ``debootstrap --arch arm64 --foreign`` and its second stage under qemu, the stage's
+packages, a wheelhouse for aarch64 cp311 made by ``image_build/wheelhouse.sh`` (both cached like
+the amd64 ones), the two steps, provisioning, ``presensi doctor`` and ``presensi demo --once``
+with the shared photos bind-mounted read-only into the root's /tmp for the run, and the face
+numbers (:mod:`helpers.face_numbers`) against this machine's. About 15 minutes from the cache.
+
 Needs root (mount, chroot), debootstrap, and the Debian mirror that apt on this machine uses
 (found in /etc/apt/sources.list*). Skipped, saying which, when any is missing.
 """
@@ -29,11 +37,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers.arm64_emulation import aarch64_emulation
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSTAGE = REPO / "image_build" / "stage-presensi" / "00-presensi"
@@ -66,7 +77,14 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return result  # type: ignore[no-any-return]
 
 
-def in_root(root: Path, *cmd: str, user: str | None = None, stdin: str | None = None, timeout: int = 1800) -> str:
+def in_root(
+    root: Path,
+    *cmd: str,
+    user: str | None = None,
+    stdin: str | None = None,
+    timeout: int = 1800,
+    extra: dict[str, str] | None = None,
+) -> str:
     prefix = ["chroot"]
     if user:
         prefix += [f"--userspec={user}:{user}", f"--groups={user}"]
@@ -74,10 +92,10 @@ def in_root(root: Path, *cmd: str, user: str | None = None, stdin: str | None = 
     if user:
         env["HOME"] = "/var/lib/presensi"
     env["DEBIAN_FRONTEND"] = "noninteractive"
-    return str(run([*prefix, str(root), *cmd], input=stdin, env=env, timeout=timeout).stdout)
+    return str(run([*prefix, str(root), *cmd], input=stdin, env=env | (extra or {}), timeout=timeout).stdout)
 
 
-def doctor_in_root(root: Path) -> str:
+def doctor_in_root(root: Path, extra: dict[str, str] | None = None) -> str:
     """``presensi doctor`` as the service user: every check but the camera must pass. A Debian
     bookworm root has no Raspberry Pi OS archive, so python3-picamera2 is absent and the camera
     check FAILs there, saying so; on the image it comes from 01-packages."""
@@ -91,7 +109,7 @@ def doctor_in_root(root: Path) -> str:
         "--json",
     ]
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/var/lib/presensi"}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env | (extra or {}), timeout=900, check=False)
     findings = json.loads(result.stdout)
     failing = [f for f in findings if f["status"] == "FAIL"]
     assert all(f["part"] == "camera" and "picamera2 is not installed" in f["detail"] for f in failing), failing
@@ -127,16 +145,20 @@ class Mounts:
             subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def base_root(mirror: str) -> Path:
-    """debootstrap once; later runs reuse it."""
-    base = CACHE / f"{SUITE}-base"
+def base_root(mirror: str, arch: str | None = None) -> Path:
+    """debootstrap once; later runs reuse it. ``arch`` "arm64": --foreign, then the second stage
+    inside the root under qemu (:mod:`helpers.arm64_emulation` must have set it up)."""
+    name = f"{SUITE}-{arch}-base" if arch else f"{SUITE}-base"
+    base = CACHE / name
     if not base.is_dir():
-        partial = CACHE / f"{SUITE}-base.partial"
+        partial = CACHE / f"{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         CACHE.mkdir(parents=True, exist_ok=True)
+        foreign = ["--arch", arch, "--foreign"] if arch else []
         run(
             [
                 "debootstrap",
+                *foreign,
                 "--variant=minbase",
                 "--include=systemd,systemd-sysv,dbus,ca-certificates",
                 SUITE,
@@ -145,40 +167,48 @@ def base_root(mirror: str) -> Path:
             ],
             timeout=1800,
         )
+        if arch:
+            run(["chroot", str(partial), "/debootstrap/debootstrap", "--second-stage"], timeout=3600)
         partial.rename(base)
     return base
 
 
-def packaged_root(mirror: str) -> Path:
+def packaged_root(mirror: str, arch: str | None = None) -> Path:
     """The base plus the stage's Debian packages (what pi-gen installs before the run steps)."""
     key = hashlib.sha256((SUBSTAGE / "00-packages").read_bytes()).hexdigest()[:12]
-    done = CACHE / f"{SUITE}-packages-{key}"
+    name = f"{SUITE}-{arch}-packages" if arch else f"{SUITE}-packages"
+    done = CACHE / f"{name}-{key}"
     if done.is_dir():
         return done
-    partial = CACHE / f"{SUITE}-packages.partial"
+    partial = CACHE / f"{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    run(["cp", "-a", "--reflink=auto", str(base_root(mirror)), str(partial)])
+    run(["cp", "-a", "--reflink=auto", str(base_root(mirror, arch)), str(partial)])
     # like pi-gen: no daemons start inside the chroot
     policy = partial / "usr" / "sbin" / "policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     with Mounts(partial):
         in_root(partial, "apt-get", "update")
-        in_root(partial, "apt-get", "install", "-y", "--no-install-recommends", *packages("00-packages"))
+        in_root(partial, "apt-get", "install", "-y", "--no-install-recommends", *packages("00-packages"), timeout=5400)
         in_root(partial, "apt-get", "clean")
     partial.rename(done)
     return done
 
 
-def wheel_and_wheelhouse() -> tuple[Path, Path]:
-    """This checkout's wheel, and its dependencies as wheels for the root's Python (3.11)."""
+def build_wheel() -> Path:
+    """This checkout's wheel (pure Python: the same for every architecture)."""
     build = CACHE / "wheels"
     shutil.rmtree(build, ignore_errors=True)
     run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(build), str(REPO)],
         timeout=600,
     )
-    wheel = next(build.glob("presensi_kiosk-*.whl"))
+    return next(build.glob("presensi_kiosk-*.whl"))
+
+
+def wheel_and_wheelhouse() -> tuple[Path, Path]:
+    """This checkout's wheel, and its dependencies as wheels for the root's Python (3.11)."""
+    wheel = build_wheel()
     inputs = (REPO / "pyproject.toml").read_bytes() + (REPO / "image_build" / "pi-constraints.txt").read_bytes()
     house = CACHE / f"wheelhouse-{hashlib.sha256(inputs).hexdigest()[:12]}"
     if not house.is_dir():
@@ -194,8 +224,22 @@ def wheel_and_wheelhouse() -> tuple[Path, Path]:
     return wheel, house
 
 
-@pytest.fixture(scope="module")
-def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def aarch64_wheelhouse(wheel: Path) -> Path:
+    """The wheelhouse for aarch64 cp311, made by the stage's own image_build/wheelhouse.sh."""
+    image_build = REPO / "image_build"
+    inputs = b"".join((image_build / name).read_bytes() for name in ("pi-constraints.txt", "from-debian.txt", "wheelhouse.sh"))
+    inputs += (REPO / "pyproject.toml").read_bytes() + (REPO / "scripts" / "no-deps-requirements.txt").read_bytes()
+    house = CACHE / f"aarch64-wheelhouse-{hashlib.sha256(inputs).hexdigest()[:12]}"
+    if not house.is_dir():
+        partial = CACHE / "aarch64-wheelhouse.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        run(["bash", str(image_build / "wheelhouse.sh"), str(wheel), str(partial)], env={**os.environ, "PYTHON": sys.executable})
+        partial.rename(house)
+    return house
+
+
+def stage_preconditions() -> tuple[str, Path]:
+    """The Debian mirror and the liveness models; skips, saying which is missing."""
     if os.geteuid() != 0:
         pytest.skip("needs root (mount, chroot, debootstrap)")
     if shutil.which("debootstrap") is None:
@@ -203,7 +247,7 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     mirror = mirror_url()
     if mirror is None:
         pytest.skip("no Debian mirror configured in /etc/apt/sources.list*")
-    if not (CACHE / f"{SUITE}-base").is_dir():
+    if not any(CACHE.glob(f"{SUITE}*-base")):
         try:
             urllib.request.urlopen(f"{mirror}/dists/{SUITE}/Release", timeout=20).close()
         except OSError as exc:
@@ -211,9 +255,11 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     models = SHARED / "models" / "minifasnet"
     if not (models / "MiniFASNetV2.onnx").is_file():
         pytest.skip(f"needs the liveness models in {models}")
-    wheel, house = wheel_and_wheelhouse()
-    packaged = packaged_root(mirror)
-    root = CACHE / "work-root"
+    return mirror, models
+
+
+def run_host_step(packaged: Path, root: Path, wheel: Path, house: Path, models: Path) -> None:
+    """A fresh copy of ``packaged`` at ``root`` with 00-run.sh run on it, as pi-gen runs it."""
     if root.exists():
         subprocess.run(["umount", "-R", "-l", str(root / "proc"), str(root / "sys"), str(root / "dev")], check=False)
         shutil.rmtree(root)
@@ -236,6 +282,14 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "PRESENSI_MODELS": str(models),
     }
     run(["bash", str(SUBSTAGE / "00-run.sh")], env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    mirror, models = stage_preconditions()
+    wheel, house = wheel_and_wheelhouse()
+    root = CACHE / "work-root"
+    run_host_step(packaged_root(mirror), root, wheel, house, models)
     with Mounts(root):
         in_root(root, "bash", "-e", stdin=(SUBSTAGE / "01-run-chroot.sh").read_text())
         yield root
@@ -370,3 +424,166 @@ def test_install_twice_leaves_one_consistent_installation(installed_root: Path) 
     assert not (root / "opt" / "presensi").exists()
     assert (root / "var/lib/presensi/device_key.pem").exists() and (root / "etc/presensi/kiosk.toml").exists()
     assert [p for p in (root / "etc/systemd/system").rglob("presensi*") if not p.is_dir()] == []
+
+
+# --- the same stage in an arm64 root, under qemu-user ----------------------------------------
+#: ONNX embeddings (L2-normalised, 128 values) on arm64 against x86-64. On the same five points
+#: (the embedder alone): the largest difference of one value, and the Euclidean distance between
+#: the two templates of a face (the identification threshold is about 1.0 for this model; 0.6 for
+#: dlib); measured here (qemu 7.2, onnxruntime 1.32 aarch64 and x86-64 wheels): 4.3e-7 and 1.8e-6.
+#: End to end, each machine on its own YuNet points: 8.9e-4.
+ONNX_VALUE_TOLERANCE = 1e-5
+ONNX_DISTANCE_TOLERANCE = 1e-4
+ONNX_END_TO_END_TOLERANCE = 5e-3
+#: YuNet's five points and box on arm64 against x86-64, in pixels (measured: 1.2e-4).
+YUNET_PIXEL_TOLERANCE = 0.05
+#: dlib's own encodings (dlib-bin's aarch64 build) against x86-64 (measured: 3.3e-7).
+DLIB_CROSS_TOLERANCE = 1e-5
+#: qemu-user 7.2 shows arm64 programs the host's x86 /proc/cpuinfo; onnxruntime's cpuinfo library
+#: crashes (SIGSEGV at import) parsing it beside an x86 /sys. The root gets what a Raspberry Pi 4
+#: (Cortex-A72) shows instead, bind-mounted for the run: a limit of the emulation, not of the Pi.
+PI4_CPU = (
+    "processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\n"
+    "CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n"
+)
+PI4_BOARD = "Hardware\t: BCM2835\nRevision\t: c03111\nModel\t\t: Raspberry Pi 4 Model B Rev 1.1\n"
+
+
+@pytest.fixture(scope="module")
+def arm64_root() -> Iterator[Path]:
+    """The stage installed in a debootstrapped arm64 bookworm root (cached like the amd64 one),
+    the shared data bind-mounted read-only at /tmp/presensi-shared for the tests' runs only."""
+    mirror, models = stage_preconditions()
+    missing = aarch64_emulation()
+    if missing:
+        pytest.skip(f"arm64 run: {missing}")
+    wheel = build_wheel()
+    house = aarch64_wheelhouse(wheel)
+    root = CACHE / "work-root-arm64"
+    run_host_step(packaged_root(mirror, "arm64"), root, wheel, house, models)
+    with Mounts(root):
+        in_root(root, "bash", "-e", stdin=(SUBSTAGE / "01-run-chroot.sh").read_text(), timeout=3600)
+        cpuinfo = CACHE / "pi4-cpuinfo"
+        cpuinfo.write_text("".join(PI4_CPU.format(n=n) for n in range(os.cpu_count() or 1)) + PI4_BOARD)
+        shared = root / "tmp" / "presensi-shared"
+        shared.mkdir(parents=True, exist_ok=True)
+        run(["mount", "--bind", str(cpuinfo), str(root / "proc" / "cpuinfo")])
+        run(["mount", "--bind", str(SHARED), str(shared)])
+        try:
+            run(["mount", "-o", "remount,bind,ro", str(shared)])
+            yield root
+        finally:
+            subprocess.run(["umount", "-l", str(shared)], check=False)
+            subprocess.run(["umount", "-l", str(root / "proc" / "cpuinfo")], check=False)
+            shared.rmdir()
+
+
+def test_arm64_root_passes_provisioning_doctor_and_the_demo(arm64_root: Path) -> None:
+    root = arm64_root
+    venv_python = "/opt/presensi/venv/bin/python"
+    started = time.monotonic()
+    assert in_root(root, venv_python, "-c", "import platform; print(platform.machine())").strip() == "aarch64"
+    # what the wheelhouse could not give comes from Debian's arm64 package, seen through the venv
+    smartcard = in_root(root, venv_python, "-c", "import smartcard; print(smartcard.__file__)")
+    assert smartcard.startswith("/usr/lib/python3/dist-packages/"), smartcard
+    host_env = {k: v for k, v in os.environ.items() if k != "PRESENSI_TEMPLATE_KEY_FILE"}  # the unit's own default
+    provision = run(
+        ["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=900, env=host_env
+    ).stdout
+    device_id = re.search(r"device id (PK-[A-Z2-7]{12})", provision)
+    assert device_id, provision
+    assert "template key /etc/presensi/template.key made" in provision, provision
+    doctor = doctor_in_root(root)
+    assert device_id.group(1) in doctor
+    # the demo as the service user: simulated devices, the shared photos, its own temporary unit
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/var/lib/presensi",
+        "PRESENSI_SHARED": "/tmp/presensi-shared",
+    }
+    as_presensi = ["chroot", "--userspec=presensi:presensi", "--groups=presensi", str(root)]
+    demo = subprocess.run(
+        [*as_presensi, "/usr/local/bin/presensi", "demo", "--once", "--faces", "/tmp/presensi-shared/testdata/faces"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    print(demo.stdout)
+    checks = [line.split(None, 1) for line in demo.stdout.splitlines() if line.startswith(("  ok ", "  FAILED"))]
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert len(checks) >= 4 and all(word == "ok" for word, _ in checks), checks
+    assert "verify: OK" in demo.stdout
+    print(f"arm64: provisioning, doctor and demo --once in {time.monotonic() - started:.0f} s")
+
+
+def test_arm64_face_numbers_match_dlib_and_x86(arm64_root: Path, tmp_path: Path) -> None:
+    helper = REPO / "tests" / "helpers" / "face_numbers.py"
+    shared_in_root = "/tmp/presensi-shared"
+    x86 = run(
+        [sys.executable, str(helper), str(SHARED / "testdata" / "faces"), str(SHARED / "models")],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=900,
+    ).stdout
+    work = arm64_root / "tmp" / "presensi-numbers"  # the root's temporary folder, for this run only
+    work.mkdir(exist_ok=True)
+    try:
+        shutil.copy(helper, work / "face_numbers.py")
+        (work / "x86.json").write_text(x86)
+        arm = in_root(
+            arm64_root,
+            "/opt/presensi/venv/bin/python",
+            "/tmp/presensi-numbers/face_numbers.py",
+            f"{shared_in_root}/testdata/faces",
+            f"{shared_in_root}/models",
+            "/tmp/presensi-numbers/x86.json",
+            timeout=3600,
+        )
+    finally:
+        shutil.rmtree(work)
+    report = compare_face_numbers(json.loads(x86), json.loads(arm))
+    print(json.dumps(report, indent=2))
+    assert report["machines"] == ["x86_64", "aarch64"]
+    assert report["hog_faces"] >= 8 and report["yunet_faces"] >= 8
+    assert report["numpy_vs_dlib_on_arm64"] < 1e-5
+    assert report["dlib_arm64_vs_x86"] < DLIB_CROSS_TOLERANCE
+    assert report["yunet_pixels"] < YUNET_PIXEL_TOLERANCE
+    assert report["onnx_value"] < ONNX_VALUE_TOLERANCE
+    assert report["onnx_distance"] < ONNX_DISTANCE_TOLERANCE
+    assert report["onnx_end_to_end_distance"] < ONNX_END_TO_END_TOLERANCE
+
+
+def compare_face_numbers(x86: dict[str, Any], arm: dict[str, Any]) -> dict[str, Any]:
+    """The largest differences between the two machines' numbers (same photos, same faces)."""
+    worst = {"numpy_vs_dlib_on_arm64": 0.0, "dlib_arm64_vs_x86": 0.0, "yunet_pixels": 0.0, "onnx_value": 0.0}
+    worst |= {"onnx_distance": 0.0, "onnx_end_to_end_distance": 0.0}
+    hog = yunet = 0
+    for name, theirs in x86["photos"].items():
+        ours = arm["photos"][name]
+        assert len(ours["hog"]) == len(theirs["hog"]) and len(ours["yunet"]) == len(theirs["yunet"]), name
+        for a, b in zip(ours["hog"], theirs["hog"], strict=True):
+            worst["numpy_vs_dlib_on_arm64"] = max(worst["numpy_vs_dlib_on_arm64"], a["numpy_vs_dlib"])
+            worst["dlib_arm64_vs_x86"] = max(worst["dlib_arm64_vs_x86"], _max_abs(a["dlib"], b["dlib"]))
+            hog += 1
+        for a, b in zip(ours["yunet"], theirs["yunet"], strict=True):
+            pixels = max(_max_abs(a["points"], b["points"]), _max_abs(a["box"], b["box"]))
+            worst["yunet_pixels"] = max(worst["yunet_pixels"], pixels)
+            worst["onnx_value"] = max(worst["onnx_value"], _max_abs(a["onnx_on_reference_points"], b["onnx"]))
+            worst["onnx_distance"] = max(worst["onnx_distance"], _distance(a["onnx_on_reference_points"], b["onnx"]))
+            worst["onnx_end_to_end_distance"] = max(worst["onnx_end_to_end_distance"], _distance(a["onnx"], b["onnx"]))
+            yunet += 1
+    return {"machines": [x86["machine"], arm["machine"]], "hog_faces": hog, "yunet_faces": yunet, **worst}
+
+
+def _max_abs(a: list[Any], b: list[Any]) -> float:
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).max())
+
+
+def _distance(a: list[float], b: list[float]) -> float:
+    import numpy as np
+
+    return float(np.linalg.norm(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)))

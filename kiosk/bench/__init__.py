@@ -13,6 +13,11 @@ import pkgutil
 from types import ModuleType
 
 
+def benchmark_names() -> list[str]:
+    """Every benchmark's name (its module's name), without importing any."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
 def benchmarks() -> dict[str, ModuleType]:
     """name → module, for every benchmark module in this package."""
     found = {}

@@ -13,6 +13,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.config import load_config
+from kiosk.face import accuracy, devmodels
+
 NAME = "accuracy"
 HELP = "same/different-person distances, FMR/FNMR, d′ and a 1:N simulation on DIR/<person>/<photos>, per embedder"
 
@@ -26,10 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _configs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], list[str]]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.config import load_config
-    from kiosk.face import devmodels
-
     face = load_config(getattr(args, "config", None)).face
     wanted = {w.strip() for w in args.embedders.split(",") if w.strip()}
     configs: list[tuple[str, Any]] = []
@@ -50,9 +49,6 @@ def _configs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], list[str]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.face import accuracy
-
     photos = accuracy.find_photos(args.faces)
     configs, notes = _configs(args)
     reports = [accuracy.report(accuracy.encode_photos(photos, cfg), cfg, k=args.gallery_photos) for _, cfg in configs]

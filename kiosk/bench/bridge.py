@@ -17,8 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.runtime import Runtime
 from core.store.punches import count_punches
 from core.store.roster import upsert_employee
+from firmware_bridge import simfinger
+from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
+from firmware_bridge.link import wire_seconds
+from firmware_bridge.zhiantec import codec as zt
+from firmware_bridge.zhiantec.driver import ZhianTecModule
+from firmware_bridge.zhiantec.simulator import TEMPLATE, ZhianTecSimulator
 
 NAME = "bridge"
 HELP = "fingerprint identification round trip over the simulated module vs the wire's minimum"
@@ -32,13 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from firmware_bridge import simfinger
-    from firmware_bridge.link import wire_seconds
-    from firmware_bridge.zhiantec import codec as zt
-    from firmware_bridge.zhiantec.driver import ZhianTecModule
-    from firmware_bridge.zhiantec.simulator import TEMPLATE, ZhianTecSimulator
-
     wire_bytes = sum(
         len(frame)
         for frame in (
@@ -107,12 +109,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finger_to_punch(root: Path, args: argparse.Namespace) -> list[float]:
     """Place an enrolled finger; time until the punch is committed (service, poll 20 ms)."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.clock import SystemClock
-    from core.config import KioskConfig
-    from core.runtime import Runtime
-    from firmware_bridge.factory import seed_sim_template, sim_finger_name, start_simulated_bridge
-
     config = KioskConfig()
     config.clock.state = "synced"
     # A throwaway template key: the bench never touches the machine's own key file.

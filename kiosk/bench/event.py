@@ -191,7 +191,7 @@ def _face(args: argparse.Namespace, unit: SimEventUnit, clock: FakeClock, employ
     if args.face_people <= 0:
         return {"face": "skipped (--face-people 0)"}
     try:
-        # late: every command module is imported when presensi starts; this loads only when it runs
+        # late: the face libraries are optional on a card-only unit
         from kiosk.bench._event_face import FaceEventSim
     except ImportError as exc:  # the face libraries are optional on a card-only unit
         return {"face": f"unavailable: {exc}"}

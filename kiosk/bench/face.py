@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import statistics
 import subprocess
@@ -35,6 +36,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from core.clock import FakeClock, FixedClockState
@@ -50,7 +52,9 @@ from kiosk.face.detect import FaceDetector, box_area, make_detector, to_rgb
 from kiosk.face.dlib_models import face_recognition_module
 from kiosk.face.identify import Gallery
 from kiosk.face.pipeline import FacePipeline, SkipLiveness
+from kiosk.liveness import turns
 from kiosk.liveness.base import FaceSample, LivenessEngine
+from kiosk.liveness.challenge import ChallengeSettings
 
 NAME = "face"
 HELP = "decision latency, frame cost, identification at 1k/10k/100k and memory, beside a naive face_recognition baseline"
@@ -112,9 +116,7 @@ def _liveness(config: KioskConfig) -> tuple[LivenessEngine | SkipLiveness, str]:
             update={"minifasnet_v2": models / "MiniFASNetV2.onnx", "minifasnet_v1se": models / "MiniFASNetV1SE.onnx"}
         )
     try:
-        # late: every command module is imported when presensi starts; this loads only when it runs
-        import random
-
+        # late: the liveness engine is optional (ONNX Runtime and its models)
         from kiosk.liveness.engine import build_engine
     except ImportError:
         return SkipLiveness("bench: kiosk.liveness.engine is not available"), "skipped (engine absent)"
@@ -173,9 +175,6 @@ def _models_rss_mb(config: KioskConfig) -> float:
     """Resident memory once the detector, embedder and liveness models are loaded and have judged
     one face: what the kiosk process holds for this configuration before any frame is queued (the
     bench itself then keeps the whole clip decoded in memory, which ``peak_rss_mb`` includes)."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    import cv2
-
     detector = make_detector(config.face)
     liveness, _ = _liveness(config)
     capture = cv2.VideoCapture(str(default_video()))
@@ -292,7 +291,7 @@ def measure(args: argparse.Namespace, config: KioskConfig, *, baseline: bool) ->
                 ours_costs.append(dt)
         stages = pipeline.stats.mean_ms()
         stages["capture"] = round(capture_ms, 3)
-        # late: every command module is imported when presensi starts; this loads only when it runs
+        # late: the liveness engine is optional (see _liveness)
         from kiosk.liveness.engine import Engine
 
         if isinstance(liveness, Engine):  # each liveness check's time per sample
@@ -422,10 +421,6 @@ def _challenge_time(
     The answer takes a reaction (assumed) plus the time the clip's own head turns take to pass the
     check (kiosk.liveness.turns). Added to the passive decision (conservative: the prompt is in
     fact shown at once, while identification runs)."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.liveness import turns
-    from kiosk.liveness.challenge import ChallengeSettings
-
     mode = config.liveness.challenge
     asked = {"face_only": (100.0, None), "always": (100.0, 100.0), "never": (0.0, 0.0)}.get(mode, (None, None))
     out: dict[str, Any] = {

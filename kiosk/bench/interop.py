@@ -15,6 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.clock import FakeClock
+from core.identity import DeviceIdentity
+from core.store.db import open_database
+from core.store.roster import insert_roster
+from core.store.synthetic import build_signed_chain
+from sync.zk4370.server import ZkServer
+
 NAME = "interop"
 HELP = "pyzk get_attendance of a 100,000-punch log from presensi zk4370, beside a second client"
 
@@ -25,18 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        # late: every command module is imported when presensi starts; this loads only when it runs
+        # late: pyzk is optional (the dev extra); without it the bench says it is skipped
         from zk.base import ZK
     except ImportError:
         return {"skipped": "pyzk is not installed (pip install pyzk; it is in the dev extra)"}
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.clock import FakeClock
-    from core.identity import DeviceIdentity
-    from core.store.db import open_database
-    from core.store.roster import insert_roster
-    from core.store.synthetic import build_signed_chain
-    from sync.zk4370.server import ZkServer
-
     with tempfile.TemporaryDirectory(prefix="presensi-bench-interop-") as tmp:
         path = Path(tmp) / "presensi.db"
         conn = open_database(path)

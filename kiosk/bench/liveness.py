@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config import load_config
+from kiosk.camera.file import read_video_frames, video_fps
+from kiosk.liveness import harness, recaptures, turns
+from kiosk.liveness.challenge import ChallengeSettings
 
 NAME = "liveness"
 HELP = "APCER per attack type, BPCER on genuine material, passive liveness time per face"
@@ -49,9 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.liveness import harness
-
     config = load_config(getattr(args, "config", None)).liveness
     if config.minifasnet_v2 is None and config.minifasnet_v1se is None:
         config = config.model_copy(
@@ -61,9 +61,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = harness.evaluate(
         config, sources, split=args.split, seed=args.seed, frames=args.frames, attacks_per_source=args.attacks_per_source
     )
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.liveness.challenge import ChallengeSettings
-
     out: dict[str, Any] = {
         "split": args.split,
         "seed": args.seed,
@@ -77,9 +74,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _real_recaptures(config: Any, args: argparse.Namespace) -> dict[str, Any]:
     """``replay_attack_<split>``: APCER per attack type on real recaptures (kiosk.liveness.recaptures)."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.liveness import recaptures
-
     out: dict[str, Any] = {}
     for split in [s.strip() for s in args.pad_splits.split(",") if s.strip()]:
         if not (args.pad / split).is_dir():
@@ -94,11 +88,6 @@ def _replayed_video(config: Any, video: Path) -> dict[str, Any]:
     time to answer, plus an assumed reaction) and how often it answers a random prompt (a replay)."""
     if not video.is_file():
         return {"skipped": f"no video at {video} (../shared is absent)"}
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from kiosk.camera.file import read_video_frames, video_fps
-    from kiosk.liveness import turns
-    from kiosk.liveness.challenge import ChallengeSettings
-
     fps = video_fps(video)
     return {
         "video": video.name,

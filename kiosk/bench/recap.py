@@ -18,6 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.clock import FakeClock
+from core.store.punches import format_instant
+from sync.server.daybook import DayBook
+from sync.server.recap import Recaps
+from sync.server.recap_export import recap_csv
+from sync.server.storage import Storage
+
 NAME = "recap"
 HELP = "a month's attendance days and recap for 10,000 employees on 200 units (use --database postgresql://…)"
 MONTH = "2026-11"
@@ -41,9 +48,6 @@ def _cpu_s() -> float:
 
 
 def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ...]]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.store.punches import format_instant
-
     zone = ZoneInfo("Asia/Jakarta")
     rows: list[tuple[Any, ...]] = []
     seqs = [0] * args.units
@@ -76,13 +80,6 @@ def _punches(args: argparse.Namespace, rng: random.Random) -> list[tuple[Any, ..
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.clock import FakeClock
-    from sync.server.daybook import DayBook
-    from sync.server.recap import Recaps
-    from sync.server.recap_export import recap_csv
-    from sync.server.storage import Storage
-
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="presensi-bench-recap-") as tmp:
         storage = Storage(args.database or f"sqlite:///{tmp}/server.db")
@@ -157,9 +154,6 @@ def _live(storage: Any, days: Any, clock: Any, args: argparse.Namespace, rng: ra
     punched every ``LIVE_EVERY`` simulated minutes from 06:00 to 07:30, and after each upload the
     day book refreshes (as the server does after answering); each refresh is timed, and at the
     end every punched employee's day must say hadir."""
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.store.punches import format_instant
-
     zone = ZoneInfo("Asia/Jakarta")
     start = datetime(2026, 12, 4, 6, 0, tzinfo=zone)  # after the cold part's clock: a clock never runs back
     units = min(args.live_units, args.units)

@@ -8,6 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.clock import SystemClock
+from core.config import KioskConfig
+from core.runtime import Runtime
+from core.store.synthetic import build_signed_chain
+from kiosk.demo.server import ServerProcess
+from sync.provision import build_client, provision
+
 NAME = "sync"
 HELP = "time to drain a 100,000-punch backlog to the reference server over TLS on loopback"
 
@@ -20,14 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    # late: every command module is imported when presensi starts; this loads only when it runs
-    from core.clock import SystemClock
-    from core.config import KioskConfig
-    from core.runtime import Runtime
-    from core.store.synthetic import build_signed_chain
-    from kiosk.demo.server import ServerProcess
-    from sync.provision import build_client, provision
-
     with tempfile.TemporaryDirectory(prefix="presensi-bench-sync-") as tmp:
         root = Path(tmp)
         with ServerProcess(root / "server", database_url=args.database) as server:
