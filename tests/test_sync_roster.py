@@ -151,7 +151,9 @@ def test_the_thin_commands(server: ServerProcess, tmp_path: Path, presensi_cmd: 
     env = {**os.environ, "PRESENSI_CLOCK_STATE": "synced"}
 
     def run(*args: str) -> str:
-        return subprocess.run([*presensi_cmd, *args, *data], capture_output=True, text=True, check=True, env=env).stdout
+        done = subprocess.run([*presensi_cmd, *args, *data], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, f"presensi {args[0]} exited {done.returncode}: {done.stderr}"
+        return done.stdout
 
     token = server.admin().issue_token("DISKOMINFO")
     assert "provisioned: device PK-" in run("provision", "--server", server.url, "--token", token, "--ca", str(server.ca_file))

@@ -20,6 +20,7 @@ import pytest
 from helpers.sync_support import unit_runtime
 
 from core import wire as protocol
+from core.i18n import LANG_COOKIE, LANGS, text
 from core.identity import DeviceIdentity
 from core.runtime import Runtime
 from core.signing import sign_request
@@ -72,10 +73,17 @@ def stored(server: ServerProcess) -> list[dict[str, Any]]:
         return tx.all("SELECT * FROM punches ORDER BY device_id, seq")
 
 
-def device_page(http: httpx.Client, device_id: str) -> str:
-    response = http.get(f"/devices/{device_id}")
+def device_page(http: httpx.Client, device_id: str, lang: str = "id") -> str:
+    """The device page as an operator reads it in ``lang`` (the page's language switch)."""
+    response = http.get(f"/devices/{device_id}", cookies={LANG_COOKIE: lang})
     assert response.status_code == 200
     return html.unescape(response.text)
+
+
+def shows_refusal(http: httpx.Client, device_id: str, key: str, **values: object) -> None:
+    """The device page says the refusal in the reader's language, in the catalogue's words."""
+    for lang in LANGS:
+        assert text(key, lang, **values) in device_page(http, device_id, lang), lang
 
 
 def test_one_byte_changed_in_an_upload(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
@@ -91,7 +99,7 @@ def test_one_byte_changed_in_an_upload(server: ServerProcess, unit: Runtime, htt
     reason = "body does not match its Content-Digest"
     assert reason in response.json()["error"]
     assert stored(server) == before
-    assert reason in device_page(http, unit.identity().device_id)
+    shows_refusal(http, unit.identity().device_id, "refusal.altered_body")
 
 
 def test_a_punch_with_an_altered_time(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
@@ -101,7 +109,7 @@ def test_a_punch_with_an_altered_time(server: ServerProcess, unit: Runtime, http
     assert response.status_code == 422
     assert response.json()["error"] == "punch 3 was altered (its hash does not match its fields)"
     assert stored(server) == before
-    assert "punch 3 was altered" in device_page(http, unit.identity().device_id)
+    shows_refusal(http, unit.identity().device_id, "refusal.altered_punch", seq=3)
 
 
 def test_a_replayed_request(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
@@ -113,7 +121,7 @@ def test_a_replayed_request(server: ServerProcess, unit: Runtime, http: httpx.Cl
     assert replay.status_code == 401
     assert "replayed request" in replay.json()["error"]
     assert stored(server) == after_first
-    assert "replayed request (its nonce was already used)" in device_page(http, unit.identity().device_id)
+    shows_refusal(http, unit.identity().device_id, "refusal.replayed")
 
 
 def test_an_unknown_device_key(server: ServerProcess, unit: Runtime, http: httpx.Client) -> None:
@@ -124,7 +132,8 @@ def test_an_unknown_device_key(server: ServerProcess, unit: Runtime, http: httpx
     assert response.status_code == 401
     assert response.json()["error"].startswith(f"unknown device key {stranger.device_id}")
     assert stored(server) == before
-    assert "unknown device key" in device_page(http, stranger.device_id)
+    assert text("refusal.unknown_key_plain", "en") in device_page(http, stranger.device_id, "en")
+    assert "unknown device key" not in device_page(http, stranger.device_id, "id")
     assert stranger.device_id in html.unescape(http.get("/").text)  # listed among unknown devices
 
 
@@ -178,20 +187,25 @@ def _alter_time(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("damage", "reason"),
+    ("damage", "reason", "key"),
     [
-        (lambda b: _flip_byte(b.read_bytes()), "not a readable bundle"),
-        (lambda b: _rezip(b, "punches.jsonl", _flip_byte), "punches.jsonl does not match the digest in the signed manifest"),
+        (lambda b: _flip_byte(b.read_bytes()), "not a readable bundle", "bundle.unreadable"),
+        (
+            lambda b: _rezip(b, "punches.jsonl", _flip_byte),
+            "punches.jsonl does not match the digest in the signed manifest",
+            "bundle.punches_changed",
+        ),
         (
             lambda b: _rezip(b, "manifest.json", lambda m: m.replace(b'"count": 6', b'"count": 5')),
             "manifest signature does not verify",
+            "bundle.manifest_signature",
         ),
-        (lambda b: _rezip(b, "punches.jsonl", _alter_time), "punches.jsonl does not match the digest"),
+        (lambda b: _rezip(b, "punches.jsonl", _alter_time), "punches.jsonl does not match the digest", "bundle.punches_changed"),
     ],
     ids=["byte-in-zip", "byte-in-punches", "manifest-edited", "altered-time"],
 )
 def test_a_damaged_bundle_is_refused(
-    server: ServerProcess, unit: Runtime, tmp_path: Path, http: httpx.Client, damage: Any, reason: str
+    server: ServerProcess, unit: Runtime, tmp_path: Path, http: httpx.Client, damage: Any, reason: str, key: str
 ) -> None:
     result = export(unit, tmp_path / "usb")
     assert result is not None
@@ -201,7 +215,7 @@ def test_a_damaged_bundle_is_refused(
     assert reason in response.json()["error"]
     assert stored(server) == before
     if reason != "not a readable bundle":  # an unreadable zip names no device
-        assert reason in device_page(http, unit.identity().device_id)
+        shows_refusal(http, unit.identity().device_id, key)
 
 
 def test_a_bundle_whose_punch_was_altered_and_resealed_is_refused(

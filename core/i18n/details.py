@@ -169,5 +169,21 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"body does not match its Content-Digest \(altered in transit\?\)", "refusal.altered_body"),
         (r"punch (?P<seq>\d+) was altered \(its hash does not match its fields\)", "refusal.altered_punch"),
         (r"punch (?P<seq>\d+) has a signature that does not verify with the device key", "refusal.punch_signature"),
+        # why the central server refused a unit's bundle, as the device page lists it (sync/bundle.py)
+        (r"manifest signature does not verify with the registered device key", "bundle.manifest_signature"),
+        (r"punches\.jsonl does not match the digest in the signed manifest", "bundle.punches_changed"),
+        (
+            r"corrections\.jsonl (?:named in the signed manifest is missing|does not match the digest in the signed manifest)",
+            "bundle.corrections_changed",
+        ),
+        (r"the corrections do not match the count in the manifest", "bundle.corrections_count"),
+        (r"a correction in the bundle is malformed: .*", "bundle.correction_broken"),
+        (r"a punch in the bundle is malformed: .*", "bundle.punch_broken"),
+        (r"the punches do not match the range and count in the manifest", "bundle.range"),
+        (r"the manifest's count must be .*", "bundle.range"),
+        (r"not a readable bundle: .*", "bundle.unreadable"),
+        (r"bundle is larger than the server accepts|\S+ expands to more than \d+ bytes", "bundle.too_large"),
+        (r"bundle must hold exactly .*", "bundle.incomplete"),
+        (r"manifest is not (?:JSON: .*|a \S+ manifest)", "bundle.manifest"),
     )
 )
