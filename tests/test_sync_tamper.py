@@ -7,6 +7,7 @@ import html
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ import pytest
 from helpers.sync_support import unit_runtime
 
 from core import wire as protocol
-from core.i18n import LANG_COOKIE, LANGS, text
+from core.i18n import LANG_COOKIE, LANGS, detail_text, text
 from core.identity import DeviceIdentity
 from core.runtime import Runtime
 from core.signing import sign_request
@@ -287,3 +288,20 @@ def test_a_bundle_bomb_costs_the_server_nothing(server: ServerProcess, http: htt
     assert _rss_mb(server.proc.pid) - idle < 50
     too_big = http.post("/v1/bundles", content=b"\0" * (MAX_BUNDLE_BYTES + 1), headers={"Content-Type": "application/zip"})
     assert too_big.status_code == 413
+
+
+def test_every_refusal_the_server_records_is_said_in_both_languages() -> None:
+    """Each reason the server, its ledger, its corrections and the request signature check can
+    record against a device (raised as a *Rejected error with a literal sentence) is recognised by
+    the catalogue, so the device page never shows an Indonesian reader an English sentence."""
+    pattern = re.compile(r'Rejected\(f?"([^"]+)"')
+    sources = [*Path("sync/server").glob("*.py"), Path("core/signing.py"), Path("sync/bundle.py")]
+    root = Path(__file__).resolve().parent.parent
+    untranslated = []
+    for source in sources:
+        for template in pattern.findall((root / source).read_text(encoding="utf-8")):
+            named = template.replace("{CORRECTIONS}", "corrections.jsonl")
+            sample = re.sub(r"\{[^}]+\}", "1", named)  # an f-string's values
+            if detail_text(sample, "id") == sample:
+                untranslated.append(f"{source}: {template}")
+    assert not untranslated, "add these to core/i18n (sentences.py and details.py):\n" + "\n".join(untranslated)

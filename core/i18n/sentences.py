@@ -144,6 +144,70 @@ SENTENCES: dict[str, Pair] = {
         "unknown device key {key} (provision the unit first)",
     ),
     "refusal.unknown_key_plain": ("kunci perangkat tidak dikenal", "unknown device key"),
+    "refusal.not_provisioning_key": (
+        "permintaan tidak ditandatangani kunci yang sedang didaftarkan",
+        "the request is not signed by the key being provisioned",
+    ),
+    "refusal.body_shape": (
+        "isi permintaan harus objek dengan daftar '{key}'",
+        "body must be an object with a list '{key}'",
+    ),
+    "refusal.correction_unknown_punch": (
+        "{label} merujuk presensi yang belum ada di server; unggah presensinya dulu",
+        "{label} refers to a punch this server does not hold; upload the punches first",
+    ),
+    "refusal.correction_mismatch": (
+        "{label} tidak cocok dengan presensi yang tersimpan (id, hash, atau waktu tercatat berbeda)",
+        "{label} does not match the stored punch (its id, hash or recorded instant differ)",
+    ),
+    "refusal.correction_other_boot": (
+        "{label} memakai jangkar waktu dari nyala (boot) lain daripada presensinya",
+        "{label} uses a time anchor of another boot than the punch's",
+    ),
+    "refusal.correction_malformed": (
+        "koreksi #{n} dalam permintaan rusak: {error}",
+        "correction #{n} in the request is malformed: {error}",
+    ),
+    "refusal.correction_twice": (
+        "permintaan mengoreksi presensi yang sama dua kali",
+        "the request corrects the same punch twice",
+    ),
+    "refusal.unknown_device": (
+        "perangkat {device} tidak dikenal",
+        "unknown device {device}",
+    ),
+    "refusal.correction_other_device": (
+        "koreksi presensi {seq} menyebut perangkat {named}, bukan {device}",
+        "correction of punch {seq} names device {named}, not {device}",
+    ),
+    "refusal.id_stored": (
+        "id presensi {id} sudah tersimpan sebagai nomor {seq} perangkat ini",
+        "punch id {id} is already stored as seq {seq} of this device",
+    ),
+    "refusal.punch_malformed": (
+        "presensi #{n} dalam permintaan rusak: {error}",
+        "punch #{n} in the request is malformed: {error}",
+    ),
+    "refusal.seq_twice": (
+        "permintaan membawa nomor urut yang sama dua kali",
+        "the request carries the same sequence number twice",
+    ),
+    "refusal.punch_other_device": (
+        "presensi {seq} menyebut perangkat {named}, bukan {device}",
+        "punch {seq} names device {named}, not {device}",
+    ),
+    "refusal.held_unlinked": (
+        "presensi tertahan {seq} tidak tersambung ke presensi {prev} (prev_hash berbeda)",
+        "held punch {seq} does not link to punch {prev} (prev_hash differs)",
+    ),
+    "refusal.malformed_header": (
+        "kepala {header} rusak",
+        "malformed {header}",
+    ),
+    "refusal.malformed_digest": (
+        "Content-Digest rusak (harus sha-256)",
+        "malformed Content-Digest (expected sha-256)",
+    ),
     "refusal.bad_signature": (
         "tanda tangan tidak cocok dengan kunci perangkat yang terdaftar",
         "the signature does not verify with the registered device key",
