@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from helpers.video_frames import VideoFileFrames
+from helpers.browser_unit import served_unit, sim_unit_config
+from helpers.recap_support import local, store_punch
 from PIL import Image
 
 from core import i18n
 from core.clock import FakeClock, FixedClockState
-from core.config import KioskConfig
 from core.health import Health, report
 from core.identity import DeviceIdentity
 from core.store import audit
@@ -43,13 +43,9 @@ from core.store.accounts import Accounts, Role
 from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore, format_instant
 from kiosk.checks.findings import Finding, Status
-from kiosk.web.app import create_maintenance_app, create_screen_app
 from kiosk.web.context import WebContext
-from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.ports import Decision, Services, TapCapture
+from kiosk.web.ports import Decision
 from kiosk.web.server import Running, serve_in_thread
-from kiosk.web.sources.netprobe import ServerProbe
-from kiosk.web.tls import ensure_certificate
 from sync.server.app import create_app
 from sync.server.config import ServerConfig
 from sync.server.keterangan import Document, KeteranganBook
@@ -57,8 +53,6 @@ from sync.server.ledger import Ledger
 from sync.server.officers import Officers
 from sync.server.roster_versions import RosterAdmin
 from sync.server.storage import Storage
-from tests.helpers.recap_support import local, store_punch
-from tests.test_browser_web import make_video
 
 pytestmark = pytest.mark.browser
 
@@ -179,12 +173,7 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     data = tmp_path_factory.mktemp("unit")
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     identity = DeviceIdentity.load_or_create(data)
-    config = KioskConfig()
-    config.unit.hardware = "sim"
-    config.unit.name = "Dinas Kominfo — Lobi"
-    config.web.usb_root = data / "media"
-    config.web.log_file = data / "presensi.log"
-    (data / "presensi.log").write_text("2026-11-23 07:00:01,000 INFO kiosk.cards: reader ready\n")
+    config = sim_unit_config(data)
     conn = open_database(data / "presensi.db")
     for employee, name in ((NIP, "Budi Santoso"), (OTHER, "Siti Rahmawati")):
         conn.execute("INSERT INTO employees (id, name, updated_at) VALUES (?, ?, 'x')", (employee, name))
@@ -207,40 +196,15 @@ def unit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     report(conn, "fingerprint", Health.OK, "sim-zhiantec module connected, 3 templates", now=now, metrics=module)
     report(conn, "camera", Health.OK, "file:demo-reel 1280×960 open", now=now, metrics={"fps": 14.9, "frames": 12345})
     conn.close()
-    tls = ensure_certificate(data / "tls", now=now)
-    frames = VideoFileFrames(make_video(data / "camera.avi"), fps=10)  # the preview shows a camera's frames
-    frames.start()
-    assert frames.first_frame.wait(10)
-    ctx = WebContext(
-        config=config,
-        connect=lambda: open_database(data / "presensi.db"),
-        services=Services(cards=TapCapture(), system=SimSystemActions()),
-        clock=clock,
-        data_dir=data,
-        clock_state=FixedClockState(),
-        frames=frames,
-        probe=ServerProbe("").run,
-        tls_fingerprint=tls.fingerprint,
-        device_id=identity.device_id,
-        # a Pi without a battery clock: presensi doctor's RTC warning on the diagnostics page
-        doctor=lambda: [
-            Finding(
-                "rtc",
-                Status.WARN,
-                "no battery clock (RTC): after a power cut the unit wakes with the last saved time",
-                "fit a DS3231 module and enable it (docs/time.md), or make sure the unit reaches NTP before punching",
-            )
-        ],
+    # a Pi without a battery clock: presensi doctor's RTC warning on the diagnostics page
+    rtc = Finding(
+        "rtc",
+        Status.WARN,
+        "no battery clock (RTC): after a power cut the unit wakes with the last saved time",
+        "fit a DS3231 module and enable it (docs/time.md), or make sure the unit reaches NTP before punching",
     )
-    maint = serve_in_thread(create_maintenance_app(ctx), "127.0.0.1", 0, certfile=tls.cert, keyfile=tls.key, name="maintenance")
-    ctx.maintenance_url = f"https://127.0.0.1:{maint.port}"
-    screen = serve_in_thread(create_screen_app(ctx), "127.0.0.1", 0, name="screen")
-    yield Unit(clock, ctx, screen, maint, data)
-    ctx.stopping.set()
-    screen.stop()
-    maint.stop()
-    frames.stop()
-    ctx.db.close_all()
+    with served_unit(data, clock, identity, config, doctor=lambda: [rtc]) as served:
+        yield Unit(clock, served.ctx, served.screen, served.maint, data)
 
 
 @pytest.fixture(scope="module")

@@ -14,22 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
+from helpers.browser_unit import served_unit, sim_unit_config
 from helpers.video_frames import VideoFileFrames
 
-from core.clock import FakeClock, FixedClockState
-from core.config import KioskConfig
+from core.clock import FakeClock
 from core.identity import DeviceIdentity
 from core.store.db import open_database
-from kiosk.web.app import create_maintenance_app, create_screen_app
 from kiosk.web.context import WebContext
-from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.ports import Decision, Services, TapCapture
-from kiosk.web.server import Running, serve_in_thread
-from kiosk.web.sources.netprobe import ServerProbe
-from kiosk.web.tls import ensure_certificate
+from kiosk.web.ports import Decision, TapCapture
+from kiosk.web.server import Running
 
 pytestmark = pytest.mark.browser
 
@@ -70,20 +64,6 @@ CONTRAST_JS = """
 """
 
 
-def make_video(path: Path, frames: int = 30) -> Path:
-    """A short real video file (a moving face-like drawing) for the camera preview."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (640, 480))
-    for i in range(frames):
-        img = np.full((480, 640, 3), 90, np.uint8)
-        cv2.circle(img, (300 + i * 2, 230), 110, (150, 180, 220), -1)
-        cv2.circle(img, (260 + i * 2, 200), 14, (40, 40, 40), -1)
-        cv2.circle(img, (340 + i * 2, 200), 14, (40, 40, 40), -1)
-        cv2.ellipse(img, (300 + i * 2, 280), (40, 15), 0, 0, 180, (40, 40, 120), 4)
-        writer.write(img)
-    writer.release()
-    return path
-
-
 @dataclass
 class Env:
     clock: FakeClock
@@ -105,40 +85,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     data = tmp_path_factory.mktemp("unit")
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     identity = DeviceIdentity.load_or_create(data)
-    config = KioskConfig()
-    config.unit.hardware = "sim"
-    config.unit.name = "Dinas Kominfo — Lobi"
-    config.web.usb_root = data / "media"
-    config.web.log_file = data / "presensi.log"
-    (data / "presensi.log").write_text("2026-11-23 07:00:01,000 INFO kiosk.cards: reader ready\n")
+    config = sim_unit_config(data)
     conn = open_database(data / "presensi.db")
     conn.execute("INSERT INTO employees (id, name, updated_at) VALUES ('199001012019032002', 'Siti Rahmawati', 'x')")
     conn.close()
-    tls = ensure_certificate(data / "tls", now=clock.now())
-    frames = VideoFileFrames(make_video(data / "camera.avi"), fps=10)
-    frames.start()
-    assert frames.first_frame.wait(10)
-    ctx = WebContext(
-        config=config,
-        connect=lambda: open_database(data / "presensi.db"),
-        services=Services(cards=TapCapture(), system=SimSystemActions()),
-        clock=clock,
-        data_dir=data,
-        clock_state=FixedClockState(),
-        frames=frames,
-        probe=ServerProbe("").run,
-        tls_fingerprint=tls.fingerprint,
-        device_id=identity.device_id,
-    )
-    maint = serve_in_thread(create_maintenance_app(ctx), "127.0.0.1", 0, certfile=tls.cert, keyfile=tls.key, name="maintenance")
-    ctx.maintenance_url = f"https://127.0.0.1:{maint.port}"
-    screen = serve_in_thread(create_screen_app(ctx), "127.0.0.1", 0, name="screen")
-    yield Env(clock, ctx, screen, maint, frames, data)
-    ctx.stopping.set()
-    screen.stop()
-    maint.stop()
-    frames.stop()
-    ctx.db.close_all()
+    with served_unit(data, clock, identity, config) as served:
+        yield Env(clock, served.ctx, served.screen, served.maint, served.frames, data)
 
 
 @pytest.fixture(scope="module")
