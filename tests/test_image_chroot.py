@@ -317,7 +317,7 @@ def snapshot(root: Path) -> dict[str, object]:
         "wants": wants,
         "users": sorted(line.split(":")[0] for line in passwd if line.startswith("presensi")),
         "config": hashlib.sha256((root / "etc" / "presensi" / "kiosk.toml").read_bytes()).hexdigest(),
-        "key": hashlib.sha256((root / "var" / "lib" / "presensi" / "device_key.pem").read_bytes()).hexdigest(),
+        "key": hashlib.sha256((root / "var" / "lib" / "presensi" / "device_key.sealed").read_bytes()).hexdigest(),
         "link": os.readlink(root / "usr" / "local" / "bin" / "presensi"),
     }
 
@@ -331,8 +331,12 @@ def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_roo
     device_id = re.search(r"device id (PK-[A-Z2-7]{12})", provision)
     assert device_id, provision
     assert (root / "etc" / "hostname").read_text().strip() == "presensi-" + device_id.group(1)[3:].lower()
-    key = root / "var" / "lib" / "presensi" / "device_key.pem"
+    key = root / "var" / "lib" / "presensi" / "device_key.sealed"  # sealed under the unit's key, never a plain file
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert not (root / "var" / "lib" / "presensi" / "device_key.pem").exists()
+    # the next boot: provisioning runs again, keeps the key and the name, and needs no private key
+    again = run(["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"], timeout=300, env=host_env).stdout
+    assert f"device id {device_id.group(1)}" in again, again
     template_key = root / "etc" / "presensi" / "template.key"  # outside the data directory
     assert "template key /etc/presensi/template.key made" in provision, provision
     assert oct(template_key.stat().st_mode & 0o777) == "0o600"
@@ -379,7 +383,7 @@ def test_chroot_step_installs_a_unit_that_passes_doctor_and_verify(installed_roo
 
 def test_install_twice_leaves_one_consistent_installation(installed_root: Path) -> None:
     root = installed_root
-    if not (root / "var/lib/presensi/device_key.pem").exists():
+    if not (root / "var/lib/presensi/device_key.sealed").exists():
         run(
             ["unshare", "--uts", "chroot", str(root), "/usr/local/lib/presensi/provision"],
             timeout=300,
@@ -422,7 +426,7 @@ def test_install_twice_leaves_one_consistent_installation(installed_root: Path) 
     in_root(root, "bash", "/var/tmp/presensi-again/scripts/install-pi.sh", "--uninstall")
     assert not any((root / path.lstrip("/")).exists() or (root / path.lstrip("/")).is_symlink() for path in manifest)
     assert not (root / "opt" / "presensi").exists()
-    assert (root / "var/lib/presensi/device_key.pem").exists() and (root / "etc/presensi/kiosk.toml").exists()
+    assert (root / "var/lib/presensi/device_key.sealed").exists() and (root / "etc/presensi/kiosk.toml").exists()
     assert [p for p in (root / "etc/systemd/system").rglob("presensi*") if not p.is_dir()] == []
 
 
