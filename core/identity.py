@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -96,7 +97,10 @@ class DeviceIdentity:
         sealed = data_dir / SEALED_FILENAME
         path = data_dir / KEY_FILENAME
         if sealed.exists():
-            return cls.open_sealed(sealed, sealer)
+            opened = cls.open_sealed(sealed, sealer)
+            if not (data_dir / PUBLIC_FILENAME).exists():  # a power cut between the two writes
+                _write_new(data_dir / PUBLIC_FILENAME, (opened.public_hex + "\n").encode(), 0o644, replace=True)
+            return opened
         if path.exists():
             identity = cls.load(path)
             if sealer is not None and seal_plain:
@@ -120,7 +124,7 @@ class DeviceIdentity:
         pem = identity.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        tmp = path.with_name(f".{KEY_FILENAME}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{KEY_FILENAME}.{os.getpid()}.{threading.get_ident()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, pem)
@@ -168,9 +172,11 @@ class DeviceIdentity:
         sealed = data_dir / SEALED_FILENAME
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         identity = cls(key, sealed)
-        _write_new(data_dir / PUBLIC_FILENAME, (identity.public_hex + "\n").encode(), 0o644, replace=True)
         if not _write_new(sealed, sealer.seal(pem, SEAL_CONTEXT), 0o600):
-            return cls.open_sealed(sealed, sealer)  # another process sealed one first: theirs
+            identity = cls.open_sealed(sealed, sealer)  # another process sealed one first: theirs
+        # the public half after the private one, from the key that won: provisioning reads the
+        # device id from it, so it must never name a key that was not kept
+        _write_new(data_dir / PUBLIC_FILENAME, (identity.public_hex + "\n").encode(), 0o644, replace=True)
         _fsync_dir(data_dir)
         return identity
 
@@ -207,7 +213,7 @@ class DeviceIdentity:
 def _write_new(path: Path, data: bytes, mode: int, *, replace: bool = False) -> bool:
     """Write ``data`` to ``path`` through a temporary file; False when ``path`` exists and
     ``replace`` is not asked (another process wrote it first)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer, threads too
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)

@@ -4,9 +4,11 @@ version is sealed on the unit itself; doctor says which protection is in force."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from core.privacy.keys import KeyFileProvider
 from core.runtime import Runtime
 from core.store.punches import PunchRequest
 from kiosk.checks.findings import Status
+from kiosk.commands.privacy_cmd import seal_plain_device_key
 from kiosk.doctor import device_key
 
 
@@ -70,3 +73,50 @@ def test_a_plain_key_is_sealed_by_the_boot_service_not_by_other_commands(tmp_pat
     assert (data / PUBLIC_FILENAME).read_text().strip() == old.public_hex
     assert unit(data, key).identity().device_id == old.device_id  # the same identity, now sealed
     assert [f.status for f in device_key(unit(data, key))] == [Status.OK]
+
+
+def test_racing_processes_leave_the_public_key_of_the_key_that_was_kept(tmp_path: Path) -> None:
+    """Provisioning reads the device id (and the hostname) from device_key.pub: when several
+    processes make the first key at once, the public half must be the winner's."""
+    provider = KeyFileProvider(tmp_path / "template.key")
+    provider.ensure()
+    sealer = provider.device_key_sealer()
+    for round_ in range(20):
+        data = tmp_path / f"unit{round_}"
+        data.mkdir()
+        barrier = threading.Barrier(3)
+
+        def make(data: Path = data, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            DeviceIdentity.load_or_create(data, sealer)
+
+        threads = [threading.Thread(target=make) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        kept = DeviceIdentity.load_or_create(data, sealer)
+        assert DeviceIdentity.public_hex_of(data) == kept.public_hex, round_
+
+
+def test_a_lost_public_half_is_written_again_from_the_sealed_key(tmp_path: Path) -> None:
+    provider = KeyFileProvider(tmp_path / "template.key")
+    provider.ensure()
+    sealer = provider.device_key_sealer()
+    made = DeviceIdentity.load_or_create(tmp_path / "unit", sealer)
+    (tmp_path / "unit" / PUBLIC_FILENAME).unlink()  # a power cut between the two writes
+    DeviceIdentity.load_or_create(tmp_path / "unit", sealer)
+    assert DeviceIdentity.public_hex_of(tmp_path / "unit") == made.public_hex
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's side of provisioning: run as root")
+def test_root_leaves_a_plain_key_it_would_seal_under_a_key_the_services_cannot_read(tmp_path: Path) -> None:
+    """The OTP (and the credential made from it) is read by root directly and by the services
+    only through what they are given: a key root sealed under it could not be opened by them."""
+    data = tmp_path / "unit"
+    DeviceIdentity.load_or_create(data)  # an older unit's plain key
+    config = KioskConfig()
+    config.privacy.key_provider = "credential"
+    outcome = seal_plain_device_key(Runtime(config=config, data_dir=data))
+    assert outcome is not None and "left a plain file" in outcome
+    assert (data / KEY_FILENAME).exists() and not (data / SEALED_FILENAME).exists()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from core.errors import PresensiError
+from core.privacy.keys import KeyFileProvider, SimOtpKeyProvider
 from core.runtime import Runtime
 from kiosk.commands._runtime import make_runtime
 
@@ -116,6 +118,11 @@ def seal_plain_device_key(runtime: Runtime) -> str | None:
 
     if not (runtime.data_dir / KEY_FILENAME).exists():
         return None
+    provider = runtime.template_key.provider()
+    if os.geteuid() == 0 and not isinstance(provider, KeyFileProvider | SimOtpKeyProvider):
+        # root reads the OTP directly, the services only through what they are given: a key sealed
+        # here under it could not be opened by them, and the unit could not sign a punch
+        return f"device key: left a plain file ({provider.describe()} is read differently by root and by the services)"
     try:
         identity = runtime.seal_device_key()
     except PresensiError as exc:
