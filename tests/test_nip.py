@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_web_routes import client_for, login, make_ctx, with_accounts
+from helpers.web_app import client_for, login, make_ctx, with_accounts
 
 from core.clock import FakeClock
 from core.errors import EnrolmentError

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from helpers.face_data import detector, image, on_wall, train_gallery
-from test_web_routes import client_for, login, make_ctx, with_accounts
+from helpers.web_app import client_for, login, make_ctx, with_accounts
 
 from core.clock import FakeClock, FixedClockState
 from core.config import FaceConfig, KioskConfig

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.sync_support import unit_runtime
-from test_web_routes import client_for, fake_host, login, with_accounts
+from helpers.web_app import client_for, fake_host, login, with_accounts
 
 from kiosk.demo.server import ServerProcess
 from kiosk.web.app import create_maintenance_app

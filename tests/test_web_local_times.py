@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_web_routes import client_for, login, make_ctx, with_accounts
+from helpers.web_app import client_for, login, make_ctx, with_accounts
 
 from core.clock import FakeClock, shown_time
 from kiosk.web.app import create_maintenance_app

@@ -1,13 +1,12 @@
 """The maintenance app in process: every route guarded, CSRF, roles, path traversal, the JSON
-API against its own OpenAPI schema (schemathesis), diagnostics answers, the server probe."""
+API against its own OpenAPI schema (schemathesis). Diagnostics and the server probe are in
+test_web_diagnostics.py; the app's test context in helpers/web_app.py."""
 
 from __future__ import annotations
 
 import html
 import os
 import re
-import socket
-import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,92 +15,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from helpers.web_app import PASSWORD, client_for, login, make_ctx, with_accounts
 from starlette.routing import Mount, Route
 
 from core.clock import ClockState, FakeClock, FixedClockState
-from core.config import KioskConfig
 from core.health import Health, report
 from core.identity import DeviceIdentity
 from core.store import audit
-from core.store.accounts import Role
 from core.store.db import open_database
 from core.store.punches import PunchRequest, PunchStore
 from kiosk.web.app import create_maintenance_app, create_screen_app
 from kiosk.web.context import WebContext
 from kiosk.web.maintenance.actions import SimSystemActions
-from kiosk.web.maintenance.diagnose import Facts, diagnose
-from kiosk.web.ports import Services, TapCapture
+from kiosk.web.ports import TapCapture
 from kiosk.web.sources.export import UnsafePath, UsbTargets, safe_child
-from kiosk.web.sources.hostinfo import HostInfo, Interface
-from kiosk.web.sources.logs import FileLogSource, LogFilter
-from kiosk.web.sources.netprobe import ServerProbe
-from kiosk.web.status import SyncState
-from kiosk.web.tls import ensure_certificate
-
-PASSWORD = "sandi-yang-kuat-1"
-
-
-def fake_host(root: Path, *, address: str = "192.168.10.20/24", gateway_hex: str = "010AA8C0") -> HostInfo:
-    """A /sys and /proc tree: one wired interface, a thermal zone, uptime, rpi_volt, route."""
-    net = root / "sys/class/net/eth0"
-    net.mkdir(parents=True)
-    (net / "operstate").write_text("up\n")
-    (net / "carrier").write_text("1\n")
-    zone = root / "sys/class/thermal/thermal_zone0"
-    zone.mkdir(parents=True)
-    (zone / "temp").write_text("51234\n")
-    mon = root / "sys/class/hwmon/hwmon0"
-    mon.mkdir(parents=True)
-    (mon / "name").write_text("rpi_volt\n")
-    (mon / "in0_lcrit_alarm").write_text("0\n")
-    (root / "proc/net").mkdir(parents=True)
-    (root / "proc/uptime").write_text("93784.12 1000.0\n")
-    (root / "proc/net/route").write_text(
-        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
-        f"eth0\t00000000\t{gateway_hex}\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-    )
-    return HostInfo(root / "sys", root / "proc", addresses={"eth0": [address]})
-
-
-def make_ctx(tmp_path: Path, clock: FakeClock, **overrides: object) -> WebContext:
-    config = KioskConfig()
-    config.unit.hardware = "sim"
-    config.web.usb_root = tmp_path / "media"
-    config.web.log_file = tmp_path / "presensi.log"
-    (tmp_path / "media" / "FLASHDISK").mkdir(parents=True)
-    (tmp_path / "presensi.log").write_text(
-        "2026-11-23 07:00:01,000 INFO kiosk.cards: reader ready\n2026-11-23 07:00:02,000 ERROR kiosk.camera: no frames from /dev/video0\n"
-    )
-    options: dict[str, object] = {
-        "data_dir": tmp_path,
-        "host": fake_host(tmp_path / "host"),
-        "probe": ServerProbe("").run,
-        "device_id": "PK-TESTUNIT0001",
-        "watch_punches": False,
-    }
-    options.update(overrides)
-    return WebContext(
-        config=config,
-        connect=lambda: open_database(tmp_path / "presensi.db"),
-        services=Services(cards=TapCapture(), system=SimSystemActions()),
-        clock=clock,
-        **options,  # type: ignore[arg-type]
-    )
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    page = client.get("/login")
-    r = client.post(
-        "/login", data={"csrf_token": csrf_of(page.text), "username": username, "password": password}, follow_redirects=False
-    )
-    assert r.status_code == 303, r.text
-    return csrf_of(client.get("/").text)
 
 
 @pytest.fixture
@@ -111,24 +38,9 @@ def ctx(tmp_path: Path, clock: FakeClock) -> Iterator[WebContext]:
     context.db.close_all()
 
 
-def with_accounts(context: WebContext) -> WebContext:
-    """The first account (kepala, both roles) from the setup code, a technician and an Admin PD."""
-    accounts = context.accounts()
-    code = accounts.setup_code()
-    assert code
-    accounts.create_first(code, "kepala", PASSWORD, "127.0.0.1")
-    accounts.create("teknisi", PASSWORD, [Role.TECHNICIAN], by="kepala")
-    accounts.create("adminpd", PASSWORD, [Role.ADMIN], by="kepala")
-    return context
-
-
 @pytest.fixture
 def app(ctx: WebContext) -> FastAPI:
     return create_maintenance_app(ctx)
-
-
-def client_for(app: FastAPI) -> TestClient:
-    return TestClient(app, base_url="https://testserver")
 
 
 def concrete(path: str) -> str:
@@ -377,100 +289,6 @@ def test_system_actions_need_confirmation_and_time_only_when_unsynced(app: FastA
     ctx.clock_state = FixedClockState(ClockState.UNSYNCED)
     client.post("/system/time", data={"csrf_token": csrf, "local": "2026-11-23T08:00", "confirmed": "yes"})
     assert system.calls[-1] == ("set_time", "2026-11-23T01:00:00+00:00")
-
-
-def test_logs_filter(tmp_path: Path) -> None:
-    (tmp_path / "l.log").write_text(
-        "2026-11-23 07:00:01,000 INFO a.b: one\n2026-11-23 07:00:02,000 ERROR c.d: two camera\nfree text\n"
-    )
-    src = FileLogSource(tmp_path / "l.log")
-    assert [line.message for line in src.read(LogFilter(min_level="error"))] == ["two camera"]
-    assert [line.message for line in src.read(LogFilter(contains="CAMERA"))] == ["two camera"]
-    assert len(src.read(LogFilter())) == 3
-
-
-def _sync(unsent: int = 0) -> SyncState:
-    return SyncState(unsent, 0, unsent, None, None, None, None)
-
-
-def test_diagnostics_answers_in_plain_language(tmp_path: Path) -> None:
-    base = {
-        "under_voltage": False,
-        "interfaces": [Interface("eth0", True, True, ("10.1.1.5/24",), False)],
-        "gateway": "192.168.1.1",
-        "server_configured": True,
-        "probe": [],
-        "clock_state": ClockState.SYNCED,
-        "disk": None,
-        "min_free_mb": 64,
-        "parts": [],
-        "sync": _sync(),
-        "integrity_ok": True,
-        "integrity_message": "ok",
-        "doctor": [],
-    }
-    answers = {a.step: a for a in diagnose(Facts(**base))}  # type: ignore[arg-type]
-    assert answers["ip"].status == "fail" and "subnet yang salah" in answers["ip"].say_id
-    assert answers["disk"].status == "fail"
-    unplugged = {**base, "interfaces": [Interface("eth0", False, False, (), False)], "under_voltage": True}
-    answers = {a.step: a for a in diagnose(Facts(**unplugged))}  # type: ignore[arg-type]
-    assert "Kabel jaringan tidak tersambung" in answers["cable"].say_id
-    assert "adaptor" in answers["power"].todo_id
-
-
-def _tls_server(tmp_path: Path, clock: FakeClock) -> tuple[socket.socket, Path, threading.Event]:
-    files = ensure_certificate(tmp_path / "srv", now=clock.now().replace(year=2026), hostnames=["central.test"])
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(files.cert, files.key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(5)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (ssl.SSLError, OSError):
-                pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, files.cert, stop
-
-
-def test_server_probe_shows_each_step(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    listener, ca, stop = _tls_server(tmp_path, FakeClock(datetime.now(UTC)))
-    port = listener.getsockname()[1]
-    resolve = {"central.test": ["127.0.0.1"]}
-    try:
-        steps = ServerProbe(
-            f"https://central.test:{port}",
-            resolve=lambda h, p: resolve[h],
-            ca_file=ca,
-            authenticate=lambda: (True, "device accepted"),
-        ).run()
-        assert [(s.step, s.ok) for s in steps] == [("dns", True), ("tcp", True), ("tls", True), ("auth", True)]
-        untrusted = ServerProbe(f"https://central.test:{port}", resolve=lambda h, p: resolve[h]).run()
-        assert [(s.step, s.ok) for s in untrusted] == [("dns", True), ("tcp", True), ("tls", False), ("auth", None)]
-        with socket.socket() as unused:  # a port nobody listens on
-            unused.bind(("127.0.0.1", 0))
-            free_port = unused.getsockname()[1]
-        closed = ServerProbe(f"https://central.test:{free_port}", resolve=lambda h, p: resolve[h], timeout_s=1).run()
-        assert [(s.step, s.ok) for s in closed][:2] == [("dns", True), ("tcp", False)]
-
-        def no_dns(host: str, port: int) -> list[str]:
-            raise OSError("Name or service not known")
-
-        assert ServerProbe("https://nowhere.test", resolve=no_dns).run()[0].ok is False
-    finally:
-        stop.set()
-        listener.close()
 
 
 def test_dashboard_reports_health_sync_and_host(app: FastAPI, ctx: WebContext, clock: FakeClock, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_web_routes import PASSWORD, client_for, csrf_of, make_ctx
+from helpers.web_app import PASSWORD, client_for, csrf_of, make_ctx
 
 from core.clock import FakeClock
 from kiosk.web.app import create_maintenance_app
